@@ -1,0 +1,48 @@
+package org.platformmemory.api;
+
+/**
+ * What went wrong in a call, as reported to an {@link ErrorHandler}. The numeric codes are the ones the
+ * C ABI passes to its error handler; they never change meaning.
+ */
+public enum CallerError {
+    /** A block was freed (or reallocated) a second time. */
+    DOUBLE_FREE(1),
+    /** A pointer this layer never handed out. */
+    INVALID_POINTER(2),
+    /** A pointer into the middle of a live block instead of its start. */
+    INTERIOR_POINTER(3),
+    /** A non-zero size on free/realloc that disagrees with the recorded one; the recorded one is used. */
+    SIZE_MISMATCH(4),
+    /** A size so large that it overflows once the layer's header is added, such as C's SIZE_MAX. */
+    SIZE_OVERFLOW(5),
+    /** An alignment that is not a power of two, or too large. */
+    BAD_ALIGNMENT(6),
+    /** Realloc of a block that was already freed. */
+    REALLOC_FREED(7),
+    /** The guard bytes around a block were overwritten (debug tracking). */
+    GUARD_CORRUPTED(8),
+    /** The layer's header before a block was overwritten; the block is kept, not freed. */
+    HEADER_CORRUPTED(9),
+    /** The backend threw or returned a bad address; the call failed and nothing else was touched. */
+    BACKEND_FAILURE(10),
+    /** An allocation could not be satisfied (budget or system memory). Not a caller error. */
+    ALLOCATION_FAILED(11),
+    /** A call after the allocator was closed. */
+    CLOSED(12);
+
+    private final int code;
+
+    CallerError(int code) {
+        this.code = code;
+    }
+
+    /** The stable numeric code used by the C ABI. */
+    public int code() {
+        return code;
+    }
+
+    /** Whether this counts as a caller error in the statistics (failures of the system do not). */
+    public boolean isCallerError() {
+        return this != ALLOCATION_FAILED && this != BACKEND_FAILURE;
+    }
+}

@@ -1,0 +1,779 @@
+package org.platformmemory.api;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.platformmemory.api.internal.LiveBlockSet;
+import org.platformmemory.api.internal.NativeMemory;
+import org.platformmemory.api.internal.SiteTable;
+
+/**
+ * The allocator C and Java callers use: a backend behind exact statistics, caller-error detection, a
+ * byte budget, leak tracking and debug guards. The C ABI maps one to one onto its methods.
+ *
+ * <p>Every block carries a small header just before it, so {@link #free} and {@link #reallocate} work
+ * with size 0 ("unknown") and need no map from address to size. A lock-striped set of live addresses
+ * decides whether a pointer is ours before any of its memory is touched, so a double free, a foreign or
+ * interior pointer is reported and nothing is freed twice or corrupted.
+ *
+ * <p>No method throws on bad input: each returns 0 (or does nothing), counts the error, logs it and
+ * tells the {@link ErrorHandler}. In {@link Tracking#COUNTERS} mode the allocate/free/reallocate paths
+ * do no Java-heap allocation. All methods are thread-safe; {@link #close} must not race with other calls.
+ *
+ * <pre>{@code
+ * try (TrackedAllocator memory = TrackedAllocator.open(AllocatorConfig.parse("allocator.limit=64m"))) {
+ *     long p = memory.allocate(256, MemoryFlags.CLEAR);
+ *     memory.free(p, 0);
+ * }
+ * }</pre>
+ */
+public final class TrackedAllocator implements AutoCloseable {
+
+    /** The largest alignment a caller may ask for: 1 GiB. */
+    public static final long MAX_ALIGNMENT = 1L << 30;
+
+    private static final System.Logger LOG = System.getLogger("org.platformmemory");
+    private static final int MAGIC = 0x504D454D; // "PMEM"
+    private static final long SIZE_MASK = (1L << 48) - 1;
+    private static final byte FILL_NEW = (byte) 0xCD;
+    private static final byte FILL_FREED = (byte) 0xDD;
+    private static final byte FILL_GUARD = (byte) 0xFD;
+    private static final int GUARD = 16;
+
+    private final Allocator backend;
+    private final Tracking tracking;
+    private final long limit;
+    // header layout: [site 16, leaks/debug][core 16][front guard 16, debug] user [back guard 16, debug]
+    private final int coreOffset;
+    private final int siteOffset;
+    private final int headerSize;
+    private final int backGuard;
+    private final boolean debug;
+    private final boolean sites;
+
+    private final LiveBlockSet blocks;
+    private final SiteTable siteTable = new SiteTable();
+    private final int unknownSite;
+    private final LiveBlockSet.Reader sizeReader;
+
+    private final AtomicLong liveBytes = new AtomicLong();
+    private final AtomicLong peakBytes = new AtomicLong();
+    private final LongAdder allocations = new LongAdder();
+    private final LongAdder frees = new LongAdder();
+    private final LongAdder reallocations = new LongAdder();
+    private final LongAdder failedAllocations = new LongAdder();
+    private final LongAdder callerErrors = new LongAdder();
+
+    private volatile ErrorHandler errorHandler;
+    private volatile boolean closed;
+
+    private TrackedAllocator(Allocator backend, Tracking tracking, long limit) {
+        this.backend = backend;
+        this.tracking = tracking;
+        this.limit = limit;
+        this.debug = tracking == Tracking.DEBUG;
+        this.sites = tracking != Tracking.COUNTERS;
+        this.coreOffset = debug ? 32 : 16;
+        this.siteOffset = coreOffset + 16;
+        this.headerSize = switch (tracking) {
+            case COUNTERS -> 16;
+            case LEAKS -> 32;
+            case DEBUG -> 48;
+        };
+        this.backGuard = debug ? GUARD : 0;
+        this.blocks = new LiveBlockSet(Math.max(16, Runtime.getRuntime().availableProcessors() * 8));
+        this.unknownSite = siteTable.idOf("(C caller, no file:line)");
+        this.sizeReader = user -> NativeMemory.getLong(user - coreOffset) & SIZE_MASK;
+    }
+
+    /**
+     * Creates the backend {@code config} selects and puts the facade in front of it.
+     *
+     * @throws InvalidConfigException for an unknown backend or a malformed setting; the message names
+     *                                the key, the value and what is allowed
+     */
+    public static TrackedAllocator open(AllocatorConfig config) {
+        Tracking tracking = config.choice(AllocatorConfig.TRACKING, Tracking.class, Tracking.COUNTERS);
+        long limit = config.bytes(AllocatorConfig.LIMIT, 0, 0, Long.MAX_VALUE);
+        return new TrackedAllocator(Backends.create(config), tracking, limit);
+    }
+
+    /** {@link #open(AllocatorConfig)} with the system properties and environment. */
+    public static TrackedAllocator open() {
+        return open(AllocatorConfig.fromEnvironment());
+    }
+
+    /**
+     * Puts the facade in front of a backend the caller created (tests, embedders). The facade owns it
+     * from now on and closes it on {@link #close}.
+     */
+    public static TrackedAllocator wrap(Allocator backend, Tracking tracking, long limit) {
+        if (limit < 0) {
+            throw new InvalidConfigException(AllocatorConfig.LIMIT + ": '" + limit + "' is negative; use 0 for no limit");
+        }
+        return new TrackedAllocator(backend, tracking, limit);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Allocation
+
+    /** {@link #allocate(long, int, long, int)} with 16-byte alignment and the caller as the site. */
+    public long allocate(long size, int flags) {
+        return allocate(size, flags, Allocator.MIN_ALIGNMENT, SiteTable.NONE);
+    }
+
+    /** {@link #allocate(long, int, long, int)} with the caller as the site. */
+    public long allocate(long size, int flags, long alignment) {
+        return allocate(size, flags, alignment, SiteTable.NONE);
+    }
+
+    /**
+     * Allocates a block.
+     *
+     * @param size      bytes; 0 returns 0 and is not an error. Negative values are C sizes above
+     *                  {@code Long.MAX_VALUE} and are reported as {@link CallerError#SIZE_OVERFLOW}
+     * @param flags     {@link MemoryFlags}: {@code CLEAR} zeroes the block, the others are kept
+     * @param alignment a power of two up to {@link #MAX_ALIGNMENT}; values below 16 mean 16
+     * @param site      a site from {@link #site(String, int)}, or 0 for "the Java caller" (recorded only
+     *                  when tracking leaks)
+     * @return the block's address, or 0 on failure (counted and reported)
+     */
+    public long allocate(long size, int flags, long alignment, int site) {
+        if (closed) {
+            return rejectClosed("allocate");
+        }
+        if (size == 0) {
+            return 0;
+        }
+        int alignLog2 = alignmentLog2(alignment, "allocate");
+        if (alignLog2 < 0) {
+            failedAllocations.increment();
+            return 0;
+        }
+        long align = 1L << alignLog2;
+        long offset = offsetFor(align);
+        long total = totalFor(size, offset, "allocate");
+        if (total <= 0) {
+            return 0;
+        }
+        long reserved = reserve(size);
+        if (reserved < 0) {
+            return failAllocation(size, "allocate", "the budget allocator.limit=" + limit + " has "
+                + (limit - liveBytes.get()) + " bytes left");
+        }
+        long base = backendAllocate(total, align);
+        if (base == 0) {
+            liveBytes.addAndGet(-size);
+            return failAllocation(size, "allocate", "backend '" + backend.name() + "' has no memory for it");
+        }
+        long user = base + offset;
+        writeHeader(user, size, flags, alignLog2, 0);
+        if (sites) {
+            NativeMemory.putLong(user - siteOffset, site != SiteTable.NONE ? site : callerSite());
+        }
+        if ((flags & MemoryFlags.CLEAR) != 0) {
+            NativeMemory.fill(user, size, (byte) 0);
+        } else if (debug) {
+            NativeMemory.fill(user, size, FILL_NEW);
+        }
+        if (debug) {
+            writeGuards(user, size);
+        }
+        blocks.add(user);
+        allocations.increment();
+        raisePeak(reserved);
+        return user;
+    }
+
+    /**
+     * The id of an allocation site for {@link #allocate(long, int, long, int)}. {@code file == null}
+     * means a C caller that gave no site.
+     */
+    public int site(String file, int line) {
+        if (file == null) {
+            return unknownSite;
+        }
+        return siteTable.idOf(line > 0 ? file + ":" + line : file);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Free and reallocate
+
+    /**
+     * Frees a block. {@code address == 0} does nothing.
+     *
+     * @param size the size the block was allocated with, or 0 for "unknown"; a different non-zero size
+     *             is reported as {@link CallerError#SIZE_MISMATCH} and the recorded size is used
+     */
+    public void free(long address, long size) {
+        if (address == 0) {
+            return;
+        }
+        if (closed) {
+            rejectClosed("free");
+            return;
+        }
+        if (!blocks.remove(address)) {
+            rejectPointer(address, "free", false);
+            return;
+        }
+        long word0 = NativeMemory.getLong(address - coreOffset);
+        if (!headerIntact(address, word0)) {
+            return;
+        }
+        long recorded = word0 & SIZE_MASK;
+        if (size != 0 && size != recorded) {
+            report(CallerError.SIZE_MISMATCH, "free(" + hex(address) + ", " + Long.toUnsignedString(size)
+                + "): the block was allocated with " + recorded + " bytes; freed it as " + recorded, address);
+        }
+        release(address, word0);
+    }
+
+    /** {@link #reallocate(long, long, long, int)} with no flags. */
+    public long reallocate(long address, long oldSize, long newSize) {
+        return reallocate(address, oldSize, newSize, 0);
+    }
+
+    /**
+     * Resizes a block, keeping its first {@code min(old, new)} bytes.
+     *
+     * <p>{@code address == 0} allocates; {@code newSize == 0} frees and returns 0. On failure returns 0
+     * and the old block is intact and still live.
+     *
+     * @param oldSize the recorded size, or 0 for "unknown" (a different non-zero size is reported)
+     * @param flags   {@code CLEAR} zeroes the bytes the block grows by; the block keeps its own flags
+     */
+    public long reallocate(long address, long oldSize, long newSize, int flags) {
+        if (address == 0) {
+            return allocate(newSize, flags);
+        }
+        if (newSize == 0) {
+            free(address, oldSize);
+            return 0;
+        }
+        if (closed) {
+            return rejectClosed("reallocate");
+        }
+        if (!blocks.remove(address)) {
+            rejectPointer(address, "reallocate", true);
+            return 0;
+        }
+        long word0 = NativeMemory.getLong(address - coreOffset);
+        if (!headerIntact(address, word0)) {
+            return 0;
+        }
+        long recorded = word0 & SIZE_MASK;
+        if (oldSize != 0 && oldSize != recorded) {
+            report(CallerError.SIZE_MISMATCH, "reallocate(" + hex(address) + ", " + Long.toUnsignedString(oldSize)
+                + ", ...): the block was allocated with " + recorded + " bytes; used " + recorded, address);
+        }
+        int alignLog2 = (int) (word0 >>> 56) & 0x3F;
+        long align = 1L << alignLog2;
+        long offset = offsetFor(align);
+        long newTotal = totalFor(newSize, offset, "reallocate");
+        if (newTotal <= 0) {
+            blocks.add(address);
+            return 0;
+        }
+        if (debug) {
+            checkGuards(address, recorded, "reallocate");
+        }
+        long grow = newSize - recorded;
+        long reserved = grow > 0 ? reserve(grow) : liveBytes.addAndGet(grow);
+        if (reserved < 0) {
+            blocks.add(address);
+            return failAllocation(newSize, "reallocate", "the budget allocator.limit=" + limit + " has "
+                + (limit - liveBytes.get()) + " bytes left");
+        }
+        long base = address - offset;
+        long oldTotal = offset + recorded + backGuard;
+        long moved = backendReallocate(base, oldTotal, newTotal, align);
+        if (moved == 0) {
+            liveBytes.addAndGet(-grow);
+            blocks.add(address);
+            return failAllocation(newSize, "reallocate", "backend '" + backend.name() + "' has no memory for it");
+        }
+        long user = moved + offset;
+        int blockFlags = (int) (word0 >>> 48) & 0xFF;
+        writeHeader(user, newSize, blockFlags, alignLog2, (int) NativeMemory.getLong(user - coreOffset + 8));
+        if (grow > 0) {
+            if ((flags & MemoryFlags.CLEAR) != 0) {
+                NativeMemory.fill(user + recorded, grow, (byte) 0);
+            } else if (debug) {
+                NativeMemory.fill(user + recorded, grow, FILL_NEW);
+            }
+        }
+        if (debug) {
+            writeGuards(user, newSize);
+        }
+        blocks.add(user);
+        reallocations.increment();
+        if (grow > 0) {
+            raisePeak(reserved);
+        }
+        return user;
+    }
+
+    /** The requested size of a live block; 0 for 0 or for an address that is not a live block of ours. */
+    public long sizeOf(long address) {
+        if (address == 0 || closed) {
+            return 0;
+        }
+        return blocks.readIfLive(address, sizeReader, 0);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Statistics
+
+    /** Bytes requested by live blocks. */
+    public long liveBytes() {
+        return liveBytes.get();
+    }
+
+    /** Blocks allocated and not yet freed. */
+    public long liveBlocks() {
+        return allocations.sum() - frees.sum();
+    }
+
+    /** The most {@link #liveBytes()} has been. */
+    public long peakBytes() {
+        return peakBytes.get();
+    }
+
+    /** Successful allocations. */
+    public long allocations() {
+        return allocations.sum();
+    }
+
+    /** Blocks freed. */
+    public long frees() {
+        return frees.sum();
+    }
+
+    /** Successful reallocations. */
+    public long reallocations() {
+        return reallocations.sum();
+    }
+
+    /** Allocations and reallocations that returned 0 because memory or budget ran out, or the size was bad. */
+    public long failedAllocations() {
+        return failedAllocations.sum();
+    }
+
+    /** Bad calls detected (see {@link CallerError#isCallerError()}). */
+    public long callerErrors() {
+        return callerErrors.sum();
+    }
+
+    /** Every counter at once. */
+    public MemoryStats stats() {
+        long a = allocations.sum();
+        long f = frees.sum();
+        return new MemoryStats(liveBytes.get(), a - f, peakBytes.get(), a, f, reallocations.sum(),
+            failedAllocations.sum(), callerErrors.sum(), limit);
+    }
+
+    /** The byte budget, or 0 when there is none. */
+    public long limit() {
+        return limit;
+    }
+
+    /**
+     * Bytes still available: the budget minus live bytes when {@code allocator.limit} is set, else the
+     * memory the operating system reports as available.
+     */
+    public long ramFree() {
+        if (limit > 0) {
+            return Math.max(0, limit - liveBytes.get());
+        }
+        long available = meminfo("MemAvailable:");
+        return available > 0 ? available : osBean().getFreeMemorySize();
+    }
+
+    /** The budget when {@code allocator.limit} is set, else the machine's (or container's) total memory. */
+    public long ramTotal() {
+        return limit > 0 ? limit : osBean().getTotalMemorySize();
+    }
+
+    /** The backend's own figures, prefixed with its name. */
+    public Map<String, Long> backendStatistics() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        backend.statistics().forEach((k, v) -> out.put(backend.name() + "." + k, v));
+        return out;
+    }
+
+    /** The name of the backend in use. */
+    public String backendName() {
+        return backend.name();
+    }
+
+    /** The tracking mode. */
+    public Tracking tracking() {
+        return tracking;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Leaks and guards
+
+    /** Every live block, by address. Sites are recorded only in {@code leaks} and {@code debug} modes. */
+    public List<LiveBlock> liveBlockList() {
+        List<LiveBlock> out = new ArrayList<>();
+        blocks.forEach(user -> {
+            long word0 = NativeMemory.getLong(user - coreOffset);
+            String site = sites ? siteTable.nameOf((int) NativeMemory.getLong(user - siteOffset))
+                : siteTable.nameOf(SiteTable.NONE);
+            out.add(new LiveBlock(user, word0 & SIZE_MASK, (int) (word0 >>> 48) & 0xFF, site));
+        });
+        out.sort(Comparator.comparingLong(LiveBlock::address));
+        return out;
+    }
+
+    /**
+     * A readable report of every live block (address, size, flags, site) and the totals, also grouped by
+     * site. Blocks still live at shutdown are leaks.
+     */
+    public String leakReport() {
+        List<LiveBlock> live = liveBlockList();
+        long bytes = 0;
+        Map<String, long[]> bySite = new LinkedHashMap<>();
+        StringBuilder out = new StringBuilder();
+        out.append("platform-memory leak report (backend ").append(backend.name()).append(", tracking ")
+            .append(tracking.name().toLowerCase(java.util.Locale.ROOT)).append(")\n");
+        for (LiveBlock b : live) {
+            bytes += b.size();
+            long[] t = bySite.computeIfAbsent(b.site(), k -> new long[2]);
+            t[0]++;
+            t[1] += b.size();
+            out.append("  ").append(hex(b.address())).append("  ").append(b.size()).append(" bytes  ")
+                .append(MemoryFlags.describe(b.flags())).append("  at ").append(b.site()).append('\n');
+        }
+        if (!live.isEmpty()) {
+            out.append("by site:\n");
+            bySite.forEach((site, t) -> out.append("  ").append(site).append(": ").append(t[0])
+                .append(t[0] == 1 ? " block, " : " blocks, ").append(t[1]).append(" bytes\n"));
+        }
+        out.append("total: ").append(live.size()).append(live.size() == 1 ? " live block, " : " live blocks, ")
+            .append(bytes).append(" bytes\n");
+        return out.toString();
+    }
+
+    /**
+     * Checks the guard bytes of every live block ({@code debug} mode) and reports each damaged one as
+     * {@link CallerError#GUARD_CORRUPTED}.
+     *
+     * @return the number of damaged blocks; always 0 outside {@code debug} mode
+     */
+    public int checkAllGuards() {
+        if (!debug) {
+            return 0;
+        }
+        List<long[]> damaged = new ArrayList<>();
+        blocks.forEach(user -> {
+            long size = NativeMemory.getLong(user - coreOffset) & SIZE_MASK;
+            long front = NativeMemory.mismatch(user - GUARD, GUARD, FILL_GUARD);
+            long back = NativeMemory.mismatch(user + size, GUARD, FILL_GUARD);
+            if (front >= 0 || back >= 0) {
+                damaged.add(new long[] {user, size, front, back});
+            }
+        });
+        for (long[] d : damaged) {
+            reportGuard(d[0], d[1], d[2], d[3], "check");
+        }
+        return damaged.size();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Errors and lifecycle
+
+    /** Sets the handler told about every error, or removes it with {@code null}. */
+    public void setErrorHandler(ErrorHandler handler) {
+        this.errorHandler = handler;
+    }
+
+    /**
+     * Frees every block still live (counted as frees) and closes the backend. Later calls fail with
+     * {@link CallerError#CLOSED}. Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        long[] live = blocks.drain();
+        long bytes = 0;
+        for (long user : live) {
+            long word0 = NativeMemory.getLong(user - coreOffset);
+            bytes += word0 & SIZE_MASK;
+            release(user, word0);
+        }
+        if (live.length > 0) {
+            LOG.log(System.Logger.Level.INFO, "platform-memory: closing with {0} live blocks ({1} bytes); freed them",
+                live.length, bytes);
+        }
+        try {
+            backend.close();
+        } catch (Throwable t) {
+            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' failed to close: " + t, 0);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internals
+
+    private long offsetFor(long align) {
+        return (headerSize + align - 1) & -align;
+    }
+
+    /** The bytes to ask the backend for, or 0 after reporting an overflowing or impossible size. */
+    private long totalFor(long size, long offset, String op) {
+        long overhead = offset + backGuard;
+        if (size < 0 || size > Long.MAX_VALUE - overhead) {
+            report(CallerError.SIZE_OVERFLOW, op + "(" + Long.toUnsignedString(size) + " bytes): the size"
+                + " overflows once the " + overhead + "-byte header is added (is it a negative number or SIZE_MAX?)", 0);
+            failedAllocations.increment();
+            return 0;
+        }
+        long total = size + overhead;
+        if (total > Allocator.MAX_BLOCK_SIZE) {
+            failAllocation(size, op, "it is larger than any address space (" + Allocator.MAX_BLOCK_SIZE + " bytes)");
+            return 0;
+        }
+        return total;
+    }
+
+    private int alignmentLog2(long alignment, String op) {
+        if (alignment <= Allocator.MIN_ALIGNMENT) {
+            if (alignment > 0 && Long.bitCount(alignment) == 1) {
+                return 4;
+            }
+        } else if (Long.bitCount(alignment) == 1 && alignment <= MAX_ALIGNMENT) {
+            return Long.numberOfTrailingZeros(alignment);
+        }
+        report(CallerError.BAD_ALIGNMENT, op + ": alignment " + Long.toUnsignedString(alignment)
+            + " is not a power of two from 1 to " + MAX_ALIGNMENT, 0);
+        return -1;
+    }
+
+    /** Adds {@code bytes} to the live total within the budget; returns the new total, or -1. */
+    private long reserve(long bytes) {
+        if (limit == 0) {
+            return liveBytes.addAndGet(bytes);
+        }
+        long current;
+        do {
+            current = liveBytes.get();
+            if (bytes > limit - current) {
+                return -1;
+            }
+        } while (!liveBytes.compareAndSet(current, current + bytes));
+        return current + bytes;
+    }
+
+    private void raisePeak(long candidate) {
+        long peak;
+        while (candidate > (peak = peakBytes.get()) && !peakBytes.compareAndSet(peak, candidate)) {
+            Thread.onSpinWait();
+        }
+    }
+
+    private void writeHeader(long user, long size, int flags, int alignLog2, int heap) {
+        long word0 = size | (long) (flags & 0xFF) << 48 | (long) alignLog2 << 56;
+        NativeMemory.putLong(user - coreOffset, word0);
+        NativeMemory.putLong(user - coreOffset + 8, (long) check(user, word0) << 32 | (heap & 0xFFFFFFFFL));
+    }
+
+    private static int check(long user, long word0) {
+        return (int) (((user ^ word0) * 0x9E3779B97F4A7C15L) >>> 32) ^ MAGIC;
+    }
+
+    /** Verifies a claimed block's header; a damaged one is reported and the block is kept, not freed. */
+    private boolean headerIntact(long user, long word0) {
+        int stored = (int) (NativeMemory.getLong(user - coreOffset + 8) >>> 32);
+        if (stored == check(user, word0)) {
+            return true;
+        }
+        blocks.add(user);
+        report(CallerError.HEADER_CORRUPTED, "the header before block " + hex(user) + " was overwritten"
+            + " (a write before the start of the block?); the block is kept, not freed", user);
+        return false;
+    }
+
+    /** Gives a claimed block back to the backend and counts it. */
+    private void release(long user, long word0) {
+        long size = word0 & SIZE_MASK;
+        long align = 1L << ((int) (word0 >>> 56) & 0x3F);
+        long offset = offsetFor(align);
+        if (debug) {
+            checkGuards(user, size, "free");
+            NativeMemory.fill(user - GUARD, size + 2L * GUARD, FILL_FREED);
+        }
+        NativeMemory.putLong(user - coreOffset + 8, 0); // a stale copy of the header no longer checks
+        try {
+            backend.free(user - offset, offset + size + backGuard, align);
+        } catch (Throwable t) {
+            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw while freeing "
+                + hex(user) + ": " + t, user);
+        }
+        liveBytes.addAndGet(-size);
+        frees.increment();
+    }
+
+    private void writeGuards(long user, long size) {
+        NativeMemory.fill(user - GUARD, GUARD, FILL_GUARD);
+        NativeMemory.fill(user + size, GUARD, FILL_GUARD);
+    }
+
+    private void checkGuards(long user, long size, String op) {
+        long front = NativeMemory.mismatch(user - GUARD, GUARD, FILL_GUARD);
+        long back = NativeMemory.mismatch(user + size, GUARD, FILL_GUARD);
+        if (front >= 0 || back >= 0) {
+            reportGuard(user, size, front, back, op);
+        }
+    }
+
+    private void reportGuard(long user, long size, long front, long back, String op) {
+        String where = front >= 0
+            ? "the guard before it was overwritten at byte " + (front - GUARD) + " (buffer underrun)"
+            : "the guard after it was overwritten at byte " + (size + back) + " (buffer overrun)";
+        report(CallerError.GUARD_CORRUPTED, op + ": block " + hex(user) + " (" + size + " bytes): " + where, user);
+    }
+
+    private long backendAllocate(long total, long align) {
+        long base;
+        try {
+            base = backend.allocate(total, align);
+        } catch (Throwable t) {
+            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw allocating " + total
+                + " bytes: " + t, 0);
+            return 0;
+        }
+        if (base != 0 && (base < 0 || (base & (align - 1)) != 0)) {
+            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' returned " + hex(base)
+                + ", which is not aligned to " + align + "; gave it back", base);
+            try {
+                backend.free(base, total, align);
+            } catch (Throwable ignored) {
+                // already reported; the block is the backend's problem now
+            }
+            return 0;
+        }
+        return base;
+    }
+
+    private long backendReallocate(long base, long oldTotal, long newTotal, long align) {
+        long moved;
+        try {
+            moved = backend.reallocate(base, oldTotal, newTotal, align);
+        } catch (Throwable t) {
+            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw reallocating "
+                + hex(base) + " to " + newTotal + " bytes: " + t, base);
+            return 0;
+        }
+        if (moved != 0 && (moved < 0 || (moved & (align - 1)) != 0)) {
+            // the old block may be gone already; the new one is unusable: report and lose it rather than corrupt
+            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' returned " + hex(moved)
+                + " from reallocate, which is not aligned to " + align, moved);
+            return 0;
+        }
+        return moved;
+    }
+
+    private long failAllocation(long size, String op, String why) {
+        failedAllocations.increment();
+        report(CallerError.ALLOCATION_FAILED, op + "(" + size + " bytes) failed: " + why, 0);
+        return 0;
+    }
+
+    private long rejectClosed(String op) {
+        report(CallerError.CLOSED, op + ": the allocator is closed", 0);
+        return 0;
+    }
+
+    /** Explains why {@code address} is not a live block: freed already, inside another block, or foreign. */
+    private void rejectPointer(long address, String op, boolean realloc) {
+        if (blocks.recentlyRemoved(address)) {
+            CallerError error = realloc ? CallerError.REALLOC_FREED : CallerError.DOUBLE_FREE;
+            report(error, op + "(" + hex(address) + "): the block was already freed; nothing was done", address);
+            return;
+        }
+        long[] owner = {0, 0};
+        blocks.forEach(user -> {
+            long size = NativeMemory.getLong(user - coreOffset) & SIZE_MASK;
+            if (address > user && address < user + size) {
+                owner[0] = user;
+                owner[1] = size;
+            }
+        });
+        if (owner[0] != 0) {
+            report(CallerError.INTERIOR_POINTER, op + "(" + hex(address) + "): points " + (address - owner[0])
+                + " bytes into the live block " + hex(owner[0]) + " (" + owner[1] + " bytes), not at its start;"
+                + " nothing was done", address);
+        } else {
+            report(CallerError.INVALID_POINTER, op + "(" + hex(address)
+                + "): not a block this allocator handed out (or freed long ago); nothing was done", address);
+        }
+    }
+
+    private void report(CallerError error, String message, long address) {
+        if (error.isCallerError()) {
+            callerErrors.increment();
+        }
+        System.Logger.Level level = error.isCallerError() || error == CallerError.BACKEND_FAILURE
+            ? System.Logger.Level.WARNING : System.Logger.Level.INFO;
+        String text = "platform-memory " + error + ": " + message;
+        LOG.log(level, text);
+        ErrorHandler handler = errorHandler;
+        if (handler != null) {
+            try {
+                handler.onError(error, message, address);
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.WARNING, "platform-memory: the error handler threw " + t);
+            }
+        }
+    }
+
+    private int callerSite() {
+        String frame = StackWalker.getInstance().walk(frames -> frames
+            .filter(f -> !f.getClassName().equals(TrackedAllocator.class.getName()))
+            .findFirst()
+            .map(f -> f.getClassName() + "." + f.getMethodName() + "(" + f.getFileName() + ":" + f.getLineNumber() + ")")
+            .orElse(null));
+        return frame == null ? SiteTable.NONE : siteTable.idOf(frame);
+    }
+
+    private static String hex(long address) {
+        return "0x" + HexFormat.of().toHexDigits(address).replaceFirst("^0{1,12}", "");
+    }
+
+    private static com.sun.management.OperatingSystemMXBean osBean() {
+        return (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    }
+
+    /** A figure from /proc/meminfo in bytes, or -1 where there is none. */
+    private static long meminfo(String key) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith(key)) {
+                    String[] parts = line.substring(key.length()).trim().split("\\s+");
+                    return Long.parseLong(parts[0]) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,67 @@
+package org.platformmemory.api.internal;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Raw access to native memory by address, without allocating: one segment spanning the address space,
+ * created once. Callers guarantee the addresses are theirs.
+ */
+public final class NativeMemory {
+
+    /** Every address from 0 to {@code Long.MAX_VALUE}; restricted, so it needs native access enabled. */
+    public static final MemorySegment EVERYTHING = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+
+    private NativeMemory() {
+    }
+
+    public static long getLong(long address) {
+        return EVERYTHING.get(LONG, address);
+    }
+
+    public static void putLong(long address, long value) {
+        EVERYTHING.set(LONG, address, value);
+    }
+
+    public static byte getByte(long address) {
+        return EVERYTHING.get(BYTE, address);
+    }
+
+    public static void putByte(long address, byte value) {
+        EVERYTHING.set(BYTE, address, value);
+    }
+
+    /** Sets {@code length} bytes at {@code address} to {@code value}. */
+    public static void fill(long address, long length, byte value) {
+        if (length > 0) {
+            EVERYTHING.asSlice(address, length).fill(value);
+        }
+    }
+
+    /** Copies {@code length} bytes; the ranges may overlap. */
+    public static void copy(long from, long to, long length) {
+        if (length > 0) {
+            MemorySegment.copy(EVERYTHING, from, EVERYTHING, to, length);
+        }
+    }
+
+    /** The offset of the first byte in {@code [address, address+length)} that is not {@code value}, or -1. */
+    public static long mismatch(long address, long length, byte value) {
+        long i = 0;
+        long pattern = (value & 0xFFL) * 0x0101010101010101L;
+        for (; i + 8 <= length; i += 8) {
+            if (getLong(address + i) != pattern) {
+                break;
+            }
+        }
+        for (; i < length; i++) {
+            if (getByte(address + i) != value) {
+                return i;
+            }
+        }
+        return -1;
+    }
+}

@@ -68,9 +68,6 @@ public final class TrackedAllocator implements AutoCloseable {
 
     private final AtomicLong liveBytes = new AtomicLong();
     private final AtomicLong peakBytes = new AtomicLong();
-    private final LongAdder allocations = new LongAdder();
-    private final LongAdder frees = new LongAdder();
-    private final LongAdder reallocations = new LongAdder();
     private final LongAdder failedAllocations = new LongAdder();
     private final LongAdder callerErrors = new LongAdder();
 
@@ -189,8 +186,7 @@ public final class TrackedAllocator implements AutoCloseable {
         if (debug) {
             writeGuards(user, size);
         }
-        blocks.add(user);
-        allocations.increment();
+        blocks.add(user, LiveBlockSet.ALLOCATED);
         raisePeak(reserved);
         return user;
     }
@@ -223,12 +219,12 @@ public final class TrackedAllocator implements AutoCloseable {
             rejectClosed("free");
             return;
         }
-        if (!blocks.remove(address)) {
+        if (!blocks.remove(address, LiveBlockSet.FREED)) {
             rejectPointer(address, "free", false);
             return;
         }
         long word0 = NativeMemory.getLong(address - coreOffset);
-        if (!headerIntact(address, word0)) {
+        if (!headerIntact(address, word0, LiveBlockSet.FREE_UNDONE)) {
             return;
         }
         long recorded = word0 & SIZE_MASK;
@@ -264,12 +260,12 @@ public final class TrackedAllocator implements AutoCloseable {
         if (closed) {
             return rejectClosed("reallocate");
         }
-        if (!blocks.remove(address)) {
+        if (!blocks.remove(address, LiveBlockSet.NONE)) {
             rejectPointer(address, "reallocate", true);
             return 0;
         }
         long word0 = NativeMemory.getLong(address - coreOffset);
-        if (!headerIntact(address, word0)) {
+        if (!headerIntact(address, word0, LiveBlockSet.NONE)) {
             return 0;
         }
         long recorded = word0 & SIZE_MASK;
@@ -282,7 +278,7 @@ public final class TrackedAllocator implements AutoCloseable {
         long offset = offsetFor(align);
         long newTotal = totalFor(newSize, offset, "reallocate");
         if (newTotal <= 0) {
-            blocks.add(address);
+            blocks.add(address, LiveBlockSet.NONE);
             return 0;
         }
         if (debug) {
@@ -291,7 +287,7 @@ public final class TrackedAllocator implements AutoCloseable {
         long grow = newSize - recorded;
         long reserved = grow > 0 ? reserve(grow) : liveBytes.addAndGet(grow);
         if (reserved < 0) {
-            blocks.add(address);
+            blocks.add(address, LiveBlockSet.NONE);
             return failAllocation(newSize, "reallocate", "the budget allocator.limit=" + limit + " has "
                 + (limit - liveBytes.get()) + " bytes left");
         }
@@ -300,7 +296,7 @@ public final class TrackedAllocator implements AutoCloseable {
         long moved = backendReallocate(base, oldTotal, newTotal, align);
         if (moved == 0) {
             liveBytes.addAndGet(-grow);
-            blocks.add(address);
+            blocks.add(address, LiveBlockSet.NONE);
             return failAllocation(newSize, "reallocate", "backend '" + backend.name() + "' has no memory for it");
         }
         long user = moved + offset;
@@ -316,8 +312,7 @@ public final class TrackedAllocator implements AutoCloseable {
         if (debug) {
             writeGuards(user, newSize);
         }
-        blocks.add(user);
-        reallocations.increment();
+        blocks.add(user, LiveBlockSet.REALLOCATED);
         if (grow > 0) {
             raisePeak(reserved);
         }
@@ -342,7 +337,7 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Blocks allocated and not yet freed. */
     public long liveBlocks() {
-        return allocations.sum() - frees.sum();
+        return blocks.count(LiveBlockSet.ALLOCATED) - blocks.count(LiveBlockSet.FREED);
     }
 
     /** The most {@link #liveBytes()} has been. */
@@ -352,17 +347,17 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Successful allocations. */
     public long allocations() {
-        return allocations.sum();
+        return blocks.count(LiveBlockSet.ALLOCATED);
     }
 
     /** Blocks freed. */
     public long frees() {
-        return frees.sum();
+        return blocks.count(LiveBlockSet.FREED);
     }
 
     /** Successful reallocations. */
     public long reallocations() {
-        return reallocations.sum();
+        return blocks.count(LiveBlockSet.REALLOCATED);
     }
 
     /** Allocations and reallocations that returned 0 because memory or budget ran out, or the size was bad. */
@@ -377,9 +372,9 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Every counter at once. */
     public MemoryStats stats() {
-        long a = allocations.sum();
-        long f = frees.sum();
-        return new MemoryStats(liveBytes.get(), a - f, peakBytes.get(), a, f, reallocations.sum(),
+        long a = allocations();
+        long f = frees();
+        return new MemoryStats(liveBytes.get(), a - f, peakBytes.get(), a, f, reallocations(),
             failedAllocations.sum(), callerErrors.sum(), limit);
     }
 
@@ -512,7 +507,7 @@ public final class TrackedAllocator implements AutoCloseable {
             }
             closed = true;
         }
-        long[] live = blocks.drain();
+        long[] live = blocks.drain(LiveBlockSet.FREED);
         long bytes = 0;
         for (long user : live) {
             long word0 = NativeMemory.getLong(user - coreOffset);
@@ -600,12 +595,12 @@ public final class TrackedAllocator implements AutoCloseable {
     }
 
     /** Verifies a claimed block's header; a damaged one is reported and the block is kept, not freed. */
-    private boolean headerIntact(long user, long word0) {
+    private boolean headerIntact(long user, long word0, int undoEvent) {
         int stored = (int) (NativeMemory.getLong(user - coreOffset + 8) >>> 32);
         if (stored == check(user, word0)) {
             return true;
         }
-        blocks.add(user);
+        blocks.add(user, undoEvent);
         report(CallerError.HEADER_CORRUPTED, "the header before block " + hex(user) + " was overwritten"
             + " (a write before the start of the block?); the block is kept, not freed", user);
         return false;
@@ -628,7 +623,6 @@ public final class TrackedAllocator implements AutoCloseable {
                 + hex(user) + ": " + t, user);
         }
         liveBytes.addAndGet(-size);
-        frees.increment();
     }
 
     private void writeGuards(long user, long size) {

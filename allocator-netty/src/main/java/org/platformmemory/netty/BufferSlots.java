@@ -98,6 +98,22 @@ final class BufferSlots {
         }
     }
 
+    /** Buffers held now, counted by a scan: for statistics, not for hot paths. */
+    int held() {
+        int held = 0;
+        for (ByteBuf[] page : pages) {
+            if (page == null) {
+                continue;
+            }
+            for (int i = 0; i < page.length; i++) {
+                if (SLOT.getAcquire(page, i) != null) {
+                    held++;
+                }
+            }
+        }
+        return held;
+    }
+
     /**
      * Visits every buffer still held and empties its slot, and forgets every thread that used this table.
      * Only for shutting down: must not race with {@link #put} or {@link #remove}.

@@ -175,7 +175,8 @@ public final class NettyAllocator implements Allocator {
 
     /**
      * Netty's own figures ({@link PooledByteBufAllocatorMetric}: arenas, chunks, used memory, thread
-     * caches, allocation counts by size class) next to this backend's (huge blocks, refusals, slots).
+     * caches, allocation counts by size class) next to this backend's (huge blocks, refusals, slots,
+     * buffers held for the C side). {@code arenaActiveAllocations} includes blocks parked in thread caches.
      */
     @Override
     public Map<String, Long> statistics() {
@@ -219,6 +220,7 @@ public final class NettyAllocator implements Allocator {
         out.put("realigned", realigned.sum());
         out.put("corruptTrailers", corruptTrailers.sum());
         out.put("slots", (long) slots.capacity());
+        out.put("heldBuffers", (long) slots.held());
         return out;
     }
 

@@ -7,43 +7,53 @@ import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Consumer;
 
 import io.netty.buffer.ByteBuf;
 
 /**
- * Holds every buffer the C side owns, each under a small integer slot that the block itself carries, so
- * a free finds its buffer in O(1) with no map, no lock and no boxing.
+ * Holds every buffer the backend has taken from Netty, each under a small integer slot that the block
+ * itself carries, so a free finds its buffer in O(1) with no map, no lock and no boxing; and keeps, per
+ * thread and per {@link BlockClasses size class}, a few freed buffers ready for the next allocation.
  *
- * <p>The table is a growing list of fixed pages; a slot, once handed out, never moves. Free slot numbers
- * are kept per thread (as Netty keeps its buffers), so taking and giving back a slot costs no atomic
- * operation in the common case; a thread's surplus, and the slots of a thread that ended, go back to a
- * shared pool under one lock, a batch at a time.
+ * <p>Why a cache of buffers: Netty 4.2 recycles its {@code ByteBuf} objects only on its own
+ * {@code FastThreadLocalThread}s. On any other thread (the C side's upcall threads, test threads) every
+ * {@code directBuffer} creates a new buffer object and every release a new cache entry, about 140 bytes
+ * of Java heap per block. Keeping a freed buffer, with its memory, for the next block of its class keeps
+ * the common path free of both Netty calls and Java-heap allocation. Buffers that do not fit go back to
+ * Netty, whose arenas and thread caches serve every miss.
  *
- * <p>Thread-safe. A slot may be given back by any thread, not only the one that took it.
+ * <p>The table is a growing list of fixed pages; a slot never moves. Spare slot numbers and cached
+ * buffers are kept per thread, so the common case costs no atomic operation; a thread's surplus, and
+ * what a thread held when it ended, go back through one lock or one cleaner, a batch at a time.
+ *
+ * <p>Thread-safe. A slot may be given back, and a buffer cached, by any thread.
  */
 final class BufferSlots {
 
     private static final int PAGE_SHIFT = 12;
     private static final int PAGE_SIZE = 1 << PAGE_SHIFT;
     private static final int PAGE_MASK = PAGE_SIZE - 1;
-    /** Slot numbers a thread keeps; a refill or a spill moves half of it. */
+    /** Spare slot numbers a thread keeps; a refill or a spill moves half of it. */
     private static final int LOCAL_CAPACITY = 256;
     private static final int BATCH = LOCAL_CAPACITY / 2;
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(ByteBuf[].class);
     private static final Cleaner THREAD_ENDS = Cleaner.create();
 
+    private final int cacheDepth;
     private final Object lock = new Object();
     private volatile ByteBuf[][] pages = new ByteBuf[1][];
     // guarded by lock
     private int minted;
     private int[] pool = new int[LOCAL_CAPACITY];
     private int pooled;
-    private final List<Cleaner.Cleanable> threads = new ArrayList<>();
+    private final List<Cleaner.Cleanable> registrations = new ArrayList<>();
+    private final List<LocalSlots> locals = new ArrayList<>();
 
     private final ThreadLocal<LocalSlots> local = new ThreadLocal<>();
 
-    BufferSlots() {
+    /** @param cacheDepth freed buffers each thread keeps per size class; 0 keeps none */
+    BufferSlots(int cacheDepth) {
+        this.cacheDepth = cacheDepth;
         pages[0] = new ByteBuf[PAGE_SIZE];
     }
 
@@ -53,10 +63,7 @@ final class BufferSlots {
      * @return the slot, or -1 when the table cannot grow any further
      */
     int put(ByteBuf buffer) {
-        LocalSlots mine = local.get();
-        if (mine == null) {
-            mine = register();
-        }
+        LocalSlots mine = mine();
         if (mine.count == 0 && !refill(mine)) {
             return -1;
         }
@@ -67,7 +74,7 @@ final class BufferSlots {
     }
 
     /**
-     * The buffer under {@code slot}, or {@code null} if the slot is out of range or empty. Does not free it.
+     * The buffer under {@code slot}, or {@code null} if the slot is out of range or empty.
      */
     ByteBuf get(int slot) {
         ByteBuf[][] table = pages;
@@ -81,14 +88,42 @@ final class BufferSlots {
     /** Empties {@code slot}, which holds a buffer, and makes it free for reuse. */
     void remove(int slot) {
         SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, (ByteBuf) null);
-        LocalSlots mine = local.get();
-        if (mine == null) {
-            mine = register();
-        }
+        LocalSlots mine = mine();
         if (mine.count == LOCAL_CAPACITY) {
             spill(mine);
         }
         mine.slots[mine.count++] = slot;
+    }
+
+    /**
+     * Takes a cached buffer of size class {@code sizeClass} from this thread's cache; it stays in its slot.
+     *
+     * @return its slot, or -1 when this thread has none cached
+     */
+    int takeCached(int sizeClass) {
+        LocalSlots mine = mine();
+        int n = mine.cachedCount[sizeClass];
+        if (n == 0) {
+            return -1;
+        }
+        mine.cachedCount[sizeClass] = n - 1;
+        return mine.cached[sizeClass * cacheDepth + n - 1];
+    }
+
+    /**
+     * Keeps the buffer under {@code slot}, of size class {@code sizeClass}, in this thread's cache.
+     *
+     * @return false if the cache is full: the caller then removes the slot and releases the buffer
+     */
+    boolean cache(int slot, int sizeClass) {
+        LocalSlots mine = mine();
+        int n = mine.cachedCount[sizeClass];
+        if (n == cacheDepth) {
+            return false;
+        }
+        mine.cached[sizeClass * cacheDepth + n] = slot;
+        mine.cachedCount[sizeClass] = n + 1;
+        return true;
     }
 
     /** Slots ever handed out: the table's high-water mark. */
@@ -98,7 +133,7 @@ final class BufferSlots {
         }
     }
 
-    /** Buffers held now, counted by a scan: for statistics, not for hot paths. */
+    /** Buffers in slots, cached or not, counted by a scan: for statistics, not for hot paths. */
     int held() {
         int held = 0;
         for (ByteBuf[] page : pages) {
@@ -114,22 +149,34 @@ final class BufferSlots {
         return held;
     }
 
+    /** Buffers parked in thread caches now; a racy sum, for statistics. */
+    int cached() {
+        synchronized (lock) {
+            int cached = 0;
+            for (LocalSlots slots : locals) {
+                for (int n : slots.cachedCount) {
+                    cached += n;
+                }
+            }
+            return cached;
+        }
+    }
+
     /**
-     * Visits every buffer still held and empties its slot, and forgets every thread that used this table.
-     * Only for shutting down: must not race with {@link #put} or {@link #remove}.
+     * Releases every buffer, cached or held, and forgets every thread that used this table. Only for
+     * shutting down: must not race with any other method.
      *
-     * @return how many buffers were still held
+     * @return how many buffers were held (not counting cached ones)
      */
-    int drain(Consumer<ByteBuf> action) {
+    int drain() {
         List<Cleaner.Cleanable> registered;
         synchronized (lock) {
-            registered = new ArrayList<>(threads);
-            threads.clear();
+            registered = new ArrayList<>(registrations);
+            registrations.clear();
         }
         registered.forEach(Cleaner.Cleanable::clean);
         int drained = 0;
-        ByteBuf[][] table = pages;
-        for (ByteBuf[] page : table) {
+        for (ByteBuf[] page : pages) {
             if (page == null) {
                 continue;
             }
@@ -137,7 +184,7 @@ final class BufferSlots {
                 ByteBuf buffer = page[i];
                 if (buffer != null) {
                     page[i] = null;
-                    action.accept(buffer);
+                    buffer.release();
                     drained++;
                 }
             }
@@ -148,14 +195,20 @@ final class BufferSlots {
     // ---------------------------------------------------------------------------------------------
     // Slow paths: once per thread, once per BATCH slots
 
+    private LocalSlots mine() {
+        LocalSlots mine = local.get();
+        return mine != null ? mine : register();
+    }
+
     private LocalSlots register() {
-        LocalSlots mine = new LocalSlots();
+        LocalSlots mine = new LocalSlots(cacheDepth);
         local.set(mine);
-        // when the thread ends its spare slot numbers go back to the pool instead of being lost
+        // when the thread ends, its cached buffers go back to Netty and its slot numbers to the pool
         Cleaner.Cleanable registration = THREAD_ENDS.register(Thread.currentThread(),
             new ReturnOnThreadEnd(new WeakReference<>(this), mine));
         synchronized (lock) {
-            threads.add(registration);
+            registrations.add(registration);
+            locals.add(mine);
         }
         return mine;
     }
@@ -182,10 +235,10 @@ final class BufferSlots {
 
     /** Creates BATCH new slot numbers in the pool, growing the table by a page when needed. */
     private boolean mint() {
-        if (minted > Integer.MAX_VALUE - BATCH) {
+        if (minted > Integer.MAX_VALUE - PAGE_SIZE) {
             return false;
         }
-        int page = (minted + BATCH - 1) >>> PAGE_SHIFT;
+        int page = minted >>> PAGE_SHIFT; // a batch never straddles pages: PAGE_SIZE is a multiple of BATCH
         ByteBuf[][] table = pages;
         if (page >= table.length || table[page] == null) {
             ByteBuf[][] grown = page < table.length ? table : Arrays.copyOf(table, table.length * 2);
@@ -209,26 +262,49 @@ final class BufferSlots {
         pooled += count;
     }
 
-    /** One thread's spare slot numbers: touched only by that thread, then by its cleaner. */
+    /** Releases what one thread kept and returns its slots; for a thread that ended, or on shutdown. */
+    private void retire(LocalSlots mine) {
+        synchronized (lock) {
+            for (int c = 0; c < mine.cachedCount.length; c++) {
+                for (int i = 0; i < mine.cachedCount[c]; i++) {
+                    int slot = mine.cached[c * cacheDepth + i];
+                    ByteBuf buffer = get(slot);
+                    SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, (ByteBuf) null);
+                    if (buffer != null) {
+                        buffer.release();
+                    }
+                    give(mine.cached, c * cacheDepth + i, 1);
+                }
+                mine.cachedCount[c] = 0;
+            }
+            give(mine.slots, 0, mine.count);
+            mine.count = 0;
+            locals.remove(mine);
+        }
+    }
+
+    /** One thread's spare slot numbers and cached buffers: touched only by that thread, then by its cleaner. */
     private static final class LocalSlots {
         final int[] slots = new int[LOCAL_CAPACITY];
         int count;
+        final int[] cached;
+        final int[] cachedCount = new int[BlockClasses.COUNT];
+
+        LocalSlots(int depth) {
+            cached = new int[BlockClasses.COUNT * depth];
+        }
     }
 
     /**
-     * Gives a finished thread's spare slots back. Refers to the thread's slots, never to the thread, and
-     * to the table only weakly, so a dropped table is not kept alive by threads that used it.
+     * Retires a finished thread's cache. Refers to the thread's slots, never to the thread, and to the table
+     * only weakly; the cached buffers keep Netty's pool alive until they are released here.
      */
     private record ReturnOnThreadEnd(WeakReference<BufferSlots> owner, LocalSlots slots) implements Runnable {
         @Override
         public void run() {
             BufferSlots table = owner.get();
-            if (table == null) {
-                return;
-            }
-            synchronized (table.lock) {
-                table.give(slots.slots, 0, slots.count);
-                slots.count = 0;
+            if (table != null) {
+                table.retire(slots);
             }
         }
     }

@@ -17,7 +17,9 @@ import org.platformmemory.api.Allocator;
 
 /**
  * A backend whose blocks are pooled direct buffers of a private Netty {@link PooledByteBufAllocator}:
- * Netty's arenas, size classes and thread caches, serving C callers.
+ * Netty's arenas, size classes and thread caches, serving C callers. Freed blocks up to 32 KiB are kept
+ * per thread and size class in front of Netty ({@link BufferSlots}), because Netty allocates a Java
+ * object per buffer on threads that are not its own.
  *
  * <p>Each block is {@code [padding][user bytes][trailer]} inside one buffer. The 8-byte trailer, at the
  * first 8-byte boundary after the user bytes, names the {@link BufferSlots} slot that keeps the buffer
@@ -53,8 +55,9 @@ public final class NettyAllocator implements Allocator {
 
     private final NettySettings settings;
     private final PooledByteBufAllocator netty;
-    private final BufferSlots slots = new BufferSlots();
+    private final BufferSlots slots;
     private final int chunkSize;
+    private final boolean caching;
 
     private final LongAdder hugeAllocations = new LongAdder();
     private final LongAdder liveHugeBlocks = new LongAdder();
@@ -64,13 +67,13 @@ public final class NettyAllocator implements Allocator {
     private final LongAdder realigned = new LongAdder();
     private final LongAdder corruptTrailers = new LongAdder();
 
-    /** Creates a backend with its own Netty allocator built from {@code settings}. */
+    /** Creates a backend on the module's private Netty pool for {@code settings}. */
     public NettyAllocator(NettySettings settings) {
         this.settings = settings;
-        this.netty = new PooledByteBufAllocator(true, 0, settings.arenas(), settings.pageSize(),
-            settings.maxOrder(), settings.smallCacheSize(), settings.normalCacheSize(),
-            settings.threadCaches(), 0);
+        this.netty = NettyPools.of(settings);
         this.chunkSize = netty.chunkSize();
+        this.slots = new BufferSlots(settings.blockCacheSize());
+        this.caching = settings.blockCacheSize() > 0;
     }
 
     @Override
@@ -90,6 +93,17 @@ public final class NettyAllocator implements Allocator {
             return 0;
         }
         int capacity = (int) (((size + 7) & ~7L) + TRAILER);
+        if (caching && capacity <= BlockClasses.MAX && alignment == MIN_ALIGNMENT) {
+            int sizeClass = BlockClasses.of(capacity);
+            int slot = slots.takeCached(sizeClass);
+            if (slot >= 0) {
+                // cached buffers start 16-byte aligned, and the class's capacity holds this block
+                long base = slots.get(slot).memoryAddress();
+                writeTrailer(base, size, slot);
+                return base;
+            }
+            capacity = BlockClasses.capacity(sizeClass);
+        }
         ByteBuf buffer = take(capacity);
         if (buffer == null) {
             return 0;
@@ -111,11 +125,23 @@ public final class NettyAllocator implements Allocator {
             corruptTrailers.increment();
             return;
         }
+        int capacity = buffer.capacity();
+        if (caching && capacity <= BlockClasses.MAX && address == buffer.memoryAddress()) {
+            int sizeClass = BlockClasses.of(capacity);
+            if (BlockClasses.capacity(sizeClass) == capacity && slots.cache(slot, sizeClass)) {
+                return;
+            }
+        }
         slots.remove(slot);
-        if (buffer.capacity() > chunkSize) {
-            countHugeFree(buffer.capacity());
+        if (capacity > chunkSize) {
+            countHugeFree(capacity);
         }
         buffer.release();
+    }
+
+    private static void writeTrailer(long user, long size, int slot) {
+        long trailer = (user + size + 7) & ~7L;
+        EVERYTHING.set(TRAILER_LAYOUT, trailer, ((long) slot << 32) | ((slot ^ CHECK) & 0xFFFF_FFFFL));
     }
 
     /** Records a block's slot in its trailer and returns the block's address, or 0 when no slot is left. */
@@ -126,8 +152,7 @@ public final class NettyAllocator implements Allocator {
             failedAllocations.increment();
             return 0;
         }
-        long trailer = (user + size + 7) & ~7L;
-        EVERYTHING.set(TRAILER_LAYOUT, trailer, ((long) slot << 32) | ((slot ^ CHECK) & 0xFFFF_FFFFL));
+        writeTrailer(user, size, slot);
         if (buffer.capacity() > chunkSize) {
             countHugeAllocation(buffer.capacity());
         }
@@ -220,19 +245,21 @@ public final class NettyAllocator implements Allocator {
         out.put("realigned", realigned.sum());
         out.put("corruptTrailers", corruptTrailers.sum());
         out.put("slots", (long) slots.capacity());
-        out.put("heldBuffers", (long) slots.held());
+        long cached = slots.cached();
+        out.put("cachedBuffers", cached);
+        out.put("heldBuffers", slots.held() - cached);
         return out;
     }
 
     /**
-     * Releases every buffer still held (normally none: the facade frees its blocks first) and this
-     * thread's Netty cache. Netty has no way to destroy a pool: its chunks return to the system once
-     * unreferenced, as the JDK frees direct buffers.
+     * Releases every buffer still held (normally none: the facade frees its blocks first) and every
+     * buffer in this backend's per-thread caches, and trims this thread's Netty cache. The Netty pool
+     * itself stays for the next backend with the same settings (see {@link NettyPools}).
      */
     @Override
     public void close() {
-        slots.drain(ByteBuf::release);
-        netty.freeThreadLocalCache();
+        slots.drain();
+        netty.trimCurrentThreadCache();
     }
 
     @Override

@@ -17,6 +17,9 @@ import org.platformmemory.api.InvalidConfigException;
  *   <tr><td>{@code allocator.netty.smallCacheSize}</td><td>256</td><td>{@code smallCacheSize}</td></tr>
  *   <tr><td>{@code allocator.netty.normalCacheSize}</td><td>64</td><td>{@code normalCacheSize}</td></tr>
  *   <tr><td>{@code allocator.netty.threadCaches}</td><td>true</td><td>{@code useCacheForAllThreads}</td></tr>
+ *   <tr><td>{@code allocator.netty.blockCacheSize}</td><td>16 (0 to 1024)</td><td>none: freed buffers this
+ *       backend keeps per thread and size class (up to 32 KiB) so that the common path does not allocate
+ *       on the Java heap; 0 sends every block to Netty and back</td></tr>
  * </table>
  *
  * @param arenas          direct arenas
@@ -25,9 +28,10 @@ import org.platformmemory.api.InvalidConfigException;
  * @param smallCacheSize  cached small buffers per size class and thread
  * @param normalCacheSize cached normal buffers per size class and thread
  * @param threadCaches    whether every thread (not only Netty's own) gets a thread cache
+ * @param blockCacheSize  freed buffers kept per thread and size class in front of Netty
  */
 public record NettySettings(int arenas, int pageSize, int maxOrder, int smallCacheSize, int normalCacheSize,
-                            boolean threadCaches) {
+                            boolean threadCaches, int blockCacheSize) {
 
     /** The prefix of every key read here. */
     public static final String PREFIX = "allocator.netty.";
@@ -37,13 +41,15 @@ public record NettySettings(int arenas, int pageSize, int maxOrder, int smallCac
     public static final String SMALL_CACHE_SIZE = PREFIX + "smallCacheSize";
     public static final String NORMAL_CACHE_SIZE = PREFIX + "normalCacheSize";
     public static final String THREAD_CACHES = PREFIX + "threadCaches";
+    public static final String BLOCK_CACHE_SIZE = PREFIX + "blockCacheSize";
 
     /** Netty refuses chunks above 1 GiB. */
     static final long MAX_CHUNK_SIZE = 1L << 30;
 
     public NettySettings {
         if (arenas < 1 || pageSize < 4096 || Integer.bitCount(pageSize) != 1 || maxOrder < 0 || maxOrder > 14
-            || ((long) pageSize << maxOrder) > MAX_CHUNK_SIZE || smallCacheSize < 0 || normalCacheSize < 0) {
+            || ((long) pageSize << maxOrder) > MAX_CHUNK_SIZE || smallCacheSize < 0 || normalCacheSize < 0
+            || blockCacheSize < 0) {
             throw new InvalidConfigException("netty settings out of range: " + this);
         }
     }
@@ -70,7 +76,8 @@ public record NettySettings(int arenas, int pageSize, int maxOrder, int smallCac
         int small = config.integer(SMALL_CACHE_SIZE, 256, 0, 1 << 16);
         int normal = config.integer(NORMAL_CACHE_SIZE, 64, 0, 1 << 16);
         boolean threadCaches = config.bool(THREAD_CACHES, true);
-        return new NettySettings(arenas, (int) pageSize, maxOrder, small, normal, threadCaches);
+        int blockCache = config.integer(BLOCK_CACHE_SIZE, 16, 0, 1024);
+        return new NettySettings(arenas, (int) pageSize, maxOrder, small, normal, threadCaches, blockCache);
     }
 
     /** The bytes of one pooled chunk: blocks larger than this are allocated and freed one by one. */

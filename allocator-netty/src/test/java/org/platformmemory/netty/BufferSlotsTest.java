@@ -10,13 +10,14 @@ import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class BufferSlotsTest {
 
-    private final BufferSlots slots = new BufferSlots();
+    private final BufferSlots slots = new BufferSlots(2);
     private final ByteBuf buffer = Unpooled.buffer(1);
 
     @Test
@@ -63,13 +64,41 @@ class BufferSlotsTest {
     }
 
     @Test
-    void shouldVisitAndEmptyEveryHeldSlotWhenDrained() {
+    void shouldReleaseEveryHeldAndCachedBufferWhenDrained() {
+        List<ByteBuf> buffers = new ArrayList<>();
         for (int i = 0; i < 300; i++) {
-            slots.put(buffer);
+            ByteBuf b = Unpooled.directBuffer(16);
+            buffers.add(b);
+            int slot = slots.put(b);
+            if (i < 2) {
+                assertTrue(slots.cache(slot, 0));
+            }
         }
-        List<ByteBuf> visited = new ArrayList<>();
-        assertEquals(300, slots.drain(visited::add));
-        assertEquals(300, visited.size());
+        assertEquals(2, slots.cached());
+        assertEquals(298, slots.drain());
         assertEquals(0, slots.held());
+        assertEquals(0, slots.cached());
+        buffers.forEach(b -> assertEquals(0, b.refCnt()));
+    }
+
+    @Test
+    void shouldHandBackACachedBufferOfTheSameClassOnlyOnTheSameThread() throws Exception {
+        int slot = slots.put(buffer);
+        assertTrue(slots.cache(slot, 5));
+        assertEquals(-1, slots.takeCached(4));
+        int[] elsewhere = new int[1];
+        Thread other = Thread.ofPlatform().start(() -> elsewhere[0] = slots.takeCached(5));
+        other.join();
+        assertEquals(-1, elsewhere[0]);
+        assertEquals(slot, slots.takeCached(5));
+        assertSame(buffer, slots.get(slot));
+        assertEquals(-1, slots.takeCached(5));
+    }
+
+    @Test
+    void shouldRefuseToCacheBeyondItsDepth() {
+        assertTrue(slots.cache(slots.put(buffer), 3));
+        assertTrue(slots.cache(slots.put(buffer), 3));
+        assertFalse(slots.cache(slots.put(buffer), 3));
     }
 }

@@ -37,8 +37,9 @@ class NettySettingsTest {
     @Test
     void shouldReadEveryKnob() {
         NettySettings settings = read(Map.of("netty.arenas", "3", "netty.pageSize", "16k", "netty.maxOrder", "6",
-            "netty.smallCacheSize", "32", "netty.normalCacheSize", "8", "netty.threadCaches", "off"));
-        assertEquals(new NettySettings(3, 16384, 6, 32, 8, false), settings);
+            "netty.smallCacheSize", "32", "netty.normalCacheSize", "8", "netty.threadCaches", "off",
+            "netty.blockCacheSize", "4"));
+        assertEquals(new NettySettings(3, 16384, 6, 32, 8, false, 4), settings);
         assertEquals(1 << 20, settings.chunkSize());
     }
 

@@ -483,34 +483,28 @@ static void pm_stats(PlatformMemStats *out) {
     }
 }
 
+static size_t pm_stat(int32_t which) {
+    return pm_ready() ? (size_t) pm.calls.stat(which) : 0;
+}
+
 PLATFORM_MEMORY_API size_t Platform_Ram_Free(void) {
-    PlatformMemStats s;
-    pm_stats(&s);
-    return (size_t) s.ram_free;
+    return pm_stat(PM_STAT_RAM_FREE);
 }
 
 PLATFORM_MEMORY_API size_t Platform_Total_Ram_Free(void) {
-    PlatformMemStats s;
-    pm_stats(&s);
-    return (size_t) s.ram_total;
+    return pm_stat(PM_STAT_RAM_TOTAL);
 }
 
 PLATFORM_MEMORY_API size_t Platform_Mem_GetAllocated(void) {
-    PlatformMemStats s;
-    pm_stats(&s);
-    return (size_t) s.live_bytes;
+    return pm_stat(PM_STAT_LIVE_BYTES);
 }
 
 PLATFORM_MEMORY_API size_t Platform_Mem_GetPeak(void) {
-    PlatformMemStats s;
-    pm_stats(&s);
-    return (size_t) s.peak_bytes;
+    return pm_stat(PM_STAT_PEAK_BYTES);
 }
 
 PLATFORM_MEMORY_API size_t Platform_Mem_GetCount(void) {
-    PlatformMemStats s;
-    pm_stats(&s);
-    return (size_t) s.live_blocks;
+    return pm_stat(PM_STAT_LIVE_BLOCKS);
 }
 
 PLATFORM_MEMORY_API size_t Platform_Mem_DumpLeaks(void) {

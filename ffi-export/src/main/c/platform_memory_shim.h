@@ -23,9 +23,13 @@ typedef struct PmTable {
     int32_t (*heap_free)(int64_t heap, void *ptr);
     int32_t (*heap_destroy)(int64_t heap);
     void (*shutdown)(void);
+    uint64_t (*stat)(int32_t which); /* one PM_STAT_* figure, without building the whole struct */
 } PmTable;
 
-#define PM_TABLE_ENTRIES 13
+#define PM_TABLE_ENTRIES 14
+
+enum { PM_STAT_LIVE_BYTES = 0, PM_STAT_PEAK_BYTES = 1, PM_STAT_LIVE_BLOCKS = 2, PM_STAT_RAM_FREE = 3,
+       PM_STAT_RAM_TOTAL = 4 };
 
 /* Java calls these back (their addresses are passed to NativeExports.install). */
 typedef int (*PmInstallFn)(const PmTable *table, const char *backend);

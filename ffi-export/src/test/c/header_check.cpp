@@ -1,5 +1,7 @@
 // Compiles every header as C++17 with -Wall -Wextra -Werror -pedantic.
 #include "platform_memory.h"
+#include "compat/memory_wrapper.h"
+#include "compat/wwmem.h"
 
 int header_check_cxx();
 int header_check_cxx() {

@@ -75,6 +75,7 @@ public final class NativeExports {
             Map.entry("heapFree", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
             Map.entry("heapDestroy", FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
             Map.entry("shutdown", FunctionDescriptor.ofVoid()),
+            Map.entry("stat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
         };
     }
 
@@ -272,6 +273,23 @@ public final class NativeExports {
             return memory.destroyHeap(heapId(heap)) ? 1 : 0;
         } catch (Throwable t) {
             return (int) internalError("Platform_HeapDestroy", t);
+        }
+    }
+
+    /** One figure, by the shim's PM_STAT_* number: no allocation (the counters are read in place). */
+    private static long stat(int which) {
+        try {
+            TrackedAllocator m = memory;
+            return switch (which) {
+                case 0 -> m.liveBytes();
+                case 1 -> m.peakBytes();
+                case 2 -> m.liveBlocks();
+                case 3 -> m.ramFree();
+                case 4 -> m.ramTotal();
+                default -> 0;
+            };
+        } catch (Throwable t) {
+            return internalError("Platform_Mem_Get*", t);
         }
     }
 

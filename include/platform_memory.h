@@ -162,7 +162,7 @@ PLATFORM_MEMORY_API size_t Platform_Mem_Size(const void *ptr);
  * A bad alignment: NULL, PLATFORM_MEM_ERR_BAD_ALIGNMENT. */
 PLATFORM_MEMORY_API void *Platform_AllocAligned(size_t size, size_t alignment, uint32_t flags);
 
-/* As Platform_Alloc, recording file:line as the block's site for leak reports. */
+/* As Platform_Alloc, recording file:line as the block's site for leak reports (file NULL: no site). */
 PLATFORM_MEMORY_API void *Platform_Alloc_Dbg(size_t size, uint32_t flags, const char *file, int line);
 
 /* Fills *out with every counter. out NULL: does nothing. Zeroes if the layer cannot start. */

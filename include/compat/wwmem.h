@@ -75,13 +75,13 @@ static inline void pm_update_records(void) {
     }
 }
 
-/* Allocates bytes_to_alloc bytes (MEM_CLEAR zeroes). 0 bytes: NULL, no error. Failure: the hooks are
- * called, then NULL. */
-static inline void *Alloc(unsigned long bytes_to_alloc, MemoryFlagType flags) {
+/* Allocates bytes_to_alloc bytes (MEM_CLEAR zeroes), recording file:line as the site when given.
+ * 0 bytes: NULL, no error. Failure: the hooks are called, then NULL. */
+static inline void *pm_ww_alloc(unsigned long bytes_to_alloc, MemoryFlagType flags, const char *file, int line) {
     if (bytes_to_alloc == 0) {
         return 0;
     }
-    void *block = Platform_Alloc((size_t) bytes_to_alloc, (uint32_t) flags);
+    void *block = Platform_Alloc_Dbg((size_t) bytes_to_alloc, (uint32_t) flags, file, line);
     if (block == 0) {
         pm_memory_error("Alloc");
         return 0;
@@ -89,6 +89,15 @@ static inline void *Alloc(unsigned long bytes_to_alloc, MemoryFlagType flags) {
     pm_update_records();
     return block;
 }
+
+/* Allocates bytes_to_alloc bytes (MEM_CLEAR zeroes). With PLATFORM_MEMORY_DEBUG defined, leak reports
+ * name the caller's file:line. */
+static inline void *Alloc(unsigned long bytes_to_alloc, MemoryFlagType flags) {
+    return pm_ww_alloc(bytes_to_alloc, flags, 0, 0);
+}
+#if defined(PLATFORM_MEMORY_DEBUG)
+#  define Alloc(bytes, flags) pm_ww_alloc((bytes), (flags), __FILE__, __LINE__)
+#endif
 
 /* Frees a block from Alloc; NULL does nothing; a bad pointer is reported by the layer. */
 static inline void Free(void const *pointer) {

@@ -189,6 +189,12 @@ final class PageHeap {
             chunks.clear();
             index = new Chunk[0];
             emptyChunks = 0;
+            slabs = 0;
+            hugeBlocks = 0;
+            hugeBytes = 0;
+        }
+        for (SizeClassBin bin : bins) {
+            bin.forget();
         }
     }
 

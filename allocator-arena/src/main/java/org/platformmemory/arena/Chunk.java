@@ -23,10 +23,15 @@ final class Chunk {
     final long size;
     final boolean huge;
 
+    /** Whether this chunk holds slabs or page runs; it changes only while the chunk is empty. */
+    boolean forSlabs;
+
     private final int pages;
     private final long[] used;
     private final Slab[] slabs;
     private int usedPages;
+    // at least the longest run of free pages: exact after a full best-fit scan, loosened by every give
+    private int longestRunBound;
 
     private Chunk(Arena arena, MemorySegment segment, boolean huge) {
         this.arena = arena;
@@ -37,6 +42,7 @@ final class Chunk {
         this.pages = huge ? 0 : (int) (size >>> PAGE_SHIFT);
         this.used = huge ? null : new long[(pages + 63) >>> 6];
         this.slabs = huge ? null : new Slab[pages];
+        this.longestRunBound = pages;
     }
 
     /**
@@ -105,10 +111,63 @@ final class Chunk {
         return -1;
     }
 
+    /**
+     * Marks the smallest run of free pages that holds {@code count} pages used (best fit, the lowest
+     * such run on a tie); returns its first page, or -1.
+     */
+    int takeBestPages(int count) {
+        int start = findBestRun(count);
+        if (start >= 0) {
+            mark(start, count, true);
+            usedPages += count;
+        }
+        return start;
+    }
+
+    /** The first page of the smallest run of free pages that holds {@code count}, or -1. */
+    int findBestRun(int count) {
+        if (count > longestRunBound) {
+            return -1;
+        }
+        int best = -1;
+        int bestLength = Integer.MAX_VALUE;
+        int longest = 0;
+        int from = 0;
+        while (from < pages) {
+            int start = nextFree(from);
+            if (start < 0) {
+                break;
+            }
+            int end = nextUsed(start, pages);
+            int length = (end < 0 ? pages : end) - start;
+            longest = Math.max(longest, length);
+            if (length >= count && length < bestLength) {
+                best = start;
+                bestLength = length;
+                if (length == count) {
+                    return best; // nothing fits better; the bound stays as it was
+                }
+            }
+            if (end < 0) {
+                break;
+            }
+            from = end + 1;
+        }
+        longestRunBound = longest;
+        return best;
+    }
+
+    /** The length of the run of free pages starting at {@code start}. */
+    int freeRunAt(int start) {
+        int end = nextUsed(start, pages);
+        return (end < 0 ? pages : end) - start;
+    }
+
     /** Marks {@code count} pages from {@code first} free again. */
     void givePages(int first, int count) {
         mark(first, count, false);
         usedPages -= count;
+        longestRunBound = pages - usedPages;
     }
 
     /** The page that {@code address} lies in. */

@@ -96,11 +96,14 @@ final class PageHeap {
 
     private long allocateRun(int pages) {
         synchronized (lock) {
-            Chunk chunk = chunkWith(pages);
+            Chunk chunk = bestChunkFor(pages);
             if (chunk == null) {
                 return 0;
             }
-            return chunk.addressOf(takePages(chunk, pages));
+            if (chunk.usedPages() == 0) {
+                emptyChunks--;
+            }
+            return chunk.addressOf(chunk.takeBestPages(pages));
         }
     }
 
@@ -125,7 +128,7 @@ final class PageHeap {
     /** A new slab of {@code pages} pages for {@code sizeClass}, or {@code null} when memory is out. */
     Slab newSlab(int sizeClass, int pages) {
         synchronized (lock) {
-            Chunk chunk = chunkWith(pages);
+            Chunk chunk = chunkWith(pages, true);
             if (chunk == null) {
                 return null;
             }
@@ -222,9 +225,41 @@ final class PageHeap {
     // ---------------------------------------------------------------------------------------------
     // Under the lock
 
-    // a chunk with a run of that many free pages: first fit over the chunks in use, so that empty
-    // chunks stay empty and can be released; an empty one next; a new one last
-    private Chunk chunkWith(int pages) {
+    // the run chunk whose smallest fitting hole is smallest (best fit over all run chunks: page runs
+    // are large and rarer than small blocks, and best fit keeps their holes from splintering), else an
+    // empty or new chunk
+    private Chunk bestChunkFor(int pages) {
+        Chunk best = null;
+        int bestHole = Integer.MAX_VALUE;
+        for (int i = 0; i < chunks.size(); i++) {
+            Chunk chunk = chunks.get(i);
+            if (chunk.forSlabs || chunk.usedPages() == 0 || chunk.freePages() < pages) {
+                continue;
+            }
+            int start = chunk.findBestRun(pages);
+            if (start >= 0) {
+                int hole = holeAt(chunk, start);
+                if (hole < bestHole) {
+                    best = chunk;
+                    bestHole = hole;
+                    if (hole == pages) {
+                        break;
+                    }
+                }
+            }
+        }
+        return best != null ? best : chunkWith(pages, false);
+    }
+
+    private static int holeAt(Chunk chunk, int start) {
+        return chunk.freeRunAt(start);
+    }
+
+    // a chunk with a run of that many free pages: first fit over the chunks in use for the same kind
+    // of block (slabs and page runs live in separate chunks, so small slabs do not split the holes
+    // that large runs leave), so that empty chunks stay empty and can be released; then an empty one
+    // (of either kind); a new one last
+    private Chunk chunkWith(int pages, boolean forSlabs) {
         if (closed) {
             return null;
         }
@@ -236,17 +271,19 @@ final class PageHeap {
             }
             if (chunk.usedPages() == 0) {
                 empty = empty == null ? chunk : empty;
-            } else if (chunk.findRun(pages) >= 0) {
+            } else if (chunk.forSlabs == forSlabs && chunk.findRun(pages) >= 0) {
                 return chunk;
             }
         }
         if (empty != null) {
+            empty.forSlabs = forSlabs;
             return empty;
         }
         Chunk chunk = Chunk.carve(chunkSize);
         if (chunk == null) {
             return null;
         }
+        chunk.forSlabs = forSlabs;
         chunksOpened++;
         chunks.add(chunk);
         emptyChunks++;

@@ -45,6 +45,19 @@ class ChunkTest {
     }
 
     @Test
+    void shouldTakeTheSmallestHoleThatFitsWhenAskedForBestFit() {
+        assertEquals(0, chunk.takePages(64));
+        chunk.givePages(2, 10);  // a hole of 10
+        chunk.givePages(20, 4);  // a hole of 4
+        chunk.givePages(30, 6);  // a hole of 6
+        assertEquals(30, chunk.takeBestPages(5), "6 is the smallest hole holding 5");
+        assertEquals(20, chunk.takeBestPages(4), "an exact fit");
+        assertEquals(2, chunk.takeBestPages(3));
+        assertEquals(-1, chunk.takeBestPages(8), "only 7 pages are left together");
+        assertEquals(7, chunk.freeRunAt(5), "pages 5 to 11");
+    }
+
+    @Test
     void shouldFindAnAddressesPageAndSlab() {
         int first = chunk.takePages(4);
         Slab slab = new Slab(chunk, first, 4, 3);

@@ -75,12 +75,16 @@ final class SizeClassBin {
         }
     }
 
-    /** Releases the kept empty slab, if any, so that its chunk can go. */
+    /** Releases every empty slab this bin still keeps, so that their chunks can go. */
     synchronized void trim() {
-        if (head != null && head.next == null && head.isEmpty()) {
-            Slab slab = head;
-            unlink(slab);
-            heap.releaseSlab(slab);
+        Slab slab = head;
+        while (slab != null) {
+            Slab next = slab.next;
+            if (slab.isEmpty()) {
+                unlink(slab);
+                heap.releaseSlab(slab);
+            }
+            slab = next;
         }
     }
 

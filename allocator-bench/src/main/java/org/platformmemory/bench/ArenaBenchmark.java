@@ -1,6 +1,5 @@
 package org.platformmemory.bench;
 
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -48,8 +47,9 @@ public class ArenaBenchmark {
 
         @Setup(Level.Trial)
         public void open() {
-            allocator = Backends.create(AllocatorConfig.of(Map.of("backend", backend)));
-            facade = TrackedAllocator.open(AllocatorConfig.of(Map.of("backend", backend)));
+            // parse() layers -Dallocator.* system properties underneath, so knobs can be tried with -jvmArgsAppend
+            allocator = Backends.create(AllocatorConfig.parse(AllocatorConfig.BACKEND + "=" + backend));
+            facade = TrackedAllocator.open(AllocatorConfig.parse(AllocatorConfig.BACKEND + "=" + backend));
         }
 
         @TearDown(Level.Trial)
@@ -140,6 +140,7 @@ public class ArenaBenchmark {
     @State(Scope.Group)
     public static class Handoff {
         static final int SLOTS = 1024;
+        static final int SPINS = 100_000;
         final AtomicLongArray ring = new AtomicLongArray(SLOTS);
         long produced; // producer's index, only it touches it
         long consumed; // consumer's index, only it touches it
@@ -161,32 +162,51 @@ public class ArenaBenchmark {
         }
     }
 
-    /** Allocates 64 bytes and hands the block to the other thread (frees it itself only if the ring is full). */
+    /**
+     * Allocates 64 bytes and hands the block to the other thread, waiting (boundedly) for room in the
+     * ring; only if the consumer has stopped does it free the block itself.
+     */
     @Benchmark
     @Group("crossThread")
     public long crossThreadAllocate(Handoff h) {
         long p = h.allocator.allocate(64, Allocator.MIN_ALIGNMENT);
         int i = (int) (h.produced & (Handoff.SLOTS - 1));
-        if (h.ring.get(i) == 0) {
-            h.ring.lazySet(i, p);
-            h.produced++;
-        } else {
-            h.allocator.free(p, 64, Allocator.MIN_ALIGNMENT);
+        for (int spin = 0; spin < Handoff.SPINS; spin++) {
+            if (h.ring.get(i) == 0) {
+                h.ring.lazySet(i, p);
+                h.produced++;
+                return p;
+            }
+            pause(spin);
         }
+        h.allocator.free(p, 64, Allocator.MIN_ALIGNMENT);
         return p;
     }
 
-    /** Frees the next block the other thread handed over, if there is one. */
+    /** Frees the next block the other thread handed over, waiting (boundedly) for one to arrive. */
     @Benchmark
     @Group("crossThread")
     public long crossThreadFree(Handoff h) {
         int i = (int) (h.consumed & (Handoff.SLOTS - 1));
-        long p = h.ring.get(i);
-        if (p != 0) {
-            h.ring.lazySet(i, 0);
-            h.consumed++;
-            h.allocator.free(p, 64, Allocator.MIN_ALIGNMENT);
+        for (int spin = 0; spin < Handoff.SPINS; spin++) {
+            long p = h.ring.get(i);
+            if (p != 0) {
+                h.ring.lazySet(i, 0);
+                h.consumed++;
+                h.allocator.free(p, 64, Allocator.MIN_ALIGNMENT);
+                return p;
+            }
+            pause(spin);
         }
-        return p;
+        return 0;
+    }
+
+    // spin briefly, then give the core away: on a busy machine the other side may not be running
+    private static void pause(int spin) {
+        if (spin < 64) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
+        }
     }
 }

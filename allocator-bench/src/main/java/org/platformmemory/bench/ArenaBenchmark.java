@@ -44,6 +44,7 @@ public class ArenaBenchmark {
 
         Allocator allocator;
         TrackedAllocator facade;
+        final long[] frame = new long[8];
 
         @Setup(Level.Trial)
         public void open() {
@@ -134,6 +135,23 @@ public class ArenaBenchmark {
         m.blocks[slot] = p;
         m.blockSizes[slot] = size;
         return p;
+    }
+
+    /**
+     * A frame's large buffers: eight 1 MiB blocks (two default chunks) allocated, then all freed, so
+     * every frame empties its chunks; {@code allocator.arena.retainChunks} decides whether they go.
+     */
+    @Benchmark
+    public long frameOfLargeBuffers(Backend b) {
+        long[] held = b.frame;
+        for (int i = 0; i < held.length; i++) {
+            held[i] = b.allocator.allocate(1 << 20, Allocator.MIN_ALIGNMENT);
+        }
+        long first = held[0];
+        for (int i = 0; i < held.length; i++) {
+            b.allocator.free(held[i], 1 << 20, Allocator.MIN_ALIGNMENT);
+        }
+        return first;
     }
 
     /** A single-producer single-consumer ring of addresses, 0 meaning an empty slot. */

@@ -28,7 +28,9 @@ public enum CallerError {
     /** An allocation could not be satisfied (budget or system memory). Not a caller error. */
     ALLOCATION_FAILED(11),
     /** A call after the allocator was closed. */
-    CLOSED(12);
+    CLOSED(12),
+    /** A heap id that was never created or is already destroyed. */
+    INVALID_HEAP(13);
 
     private final int code;
 

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.platformmemory.api.internal.LiveBlockSet;
@@ -49,6 +50,12 @@ public final class TrackedAllocator implements AutoCloseable {
     private static final byte FILL_FREED = (byte) 0xDD;
     private static final byte FILL_GUARD = (byte) 0xFD;
     private static final int GUARD = 16;
+    /** Heap ids run from 1 to this; 0 is "no heap". */
+    private static final int MAX_HEAPS = 4096;
+
+    /** A private heap: its blocks, and where they come from (the backend's own heap, or the backend). */
+    private record Heap(int id, Allocator allocator, boolean isNative, LiveBlockSet blocks) {
+    }
 
     private final Allocator backend;
     private final Tracking tracking;
@@ -65,14 +72,14 @@ public final class TrackedAllocator implements AutoCloseable {
     private final SiteTable siteTable = new SiteTable();
     private final int unknownSite;
     private final LiveBlockSet.Reader sizeReader;
+    private final LiveBlockSet.Reader heapReader;
 
     private final AtomicLong liveBytes = new AtomicLong();
     private final AtomicLong peakBytes = new AtomicLong();
-    private final LongAdder allocations = new LongAdder();
-    private final LongAdder frees = new LongAdder();
-    private final LongAdder reallocations = new LongAdder();
     private final LongAdder failedAllocations = new LongAdder();
     private final LongAdder callerErrors = new LongAdder();
+
+    private final AtomicReferenceArray<Heap> heaps = new AtomicReferenceArray<>(MAX_HEAPS + 1);
 
     private volatile ErrorHandler errorHandler;
     private volatile boolean closed;
@@ -94,6 +101,7 @@ public final class TrackedAllocator implements AutoCloseable {
         this.blocks = new LiveBlockSet(Math.max(16, Runtime.getRuntime().availableProcessors() * 8));
         this.unknownSite = siteTable.idOf("(C caller, no file:line)");
         this.sizeReader = user -> NativeMemory.getLong(user - coreOffset) & SIZE_MASK;
+        this.heapReader = user -> (int) NativeMemory.getLong(user - coreOffset + 8);
     }
 
     /**
@@ -149,6 +157,10 @@ public final class TrackedAllocator implements AutoCloseable {
      * @return the block's address, or 0 on failure (counted and reported)
      */
     public long allocate(long size, int flags, long alignment, int site) {
+        return allocateIn(null, size, flags, alignment, site);
+    }
+
+    private long allocateIn(Heap heap, long size, int flags, long alignment, int site) {
         if (closed) {
             return rejectClosed("allocate");
         }
@@ -171,13 +183,14 @@ public final class TrackedAllocator implements AutoCloseable {
             return failAllocation(size, "allocate", "the budget allocator.limit=" + limit + " has "
                 + (limit - liveBytes.get()) + " bytes left");
         }
-        long base = backendAllocate(total, align);
+        Allocator source = heap == null ? backend : heap.allocator();
+        long base = backendAllocate(source, total, align);
         if (base == 0) {
             liveBytes.addAndGet(-size);
             return failAllocation(size, "allocate", "backend '" + backend.name() + "' has no memory for it");
         }
         long user = base + offset;
-        writeHeader(user, size, flags, alignLog2, 0);
+        writeHeader(user, size, flags, alignLog2, heap == null ? 0 : heap.id());
         if (sites) {
             NativeMemory.putLong(user - siteOffset, site != SiteTable.NONE ? site : callerSite());
         }
@@ -189,8 +202,10 @@ public final class TrackedAllocator implements AutoCloseable {
         if (debug) {
             writeGuards(user, size);
         }
-        blocks.add(user);
-        allocations.increment();
+        if (heap != null) {
+            heap.blocks().add(user, LiveBlockSet.NONE);
+        }
+        blocks.add(user, LiveBlockSet.ALLOCATED);
         raisePeak(reserved);
         return user;
     }
@@ -223,12 +238,12 @@ public final class TrackedAllocator implements AutoCloseable {
             rejectClosed("free");
             return;
         }
-        if (!blocks.remove(address)) {
+        if (!blocks.remove(address, LiveBlockSet.FREED)) {
             rejectPointer(address, "free", false);
             return;
         }
         long word0 = NativeMemory.getLong(address - coreOffset);
-        if (!headerIntact(address, word0)) {
+        if (!headerIntact(address, word0, LiveBlockSet.FREE_UNDONE)) {
             return;
         }
         long recorded = word0 & SIZE_MASK;
@@ -264,12 +279,12 @@ public final class TrackedAllocator implements AutoCloseable {
         if (closed) {
             return rejectClosed("reallocate");
         }
-        if (!blocks.remove(address)) {
+        if (!blocks.remove(address, LiveBlockSet.NONE)) {
             rejectPointer(address, "reallocate", true);
             return 0;
         }
         long word0 = NativeMemory.getLong(address - coreOffset);
-        if (!headerIntact(address, word0)) {
+        if (!headerIntact(address, word0, LiveBlockSet.NONE)) {
             return 0;
         }
         long recorded = word0 & SIZE_MASK;
@@ -282,7 +297,7 @@ public final class TrackedAllocator implements AutoCloseable {
         long offset = offsetFor(align);
         long newTotal = totalFor(newSize, offset, "reallocate");
         if (newTotal <= 0) {
-            blocks.add(address);
+            blocks.add(address, LiveBlockSet.NONE);
             return 0;
         }
         if (debug) {
@@ -291,21 +306,24 @@ public final class TrackedAllocator implements AutoCloseable {
         long grow = newSize - recorded;
         long reserved = grow > 0 ? reserve(grow) : liveBytes.addAndGet(grow);
         if (reserved < 0) {
-            blocks.add(address);
+            blocks.add(address, LiveBlockSet.NONE);
             return failAllocation(newSize, "reallocate", "the budget allocator.limit=" + limit + " has "
                 + (limit - liveBytes.get()) + " bytes left");
         }
         long base = address - offset;
         long oldTotal = offset + recorded + backGuard;
-        long moved = backendReallocate(base, oldTotal, newTotal, align);
+        int heapId = (int) NativeMemory.getLong(address - coreOffset + 8);
+        Heap heap = heapId == 0 ? null : heaps.get(heapId);
+        Allocator source = heap == null ? backend : heap.allocator();
+        long moved = backendReallocate(source, base, oldTotal, newTotal, align);
         if (moved == 0) {
             liveBytes.addAndGet(-grow);
-            blocks.add(address);
+            blocks.add(address, LiveBlockSet.NONE);
             return failAllocation(newSize, "reallocate", "backend '" + backend.name() + "' has no memory for it");
         }
         long user = moved + offset;
         int blockFlags = (int) (word0 >>> 48) & 0xFF;
-        writeHeader(user, newSize, blockFlags, alignLog2, (int) NativeMemory.getLong(user - coreOffset + 8));
+        writeHeader(user, newSize, blockFlags, alignLog2, heapId);
         if (grow > 0) {
             if ((flags & MemoryFlags.CLEAR) != 0) {
                 NativeMemory.fill(user + recorded, grow, (byte) 0);
@@ -316,8 +334,11 @@ public final class TrackedAllocator implements AutoCloseable {
         if (debug) {
             writeGuards(user, newSize);
         }
-        blocks.add(user);
-        reallocations.increment();
+        if (heap != null && user != address) {
+            heap.blocks().remove(address, LiveBlockSet.NONE);
+            heap.blocks().add(user, LiveBlockSet.NONE);
+        }
+        blocks.add(user, LiveBlockSet.REALLOCATED);
         if (grow > 0) {
             raisePeak(reserved);
         }
@@ -333,6 +354,137 @@ public final class TrackedAllocator implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Private heaps
+
+    /**
+     * Creates a private heap ({@code HeapCreate}): blocks allocated in it are ordinary blocks for
+     * {@link #free}, {@link #reallocate} and the statistics, and {@link #destroyHeap} frees all of them
+     * at once. Uses the backend's own heaps when it has them ({@link Allocator#createHeap()}).
+     *
+     * @return the heap's id (1 to 4096), or 0 when no more heaps can be created (reported)
+     */
+    public int createHeap() {
+        if (closed) {
+            return (int) rejectClosed("createHeap");
+        }
+        Allocator nativeHeap;
+        try {
+            nativeHeap = backend.createHeap();
+        } catch (Throwable t) {
+            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw creating a heap: " + t, 0);
+            return 0;
+        }
+        for (int id = 1; id <= MAX_HEAPS; id++) {
+            if (heaps.get(id) == null) {
+                Heap heap = new Heap(id, nativeHeap != null ? nativeHeap : backend, nativeHeap != null, new LiveBlockSet(4));
+                if (heaps.compareAndSet(id, null, heap)) {
+                    return id;
+                }
+            }
+        }
+        if (nativeHeap != null) {
+            nativeHeap.close();
+        }
+        failedAllocations.increment();
+        report(CallerError.ALLOCATION_FAILED, "createHeap: all " + MAX_HEAPS + " heaps are in use", 0);
+        return 0;
+    }
+
+    /**
+     * Allocates a block in a private heap; as {@link #allocate(long, int, long, int)} otherwise.
+     *
+     * @return the block, or 0 on failure or for a heap that does not exist ({@link CallerError#INVALID_HEAP})
+     */
+    public long heapAllocate(int heap, long size, int flags, int site) {
+        Heap h = heap(heap, "heapAllocate");
+        return h == null ? 0 : allocateIn(h, size, flags, Allocator.MIN_ALIGNMENT, site);
+    }
+
+    /**
+     * Frees every block still in a private heap and the heap itself ({@code HeapDestroy}). The blocks
+     * count as frees.
+     *
+     * @return whether the heap existed (an unknown heap is reported as {@link CallerError#INVALID_HEAP})
+     */
+    public boolean destroyHeap(int heap) {
+        if (closed) {
+            rejectClosed("destroyHeap");
+            return false;
+        }
+        if (heap(heap, "destroyHeap") == null) {
+            return false;
+        }
+        return destroy(heap);
+    }
+
+    /**
+     * Frees a block of a private heap ({@code HeapFree}). A block of another heap is reported as
+     * {@link CallerError#INVALID_POINTER} and left alone; otherwise as {@link #free(long, long)}.
+     *
+     * @return whether a block was freed ({@code address == 0} counts as done)
+     */
+    public boolean heapFree(int heap, long address) {
+        if (address == 0) {
+            return true;
+        }
+        int owner = heapOf(address);
+        if (owner >= 0 && owner != heap) {
+            report(CallerError.INVALID_POINTER, "heapFree(" + heap + ", " + hex(address) + "): the block belongs to "
+                + (owner == 0 ? "no heap" : "heap " + owner) + "; nothing was done", address);
+            return false;
+        }
+        free(address, 0);
+        return owner >= 0;
+    }
+
+    /** Which heap a live block belongs to: its id, 0 for none, or -1 if it is not a live block. */
+    public int heapOf(long address) {
+        if (address == 0 || closed) {
+            return -1;
+        }
+        return (int) blocks.readIfLive(address, heapReader, -1);
+    }
+
+    private Heap heap(int id, String op) {
+        Heap h = id > 0 && id <= MAX_HEAPS ? heaps.get(id) : null;
+        if (h == null) {
+            report(CallerError.INVALID_HEAP, op + "(" + id + "): no such heap (never created, or destroyed)", 0);
+        }
+        return h;
+    }
+
+    private boolean destroy(int id) {
+        Heap heap = heaps.getAndSet(id, null);
+        if (heap == null) {
+            return false;
+        }
+        for (long user : heap.blocks().drain(LiveBlockSet.NONE)) {
+            if (!blocks.remove(user, LiveBlockSet.FREED)) {
+                continue; // freed by another thread meanwhile
+            }
+            long word0 = NativeMemory.getLong(user - coreOffset);
+            if (heap.isNative()) {
+                // the heap's close below returns its memory in one go
+                if (debug) {
+                    checkGuards(user, word0 & SIZE_MASK, "destroyHeap");
+                }
+                liveBytes.addAndGet(-(word0 & SIZE_MASK));
+            } else {
+                release(user, word0);
+            }
+        }
+        if (heap.isNative()) {
+            try {
+                heap.allocator().close();
+            } catch (Throwable t) {
+                report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw destroying heap "
+                    + id + ": " + t, 0);
+            }
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Statistics
 
     /** Bytes requested by live blocks. */
@@ -342,7 +494,7 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Blocks allocated and not yet freed. */
     public long liveBlocks() {
-        return allocations.sum() - frees.sum();
+        return blocks.count(LiveBlockSet.ALLOCATED) - blocks.count(LiveBlockSet.FREED);
     }
 
     /** The most {@link #liveBytes()} has been. */
@@ -352,17 +504,17 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Successful allocations. */
     public long allocations() {
-        return allocations.sum();
+        return blocks.count(LiveBlockSet.ALLOCATED);
     }
 
     /** Blocks freed. */
     public long frees() {
-        return frees.sum();
+        return blocks.count(LiveBlockSet.FREED);
     }
 
     /** Successful reallocations. */
     public long reallocations() {
-        return reallocations.sum();
+        return blocks.count(LiveBlockSet.REALLOCATED);
     }
 
     /** Allocations and reallocations that returned 0 because memory or budget ran out, or the size was bad. */
@@ -377,9 +529,9 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Every counter at once. */
     public MemoryStats stats() {
-        long a = allocations.sum();
-        long f = frees.sum();
-        return new MemoryStats(liveBytes.get(), a - f, peakBytes.get(), a, f, reallocations.sum(),
+        long a = allocations();
+        long f = frees();
+        return new MemoryStats(liveBytes.get(), a - f, peakBytes.get(), a, f, reallocations(),
             failedAllocations.sum(), callerErrors.sum(), limit);
     }
 
@@ -512,7 +664,12 @@ public final class TrackedAllocator implements AutoCloseable {
             }
             closed = true;
         }
-        long[] live = blocks.drain();
+        for (int id = 1; id <= MAX_HEAPS; id++) {
+            if (heaps.get(id) != null) {
+                destroy(id);
+            }
+        }
+        long[] live = blocks.drain(LiveBlockSet.FREED);
         long bytes = 0;
         for (long user : live) {
             long word0 = NativeMemory.getLong(user - coreOffset);
@@ -600,12 +757,12 @@ public final class TrackedAllocator implements AutoCloseable {
     }
 
     /** Verifies a claimed block's header; a damaged one is reported and the block is kept, not freed. */
-    private boolean headerIntact(long user, long word0) {
+    private boolean headerIntact(long user, long word0, int undoEvent) {
         int stored = (int) (NativeMemory.getLong(user - coreOffset + 8) >>> 32);
         if (stored == check(user, word0)) {
             return true;
         }
-        blocks.add(user);
+        blocks.add(user, undoEvent);
         report(CallerError.HEADER_CORRUPTED, "the header before block " + hex(user) + " was overwritten"
             + " (a write before the start of the block?); the block is kept, not freed", user);
         return false;
@@ -613,6 +770,13 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Gives a claimed block back to the backend and counts it. */
     private void release(long user, long word0) {
+        int heapId = (int) NativeMemory.getLong(user - coreOffset + 8);
+        Heap heap = heapId == 0 ? null : heaps.get(heapId);
+        Allocator source = backend;
+        if (heap != null) {
+            heap.blocks().remove(user, LiveBlockSet.NONE);
+            source = heap.allocator();
+        }
         long size = word0 & SIZE_MASK;
         long align = 1L << ((int) (word0 >>> 56) & 0x3F);
         long offset = offsetFor(align);
@@ -622,13 +786,12 @@ public final class TrackedAllocator implements AutoCloseable {
         }
         NativeMemory.putLong(user - coreOffset + 8, 0); // a stale copy of the header no longer checks
         try {
-            backend.free(user - offset, offset + size + backGuard, align);
+            source.free(user - offset, offset + size + backGuard, align);
         } catch (Throwable t) {
             report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw while freeing "
                 + hex(user) + ": " + t, user);
         }
         liveBytes.addAndGet(-size);
-        frees.increment();
     }
 
     private void writeGuards(long user, long size) {
@@ -651,7 +814,7 @@ public final class TrackedAllocator implements AutoCloseable {
         report(CallerError.GUARD_CORRUPTED, op + ": block " + hex(user) + " (" + size + " bytes): " + where, user);
     }
 
-    private long backendAllocate(long total, long align) {
+    private long backendAllocate(Allocator backend, long total, long align) {
         long base;
         try {
             base = backend.allocate(total, align);
@@ -673,7 +836,7 @@ public final class TrackedAllocator implements AutoCloseable {
         return base;
     }
 
-    private long backendReallocate(long base, long oldTotal, long newTotal, long align) {
+    private long backendReallocate(Allocator backend, long base, long oldTotal, long newTotal, long align) {
         long moved;
         try {
             moved = backend.reallocate(base, oldTotal, newTotal, align);

@@ -88,6 +88,26 @@ class BackendSelectionTest {
         assertTrue(text.contains("system"), text);
     }
 
+    @Test
+    void shouldFindTheSystemBackendOnTheModulePathThroughProvides() throws Exception {
+        String classes = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+            .filter(entry -> java.nio.file.Files.exists(java.nio.file.Path.of(entry, "module-info.class")))
+            .filter(entry -> entry.replace('\\', '/').contains("allocator-api/target/classes"))
+            .findFirst().orElseThrow(() -> new AssertionError("allocator-api's classes are not on the class path"));
+        ProcessBuilder builder = new ProcessBuilder(
+            java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--enable-native-access=org.platformmemory.api", "-p", classes,
+            "-m", "org.platformmemory.api/org.platformmemory.api.internal.BackendReport", "backend=system");
+        builder.environment().remove(AllocatorConfig.BACKEND_ENV);
+        builder.redirectErrorStream(true);
+        Process process = builder.start();
+        assertEquals(0, process.waitFor(), () -> output(process));
+        String text = output(process);
+        assertTrue(text.contains("backend system: "), text);
+        assertTrue(text.contains("selected system (tracking counters): allocate+free ok"), text);
+        assertTrue(!text.contains("WARNING"), "no warnings on the module path: " + text);
+    }
+
     private static Process launch(Map<String, String> env) throws java.io.IOException {
         ProcessBuilder builder = new ProcessBuilder(
             java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -1,5 +1,9 @@
 package org.platformmemory.api.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+
 /**
  * The addresses of live blocks: a lock-striped, open-addressing hash set of {@code long}s with no boxing
  * and no allocation except when a stripe grows.
@@ -7,9 +11,25 @@ package org.platformmemory.api.internal;
  * <p>It answers "is this a block we handed out and have not freed?" without touching the memory at the
  * address, so a foreign or stale pointer (even one into unmapped memory) is recognised without a crash,
  * and {@link #remove} is the single atomic claim that stops two threads freeing one block. Each stripe
- * also remembers its most recently removed addresses, which tells a double free from a foreign pointer.
+ * also remembers its most recently removed addresses, which tells a double free from a foreign pointer,
+ * and counts the events the facade reports ({@link #ALLOCATED}, {@link #FREED}...) under the lock it
+ * takes anyway, so exact counts cost no extra atomic operation.
+ *
+ * <p>Each stripe is guarded by a small spin lock (one compare-and-set to enter, a release store to
+ * leave): the critical sections are a few loads and stores.
  */
 public final class LiveBlockSet {
+
+    /** Count nothing. */
+    public static final int NONE = 0;
+    /** Counts a new block ({@link #add}). */
+    public static final int ALLOCATED = 1;
+    /** Counts a block freed ({@link #remove}, {@link #drain}). */
+    public static final int FREED = 2;
+    /** Counts a block that moved or changed size ({@link #add}). */
+    public static final int REALLOCATED = 3;
+    /** Takes back a {@link #FREED} count ({@link #add} of a block whose free was abandoned). */
+    public static final int FREE_UNDONE = 4;
 
     /** Reads a live block under its stripe's lock, see {@link #readIfLive}. */
     @FunctionalInterface
@@ -25,6 +45,15 @@ public final class LiveBlockSet {
 
     private static final int INITIAL_CAPACITY = 64;
     private static final int RECENT = 64;
+    private static final VarHandle LOCK;
+
+    static {
+        try {
+            LOCK = MethodHandles.lookup().findVarHandle(Stripe.class, "lock", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Stripe[] stripes;
     private final int mask;
@@ -48,21 +77,56 @@ public final class LiveBlockSet {
         return stripes[(int) hash & mask];
     }
 
-    /** Adds a live block's address (never 0). */
-    public void add(long address) {
-        long h = mix(address);
-        Stripe s = stripe(h);
-        synchronized (s) {
-            s.insert(address, h);
+    private static void lock(Stripe s) {
+        if (!LOCK.compareAndSet(s, 0, 1)) {
+            lockContended(s);
         }
     }
 
-    /** Removes {@code address} if it is live; the caller that gets {@code true} owns the block now. */
-    public boolean remove(long address) {
+    private static void lockContended(Stripe s) {
+        int spins = 0;
+        while (!LOCK.compareAndSet(s, 0, 1)) {
+            if (++spins < 64) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+    }
+
+    private static void unlock(Stripe s) {
+        LOCK.setRelease(s, 0);
+    }
+
+    /** Adds a live block's address (never 0) and counts {@code event}. */
+    public void add(long address, int event) {
         long h = mix(address);
         Stripe s = stripe(h);
-        synchronized (s) {
-            return s.delete(address, h);
+        lock(s);
+        try {
+            s.insert(address, h);
+            s.count(event);
+        } finally {
+            unlock(s);
+        }
+    }
+
+    /**
+     * Removes {@code address} if it is live and counts {@code event}; the caller that gets {@code true}
+     * owns the block now.
+     */
+    public boolean remove(long address, int event) {
+        long h = mix(address);
+        Stripe s = stripe(h);
+        lock(s);
+        try {
+            if (!s.delete(address, h)) {
+                return false;
+            }
+            s.count(event);
+            return true;
+        } finally {
+            unlock(s);
         }
     }
 
@@ -70,8 +134,11 @@ public final class LiveBlockSet {
     public boolean contains(long address) {
         long h = mix(address);
         Stripe s = stripe(h);
-        synchronized (s) {
+        lock(s);
+        try {
             return s.find(address, h) >= 0;
+        } finally {
+            unlock(s);
         }
     }
 
@@ -82,8 +149,11 @@ public final class LiveBlockSet {
     public long readIfLive(long address, Reader reader, long otherwise) {
         long h = mix(address);
         Stripe s = stripe(h);
-        synchronized (s) {
+        lock(s);
+        try {
             return s.find(address, h) >= 0 ? reader.read(address) : otherwise;
+        } finally {
+            unlock(s);
         }
     }
 
@@ -91,7 +161,8 @@ public final class LiveBlockSet {
     public boolean recentlyRemoved(long address) {
         long h = mix(address);
         Stripe s = stripe(h);
-        synchronized (s) {
+        lock(s);
+        try {
             if (s.find(address, h) >= 0) {
                 return false;
             }
@@ -101,21 +172,26 @@ public final class LiveBlockSet {
                 }
             }
             return false;
+        } finally {
+            unlock(s);
         }
     }
 
     /**
      * Visits every live address, one stripe at a time under that stripe's lock, so that no visited block
-     * can be freed while it is being looked at.
+     * can be freed while it is being looked at. The visitor must not call back into this set.
      */
     public void forEach(Visitor visitor) {
         for (Stripe s : stripes) {
-            synchronized (s) {
+            lock(s);
+            try {
                 for (long a : s.table) {
                     if (a != 0) {
                         visitor.visit(a);
                     }
                 }
+            } finally {
+                unlock(s);
             }
         }
     }
@@ -124,42 +200,69 @@ public final class LiveBlockSet {
     public long size() {
         long n = 0;
         for (Stripe s : stripes) {
-            synchronized (s) {
-                n += s.size;
-            }
+            lock(s);
+            n += s.size;
+            unlock(s);
         }
         return n;
     }
 
-    /** Removes and returns every live address. */
-    public long[] drain() {
+    /** How many times {@code event} was counted (exact when no other thread is changing the set). */
+    public long count(int event) {
+        long n = 0;
+        for (Stripe s : stripes) {
+            lock(s);
+            n += s.counts[event];
+            unlock(s);
+        }
+        return n;
+    }
+
+    /** Removes and returns every live address, counting each as {@code event}. */
+    public long[] drain(int event) {
         long[] all = new long[0];
         int count = 0;
         for (Stripe s : stripes) {
-            synchronized (s) {
+            lock(s);
+            try {
                 if (count + s.size > all.length) {
-                    all = java.util.Arrays.copyOf(all, count + s.size);
+                    all = Arrays.copyOf(all, count + s.size);
                 }
                 for (long a : s.table) {
                     if (a != 0) {
                         all[count++] = a;
+                        s.count(event);
                     }
                 }
                 s.table = new long[INITIAL_CAPACITY];
                 s.size = 0;
+            } finally {
+                unlock(s);
             }
         }
-        return java.util.Arrays.copyOf(all, count);
+        return Arrays.copyOf(all, count);
     }
 
     private static final class Stripe {
-        long[] table = new long[INITIAL_CAPACITY];
-        int size;
-        final long[] recent = new long[RECENT];
-        int recentNext;
         // keeps two stripes' hot fields off one cache line
         @SuppressWarnings("unused")
-        long p1, p2, p3, p4, p5, p6;
+        long p0, p1, p2, p3, p4, p5, p6;
+        volatile int lock;
+        int size;
+        long[] table = new long[INITIAL_CAPACITY];
+        final long[] counts = new long[5];
+        final long[] recent = new long[RECENT];
+        int recentNext;
+        @SuppressWarnings("unused")
+        long q0, q1, q2, q3, q4, q5, q6;
+
+        void count(int event) {
+            if (event == FREE_UNDONE) {
+                counts[FREED]--;
+            } else {
+                counts[event]++;
+            }
+        }
 
         int find(long address, long hash) {
             long[] t = table;

@@ -548,6 +548,76 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Private heaps
+
+    @Test
+    void shouldFreeEveryBlockOfAHeapAtOnceAndLeaveOtherHeapsAlone() {
+        long[][] canaries = liveCanaries();
+        int level = memory.createHeap();
+        int ui = memory.createHeap();
+        assertTrue(level > 0 && ui > 0 && level != ui);
+        List<long[]> levelBlocks = new ArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            long size = 1 + (i * 37L) % 5000;
+            long p = memory.heapAllocate(level, size, i % 3 == 0 ? MemoryFlags.CLEAR : 0, 0);
+            assertNotEquals(0, p);
+            assertEquals(level, memory.heapOf(p));
+            BlockPattern.fill(p, size, i);
+            levelBlocks.add(new long[] {p, size, i});
+        }
+        long big = memory.heapAllocate(level, 3 * MIB, 0, 0);
+        long kept = memory.heapAllocate(ui, 1000, 0, 0);
+        BlockPattern.fill(kept, 1000, 77);
+        assertEquals(ui, memory.heapOf(kept));
+        assertEquals(0, memory.heapOf(canaries[0][0]));
+        memory.free(levelBlocks.remove(0)[0], 0); // a heap block freed the ordinary way
+        long[] moved = levelBlocks.remove(0);
+        long grown = memory.reallocate(moved[0], 0, 20_000);
+        assertTrue(BlockPattern.holds(grown, moved[1], moved[2]));
+        assertEquals(level, memory.heapOf(grown), "realloc keeps the block in its heap");
+        assertFalse(memory.heapFree(ui, levelBlocks.get(0)[0]), "a block of another heap is refused");
+        assertEquals(CallerError.INVALID_POINTER, errors.last().error());
+        assertTrue(memory.heapFree(level, levelBlocks.remove(0)[0]));
+        long liveBefore = memory.liveBlocks();
+        for (long[] b : levelBlocks) {
+            assertTrue(BlockPattern.holds(b[0], b[1], b[2]));
+        }
+        assertTrue(memory.destroyHeap(level));
+        assertEquals(liveBefore - levelBlocks.size() - 2, memory.liveBlocks(), "destroy freed every block of the heap");
+        assertEquals(-1, memory.heapOf(big));
+        assertEquals(0, memory.sizeOf(levelBlocks.get(7)[0]));
+        assertTrue(BlockPattern.holds(kept, 1000, 77), "the other heap's block is untouched");
+        assertEquals(ui, memory.heapOf(kept));
+        assertFalse(memory.destroyHeap(level), "destroying twice is refused");
+        assertEquals(CallerError.INVALID_HEAP, errors.last().error());
+        assertEquals(0, memory.heapAllocate(level, 64, 0, 0));
+        assertEquals(CallerError.INVALID_HEAP, errors.last().error());
+        memory.free(levelBlocks.get(3)[0], 0);
+        assertEquals(CallerError.DOUBLE_FREE, errors.last().error(), "a block freed by destroy is gone");
+        assertIntact(canaries);
+        assertEquals(1000, memory.liveBytes());
+        memory.free(kept, 0);
+        assertTrue(memory.destroyHeap(ui));
+        assertEquals(0, memory.liveBytes());
+        assertEquals(memory.allocations(), memory.frees());
+    }
+
+    @Test
+    void shouldReleaseHeapsStillAliveOnClose() {
+        CountingAllocator backend = countingBackend();
+        TrackedAllocator counted = openCounted(backend, Tracking.DEBUG, 0);
+        int heap = counted.createHeap();
+        for (int i = 0; i < 50; i++) {
+            assertNotEquals(0, counted.heapAllocate(heap, 100 + i, 0, 0));
+        }
+        assertNotEquals(0, counted.allocate(100, 0));
+        counted.close();
+        assertEquals(0, counted.liveBytes());
+        assertEquals(51, counted.frees());
+        assertTrue(backend.closed());
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Leak tracking and debug guards
 
     @Test

@@ -76,7 +76,7 @@ public abstract class AllocatorModelProperties extends BackendUnderTest {
         return op.list().ofMinSize(1).ofMaxSize(60);
     }
 
-    @Property(tries = 60)
+    @Property(tries = 200)
     void everySequenceBehavesLikeTheModel(@ForAll("sequences") List<Op> ops,
                                           @ForAll @IntRange(min = 0, max = 2) int budget) {
         long limit = budget == 0 ? 0 : budget == 1 ? 256 * 1024 : 4 << 20;

@@ -17,14 +17,17 @@ class LiveBlockSetTest {
         LiveBlockSet set = new LiveBlockSet(4);
         Set<Long> model = new HashSet<>();
         SplittableRandom random = new SplittableRandom(3);
+        long removed = 0;
         for (int i = 0; i < 200_000; i++) {
             // addresses on a few alignments, clustered as an allocator's would be
             long address = (random.nextLong(1, 50_000) << (4 + random.nextInt(3) * 4));
             if (random.nextBoolean()) {
-                set.add(address);
+                set.add(address, LiveBlockSet.ALLOCATED);
                 model.add(address);
             } else {
-                assertEquals(model.remove(address), set.remove(address), "remove " + address);
+                boolean expected = model.remove(address);
+                assertEquals(expected, set.remove(address, LiveBlockSet.FREED), "remove " + address);
+                removed += expected ? 1 : 0;
             }
             if ((i & 1023) == 0) {
                 assertEquals(model.size(), set.size());
@@ -36,21 +39,25 @@ class LiveBlockSetTest {
         Set<Long> visited = new HashSet<>();
         set.forEach(visited::add);
         assertEquals(model, visited);
-        assertEquals(model.size(), set.drain().length);
+        assertEquals(removed, set.count(LiveBlockSet.FREED), "successful removes are counted, failed ones not");
+        assertEquals(model.size(), set.drain(LiveBlockSet.FREED).length);
+        assertEquals(removed + model.size(), set.count(LiveBlockSet.FREED), "drain counts every drained address");
         assertEquals(0, set.size());
     }
 
     @Test
     void shouldRememberRecentlyRemovedAddressesUntilTheyAreLiveAgain() {
         LiveBlockSet set = new LiveBlockSet(1);
-        set.add(0x1000);
+        set.add(0x1000, LiveBlockSet.NONE);
         assertFalse(set.recentlyRemoved(0x1000));
-        assertTrue(set.remove(0x1000));
-        assertFalse(set.remove(0x1000), "the second remove fails");
+        assertTrue(set.remove(0x1000, LiveBlockSet.FREED));
+        assertFalse(set.remove(0x1000, LiveBlockSet.FREED), "the second remove fails");
         assertTrue(set.recentlyRemoved(0x1000));
-        set.add(0x1000);
+        set.add(0x1000, LiveBlockSet.NONE);
         assertFalse(set.recentlyRemoved(0x1000), "live again");
+        set.add(0x2000, LiveBlockSet.FREE_UNDONE);
+        assertEquals(0, set.count(LiveBlockSet.FREED), "an undone free takes its count back");
         assertEquals(0x1000 + 1, set.readIfLive(0x1000, a -> a + 1, -1));
-        assertEquals(-1, set.readIfLive(0x2000, a -> a + 1, -1));
+        assertEquals(-1, set.readIfLive(0x3000, a -> a + 1, -1));
     }
 }

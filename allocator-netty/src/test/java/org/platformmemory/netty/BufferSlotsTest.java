@@ -1,0 +1,104 @@
+package org.platformmemory.netty;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BufferSlotsTest {
+
+    private final BufferSlots slots = new BufferSlots(2);
+    private final ByteBuf buffer = Unpooled.buffer(1);
+
+    @Test
+    void shouldGiveEachHeldBufferADistinctSlotAcrossPages() {
+        Set<Integer> seen = new HashSet<>();
+        for (int i = 0; i < 10_000; i++) {
+            int slot = slots.put(buffer);
+            assertTrue(seen.add(slot), "slot " + slot + " handed out twice");
+            assertSame(buffer, slots.get(slot));
+        }
+        assertEquals(10_000, slots.held());
+    }
+
+    @Test
+    void shouldReuseAFreedSlot() {
+        int slot = slots.put(buffer);
+        slots.remove(slot);
+        assertNull(slots.get(slot));
+        assertEquals(slot, slots.put(buffer));
+    }
+
+    @Test
+    void shouldAnswerNullForASlotOutOfRange() {
+        assertNull(slots.get(-1));
+        assertNull(slots.get(Integer.MAX_VALUE));
+        assertNull(slots.get(5));
+    }
+
+    @Test
+    void shouldNotGrowWhenOneThreadFreesWhatAnotherTook() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            List<Integer> taken = new ArrayList<>();
+            Thread taker = Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < 1000; i++) {
+                    taken.add(slots.put(buffer));
+                }
+            });
+            taker.join();
+            taken.forEach(slots::remove);
+        }
+        assertEquals(0, slots.held());
+        // the slots of ended threads and those freed here are reused: 20 rounds of 1000 need far fewer than 20000 slots
+        assertTrue(slots.capacity() < 6000, "capacity " + slots.capacity());
+    }
+
+    @Test
+    void shouldReleaseEveryHeldAndCachedBufferWhenDrained() {
+        List<ByteBuf> buffers = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            ByteBuf b = Unpooled.directBuffer(16);
+            buffers.add(b);
+            int slot = slots.put(b);
+            if (i < 2) {
+                assertTrue(slots.cache(slot, 0));
+            }
+        }
+        assertEquals(2, slots.cached());
+        assertEquals(298, slots.drain());
+        assertEquals(0, slots.held());
+        assertEquals(0, slots.cached());
+        buffers.forEach(b -> assertEquals(0, b.refCnt()));
+    }
+
+    @Test
+    void shouldHandBackACachedBufferOfTheSameClassOnlyOnTheSameThread() throws Exception {
+        int slot = slots.put(buffer);
+        assertTrue(slots.cache(slot, 5));
+        assertEquals(-1, slots.takeCached(4));
+        int[] elsewhere = new int[1];
+        Thread other = Thread.ofPlatform().start(() -> elsewhere[0] = slots.takeCached(5));
+        other.join();
+        assertEquals(-1, elsewhere[0]);
+        assertEquals(slot, slots.takeCached(5));
+        assertSame(buffer, slots.get(slot));
+        assertEquals(-1, slots.takeCached(5));
+    }
+
+    @Test
+    void shouldRefuseToCacheBeyondItsDepth() {
+        assertTrue(slots.cache(slots.put(buffer), 3));
+        assertTrue(slots.cache(slots.put(buffer), 3));
+        assertFalse(slots.cache(slots.put(buffer), 3));
+    }
+}

@@ -1,0 +1,354 @@
+package org.platformmemory.ffi;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.platformmemory.api.AllocatorConfig;
+import org.platformmemory.api.CallerError;
+import org.platformmemory.api.InvalidConfigException;
+import org.platformmemory.api.MemoryStats;
+import org.platformmemory.api.Tracking;
+import org.platformmemory.api.TrackedAllocator;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The Java side of the C ABI: one static method per entry of the shim's call table, each turned into an
+ * FFM upcall stub, and {@link #install}, which the shim calls (through JNI) to start the layer.
+ *
+ * <p>Every entry catches {@link Throwable}: an exception escaping an upcall would abort the game. An
+ * unexpected failure is reported to the C side as {@code PLATFORM_MEM_ERR_INTERNAL} and the call returns
+ * 0. Pointers cross as {@code long} (the same register class as a C pointer on the 64-bit ABIs we
+ * target), so the allocation entries allocate nothing on the Java heap.
+ */
+public final class NativeExports {
+
+    /** {@code PLATFORM_MEM_OK}. */
+    public static final int OK = 0;
+    /** {@code PLATFORM_MEM_ERR_START}: the layer could not start. */
+    public static final int ERR_START = 100;
+    /** {@code PLATFORM_MEM_ERR_INTERNAL}: an unexpected failure inside the layer. */
+    public static final int ERR_INTERNAL = 101;
+
+    /** The table entries in the order of {@code PmTable} in platform_memory_shim.h. */
+    private static final Map.Entry<String, FunctionDescriptor>[] ENTRIES = entries();
+
+    private static final Linker LINKER = Linker.nativeLinker();
+
+    private static volatile TrackedAllocator memory;
+    private static volatile int cSite;
+    private static volatile MethodHandle report;
+    private static MemorySegment table;
+    private static final Map<SiteKey, Integer> SITES = new ConcurrentHashMap<>();
+
+    /** A C allocation site: the address of its {@code __FILE__} string and the line. */
+    private record SiteKey(long file, int line) {
+    }
+
+    private NativeExports() {
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map.Entry<String, FunctionDescriptor>[] entries() {
+        return new Map.Entry[] {
+            Map.entry("alloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            Map.entry("free", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG)),
+            Map.entry("realloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            Map.entry("allocAligned", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            Map.entry("allocDbg", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT)),
+            Map.entry("size", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG)),
+            Map.entry("getStats", FunctionDescriptor.ofVoid(JAVA_LONG)),
+            Map.entry("dumpLeaks", FunctionDescriptor.of(JAVA_LONG)),
+            Map.entry("heapCreate", FunctionDescriptor.of(JAVA_INT)),
+            Map.entry("heapAlloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            Map.entry("heapFree", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
+            Map.entry("heapDestroy", FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
+            Map.entry("shutdown", FunctionDescriptor.ofVoid()),
+            Map.entry("stat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
+        };
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Starting
+
+    /**
+     * Starts the layer: opens the facade with {@code options} ({@code key=value;...}, layered over the
+     * system properties and environment), creates the upcall stubs once, and hands the table to the shim.
+     * Called by the shim through JNI; never throws.
+     *
+     * @param installFn the shim's {@code pm_install(const PmTable *, const char *backend)}
+     * @param reportFn  the shim's {@code pm_report(int code, const char *message, void *ptr)}
+     * @return {@link #OK}, or {@link #ERR_START} after reporting why
+     */
+    public static synchronized int install(String options, long installFn, long reportFn) {
+        try {
+            report = LINKER.downcallHandle(MemorySegment.ofAddress(reportFn),
+                FunctionDescriptor.ofVoid(JAVA_INT, ADDRESS, JAVA_LONG));
+            if (memory != null) {
+                memory.close();
+                memory = null;
+            }
+            TrackedAllocator opened;
+            try {
+                opened = TrackedAllocator.open(AllocatorConfig.parse(options));
+            } catch (InvalidConfigException e) {
+                reportToC(ERR_START, e.getMessage(), 0);
+                return ERR_START;
+            }
+            opened.setErrorHandler(NativeExports::onError);
+            cSite = opened.site(null, 0);
+            SITES.clear();
+            if (table == null) {
+                table = buildTable();
+            }
+            memory = opened;
+            MethodHandle installer = LINKER.downcallHandle(MemorySegment.ofAddress(installFn),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+            MemorySegment name = Arena.global().allocateFrom(opened.backendName());
+            int rc = (int) installer.invokeExact(table, name);
+            if (rc != OK) {
+                memory = null;
+                opened.close();
+            }
+            return rc;
+        } catch (Throwable t) {
+            reportToC(ERR_START, "the Java side failed to start: " + t, 0);
+            return ERR_START;
+        }
+    }
+
+    /**
+     * Loads the shim into this JVM (a Java host) and starts the layer through the C ABI's own
+     * {@code Platform_Mem_Init}, exactly as a C host would; no second JVM is started.
+     *
+     * @return the value {@code Platform_Mem_Init} returned
+     */
+    public static int loadAndStart(Path library, String options) {
+        System.load(library.toAbsolutePath().toString());
+        MethodHandle init = LINKER.downcallHandle(
+            java.lang.foreign.SymbolLookup.loaderLookup().findOrThrow("Platform_Mem_Init"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) init.invokeExact(arena.allocateFrom(options == null ? "" : options));
+        } catch (Throwable t) {
+            throw new IllegalStateException("Platform_Mem_Init failed", t);
+        }
+    }
+
+    /** The facade the C ABI is using now, or {@code null} before start and after shutdown. */
+    public static TrackedAllocator current() {
+        return memory;
+    }
+
+    private static MemorySegment buildTable() throws ReflectiveOperationException {
+        MemorySegment t = Arena.global().allocate(JAVA_LONG, ENTRIES.length + 1L);
+        t.setAtIndex(JAVA_LONG, 0, ENTRIES.length);
+        MethodHandles.Lookup lookup = MethodHandles.lookup();
+        for (int i = 0; i < ENTRIES.length; i++) {
+            FunctionDescriptor descriptor = ENTRIES[i].getValue();
+            MethodType type = descriptor.toMethodType();
+            MethodHandle target = lookup.findStatic(NativeExports.class, ENTRIES[i].getKey(), type);
+            MemorySegment stub = LINKER.upcallStub(target, descriptor, Arena.global());
+            t.setAtIndex(ValueLayout.ADDRESS, i + 1L, stub);
+        }
+        return t;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The table's entries: each catches everything
+
+    private static long alloc(long size, int flags) {
+        try {
+            return memory.allocate(size, flags, 16, cSite);
+        } catch (Throwable t) {
+            return internalError("Platform_Alloc", t);
+        }
+    }
+
+    private static void free(long ptr, long size) {
+        try {
+            memory.free(ptr, size);
+        } catch (Throwable t) {
+            internalError("Platform_Free", t);
+        }
+    }
+
+    private static long realloc(long ptr, long oldSize, long newSize) {
+        try {
+            TrackedAllocator m = memory;
+            return ptr == 0 ? m.allocate(newSize, 0, 16, cSite) : m.reallocate(ptr, oldSize, newSize);
+        } catch (Throwable t) {
+            return internalError("Platform_Realloc", t);
+        }
+    }
+
+    private static long allocAligned(long size, long alignment, int flags) {
+        try {
+            return memory.allocate(size, flags, alignment, cSite);
+        } catch (Throwable t) {
+            return internalError("Platform_AllocAligned", t);
+        }
+    }
+
+    private static long allocDbg(long size, int flags, long file, int line) {
+        try {
+            TrackedAllocator m = memory;
+            return m.allocate(size, flags, 16, m.tracking() == Tracking.COUNTERS ? cSite : site(m, file, line));
+        } catch (Throwable t) {
+            return internalError("Platform_Alloc_Dbg", t);
+        }
+    }
+
+    private static long size(long ptr) {
+        try {
+            return memory.sizeOf(ptr);
+        } catch (Throwable t) {
+            return internalError("Platform_Mem_Size", t);
+        }
+    }
+
+    private static void getStats(long out) {
+        try {
+            TrackedAllocator m = memory;
+            MemoryStats s = m.stats();
+            long[] values = {s.liveBytes(), s.liveBlocks(), s.peakBytes(), s.allocations(), s.frees(),
+                s.reallocations(), s.failedAllocations(), s.callerErrors(), s.limit(), m.ramFree(), m.ramTotal()};
+            MemorySegment target = MemorySegment.ofAddress(out).reinterpret(values.length * 8L);
+            for (int i = 0; i < values.length; i++) {
+                target.setAtIndex(JAVA_LONG, i, values[i]);
+            }
+        } catch (Throwable t) {
+            internalError("Platform_Mem_GetStats", t);
+        }
+    }
+
+    private static long dumpLeaks() {
+        try {
+            TrackedAllocator m = memory;
+            System.err.print(m.leakReport());
+            System.err.flush();
+            return m.liveBlocks();
+        } catch (Throwable t) {
+            return internalError("Platform_Mem_DumpLeaks", t);
+        }
+    }
+
+    private static int heapCreate() {
+        try {
+            return memory.createHeap();
+        } catch (Throwable t) {
+            return (int) internalError("Platform_HeapCreate", t);
+        }
+    }
+
+    private static long heapAlloc(long heap, long size, int flags) {
+        try {
+            return memory.heapAllocate(heapId(heap), size, flags, cSite);
+        } catch (Throwable t) {
+            return internalError("Platform_HeapAlloc", t);
+        }
+    }
+
+    private static int heapFree(long heap, long ptr) {
+        try {
+            return memory.heapFree(heapId(heap), ptr) ? 1 : 0;
+        } catch (Throwable t) {
+            return (int) internalError("Platform_HeapFree", t);
+        }
+    }
+
+    private static int heapDestroy(long heap) {
+        try {
+            return memory.destroyHeap(heapId(heap)) ? 1 : 0;
+        } catch (Throwable t) {
+            return (int) internalError("Platform_HeapDestroy", t);
+        }
+    }
+
+    /** One figure, by the shim's PM_STAT_* number: no allocation (the counters are read in place). */
+    private static long stat(int which) {
+        try {
+            TrackedAllocator m = memory;
+            return switch (which) {
+                case 0 -> m.liveBytes();
+                case 1 -> m.peakBytes();
+                case 2 -> m.liveBlocks();
+                case 3 -> m.ramFree();
+                case 4 -> m.ramTotal();
+                default -> 0;
+            };
+        } catch (Throwable t) {
+            return internalError("Platform_Mem_Get*", t);
+        }
+    }
+
+    private static void shutdown() {
+        try {
+            TrackedAllocator m = memory;
+            memory = null;
+            if (m != null) {
+                m.close();
+            }
+        } catch (Throwable t) {
+            internalError("Platform_Mem_Shutdown", t);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    /** A heap handle from C: ids are small; anything else (a stray pointer) becomes the invalid id 0. */
+    private static int heapId(long heap) {
+        return heap > 0 && heap <= Integer.MAX_VALUE ? (int) heap : 0;
+    }
+
+    /** The site id of a C {@code file:line}; file names are interned by their address. */
+    private static int site(TrackedAllocator m, long file, int line) {
+        if (file == 0) {
+            return cSite;
+        }
+        SiteKey key = new SiteKey(file, line);
+        Integer id = SITES.get(key);
+        if (id == null) {
+            String name = MemorySegment.ofAddress(file).reinterpret(4096).getString(0);
+            id = m.site(name, line);
+            SITES.put(key, id);
+        }
+        return id;
+    }
+
+    private static void onError(CallerError error, String message, long address) {
+        reportToC(error.code(), message, address);
+    }
+
+    private static long internalError(String function, Throwable t) {
+        try {
+            reportToC(ERR_INTERNAL, function + ": internal error: " + t, 0);
+        } catch (Throwable ignored) {
+            // nothing more can be done without risking the game
+        }
+        return 0;
+    }
+
+    private static void reportToC(int code, String message, long address) {
+        MethodHandle r = report;
+        if (r == null) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            r.invokeExact(code, arena.allocateFrom(message), address);
+        } catch (Throwable t) {
+            System.err.println("platform-memory: could not report an error to C: " + message);
+        }
+    }
+}

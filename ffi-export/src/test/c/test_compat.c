@@ -1,0 +1,164 @@
+/*
+ * The compatibility headers as the game uses them, through the real library (C host).
+ * Ends with "N passed, M failed".
+ */
+#include "compat/memory_wrapper.h"
+#include "compat/wwmem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                         \
+    do {                                                                         \
+        if (cond) {                                                              \
+            passed++;                                                            \
+        } else {                                                                 \
+            failed++;                                                            \
+            fprintf(stderr, "FAILED %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
+            fprintf(stderr, __VA_ARGS__);                                        \
+            fputc('\n', stderr);                                                 \
+        }                                                                        \
+    } while (0)
+
+static int zeroes(const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int memory_errors;
+static char exit_message[300];
+static void on_memory_error(void) {
+    memory_errors++;
+}
+static void on_memory_error_exit(char *message) {
+    snprintf(exit_message, sizeof exit_message, "%s", message);
+}
+
+static void virtual_memory(void) {
+    unsigned char *v = VirtualAlloc(NULL, 3 * 4096 + 5, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    CHECK(v != NULL && ((uintptr_t) v % 4096) == 0, "page-aligned");
+    CHECK(zeroes(v, 3 * 4096 + 5), "zeroed");
+    CHECK(VirtualAlloc(v, 4096, MEM_COMMIT, PAGE_READWRITE) == v, "commit inside a reservation");
+    CHECK(VirtualLock(v, 4096) && VirtualUnlock(v, 4096), "lock/unlock");
+    memset(v, 0x55, 4096);
+    CHECK(VirtualFree(v, 4096, MEM_DECOMMIT) && zeroes(v, 4096), "decommit zeroes");
+    CHECK(!VirtualFree(v, 4096, MEM_RELEASE), "MEM_RELEASE needs size 0");
+    CHECK(!VirtualFree(v + 4096, 0, MEM_RELEASE), "MEM_RELEASE needs the base address");
+    CHECK(VirtualFree(v, 0, MEM_RELEASE), "release");
+    CHECK(!VirtualFree(v, 0, MEM_RELEASE), "release twice fails");
+}
+
+static void heaps(void) {
+    HANDLE heap = HeapCreate(0, 0, 0);
+    CHECK(heap != NULL, "HeapCreate");
+    unsigned char *blocks[100];
+    for (int i = 0; i < 100; i++) {
+        blocks[i] = HeapAlloc(heap, i % 2 ? HEAP_ZERO_MEMORY : 0, 10 + (size_t) i);
+        CHECK(blocks[i] != NULL, "HeapAlloc");
+    }
+    CHECK(zeroes(blocks[1], 11), "HEAP_ZERO_MEMORY");
+    CHECK(HeapSize(heap, 0, blocks[5]) == 15, "HeapSize");
+    memset(blocks[2], 0x77, 12);
+    unsigned char *grown = HeapReAlloc(heap, HEAP_ZERO_MEMORY, blocks[2], 100);
+    CHECK(grown != NULL && grown[11] == 0x77 && zeroes(grown + 12, 88), "HeapReAlloc zeroes only the tail");
+    blocks[2] = grown;
+    CHECK(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, blocks[3], 5000) == NULL, "in place only fails");
+    CHECK(HeapSize(heap, 0, blocks[3]) == 13, "and leaves the block as it was");
+    CHECK(HeapFree(heap, 0, blocks[4]), "HeapFree");
+    CHECK(HeapSize(heap, 0, blocks[4]) == (SIZE_T) -1, "HeapSize of a freed block is (SIZE_T)-1");
+    CHECK(!HeapFree(heap, 0, blocks[4]), "HeapFree twice fails");
+    size_t live = Platform_Mem_GetCount();
+    CHECK(HeapDestroy(heap), "HeapDestroy");
+    CHECK(Platform_Mem_GetCount() == live - 99, "destroy freed every block: %zu", Platform_Mem_GetCount());
+    unsigned char *p = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, 64);
+    CHECK(p != NULL && zeroes(p, 64), "process heap");
+    CHECK(HeapFree(GetProcessHeap(), 0, p), "process heap free");
+    CHECK(!HeapDestroy(GetProcessHeap()), "the process heap cannot be destroyed");
+}
+
+static void global_memory(void) {
+    /* the game's DIB code: a moveable, zeroed handle, locked to draw, resized while unlocked */
+    HGLOBAL dib = GlobalAlloc(GHND, 40 + 256 * 4);
+    CHECK(dib != NULL && ((uintptr_t) dib & 15) == 8, "moveable handle");
+    unsigned char *bits = GlobalLock(dib);
+    CHECK(bits != NULL && zeroes(bits, 1064), "GHND zeroes");
+    CHECK(GlobalHandle(bits) == dib, "GlobalHandle maps back");
+    CHECK(GlobalSize(dib) == 1064, "GlobalSize %zu", GlobalSize(dib));
+    memset(bits, 0x42, 1064);
+    CHECK(GlobalLock(dib) == bits, "second lock");
+    CHECK(GlobalUnlock(dib) == TRUE, "still locked");
+    CHECK(GlobalReAlloc(dib, 1 << 20, 0) == NULL, "a locked block may not move");
+    CHECK(GlobalSize(dib) == 1064 && bits[1063] == 0x42, "the original is valid");
+    CHECK(GlobalUnlock(dib) == FALSE, "unlocked");
+    CHECK(GlobalUnlock(dib) == FALSE, "unlocking an unlocked block");
+    CHECK(GlobalReAlloc(dib, 1 << 20, GMEM_ZEROINIT) == dib, "resized unlocked: same handle");
+    unsigned char *moved = GlobalLock(dib);
+    CHECK(moved != NULL && moved[1063] == 0x42 && zeroes(moved + 1064, (1 << 20) - 1064), "contents and zeroed tail");
+    CHECK(GlobalHandle(moved) == dib, "GlobalHandle after a move");
+    GlobalUnlock(dib);
+    CHECK(GlobalFree(dib) == NULL, "GlobalFree");
+    CHECK(GlobalFree(dib) == dib, "a freed handle is refused");
+    CHECK(GlobalLock(dib) == NULL, "and cannot be locked");
+
+    HGLOBAL fixed = GlobalAlloc(GPTR, 100);
+    CHECK(fixed != NULL && zeroes(fixed, 100) && GlobalLock(fixed) == fixed, "fixed memory is its own pointer");
+    CHECK(GlobalHandle(fixed) == fixed, "GlobalHandle of fixed memory");
+    CHECK(GlobalReAlloc(fixed, 200, 0) == NULL, "fixed memory does not move without GMEM_MOVEABLE");
+    HGLOBAL bigger = GlobalReAlloc(fixed, 200, GMEM_MOVEABLE | GMEM_ZEROINIT);
+    CHECK(bigger != NULL && zeroes(bigger, 200), "fixed memory moves with GMEM_MOVEABLE");
+    CHECK(LocalFree(bigger) == NULL, "LocalFree");
+    HLOCAL empty = LocalAlloc(LHND, 0);
+    CHECK(empty != NULL && LocalLock(empty) == NULL, "an empty moveable block");
+    CHECK(GlobalReAlloc(empty, 10, GMEM_ZEROINIT) == empty && zeroes(GlobalLock(empty), 10), "filled later");
+    GlobalUnlock(empty);
+    CHECK(GlobalFree(empty) == NULL, "freed");
+
+    char a[16] = "abcdefghijklmno", b[16];
+    CopyMemory(b, a, 16);
+    MoveMemory(b + 1, b, 8);
+    FillMemory(a, 4, 'z');
+    CHECK(memcmp(b, "aabcdefghjklmno", 16) == 0 && a[3] == 'z' && a[4] == 'e', "Copy/Move/FillMemory");
+    ZeroMemory(a, 16);
+    CHECK(zeroes(a, 16), "ZeroMemory");
+}
+
+static void game_api(void) {
+    Memory_Error = on_memory_error;
+    Memory_Error_Exit = on_memory_error_exit;
+    unsigned char *unit = Alloc(300, MEM_CLEAR);
+    CHECK(unit != NULL && zeroes(unit, 300), "Alloc(n, MEM_CLEAR) zeroes");
+    CHECK(MaxRam >= 300 && MinRam > 0, "records: MaxRam %lu MinRam %lu", MaxRam, MinRam);
+    memset(unit, 9, 300);
+    unit = Resize_Alloc(unit, 5000);
+    CHECK(unit != NULL && unit[299] == 9, "Resize_Alloc keeps contents");
+    CHECK(Ram_Free(MEM_NORMAL) > 0 && Heap_Size(MEM_NORMAL) >= Ram_Free(MEM_NORMAL), "Ram_Free/Heap_Size");
+    CHECK(Total_Ram_Free(MEM_NORMAL) == Ram_Free(MEM_NORMAL) || Total_Ram_Free(MEM_NORMAL) > 0, "Total_Ram_Free");
+    CHECK(Alloc((unsigned long) -1, MEM_NORMAL) == NULL, "an impossible Alloc fails");
+    CHECK(memory_errors == 1, "Memory_Error was called");
+    CHECK(strstr(exit_message, "Alloc") != NULL, "Memory_Error_Exit got a message: %s", exit_message);
+    CHECK(Resize_Alloc(unit, (unsigned long) -1) == NULL && memory_errors == 2, "a failed Resize_Alloc calls the hook");
+    CHECK(unit[299] == 9, "and keeps the block");
+    Free(unit);
+    Free(NULL);
+    Memory_Error = 0;
+    Memory_Error_Exit = 0;
+}
+
+int main(void) {
+    size_t live = Platform_Mem_GetCount();
+    virtual_memory();
+    heaps();
+    global_memory();
+    game_api();
+    CHECK(Platform_Mem_GetCount() == live, "nothing left live: %zu", Platform_Mem_GetCount());
+    printf("backend %s: ", Platform_Mem_Backend());
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

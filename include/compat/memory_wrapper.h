@@ -1,0 +1,410 @@
+/*
+ * memory_wrapper.h - the Win32 memory API on top of platform_memory.h, for a game ported off Windows.
+ *
+ * Real semantics, not stubs:
+ *   - VirtualAlloc: page-aligned (4096), zeroed; VirtualFree(MEM_RELEASE) needs the base address and
+ *     size 0, MEM_DECOMMIT zeroes the range and keeps it.
+ *   - HeapCreate makes a real private heap: HeapDestroy frees every block still in it at once.
+ *     HEAP_ZERO_MEMORY (0x08) zeroes; on HeapReAlloc only the grown tail. HEAP_REALLOC_IN_PLACE_ONLY
+ *     (0x10) fails, leaving the block as it was, unless the size does not change. HeapSize returns
+ *     (SIZE_T)-1 for a pointer that is not a live block. GetProcessHeap's blocks are ordinary blocks.
+ *   - GlobalAlloc/LocalAlloc: GMEM_FIXED (0) returns the pointer itself; GMEM_MOVEABLE (2) returns a
+ *     real handle that GlobalLock turns into a pointer (with a lock count per block), GlobalReAlloc may
+ *     move (unless the block is locked and GMEM_MOVEABLE is not passed), and a failed GlobalReAlloc
+ *     leaves the original valid. GlobalHandle maps a pointer back to its handle. GMEM_ZEROINIT (0x40).
+ *   - ZeroMemory/CopyMemory/MoveMemory/FillMemory.
+ * Every function is static inline; nothing to link but libplatform_memory. Win32 types are defined
+ * only when the game has none (define PLATFORM_MEMORY_HAVE_WIN32_TYPES if it has its own).
+ */
+#ifndef PLATFORM_MEMORY_WRAPPER_H
+#define PLATFORM_MEMORY_WRAPPER_H
+
+#include "../platform_memory.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Types and constants, only where the game has none ------------------------------------------ */
+
+#if !defined(_WIN32) && !defined(PLATFORM_MEMORY_HAVE_WIN32_TYPES)
+typedef int BOOL;
+typedef uint32_t DWORD;
+typedef unsigned int UINT;
+typedef size_t SIZE_T;
+typedef void *LPVOID;
+typedef const void *LPCVOID;
+typedef void *HANDLE;
+typedef HANDLE HGLOBAL;
+typedef HANDLE HLOCAL;
+#  ifndef TRUE
+#    define TRUE 1
+#  endif
+#  ifndef FALSE
+#    define FALSE 0
+#  endif
+#  ifndef WINAPI
+#    define WINAPI
+#  endif
+#endif
+
+#ifndef MEM_COMMIT
+#  define MEM_COMMIT 0x00001000u
+#  define MEM_RESERVE 0x00002000u
+#  define MEM_DECOMMIT 0x00004000u
+#  define MEM_RELEASE 0x00008000u
+#  define PAGE_READWRITE 0x04u
+#  define PAGE_NOACCESS 0x01u
+#endif
+#ifndef HEAP_ZERO_MEMORY
+#  define HEAP_NO_SERIALIZE 0x00000001u
+#  define HEAP_GENERATE_EXCEPTIONS 0x00000004u
+#  define HEAP_ZERO_MEMORY 0x00000008u
+#  define HEAP_REALLOC_IN_PLACE_ONLY 0x00000010u
+#endif
+#ifndef GMEM_FIXED
+#  define GMEM_FIXED 0x0000u
+#  define GMEM_MOVEABLE 0x0002u
+#  define GMEM_ZEROINIT 0x0040u
+#  define GPTR (GMEM_FIXED | GMEM_ZEROINIT)
+#  define GHND (GMEM_MOVEABLE | GMEM_ZEROINIT)
+#  define LMEM_FIXED GMEM_FIXED
+#  define LMEM_MOVEABLE GMEM_MOVEABLE
+#  define LMEM_ZEROINIT GMEM_ZEROINIT
+#  define LPTR GPTR
+#  define LHND GHND
+#endif
+
+#define PM_PAGE_SIZE ((SIZE_T) 4096)
+
+/* ---- Virtual memory ------------------------------------------------------------------------------- */
+
+/* Reserves and commits size bytes, page-aligned and zeroed. Committing a range inside a block this
+ * function returned (address != NULL, MEM_COMMIT only) returns address. Failure: NULL. */
+static inline LPVOID VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWORD protect) {
+    (void) protect;
+    if (size == 0) {
+        return NULL;
+    }
+    if (address != NULL) {
+        return (type & MEM_RESERVE) == 0 ? address : NULL;
+    }
+    return Platform_AllocAligned(size, PM_PAGE_SIZE, PLATFORM_MEM_CLEAR);
+}
+
+/* MEM_RELEASE: frees the whole block; size must be 0 and address its base. MEM_DECOMMIT: zeroes the
+ * range (its contents are discarded), the block stays. Returns TRUE, or FALSE for a bad call. */
+static inline BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type) {
+    if (address == NULL) {
+        return FALSE;
+    }
+    if (type == MEM_RELEASE) {
+        if (size != 0 || Platform_Mem_Size(address) == 0) {
+            return FALSE;
+        }
+        Platform_Free(address, 0);
+        return TRUE;
+    }
+    if (type == MEM_DECOMMIT) {
+        Platform_ZeroMemory(address, size);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* Accepted; memory is never paged out from under the game here. TRUE for a non-NULL range. */
+static inline BOOL VirtualLock(LPVOID address, SIZE_T size) {
+    (void) size;
+    return address != NULL;
+}
+
+static inline BOOL VirtualUnlock(LPVOID address, SIZE_T size) {
+    (void) size;
+    return address != NULL;
+}
+
+/* ---- Heaps ---------------------------------------------------------------------------------------- */
+
+/* The process heap: its blocks are ordinary Platform_Alloc blocks. */
+#define PM_PROCESS_HEAP ((HANDLE) (intptr_t) 0x50524F43)
+
+static inline HANDLE GetProcessHeap(void) {
+    return PM_PROCESS_HEAP;
+}
+
+/* A new private heap (sizes are hints and ignored); NULL on failure. */
+static inline HANDLE HeapCreate(DWORD options, SIZE_T initial_size, SIZE_T maximum_size) {
+    (void) options;
+    (void) initial_size;
+    (void) maximum_size;
+    return (HANDLE) Platform_HeapCreate();
+}
+
+/* Frees every block still in the heap, then the heap. FALSE for the process heap or NULL. */
+static inline BOOL HeapDestroy(HANDLE heap) {
+    if (heap == NULL || heap == PM_PROCESS_HEAP) {
+        return FALSE;
+    }
+    Platform_HeapDestroy((PlatformHeap) heap);
+    return TRUE;
+}
+
+static inline LPVOID HeapAlloc(HANDLE heap, DWORD flags, SIZE_T bytes) {
+    uint32_t pm_flags = (flags & HEAP_ZERO_MEMORY) ? PLATFORM_MEM_CLEAR : PLATFORM_MEM_NORMAL;
+    if (bytes == 0) {
+        bytes = 1; /* Win32 hands out a valid block for 0 bytes */
+    }
+    return heap == PM_PROCESS_HEAP ? Platform_Alloc(bytes, pm_flags)
+                                   : Platform_HeapAlloc((PlatformHeap) heap, bytes, pm_flags);
+}
+
+/* The block's size, or (SIZE_T)-1 if pointer is not a live block. */
+static inline SIZE_T HeapSize(HANDLE heap, DWORD flags, LPCVOID pointer) {
+    (void) heap;
+    (void) flags;
+    SIZE_T size = Platform_Mem_Size(pointer);
+    return size == 0 ? (SIZE_T) -1 : size;
+}
+
+/* Resizes (the block stays in its heap). HEAP_ZERO_MEMORY zeroes only the grown tail;
+ * HEAP_REALLOC_IN_PLACE_ONLY fails unless the size is unchanged. Failure: NULL, the block as it was. */
+static inline LPVOID HeapReAlloc(HANDLE heap, DWORD flags, LPVOID pointer, SIZE_T bytes) {
+    (void) heap;
+    SIZE_T old = Platform_Mem_Size(pointer);
+    if (old == 0) {
+        return NULL;
+    }
+    if (bytes == 0) {
+        bytes = 1;
+    }
+    if (flags & HEAP_REALLOC_IN_PLACE_ONLY) {
+        return bytes == old ? pointer : NULL;
+    }
+    unsigned char *moved = (unsigned char *) Platform_Realloc(pointer, old, bytes);
+    if (moved != NULL && (flags & HEAP_ZERO_MEMORY) && bytes > old) {
+        Platform_ZeroMemory(moved + old, bytes - old);
+    }
+    return moved;
+}
+
+/* TRUE if pointer was a live block of that heap (NULL counts), else FALSE (and the layer reports it). */
+static inline BOOL HeapFree(HANDLE heap, DWORD flags, LPVOID pointer) {
+    (void) flags;
+    if (pointer == NULL) {
+        return TRUE;
+    }
+    if (heap == PM_PROCESS_HEAP) {
+        BOOL live = Platform_Mem_Size(pointer) != 0;
+        Platform_Free(pointer, 0);
+        return live;
+    }
+    return Platform_HeapFree((PlatformHeap) heap, pointer) ? TRUE : FALSE;
+}
+
+/* ---- Global and local memory ---------------------------------------------------------------------- */
+
+/* A moveable block: the handle is this record's address + 8, so it can never be taken for a 16-byte
+ * aligned fixed block. The block keeps a pointer back to its record in its first 16 bytes. */
+typedef struct PmGlobalRecord {
+    uint32_t magic;
+    uint32_t locks;
+    UINT flags;
+    unsigned char *block; /* the record pointer, then the caller's bytes at block + 16; NULL if empty */
+} PmGlobalRecord;
+
+#define PM_GLOBAL_MAGIC 0x474C4F42u /* "GLOB" */
+#define PM_GLOBAL_PREFIX ((SIZE_T) 16)
+
+static inline int pm_is_moveable(HGLOBAL handle) {
+    return ((uintptr_t) handle & 15u) == 8u;
+}
+
+/* The record behind a moveable handle, or NULL if it is not a live one (checked without reading
+ * memory that is not ours). */
+static inline PmGlobalRecord *pm_record(HGLOBAL handle) {
+    if (!pm_is_moveable(handle)) {
+        return NULL;
+    }
+    PmGlobalRecord *record = (PmGlobalRecord *) ((unsigned char *) handle - 8);
+    if (Platform_Mem_Size(record) != sizeof(PmGlobalRecord) || record->magic != PM_GLOBAL_MAGIC) {
+        return NULL;
+    }
+    return record;
+}
+
+static inline HGLOBAL GlobalAlloc(UINT flags, SIZE_T bytes) {
+    uint32_t pm_flags = (flags & GMEM_ZEROINIT) ? PLATFORM_MEM_CLEAR : PLATFORM_MEM_NORMAL;
+    if (!(flags & GMEM_MOVEABLE)) {
+        return (HGLOBAL) Platform_Alloc(bytes == 0 ? 1 : bytes, pm_flags);
+    }
+    PmGlobalRecord *record = (PmGlobalRecord *) Platform_Alloc(sizeof(PmGlobalRecord), PLATFORM_MEM_CLEAR);
+    if (record == NULL) {
+        return NULL;
+    }
+    record->magic = PM_GLOBAL_MAGIC;
+    record->flags = flags;
+    if (bytes != 0) {
+        if (bytes > SIZE_MAX - PM_GLOBAL_PREFIX) {
+            Platform_Free(record, 0);
+            return NULL;
+        }
+        record->block = (unsigned char *) Platform_Alloc(bytes + PM_GLOBAL_PREFIX, pm_flags);
+        if (record->block == NULL) {
+            Platform_Free(record, 0);
+            return NULL;
+        }
+        *(PmGlobalRecord **) record->block = record;
+    }
+    return (HGLOBAL) ((unsigned char *) record + 8);
+}
+
+/* The caller's pointer: a fixed block is its own pointer; a moveable one gains a lock. */
+static inline LPVOID GlobalLock(HGLOBAL handle) {
+    if (!pm_is_moveable(handle)) {
+        return Platform_Mem_Size(handle) != 0 ? handle : NULL;
+    }
+    PmGlobalRecord *record = pm_record(handle);
+    if (record == NULL || record->block == NULL) {
+        return NULL;
+    }
+    record->locks++;
+    return record->block + PM_GLOBAL_PREFIX;
+}
+
+/* TRUE while the block is still locked, FALSE once its lock count reaches 0 (or it was not locked). */
+static inline BOOL GlobalUnlock(HGLOBAL handle) {
+    PmGlobalRecord *record = pm_record(handle);
+    if (record == NULL || record->locks == 0) {
+        return FALSE;
+    }
+    record->locks--;
+    return record->locks != 0;
+}
+
+static inline SIZE_T GlobalSize(HGLOBAL handle) {
+    if (!pm_is_moveable(handle)) {
+        return Platform_Mem_Size(handle);
+    }
+    PmGlobalRecord *record = pm_record(handle);
+    return record == NULL || record->block == NULL ? 0 : Platform_Mem_Size(record->block) - PM_GLOBAL_PREFIX;
+}
+
+/* The handle of a pointer GlobalLock (or a fixed GlobalAlloc) returned; NULL if there is none. */
+static inline HGLOBAL GlobalHandle(LPCVOID pointer) {
+    if (pointer == NULL) {
+        return NULL;
+    }
+    if (Platform_Mem_Size(pointer) != 0) {
+        return (HGLOBAL) pointer; /* a fixed block */
+    }
+    unsigned char *block = (unsigned char *) pointer - PM_GLOBAL_PREFIX;
+    if (((uintptr_t) block & 15u) != 0 || Platform_Mem_Size(block) == 0) {
+        return NULL;
+    }
+    PmGlobalRecord *record = *(PmGlobalRecord **) block;
+    HGLOBAL handle = (HGLOBAL) ((unsigned char *) record + 8);
+    return pm_record(handle) == record && record->block == block ? handle : NULL;
+}
+
+/* Resizes. A moveable block may move unless it is locked and GMEM_MOVEABLE is not in flags; a fixed
+ * block moves only with GMEM_MOVEABLE. GMEM_ZEROINIT zeroes the grown tail. Returns the (same or new)
+ * handle, or NULL with the original left valid. */
+static inline HGLOBAL GlobalReAlloc(HGLOBAL handle, SIZE_T bytes, UINT flags) {
+    if (bytes == 0) {
+        bytes = 1;
+    }
+    if (!pm_is_moveable(handle)) {
+        SIZE_T old = Platform_Mem_Size(handle);
+        if (old == 0) {
+            return NULL;
+        }
+        if (!(flags & GMEM_MOVEABLE)) {
+            return bytes == old ? handle : NULL;
+        }
+        unsigned char *moved = (unsigned char *) Platform_Realloc(handle, old, bytes);
+        if (moved != NULL && (flags & GMEM_ZEROINIT) && bytes > old) {
+            Platform_ZeroMemory(moved + old, bytes - old);
+        }
+        return (HGLOBAL) moved;
+    }
+    PmGlobalRecord *record = pm_record(handle);
+    if (record == NULL || bytes > SIZE_MAX - PM_GLOBAL_PREFIX) {
+        return NULL;
+    }
+    SIZE_T old = record->block == NULL ? 0 : Platform_Mem_Size(record->block) - PM_GLOBAL_PREFIX;
+    if (record->locks != 0 && !(flags & GMEM_MOVEABLE) && bytes != old) {
+        return NULL; /* locked: it may not move */
+    }
+    uint32_t pm_flags = (flags & GMEM_ZEROINIT) ? PLATFORM_MEM_CLEAR : PLATFORM_MEM_NORMAL;
+    unsigned char *moved = record->block == NULL
+        ? (unsigned char *) Platform_Alloc(bytes + PM_GLOBAL_PREFIX, pm_flags)
+        : (unsigned char *) Platform_Realloc(record->block, 0, bytes + PM_GLOBAL_PREFIX);
+    if (moved == NULL) {
+        return NULL;
+    }
+    if ((flags & GMEM_ZEROINIT) && bytes > old && record->block != NULL) {
+        Platform_ZeroMemory(moved + PM_GLOBAL_PREFIX + old, bytes - old);
+    }
+    record->block = moved;
+    *(PmGlobalRecord **) moved = record;
+    return handle;
+}
+
+/* Frees the block (and a moveable block's handle). Returns NULL, or the handle if it was not valid. */
+static inline HGLOBAL GlobalFree(HGLOBAL handle) {
+    if (handle == NULL) {
+        return NULL;
+    }
+    if (!pm_is_moveable(handle)) {
+        if (Platform_Mem_Size(handle) == 0) {
+            Platform_Free(handle, 0); /* reported by the layer */
+            return handle;
+        }
+        Platform_Free(handle, 0);
+        return NULL;
+    }
+    PmGlobalRecord *record = pm_record(handle);
+    if (record == NULL) {
+        return handle;
+    }
+    if (record->block != NULL) {
+        Platform_Free(record->block, 0);
+    }
+    record->magic = 0;
+    Platform_Free(record, 0);
+    return NULL;
+}
+
+static inline HLOCAL LocalAlloc(UINT flags, SIZE_T bytes) {
+    return GlobalAlloc(flags, bytes);
+}
+
+static inline HLOCAL LocalFree(HLOCAL handle) {
+    return GlobalFree(handle);
+}
+
+static inline LPVOID LocalLock(HLOCAL handle) {
+    return GlobalLock(handle);
+}
+
+static inline BOOL LocalUnlock(HLOCAL handle) {
+    return GlobalUnlock(handle);
+}
+
+/* ---- Memory operations ---------------------------------------------------------------------------- */
+
+#ifndef ZeroMemory
+#  define ZeroMemory(dst, n) Platform_ZeroMemory((dst), (n))
+#  define CopyMemory(dst, src, n) ((void) Platform_MemCopy((dst), (src), (n)))
+#  define MoveMemory(dst, src, n) ((void) Platform_MemMove((dst), (src), (n)))
+#  define FillMemory(dst, n, value) ((void) Platform_MemSet((dst), (int) (value), (n)))
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PLATFORM_MEMORY_WRAPPER_H */

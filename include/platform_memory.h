@@ -1,0 +1,199 @@
+/*
+ * platform_memory.h - the C ABI of platform-memory.
+ *
+ * A memory allocator whose backends are written in Java (JDK 22+, java.lang.foreign). A C program
+ * links libplatform_memory.so; the library starts a JVM the first time it is needed (or when the
+ * program calls Platform_Mem_Init) and every call below is then a direct call into the active backend.
+ *
+ * Rules every function keeps:
+ *   - Every block is aligned to 16 bytes. A size of 0 allocates nothing and returns NULL.
+ *   - A size of 0 passed to Platform_Free / Platform_Realloc means "unknown": the layer records each
+ *     block's size itself. A different non-zero size is reported as PLATFORM_MEM_ERR_SIZE_MISMATCH
+ *     and the recorded size is used.
+ *   - NULL is always accepted where a block is expected and means "no block".
+ *   - Bad calls (double free, foreign or interior pointers, overflowing sizes, bad alignment) never
+ *     crash and never touch another block: they are counted, reported to the error handler and
+ *     recorded for Platform_Mem_LastError(); the call returns NULL / 0.
+ *   - Every function is thread-safe and may be called from any thread, including threads the JVM
+ *     has never seen.
+ */
+#ifndef PLATFORM_MEMORY_H
+#define PLATFORM_MEMORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  define PLATFORM_MEMORY_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#  define PLATFORM_MEMORY_API __attribute__((visibility("default")))
+#else
+#  define PLATFORM_MEMORY_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Flags: the game's own MemoryFlagType values, passed through unchanged ---------------------- */
+
+#define PLATFORM_MEM_NORMAL 0x00u /* nothing special */
+#define PLATFORM_MEM_NEW    0x01u /* accepted, no effect */
+#define PLATFORM_MEM_CLEAR  0x02u /* zero the block */
+#define PLATFORM_MEM_REAL   0x04u /* accepted, no effect */
+#define PLATFORM_MEM_TEMP   0x08u /* short-lived block; a backend may keep it apart */
+#define PLATFORM_MEM_LOCK   0x10u /* accepted, no effect */
+
+/* ---- Error codes, passed to the error handler ------------------------------------------------- */
+
+#define PLATFORM_MEM_OK                    0
+#define PLATFORM_MEM_ERR_DOUBLE_FREE       1  /* a block freed twice */
+#define PLATFORM_MEM_ERR_INVALID_POINTER   2  /* a pointer the layer never handed out */
+#define PLATFORM_MEM_ERR_INTERIOR_POINTER  3  /* a pointer into the middle of a live block */
+#define PLATFORM_MEM_ERR_SIZE_MISMATCH     4  /* a wrong non-zero size; the recorded one was used */
+#define PLATFORM_MEM_ERR_SIZE_OVERFLOW     5  /* a size such as SIZE_MAX that overflows with the header */
+#define PLATFORM_MEM_ERR_BAD_ALIGNMENT     6  /* not a power of two, or above 1 GiB */
+#define PLATFORM_MEM_ERR_REALLOC_FREED     7  /* realloc of a freed block */
+#define PLATFORM_MEM_ERR_GUARD_CORRUPTED   8  /* guard bytes overwritten (tracking=debug) */
+#define PLATFORM_MEM_ERR_HEADER_CORRUPTED  9  /* the layer's header overwritten; block kept */
+#define PLATFORM_MEM_ERR_BACKEND_FAILURE  10  /* the backend failed; nothing else was touched */
+#define PLATFORM_MEM_ERR_ALLOCATION_FAILED 11 /* out of memory or over allocator.limit */
+#define PLATFORM_MEM_ERR_CLOSED           12  /* a call after Platform_Mem_Shutdown */
+#define PLATFORM_MEM_ERR_INVALID_HEAP     13  /* a heap never created or already destroyed */
+#define PLATFORM_MEM_ERR_START           100  /* the layer could not start (see Platform_Mem_LastError) */
+#define PLATFORM_MEM_ERR_INTERNAL        101  /* an unexpected failure inside the layer; call returned 0 */
+
+/* ---- Types -------------------------------------------------------------------------------------- */
+
+/* Every counter at once. All figures are exact; bytes are the sizes callers asked for. */
+typedef struct PlatformMemStats {
+    uint64_t live_bytes;         /* bytes in live blocks */
+    uint64_t live_blocks;        /* blocks allocated and not yet freed */
+    uint64_t peak_bytes;         /* the most live_bytes has been */
+    uint64_t allocations;        /* successful allocations */
+    uint64_t frees;              /* blocks freed (including by heap destroy) */
+    uint64_t reallocations;      /* successful reallocations */
+    uint64_t failed_allocations; /* allocations/reallocations that returned NULL */
+    uint64_t caller_errors;      /* bad calls detected */
+    uint64_t limit;              /* the allocator.limit budget, 0 for none */
+    uint64_t ram_free;           /* as Platform_Ram_Free() */
+    uint64_t ram_total;          /* as Platform_Total_Ram_Free() */
+} PlatformMemStats;
+
+/* Called on every error, on the thread that made the failing call. message is valid only during
+ * the call; ptr is the pointer involved or NULL. It must not call back into the layer. */
+typedef void (*PlatformMemErrorHandler)(int code, const char *message, void *ptr);
+
+/* A private heap (HeapCreate). Opaque. */
+typedef struct PlatformHeap_ *PlatformHeap;
+
+/* ---- The seed ABI ------------------------------------------------------------------------------ */
+
+/* Allocates size bytes, 16-byte aligned; PLATFORM_MEM_CLEAR zeroes them.
+ * size 0: returns NULL. Failure: NULL (counted; error handler gets ALLOCATION_FAILED). */
+PLATFORM_MEMORY_API void *Platform_Alloc(size_t size, uint32_t flags);
+
+/* Frees a block. NULL: does nothing. size 0: unknown (normal). A pointer that is not a live block:
+ * reported, nothing freed. */
+PLATFORM_MEMORY_API void Platform_Free(void *ptr, size_t size);
+
+/* Resizes a block, keeping min(old, new) bytes. ptr NULL: allocates. new_size 0: frees, returns NULL.
+ * old_size 0: unknown. Failure: NULL and the old block is intact and still live. */
+PLATFORM_MEMORY_API void *Platform_Realloc(void *ptr, size_t old_size, size_t new_size);
+
+/* Bytes still available: allocator.limit minus live bytes when a limit is set, else what the
+ * operating system reports as available. 0 if the layer cannot start. */
+PLATFORM_MEMORY_API size_t Platform_Ram_Free(void);
+
+/* The budget when allocator.limit is set, else the machine's total memory. 0 if the layer cannot start. */
+PLATFORM_MEMORY_API size_t Platform_Total_Ram_Free(void);
+
+/* Bytes in live blocks. 0 if the layer cannot start. */
+PLATFORM_MEMORY_API size_t Platform_Mem_GetAllocated(void);
+
+/* The most bytes that were live at once. 0 if the layer cannot start. */
+PLATFORM_MEMORY_API size_t Platform_Mem_GetPeak(void);
+
+/* Live blocks. 0 if the layer cannot start. */
+PLATFORM_MEMORY_API size_t Platform_Mem_GetCount(void);
+
+/* Writes the leak report (every live block with address, size, flags and allocation site, then
+ * totals) to stderr; returns the number of live blocks. Sites need allocator.tracking=leaks or debug. */
+PLATFORM_MEMORY_API size_t Platform_Mem_DumpLeaks(void);
+
+/* memcpy: n bytes, the ranges must not overlap. NULL with n 0: allowed. Returns dst. Done in C. */
+PLATFORM_MEMORY_API void *Platform_MemCopy(void *dst, const void *src, size_t n);
+
+/* memmove: n bytes, the ranges may overlap. Returns dst. Done in C. */
+PLATFORM_MEMORY_API void *Platform_MemMove(void *dst, const void *src, size_t n);
+
+/* memset: n bytes of (unsigned char) value. Returns dst. Done in C. */
+PLATFORM_MEMORY_API void *Platform_MemSet(void *dst, int value, size_t n);
+
+/* memcmp: <0, 0 or >0. n 0: 0. Done in C. */
+PLATFORM_MEMORY_API int Platform_MemCmp(const void *a, const void *b, size_t n);
+
+/* Zeroes n bytes. NULL with n 0: allowed. Done in C. */
+PLATFORM_MEMORY_API void Platform_ZeroMemory(void *dst, size_t n);
+
+/* ---- Extensions -------------------------------------------------------------------------------- */
+
+/* Starts the layer with "key=value;key=value" options (the allocator.* settings, the prefix may be
+ * left out: "backend=arena;limit=256m;tracking=leaks"). NULL or "" uses PLATFORM_MEMORY_OPTIONS.
+ * Without it, the first call starts the layer from PLATFORM_MEMORY_OPTIONS.
+ * Returns 0, or PLATFORM_MEM_ERR_START with Platform_Mem_LastError() saying why (no JDK, no jars,
+ * unknown backend, bad option). Calling it again while started returns 0 if the options are the
+ * same, else PLATFORM_MEM_ERR_START (shut down first to change them). */
+PLATFORM_MEMORY_API int Platform_Mem_Init(const char *options);
+
+/* Frees every live block, closes the backend. Later calls start the layer again. */
+PLATFORM_MEMORY_API void Platform_Mem_Shutdown(void);
+
+/* The active backend's name ("system", "arena", ...), or "" if the layer has not started. */
+PLATFORM_MEMORY_API const char *Platform_Mem_Backend(void);
+
+/* The last error's message ("" if none). Valid until the next error. */
+PLATFORM_MEMORY_API const char *Platform_Mem_LastError(void);
+
+/* The requested size of a live block; 0 for NULL or a pointer that is not a live block. */
+PLATFORM_MEMORY_API size_t Platform_Mem_Size(const void *ptr);
+
+/* As Platform_Alloc, aligned to alignment (a power of two up to 1 GiB; below 16 means 16).
+ * A bad alignment: NULL, PLATFORM_MEM_ERR_BAD_ALIGNMENT. */
+PLATFORM_MEMORY_API void *Platform_AllocAligned(size_t size, size_t alignment, uint32_t flags);
+
+/* As Platform_Alloc, recording file:line as the block's site for leak reports. */
+PLATFORM_MEMORY_API void *Platform_Alloc_Dbg(size_t size, uint32_t flags, const char *file, int line);
+
+/* Fills *out with every counter. out NULL: does nothing. Zeroes if the layer cannot start. */
+PLATFORM_MEMORY_API void Platform_Mem_GetStats(PlatformMemStats *out);
+
+/* Sets the error handler (NULL removes it). */
+PLATFORM_MEMORY_API void Platform_Mem_SetErrorHandler(PlatformMemErrorHandler handler);
+
+/* Creates a private heap; NULL on failure. */
+PLATFORM_MEMORY_API PlatformHeap Platform_HeapCreate(void);
+
+/* Allocates in a heap (as Platform_Alloc). An unknown heap: NULL, PLATFORM_MEM_ERR_INVALID_HEAP. */
+PLATFORM_MEMORY_API void *Platform_HeapAlloc(PlatformHeap heap, size_t size, uint32_t flags);
+
+/* Frees a block of the heap; returns 1, or 0 if it is not a live block of that heap (reported).
+ * NULL: returns 1. Heap blocks may also be freed and resized with Platform_Free/Platform_Realloc. */
+PLATFORM_MEMORY_API int Platform_HeapFree(PlatformHeap heap, void *ptr);
+
+/* Frees every block of the heap at once, then the heap. An unknown heap: reported, nothing freed. */
+PLATFORM_MEMORY_API void Platform_HeapDestroy(PlatformHeap heap);
+
+/* ---- Leak sites --------------------------------------------------------------------------------- */
+
+/* Define PLATFORM_MEMORY_DEBUG before including this header to record file:line for every
+ * Platform_Alloc in that file (leak reports then name the site). */
+#if defined(PLATFORM_MEMORY_DEBUG) && !defined(PLATFORM_MEMORY_BUILDING)
+#  define Platform_Alloc(size, flags) Platform_Alloc_Dbg((size), (flags), __FILE__, __LINE__)
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PLATFORM_MEMORY_H */

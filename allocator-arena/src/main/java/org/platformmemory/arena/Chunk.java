@@ -1,0 +1,227 @@
+package org.platformmemory.arena;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static org.platformmemory.arena.SizeClasses.PAGE;
+import static org.platformmemory.arena.SizeClasses.PAGE_SHIFT;
+
+/**
+ * One large piece of native memory with an {@link Arena} of its own, carved into pages: each page is
+ * free, part of a {@link Slab} of small blocks, or part of a run given out whole. A huge chunk holds
+ * exactly one block and has no page map.
+ *
+ * <p>Not thread-safe: its {@link PageHeap} guards the page map with its lock. {@link #slabAt} is read
+ * under a size-class lock; a page's slab is written before any block of that slab is handed out and
+ * cleared only once every block of it is back, so those reads never race with the writes.
+ */
+final class Chunk {
+
+    final Arena arena;
+    final MemorySegment segment;
+    final long base;
+    final long size;
+    final boolean huge;
+
+    /** Whether this chunk holds slabs or page runs; it changes only while the chunk is empty. */
+    boolean forSlabs;
+
+    private final int pages;
+    private final long[] used;
+    private final Slab[] slabs;
+    private int usedPages;
+    // at least the longest run of free pages: exact after a full best-fit scan, loosened by every give
+    private int longestRunBound;
+
+    private Chunk(Arena arena, MemorySegment segment, boolean huge) {
+        this.arena = arena;
+        this.segment = segment;
+        this.base = segment.address();
+        this.size = segment.byteSize();
+        this.huge = huge;
+        this.pages = huge ? 0 : (int) (size >>> PAGE_SHIFT);
+        this.used = huge ? null : new long[(pages + 63) >>> 6];
+        this.slabs = huge ? null : new Slab[pages];
+        this.longestRunBound = pages;
+    }
+
+    /**
+     * A page-aligned chunk of {@code size} bytes (a multiple of 64 pages), or {@code null} when the
+     * memory is not available.
+     */
+    static Chunk carve(long size) {
+        return open(size, PAGE, false);
+    }
+
+    /** A chunk holding one huge block of {@code size} bytes at {@code alignment}, or {@code null}. */
+    static Chunk single(long size, long alignment) {
+        return open(size, alignment, true);
+    }
+
+    private static Chunk open(long size, long alignment, boolean huge) {
+        Arena arena = Arena.ofShared();
+        try {
+            return new Chunk(arena, arena.allocate(size, alignment), huge);
+        } catch (OutOfMemoryError | RuntimeException e) {
+            arena.close();
+            return null;
+        }
+    }
+
+    /** Whether {@code address} lies in this chunk. */
+    boolean contains(long address) {
+        return address - base >= 0 && address - base < size;
+    }
+
+    int usedPages() {
+        return usedPages;
+    }
+
+    int freePages() {
+        return pages - usedPages;
+    }
+
+    /** Marks the first run of {@code count} free pages used; returns its first page, or -1. */
+    int takePages(int count) {
+        int start = findRun(count);
+        if (start >= 0) {
+            mark(start, count, true);
+            usedPages += count;
+        }
+        return start;
+    }
+
+    /** The first page of the first run of {@code count} free pages, or -1. */
+    int findRun(int count) {
+        if (count > pages - usedPages) {
+            return -1;
+        }
+        int from = 0;
+        while (from + count <= pages) {
+            int start = nextFree(from);
+            if (start < 0 || start + count > pages) {
+                return -1;
+            }
+            int taken = nextUsed(start, start + count);
+            if (taken < 0) {
+                return start;
+            }
+            from = taken + 1;
+        }
+        return -1;
+    }
+
+    /**
+     * Marks the smallest run of free pages that holds {@code count} pages used (best fit, the lowest
+     * such run on a tie); returns its first page, or -1.
+     */
+    int takeBestPages(int count) {
+        int start = findBestRun(count);
+        if (start >= 0) {
+            mark(start, count, true);
+            usedPages += count;
+        }
+        return start;
+    }
+
+    /** The first page of the smallest run of free pages that holds {@code count}, or -1. */
+    int findBestRun(int count) {
+        if (count > longestRunBound) {
+            return -1;
+        }
+        int best = -1;
+        int bestLength = Integer.MAX_VALUE;
+        int longest = 0;
+        int from = 0;
+        while (from < pages) {
+            int start = nextFree(from);
+            if (start < 0) {
+                break;
+            }
+            int end = nextUsed(start, pages);
+            int length = (end < 0 ? pages : end) - start;
+            longest = Math.max(longest, length);
+            if (length >= count && length < bestLength) {
+                best = start;
+                bestLength = length;
+                if (length == count) {
+                    return best; // nothing fits better; the bound stays as it was
+                }
+            }
+            if (end < 0) {
+                break;
+            }
+            from = end + 1;
+        }
+        longestRunBound = longest;
+        return best;
+    }
+
+    /** The length of the run of free pages starting at {@code start}. */
+    int freeRunAt(int start) {
+        int end = nextUsed(start, pages);
+        return (end < 0 ? pages : end) - start;
+    }
+
+    /** Marks {@code count} pages from {@code first} free again. */
+    void givePages(int first, int count) {
+        mark(first, count, false);
+        usedPages -= count;
+        longestRunBound = pages - usedPages;
+    }
+
+    /** The page that {@code address} lies in. */
+    int pageOf(long address) {
+        return (int) ((address - base) >>> PAGE_SHIFT);
+    }
+
+    long addressOf(int page) {
+        return base + ((long) page << PAGE_SHIFT);
+    }
+
+    Slab slabAt(int page) {
+        return slabs[page];
+    }
+
+    void ownPages(Slab slab, int first, int count) {
+        for (int i = first; i < first + count; i++) {
+            slabs[i] = slab;
+        }
+    }
+
+    private int nextFree(int from) {
+        int w = from >>> 6;
+        long bits = ~used[w] & (-1L << (from & 63));
+        while (bits == 0) {
+            if (++w == used.length) {
+                return -1;
+            }
+            bits = ~used[w];
+        }
+        return (w << 6) + Long.numberOfTrailingZeros(bits);
+    }
+
+    /** The first used page in {@code [from, limit)}, or -1. */
+    private int nextUsed(int from, int limit) {
+        int w = from >>> 6;
+        long bits = used[w] & (-1L << (from & 63));
+        while (bits == 0) {
+            if (++w << 6 >= limit) {
+                return -1;
+            }
+            bits = used[w];
+        }
+        int page = (w << 6) + Long.numberOfTrailingZeros(bits);
+        return page < limit ? page : -1;
+    }
+
+    private void mark(int first, int count, boolean value) {
+        for (int i = first; i < first + count; i++) {
+            if (value) {
+                used[i >>> 6] |= 1L << (i & 63);
+            } else {
+                used[i >>> 6] &= ~(1L << (i & 63));
+            }
+        }
+    }
+}

@@ -1,0 +1,340 @@
+package org.platformmemory.arena;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.platformmemory.arena.SizeClasses.PAGE;
+import static org.platformmemory.arena.SizeClasses.PAGE_SHIFT;
+
+/**
+ * The chunks of one allocator (or one private heap) and the size-class bins carved from them.
+ *
+ * <ul>
+ *   <li>Small blocks come from the {@link SizeClassBin}s, which carve slabs out of chunk pages.</li>
+ *   <li>Medium blocks (above {@link SizeClasses#SMALL_MAX}, up to a chunk, alignment up to a page) are
+ *       runs of whole pages, first fit over the chunks.</li>
+ *   <li>Huge blocks (larger than a chunk, or aligned beyond a page) get a chunk and an arena of their
+ *       own, closed when the block is freed.</li>
+ * </ul>
+ *
+ * <p>A chunk whose pages are all free again is kept while at most {@code retainChunks} empty chunks are
+ * kept, and released (its arena closed) beyond that, so a frame loop reuses chunks instead of opening
+ * and closing one each frame.
+ *
+ * <p>Thread-safe: one lock guards the chunks' page maps; the chunk index is published copy-on-write so
+ * {@link #chunkOf} takes no lock.
+ */
+final class PageHeap {
+
+    private final long chunkSize;
+    private final int retainChunks;
+    private final SizeClassBin[] bins = new SizeClassBin[SizeClasses.COUNT];
+    private final Object lock = new Object();
+
+    // guarded by lock
+    private final List<Chunk> chunks = new ArrayList<>();
+    private int emptyChunks;
+    private long chunksOpened;
+    private long chunksReleased;
+    private long hugeBlocks;
+    private long hugeBytes;
+    private long slabs;
+    private boolean closed;
+
+    // every live chunk (huge ones too), sorted by base address; replaced, never changed
+    private volatile Chunk[] index = new Chunk[0];
+
+    PageHeap(long chunkSize, int retainChunks) {
+        this.chunkSize = chunkSize;
+        this.retainChunks = retainChunks;
+        for (int c = 0; c < bins.length; c++) {
+            bins[c] = new SizeClassBin(c, this);
+        }
+    }
+
+    SizeClassBin bin(int sizeClass) {
+        return bins[sizeClass];
+    }
+
+    /** A block of more than {@link SizeClasses#SMALL_MAX} bytes (or a small one aligned beyond a page), or 0. */
+    long allocateLarge(long size, long alignment) {
+        if (alignment <= PAGE && size <= chunkSize) {
+            return allocateRun(pagesFor(size));
+        }
+        return allocateHuge(size, alignment);
+    }
+
+    /** Frees a block {@link #allocateLarge} returned for the same size and alignment. */
+    void freeLarge(long address, long size, long alignment) {
+        Chunk chunk = chunkOf(address);
+        synchronized (lock) {
+            if (alignment <= PAGE && size <= chunkSize) {
+                chunk.givePages(chunk.pageOf(address), pagesFor(size));
+                afterRelease(chunk);
+            } else {
+                unindex(chunk);
+                chunksReleased++;
+                hugeBlocks--;
+                hugeBytes -= chunk.size;
+                chunk.arena.close();
+            }
+        }
+    }
+
+    /** Whether a large block of {@code oldSize} can keep its place when it becomes {@code newSize}. */
+    boolean sameRun(long oldSize, long newSize, long alignment) {
+        return alignment <= PAGE && oldSize <= chunkSize && newSize <= chunkSize
+            && newSize > SizeClasses.SMALL_MAX && pagesFor(oldSize) == pagesFor(newSize);
+    }
+
+    private static int pagesFor(long size) {
+        return (int) ((size + PAGE - 1) >>> PAGE_SHIFT);
+    }
+
+    private long allocateRun(int pages) {
+        synchronized (lock) {
+            Chunk chunk = bestChunkFor(pages);
+            if (chunk == null) {
+                return 0;
+            }
+            if (chunk.usedPages() == 0) {
+                emptyChunks--;
+            }
+            return chunk.addressOf(chunk.takeBestPages(pages));
+        }
+    }
+
+    private long allocateHuge(long size, long alignment) {
+        Chunk chunk = Chunk.single(size, Math.max(alignment, PAGE));
+        if (chunk == null) {
+            return 0;
+        }
+        synchronized (lock) {
+            if (closed) {
+                chunk.arena.close();
+                return 0;
+            }
+            hugeBlocks++;
+            hugeBytes += chunk.size;
+            chunksOpened++;
+            index(chunk);
+        }
+        return chunk.base;
+    }
+
+    /** A new slab of {@code pages} pages for {@code sizeClass}, or {@code null} when memory is out. */
+    Slab newSlab(int sizeClass, int pages) {
+        synchronized (lock) {
+            Chunk chunk = chunkWith(pages, true);
+            if (chunk == null) {
+                return null;
+            }
+            int first = takePages(chunk, pages);
+            Slab slab = new Slab(chunk, first, pages, sizeClass);
+            chunk.ownPages(slab, first, pages);
+            slabs++;
+            return slab;
+        }
+    }
+
+    /** Returns the pages of a slab whose blocks are all free. */
+    void releaseSlab(Slab slab) {
+        synchronized (lock) {
+            Chunk chunk = slab.chunk;
+            chunk.ownPages(null, slab.firstPage, slab.pages);
+            chunk.givePages(slab.firstPage, slab.pages);
+            slabs--;
+            afterRelease(chunk);
+        }
+    }
+
+    /** The chunk holding {@code address}, which must lie in a live chunk of this heap. */
+    Chunk chunkOf(long address) {
+        Chunk[] chunks = index;
+        int low = 0;
+        int high = chunks.length - 1;
+        while (low < high) {
+            int mid = (low + high + 1) >>> 1;
+            if (Long.compareUnsigned(chunks[mid].base, address) <= 0) {
+                low = mid;
+            } else {
+                high = mid - 1;
+            }
+        }
+        return chunks[low];
+    }
+
+    /** Releases the empty slabs the bins keep, then every empty chunk beyond none. */
+    void trim() {
+        for (SizeClassBin bin : bins) {
+            bin.trim();
+        }
+        synchronized (lock) {
+            for (int i = chunks.size() - 1; i >= 0; i--) {
+                Chunk chunk = chunks.get(i);
+                if (chunk.usedPages() == 0) {
+                    release(chunk);
+                }
+            }
+        }
+    }
+
+    /** Closes every arena: every block of this heap is gone at once. */
+    void close() {
+        synchronized (lock) {
+            closed = true;
+            for (Chunk chunk : index) {
+                chunk.arena.close();
+            }
+            chunks.clear();
+            index = new Chunk[0];
+            emptyChunks = 0;
+            slabs = 0;
+            hugeBlocks = 0;
+            hugeBytes = 0;
+        }
+        for (SizeClassBin bin : bins) {
+            bin.forget();
+        }
+    }
+
+    Map<String, Long> statistics() {
+        synchronized (lock) {
+            Map<String, Long> figures = new LinkedHashMap<>();
+            figures.put("chunkSize", chunkSize);
+            figures.put("chunks", (long) chunks.size());
+            figures.put("chunkBytes", chunks.size() * chunkSize);
+            figures.put("emptyChunks", (long) emptyChunks);
+            figures.put("slabs", slabs);
+            figures.put("hugeBlocks", hugeBlocks);
+            figures.put("hugeBytes", hugeBytes);
+            figures.put("chunksOpened", chunksOpened);
+            figures.put("chunksReleased", chunksReleased);
+            long usedPages = 0;
+            for (Chunk chunk : chunks) {
+                usedPages += chunk.usedPages();
+            }
+            figures.put("usedPageBytes", usedPages << PAGE_SHIFT);
+            return figures;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Under the lock
+
+    // the run chunk whose smallest fitting hole is smallest (best fit over all run chunks: page runs
+    // are large and rarer than small blocks, and best fit keeps their holes from splintering), else an
+    // empty or new chunk
+    private Chunk bestChunkFor(int pages) {
+        Chunk best = null;
+        int bestHole = Integer.MAX_VALUE;
+        for (int i = 0; i < chunks.size(); i++) {
+            Chunk chunk = chunks.get(i);
+            if (chunk.forSlabs || chunk.usedPages() == 0 || chunk.freePages() < pages) {
+                continue;
+            }
+            int start = chunk.findBestRun(pages);
+            if (start >= 0) {
+                int hole = holeAt(chunk, start);
+                if (hole < bestHole) {
+                    best = chunk;
+                    bestHole = hole;
+                    if (hole == pages) {
+                        break;
+                    }
+                }
+            }
+        }
+        return best != null ? best : chunkWith(pages, false);
+    }
+
+    private static int holeAt(Chunk chunk, int start) {
+        return chunk.freeRunAt(start);
+    }
+
+    // a chunk with a run of that many free pages: first fit over the chunks in use for the same kind
+    // of block (slabs and page runs live in separate chunks, so small slabs do not split the holes
+    // that large runs leave), so that empty chunks stay empty and can be released; then an empty one
+    // (of either kind); a new one last
+    private Chunk chunkWith(int pages, boolean forSlabs) {
+        if (closed) {
+            return null;
+        }
+        Chunk empty = null;
+        for (int i = 0; i < chunks.size(); i++) {
+            Chunk chunk = chunks.get(i);
+            if (chunk.freePages() < pages) {
+                continue;
+            }
+            if (chunk.usedPages() == 0) {
+                empty = empty == null ? chunk : empty;
+            } else if (chunk.forSlabs == forSlabs && chunk.findRun(pages) >= 0) {
+                return chunk;
+            }
+        }
+        if (empty != null) {
+            empty.forSlabs = forSlabs;
+            return empty;
+        }
+        Chunk chunk = Chunk.carve(chunkSize);
+        if (chunk == null) {
+            return null;
+        }
+        chunk.forSlabs = forSlabs;
+        chunksOpened++;
+        chunks.add(chunk);
+        emptyChunks++;
+        index(chunk);
+        return chunk;
+    }
+
+    private int takePages(Chunk chunk, int pages) {
+        if (chunk.usedPages() == 0) {
+            emptyChunks--;
+        }
+        return chunk.takePages(pages);
+    }
+
+    private void afterRelease(Chunk chunk) {
+        if (chunk.usedPages() == 0 && !closed) {
+            emptyChunks++;
+            if (emptyChunks > retainChunks) {
+                release(chunk);
+            }
+        }
+    }
+
+    private void release(Chunk chunk) {
+        chunks.remove(chunk);
+        emptyChunks--;
+        chunksReleased++;
+        unindex(chunk);
+        chunk.arena.close();
+    }
+
+    private void index(Chunk chunk) {
+        Chunk[] grown = Arrays.copyOf(index, index.length + 1);
+        int at = grown.length - 1;
+        while (at > 0 && Long.compareUnsigned(grown[at - 1].base, chunk.base) > 0) {
+            grown[at] = grown[at - 1];
+            at--;
+        }
+        grown[at] = chunk;
+        index = grown;
+    }
+
+    private void unindex(Chunk chunk) {
+        Chunk[] current = index;
+        Chunk[] shrunk = new Chunk[current.length - 1];
+        int j = 0;
+        for (Chunk c : current) {
+            if (c != chunk) {
+                shrunk[j++] = c;
+            }
+        }
+        index = shrunk;
+    }
+}

@@ -1,0 +1,199 @@
+package org.platformmemory.arena;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.platformmemory.api.Allocator;
+import org.platformmemory.api.AllocatorConfig;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ArenaAllocatorTest {
+
+    static final long MIB = 1 << 20;
+
+    private ArenaAllocator allocator = open(Map.of());
+
+    static ArenaAllocator open(Map<String, String> settings) {
+        return (ArenaAllocator) new ArenaAllocatorProvider().create(AllocatorConfig.of(settings));
+    }
+
+    static MemorySegment at(long address, long size) {
+        return MemorySegment.ofAddress(address).reinterpret(size);
+    }
+
+    static void fill(long address, long size, long seed) {
+        MemorySegment block = at(address, size);
+        for (long i = 0; i < size; i += 8) {
+            block.set(JAVA_BYTE, i, (byte) (seed + i));
+        }
+        block.set(JAVA_BYTE, size - 1, (byte) seed);
+    }
+
+    static boolean holds(long address, long size, long seed) {
+        MemorySegment block = at(address, size);
+        for (long i = 0; i < size - 1; i += 8) {
+            if (block.get(JAVA_BYTE, i) != (byte) (seed + i)) {
+                return false;
+            }
+        }
+        return block.get(JAVA_BYTE, size - 1) == (byte) seed;
+    }
+
+    @AfterEach
+    void close() {
+        allocator.close();
+    }
+
+    @Test
+    void shouldHandOutAlignedBlocksThatKeepTheirContentsForSmallMediumAndHugeSizes() {
+        long[] sizes = {1, 16, 17, 64, 100, 129, 1000, 4096, 32 * 1024, 32 * 1024 + 1, 100_000, 4 * MIB, 4 * MIB + 1, 9 * MIB};
+        long[] blocks = new long[sizes.length];
+        for (int i = 0; i < sizes.length; i++) {
+            blocks[i] = allocator.allocate(sizes[i], Allocator.MIN_ALIGNMENT);
+            assertNotEquals(0, blocks[i]);
+            assertEquals(0, blocks[i] % 16);
+            fill(blocks[i], sizes[i], i);
+        }
+        for (int i = 0; i < sizes.length; i++) {
+            assertTrue(holds(blocks[i], sizes[i], i), "block of " + sizes[i] + " was overwritten");
+            allocator.free(blocks[i], sizes[i], Allocator.MIN_ALIGNMENT);
+        }
+    }
+
+    @Test
+    void shouldHonourAlignmentsBelowAndAboveAPage() {
+        for (long alignment = 16; alignment <= 2 * MIB; alignment <<= 1) {
+            for (long size : new long[] {1, 200, 5000, 40_000}) {
+                long block = allocator.allocate(size, alignment);
+                assertNotEquals(0, block);
+                assertEquals(0, block % alignment, size + " bytes at " + alignment);
+                fill(block, size, 7);
+                assertTrue(holds(block, size, 7));
+                allocator.free(block, size, alignment);
+            }
+        }
+        allocator.trim();
+        assertEquals(0L, allocator.statistics().get("hugeBlocks"));
+        assertEquals(0L, allocator.statistics().get("chunks"));
+    }
+
+    @Test
+    void shouldReuseAFreedSmallBlockWithoutGrowing() {
+        long first = allocator.allocate(64, 16);
+        allocator.free(first, 64, 16);
+        long second = allocator.allocate(64, 16);
+        assertEquals(first, second);
+        allocator.free(second, 64, 16);
+        assertEquals(1L, allocator.statistics().get("chunksOpened"));
+    }
+
+    @Test
+    void shouldReleaseAChunkOnceEveryBlockInItIsFree() {
+        ArenaAllocator a = open(Map.of("arena.retainChunks", "0"));
+        try {
+            long[] blocks = new long[64];
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i] = a.allocate(MIB, 16); // four to a 4 MiB chunk
+            }
+            assertEquals(16L, a.statistics().get("chunks"));
+            for (int i = 0; i < 4; i++) {
+                a.free(blocks[i], MIB, 16);
+            }
+            assertEquals(15L, a.statistics().get("chunks"), "the first chunk is empty and goes");
+            for (int i = 4; i < blocks.length; i++) {
+                a.free(blocks[i], MIB, 16);
+            }
+            assertEquals(0L, a.statistics().get("chunks"));
+            assertEquals(16L, a.statistics().get("chunksReleased"));
+        } finally {
+            a.close();
+        }
+    }
+
+    @Test
+    void shouldReleaseChunksOfSmallBlocksOnceTheyAreAllFreeAndTheCachesTrimmed() {
+        SplittableRandom random = new SplittableRandom(1);
+        long[] sizes = new long[100_000];
+        long[] blocks = new long[sizes.length];
+        for (int i = 0; i < blocks.length; i++) {
+            sizes[i] = 1 + random.nextInt(2048);
+            blocks[i] = allocator.allocate(sizes[i], 16);
+        }
+        assertTrue(allocator.statistics().get("chunks") > 10);
+        for (int i = 0; i < blocks.length; i++) {
+            allocator.free(blocks[i], sizes[i], 16);
+        }
+        assertTrue(allocator.statistics().get("chunks") <= 2 + SizeClasses.COUNT,
+            "only the retained chunks and those holding cached blocks stay: " + allocator.statistics());
+        allocator.trim();
+        assertEquals(0L, allocator.statistics().get("chunks"));
+        assertEquals(0L, allocator.statistics().get("slabs"));
+    }
+
+    @Test
+    void shouldKeepEmptyChunksSoAFrameLoopOpensNoNewOnes() {
+        for (int frame = 0; frame < 50; frame++) {
+            long[] blocks = new long[8];
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i] = allocator.allocate(MIB, 16); // two chunks' worth per frame
+            }
+            for (long block : blocks) {
+                allocator.free(block, MIB, 16);
+            }
+        }
+        assertEquals(2L, allocator.statistics().get("chunksOpened"));
+        assertEquals(0L, allocator.statistics().get("chunksReleased"));
+        assertEquals(2L, allocator.statistics().get("emptyChunks"));
+    }
+
+    @Test
+    void shouldReleaseAHugeBlocksArenaWhenItIsFreed() {
+        long block = allocator.allocate(64 * MIB, 16);
+        assertNotEquals(0, block);
+        assertEquals(1L, allocator.statistics().get("hugeBlocks"));
+        allocator.free(block, 64 * MIB, 16);
+        assertEquals(0L, allocator.statistics().get("hugeBlocks"));
+        assertEquals(0L, allocator.statistics().get("hugeBytes"));
+    }
+
+    @Test
+    void shouldReturnZeroInsteadOfThrowingWhenMemoryIsOut() {
+        assertEquals(0, allocator.allocate(Allocator.MAX_BLOCK_SIZE, 16));
+        assertEquals(0, allocator.allocate(1L << 46, 1 << 20));
+    }
+
+    @Test
+    void shouldKeepABlockInPlaceWhenReallocStaysInItsClassOrPageRun() {
+        long block = allocator.allocate(100, 16);
+        fill(block, 100, 3);
+        assertEquals(block, allocator.reallocate(block, 100, 110, 16));
+        long moved = allocator.reallocate(block, 110, 1000, 16);
+        assertNotEquals(block, moved);
+        assertTrue(holds(moved, 100, 3));
+        long large = allocator.reallocate(moved, 1000, 40_000, 16);
+        assertTrue(holds(large, 100, 3));
+        assertEquals(large, allocator.reallocate(large, 40_000, 40_960, 16));
+        allocator.free(large, 40_960, 16);
+    }
+
+    @Test
+    void shouldDrainTheCacheOfAThreadThatEnded() throws InterruptedException {
+        Thread worker = Thread.ofPlatform().start(() -> {
+            for (int i = 0; i < 100; i++) {
+                allocator.free(allocator.allocate(48, 16), 48, 16);
+            }
+        });
+        worker.join();
+        assertEquals(1L, allocator.statistics().get("threadCaches"), "the worker's cache outlives it");
+        allocator.trim();
+        assertEquals(1L, allocator.statistics().get("threadCaches"), "only this thread's cache is left");
+        assertEquals(0L, allocator.statistics().get("chunks"));
+    }
+}

@@ -10,10 +10,11 @@ function(run)
   set(last_output "${out}${err}" PARENT_SCOPE)
 endfunction()
 
+# (no options: the default backend, arena, must start)
 # 1. README: cc game.c -I dist/include -L dist/lib -lplatform_memory, run with LD_LIBRARY_PATH=dist/lib
 run(cc ${SRC}/sdk_game.c -I ${DIST}/include -L ${DIST}/lib -lplatform_memory -o ${WORK}/game)
 run(env -i JAVA_HOME=${JAVA_HOME_FOR_TEST} PATH=/usr/bin:/bin LD_LIBRARY_PATH=${DIST}/lib ${WORK}/game)
-if(NOT last_output MATCHES "sdk_game: ok with backend system")
+if(NOT last_output MATCHES "sdk_game: ok with backend arena")
   message(FATAL_ERROR "unexpected output: ${last_output}")
 endif()
 

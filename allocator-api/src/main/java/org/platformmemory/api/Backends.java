@@ -14,7 +14,7 @@ import java.util.TreeMap;
 public final class Backends {
 
     /** The backend used when {@code allocator.backend} is not set. */
-    public static final String DEFAULT = "system";
+    public static final String DEFAULT = "arena";
 
     private Backends() {
     }

@@ -24,6 +24,15 @@ class ArenaAllocatorProviderTest {
     }
 
     @Test
+    void shouldBeTheBackendAGameGetsWithoutConfiguringAnything() {
+        AllocatorConfig nothingSet = AllocatorConfig.of(Map.of());
+        assertEquals("arena", nothingSet.backend(Backends.DEFAULT));
+        try (Allocator allocator = Backends.create(nothingSet)) {
+            assertInstanceOf(ArenaAllocator.class, allocator);
+        }
+    }
+
+    @Test
     void shouldUseMeasuredDefaults() {
         ArenaAllocator.Settings settings = ArenaAllocatorProvider.settings(AllocatorConfig.of(Map.of()));
         assertEquals(new ArenaAllocator.Settings(4L << 20, 2, true, 128, 64L << 10), settings);

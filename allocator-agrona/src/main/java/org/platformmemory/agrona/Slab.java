@@ -1,0 +1,223 @@
+package org.platformmemory.agrona;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+
+import org.agrona.BufferUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * One page-aligned off-heap buffer cut into equal slots, with a lock-free stack of its free slots.
+ *
+ * <p>The stack's links live on the Java heap ({@code int[]}), never in the slots: a thread that read
+ * the head just before the slab was released only ever touches the array, so releasing a slab can
+ * never make another thread read unmapped memory. The head is one {@code long} changed by CAS:
+ * <pre>
+ *   bits  0..20  top of the stack: slot index + 1, 0 when no slot is free
+ *   bits 21..41  free slots
+ *   bit  42      QUEUED: the slab sits in its class's queue of slabs with free slots
+ *   bit  43      RETIRED: the memory is gone; the stack is empty for ever
+ *   bits 44..63  a tag bumped by every change, so a stale pop cannot succeed (ABA)
+ * </pre>
+ * {@link #pop} and {@link #push} are thread-safe and allocate nothing.
+ */
+final class Slab {
+
+    /** Slabs are aligned to a page, so a slot whose size is a multiple of A (A up to a page) is A-aligned. */
+    static final int PAGE = 4096;
+    /** The most slots one slab can have (21 bits). */
+    static final int MAX_SLOTS = (1 << 21) - 1;
+
+    /** {@link #push} result: the slab went from no free slot to one and must be queued by the caller. */
+    static final int BECAME_AVAILABLE = 1;
+    /** {@link #push} result: every slot is free now. */
+    static final int BECAME_EMPTY = 2;
+
+    private static final long FIELD = (1L << 21) - 1;
+    private static final int FREE_SHIFT = 21;
+    private static final long QUEUED = 1L << 42;
+    private static final long RETIRED = 1L << 43;
+    private static final long TAG_ONE = 1L << 44;
+    private static final long STACK = FIELD | (FIELD << FREE_SHIFT);
+
+    private static final VarHandle HEAD;
+
+    static {
+        try {
+            HEAD = MethodHandles.lookup().findVarHandle(Slab.class, "head", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final ByteBuffer memory;
+    private final UnsafeBuffer slots;
+    private final long base;
+    private final int slotSize;
+    private final int slotCount;
+    private final int[] links;
+    @SuppressWarnings("unused") // accessed through HEAD
+    private volatile long head;
+    private volatile long emptySince;
+
+    private Slab(ByteBuffer memory, long base, int slabSize, int slotSize) {
+        this.memory = memory;
+        this.slots = new UnsafeBuffer(base, slabSize);
+        this.base = base;
+        this.slotSize = slotSize;
+        this.slotCount = slabSize / slotSize;
+        this.links = new int[slotCount];
+        for (int i = 0; i < slotCount; i++) {
+            links[i] = i + 2 <= slotCount ? i + 2 : 0; // slot i is followed by slot i + 1
+        }
+        this.head = 1 | ((long) slotCount << FREE_SHIFT);
+    }
+
+    /**
+     * Reserves a page-aligned buffer of {@code slabSize} bytes and cuts it into slots.
+     *
+     * @return the slab, or {@code null} when the JVM cannot reserve the direct memory
+     */
+    static Slab allocate(int slabSize, int slotSize, long now) {
+        ByteBuffer memory;
+        try {
+            memory = ByteBuffer.allocateDirect(slabSize + PAGE);
+        } catch (OutOfMemoryError e) {
+            return null;
+        }
+        long address = BufferUtil.address(memory);
+        long aligned = (address + PAGE - 1) & -PAGE;
+        Slab slab = new Slab(memory, aligned, slabSize, slotSize);
+        slab.emptySince = now;
+        return slab;
+    }
+
+    /** The first byte of the slot area. */
+    long base() {
+        return base;
+    }
+
+    /** A view of the slot area, for reading and writing blocks by offset. */
+    UnsafeBuffer buffer() {
+        return slots;
+    }
+
+    int slotSize() {
+        return slotSize;
+    }
+
+    int slotCount() {
+        return slotCount;
+    }
+
+    /** The address of slot {@code index}. */
+    long address(int index) {
+        return base + (long) index * slotSize;
+    }
+
+    /** The index of the slot at {@code address}, which lies inside this slab. */
+    int indexOf(long address) {
+        return (int) (address - base) / slotSize;
+    }
+
+    /** @return the index of a slot taken off the free stack, or -1 when none is free (or retired) */
+    int pop() {
+        long h = (long) HEAD.getVolatile(this);
+        while (true) {
+            int top = (int) (h & FIELD);
+            if (top == 0) {
+                return -1;
+            }
+            int next = links[top - 1];
+            long updated = ((h + TAG_ONE) & ~STACK) | next | ((((h >>> FREE_SHIFT) & FIELD) - 1) << FREE_SHIFT);
+            long witness = (long) HEAD.compareAndExchange(this, h, updated);
+            if (witness == h) {
+                return top - 1;
+            }
+            h = witness;
+        }
+    }
+
+    /**
+     * Puts slot {@code index} back on the free stack.
+     *
+     * @return a mask of {@link #BECAME_AVAILABLE} (this call marked the slab QUEUED: the caller queues
+     *         it) and {@link #BECAME_EMPTY}
+     */
+    int push(int index) {
+        long h = (long) HEAD.getVolatile(this);
+        while (true) {
+            long free = (h >>> FREE_SHIFT) & FIELD;
+            links[index] = (int) (h & FIELD); // published by the CAS below
+            boolean queue = free == 0 && (h & QUEUED) == 0;
+            long updated = ((h + TAG_ONE) & ~STACK) | (index + 1) | ((free + 1) << FREE_SHIFT) | (queue ? QUEUED : 0);
+            long witness = (long) HEAD.compareAndExchange(this, h, updated);
+            if (witness == h) {
+                return (queue ? BECAME_AVAILABLE : 0) | (free + 1 == slotCount ? BECAME_EMPTY : 0);
+            }
+            h = witness;
+        }
+    }
+
+    /**
+     * Clears QUEUED after the slab was taken from its class's queue.
+     *
+     * @return false if the slab is retired and must be dropped
+     */
+    boolean unqueue() {
+        long h = (long) HEAD.getVolatile(this);
+        while (true) {
+            if ((h & RETIRED) != 0) {
+                return false;
+            }
+            long witness = (long) HEAD.compareAndExchange(this, h, (h + TAG_ONE) & ~QUEUED);
+            if (witness == h) {
+                return true;
+            }
+            h = witness;
+        }
+    }
+
+    /** Free slots now; a snapshot. */
+    int freeSlots() {
+        return (int) (((long) HEAD.getVolatile(this) >>> FREE_SHIFT) & FIELD);
+    }
+
+    boolean isRetired() {
+        return ((long) HEAD.getVolatile(this) & RETIRED) != 0;
+    }
+
+    /** When the slab last became empty, in {@link System#nanoTime()} units. */
+    long emptySince() {
+        return emptySince;
+    }
+
+    void markEmpty(long now) {
+        emptySince = now;
+    }
+
+    /**
+     * Retires the slab if every slot is free: from then on {@link #pop} finds nothing.
+     *
+     * @return whether it was retired; the caller then calls {@link #release()}
+     */
+    boolean retireIfEmpty() {
+        long h = (long) HEAD.getVolatile(this);
+        while (true) {
+            if ((h & RETIRED) != 0 || ((h >>> FREE_SHIFT) & FIELD) != slotCount) {
+                return false;
+            }
+            long witness = (long) HEAD.compareAndExchange(this, h, ((h + TAG_ONE) & ~STACK) | RETIRED);
+            if (witness == h) {
+                return true;
+            }
+            h = witness;
+        }
+    }
+
+    /** Returns the memory to the JVM now rather than at the next GC. Only after {@link #retireIfEmpty()}. */
+    void release() {
+        BufferUtil.free(memory);
+    }
+}

@@ -1,0 +1,143 @@
+package org.platformmemory.agrona;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.platformmemory.api.Allocator;
+
+/**
+ * The {@code agrona} backend: a slab allocator. Blocks up to the largest size class take a slot of
+ * their class's slabs (page-aligned off-heap buffers cut into equal slots); larger blocks, and blocks
+ * aligned beyond a page, get an aligned buffer of their own.
+ *
+ * <p>Allocating and freeing a slot is one CAS on its slab's free stack: no lock, no Java-heap
+ * allocation, constant time. Any thread may free any block. Empty slabs are given back after the reclaim
+ * delay (see {@link SlabSettings}); failure is reported by returning 0, never by throwing.
+ *
+ * <pre>{@code
+ * Allocator slabs = new AgronaAllocatorProvider().create(AllocatorConfig.parse("allocator.agrona.slabSize=1m"));
+ * long p = slabs.allocate(80, Allocator.MIN_ALIGNMENT);
+ * slabs.free(p, 80, Allocator.MIN_ALIGNMENT);
+ * }</pre>
+ */
+public final class SlabAllocator implements Allocator {
+
+    private final SlabSettings settings;
+    private final SizeClasses sizes;
+    private final SizeClass[] classes;
+    private final LargeBlocks large;
+    private final MemoryBudget budget;
+
+    SlabAllocator(SlabSettings settings) {
+        this.settings = settings;
+        this.sizes = new SizeClasses(settings.maxClass(), settings.classesPerDoubling());
+        this.budget = new MemoryBudget(settings.limit());
+        this.classes = new SizeClass[sizes.count()];
+        for (int i = 0; i < classes.length; i++) {
+            classes[i] = new SizeClass(sizes.size(i), settings, budget, this);
+        }
+        this.large = new LargeBlocks(budget);
+    }
+
+    @Override
+    public String name() {
+        return AgronaAllocatorProvider.NAME;
+    }
+
+    @Override
+    public long allocate(long size, long alignment) {
+        int c = sizes.classFor(size, alignment);
+        if (c >= 0) {
+            return classes[c].allocate(size);
+        }
+        return large.allocate(size, alignment);
+    }
+
+    @Override
+    public void free(long address, long size, long alignment) {
+        int c = sizes.classFor(size, alignment);
+        if (c >= 0) {
+            classes[c].free(address, size);
+        } else {
+            large.free(address, size, alignment);
+        }
+    }
+
+    /** In place when the block keeps its slot, or when the C heap can resize a large block; else moves it. */
+    @Override
+    public long reallocate(long address, long oldSize, long newSize, long alignment) {
+        int from = sizes.classFor(oldSize, alignment);
+        int to = sizes.classFor(newSize, alignment);
+        if (from >= 0 && from == to) {
+            classes[from].resized(oldSize, newSize);
+            return address;
+        }
+        if (from < 0 && to < 0 && alignment == MIN_ALIGNMENT) {
+            return large.reallocate(address, oldSize, newSize);
+        }
+        return Allocator.super.reallocate(address, oldSize, newSize, alignment);
+    }
+
+    /**
+     * Applies the reclaim policy to every class now, as a timer would; with {@code force}, releases every
+     * empty slab whatever the policy. Classes busy in another thread are skipped.
+     */
+    public void reclaim(boolean force) {
+        for (SizeClass c : classes) {
+            c.reclaim(force);
+        }
+    }
+
+    /** Under the limit's pressure: every empty slab goes back before a new one is made. */
+    void releaseEmptySlabs() {
+        reclaim(true);
+    }
+
+    /**
+     * {@code heldBytes} (slabs and large buffers), {@code limit}, {@code largeBlocks}, {@code largeBytes},
+     * {@code slabSize}, and per size class in use {@code class.<slot size>.slabs}, {@code .slotsUsed},
+     * {@code .slotsFree}, {@code .wasteBytes} (rounding inside used slots plus slab tails) and
+     * {@code .slabsReleased}.
+     */
+    @Override
+    public Map<String, Long> statistics() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        out.put("heldBytes", budget.held());
+        out.put("limit", budget.limit());
+        out.put("slabSize", (long) settings.slabSize());
+        out.put("largeBlocks", (long) large.count());
+        out.put("largeBytes", large.bytes());
+        Map<String, Long> perClass = new LinkedHashMap<>();
+        for (SizeClass c : classes) {
+            perClass.clear();
+            c.statistics(perClass);
+            if (perClass.get("class." + c.slotSize() + ".slabs") > 0
+                || perClass.get("class." + c.slotSize() + ".slabsReleased") > 0) {
+                out.putAll(perClass);
+            }
+        }
+        return out;
+    }
+
+    /** The slot sizes, smallest first. */
+    int[] slotSizes() {
+        int[] out = new int[sizes.count()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = sizes.size(i);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        for (SizeClass c : classes) {
+            c.close();
+        }
+        large.close();
+    }
+
+    @Override
+    public String toString() {
+        return "agrona slabs " + sizes + ", slab " + settings.slabSize() + " bytes";
+    }
+}

@@ -21,19 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                         \
-    do {                                                                         \
-        if (cond) {                                                              \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "FAILED %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fputc('\n', stderr);                                                 \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
 /* ---- helpers -------------------------------------------------------------------------------------- */
 
@@ -389,8 +377,7 @@ int main(int argc, char **argv) {
         void *first = Platform_Alloc(64, 0); /* starts the layer lazily from PLATFORM_MEMORY_OPTIONS */
         CHECK(first != NULL, "lazy start: %s", Platform_Mem_LastError());
         if (first == NULL) {
-            printf("%d passed, %d failed\n", passed, failed);
-            return 1;
+            return check_summary();
         }
         Platform_Free(first, 0);
         CHECK(Platform_Mem_Init(NULL) == 0, "init after a lazy start with the same options");
@@ -419,6 +406,5 @@ int main(int argc, char **argv) {
         fprintf(stderr, "unknown scenario %s\n", scenario);
         return 2;
     }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }

@@ -8,19 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                         \
-    do {                                                                         \
-        if (cond) {                                                              \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "FAILED %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fputc('\n', stderr);                                                 \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
 static int zeroes(const void *p, size_t n) {
     const unsigned char *b = p;
@@ -158,7 +146,6 @@ int main(void) {
     global_memory();
     game_api();
     CHECK(Platform_Mem_GetCount() == live, "nothing left live: %zu", Platform_Mem_GetCount());
-    printf("backend %s: ", Platform_Mem_Backend());
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    printf("compat headers on backend %s\n", Platform_Mem_Backend());
+    return check_summary();
 }

@@ -36,7 +36,7 @@ public class AgronaBenchmark {
 
     private static final int RING = 1024;
 
-    @Param({"system", "agrona"})
+    @Param({"system", "arena", "agrona"})
     public String backend;
 
     private TrackedAllocator memory;

@@ -34,7 +34,7 @@ import org.platformmemory.api.TrackedAllocator;
     "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"})
 public class FacadeBenchmark {
 
-    @Param({"system"})
+    @Param({"system", "arena", "netty", "agrona"})
     public String backend;
 
     @Param({"64"})

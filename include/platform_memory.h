@@ -78,6 +78,7 @@ typedef struct PlatformMemStats {
     uint64_t limit;              /* the allocator.limit budget, 0 for none */
     uint64_t ram_free;           /* as Platform_Ram_Free() */
     uint64_t ram_total;          /* as Platform_Total_Ram_Free() */
+    uint64_t start_failures;     /* attempts to start the layer that failed (no JDK, bad options...) */
 } PlatformMemStats;
 
 /* Called on every error, on the thread that made the failing call. message is valid only during

@@ -37,6 +37,7 @@ static struct {
     char options[1024];                   /* the options it was started with */
     char error[1024];                     /* the error slot: the last error's message */
     _Atomic(PlatformMemErrorHandler) handler;
+    atomic_ullong start_failures;         /* failed attempts to start, for PlatformMemStats */
     JavaVM *vm;                           /* the JVM, once found or created */
 } pm = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -55,6 +56,16 @@ static void pm_report(int code, const char *message, void *ptr) {
     PlatformMemErrorHandler handler = atomic_load_explicit(&pm.handler, memory_order_acquire);
     if (handler != NULL) {
         handler(code, pm.error, ptr);
+    }
+}
+
+/* A start that failed: counted, on stderr, and told to the game's handler. Called with pm.lock held. */
+static void pm_start_failed(void) {
+    atomic_fetch_add(&pm.start_failures, 1);
+    fprintf(stderr, "platform-memory: cannot start: %s\n", pm.error);
+    PlatformMemErrorHandler handler = atomic_load_explicit(&pm.handler, memory_order_acquire);
+    if (handler != NULL) {
+        handler(PLATFORM_MEM_ERR_START, pm.error, NULL);
     }
 }
 
@@ -431,7 +442,7 @@ static __attribute__((noinline)) int pm_start_lazily(void) {
     if (state == PM_STOPPED) {
         if (pm_start_locked(NULL) != PLATFORM_MEM_OK) {
             atomic_store(&pm.state, PM_FAILED);
-            fprintf(stderr, "platform-memory: cannot start: %s\n", pm.error);
+            pm_start_failed();
         }
         state = atomic_load(&pm.state);
     }
@@ -481,6 +492,7 @@ static void pm_stats(PlatformMemStats *out) {
     if (pm_ready()) {
         pm.calls.get_stats(out);
     }
+    out->start_failures = atomic_load(&pm.start_failures);
 }
 
 static size_t pm_stat(int32_t which) {
@@ -542,7 +554,7 @@ PLATFORM_MEMORY_API int Platform_Mem_Init(const char *options) {
     pthread_mutex_lock(&pm.lock);
     int rc = pm_start_locked(options);
     if (rc != PLATFORM_MEM_OK) {
-        fprintf(stderr, "platform-memory: cannot start: %s\n", pm.error);
+        pm_start_failed();
         if (atomic_load(&pm.state) != PM_READY) {
             atomic_store(&pm.state, PM_FAILED);
         }

@@ -367,6 +367,8 @@ static void start_fails(const char *expected) {
     PlatformMemStats s;
     Platform_Mem_GetStats(&s);
     CHECK(s.live_bytes == 0, "stats are zero");
+    CHECK(s.start_failures == 2, "both failed starts are counted: %llu", (unsigned long long) s.start_failures);
+    CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_START, "the handler heard of it: %d", atomic_load(&last_code));
 }
 
 int main(int argc, char **argv) {

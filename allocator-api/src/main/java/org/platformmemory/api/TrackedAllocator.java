@@ -1,9 +1,5 @@
 package org.platformmemory.api;
 
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -14,9 +10,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 
+import org.platformmemory.api.internal.BlockHeader;
 import org.platformmemory.api.internal.LiveBlockSet;
 import org.platformmemory.api.internal.NativeMemory;
 import org.platformmemory.api.internal.SiteTable;
+import org.platformmemory.api.internal.SystemMemory;
 
 /**
  * The allocator C and Java callers use: a backend behind exact statistics, caller-error detection, a
@@ -44,12 +42,6 @@ public final class TrackedAllocator implements AutoCloseable {
     public static final long MAX_ALIGNMENT = 1L << 30;
 
     private static final System.Logger LOG = System.getLogger("org.platformmemory");
-    private static final int MAGIC = 0x504D454D; // "PMEM"
-    private static final long SIZE_MASK = (1L << 48) - 1;
-    private static final byte FILL_NEW = (byte) 0xCD;
-    private static final byte FILL_FREED = (byte) 0xDD;
-    private static final byte FILL_GUARD = (byte) 0xFD;
-    private static final int GUARD = 16;
     /** Heap ids run from 1 to this; 0 is "no heap". */
     private static final int MAX_HEAPS = 4096;
 
@@ -60,11 +52,7 @@ public final class TrackedAllocator implements AutoCloseable {
     private final Allocator backend;
     private final Tracking tracking;
     private final long limit;
-    // header layout: [site 16, leaks/debug][core 16][front guard 16, debug] user [back guard 16, debug]
-    private final int coreOffset;
-    private final int siteOffset;
-    private final int headerSize;
-    private final int backGuard;
+    private final BlockHeader header;
     private final boolean debug;
     private final boolean sites;
 
@@ -90,18 +78,11 @@ public final class TrackedAllocator implements AutoCloseable {
         this.limit = limit;
         this.debug = tracking == Tracking.DEBUG;
         this.sites = tracking != Tracking.COUNTERS;
-        this.coreOffset = debug ? 32 : 16;
-        this.siteOffset = coreOffset + 16;
-        this.headerSize = switch (tracking) {
-            case COUNTERS -> 16;
-            case LEAKS -> 32;
-            case DEBUG -> 48;
-        };
-        this.backGuard = debug ? GUARD : 0;
+        this.header = new BlockHeader(tracking);
         this.blocks = new LiveBlockSet(Math.max(16, Runtime.getRuntime().availableProcessors() * 8));
         this.unknownSite = siteTable.idOf("(C caller, no file:line)");
-        this.sizeReader = user -> NativeMemory.getLong(user - coreOffset) & SIZE_MASK;
-        this.heapReader = user -> (int) NativeMemory.getLong(user - coreOffset + 8);
+        this.sizeReader = header::size;
+        this.heapReader = header::heap;
     }
 
     /**
@@ -173,8 +154,8 @@ public final class TrackedAllocator implements AutoCloseable {
             return 0;
         }
         long align = 1L << alignLog2;
-        long offset = offsetFor(align);
-        long total = totalFor(size, offset, "allocate");
+        long offset = header.offsetFor(align);
+        long total = totalFor(size, align, "allocate");
         if (total <= 0) {
             return 0;
         }
@@ -190,17 +171,17 @@ public final class TrackedAllocator implements AutoCloseable {
             return failAllocation(size, "allocate", "backend '" + backend.name() + "' has no memory for it");
         }
         long user = base + offset;
-        writeHeader(user, size, flags, alignLog2, heap == null ? 0 : heap.id());
+        header.write(user, size, flags, alignLog2, heap == null ? 0 : heap.id());
         if (sites) {
-            NativeMemory.putLong(user - siteOffset, site != SiteTable.NONE ? site : callerSite());
+            header.writeSite(user, site != SiteTable.NONE ? site : callerSite());
         }
         if ((flags & MemoryFlags.CLEAR) != 0) {
             NativeMemory.fill(user, size, (byte) 0);
         } else if (debug) {
-            NativeMemory.fill(user, size, FILL_NEW);
+            NativeMemory.fill(user, size, BlockHeader.FILL_NEW);
         }
         if (debug) {
-            writeGuards(user, size);
+            header.writeGuards(user, size);
         }
         if (heap != null) {
             heap.blocks().add(user, LiveBlockSet.NONE);
@@ -242,11 +223,11 @@ public final class TrackedAllocator implements AutoCloseable {
             rejectPointer(address, "free", false);
             return;
         }
-        long word0 = NativeMemory.getLong(address - coreOffset);
+        long word0 = header.word0(address);
         if (!headerIntact(address, word0, LiveBlockSet.FREE_UNDONE)) {
             return;
         }
-        long recorded = word0 & SIZE_MASK;
+        long recorded = BlockHeader.sizeOf(word0);
         if (size != 0 && size != recorded) {
             report(CallerError.SIZE_MISMATCH, "free(" + hex(address) + ", " + Long.toUnsignedString(size)
                 + "): the block was allocated with " + recorded + " bytes; freed it as " + recorded, address);
@@ -283,19 +264,19 @@ public final class TrackedAllocator implements AutoCloseable {
             rejectPointer(address, "reallocate", true);
             return 0;
         }
-        long word0 = NativeMemory.getLong(address - coreOffset);
+        long word0 = header.word0(address);
         if (!headerIntact(address, word0, LiveBlockSet.NONE)) {
             return 0;
         }
-        long recorded = word0 & SIZE_MASK;
+        long recorded = BlockHeader.sizeOf(word0);
         if (oldSize != 0 && oldSize != recorded) {
             report(CallerError.SIZE_MISMATCH, "reallocate(" + hex(address) + ", " + Long.toUnsignedString(oldSize)
                 + ", ...): the block was allocated with " + recorded + " bytes; used " + recorded, address);
         }
-        int alignLog2 = (int) (word0 >>> 56) & 0x3F;
+        int alignLog2 = BlockHeader.alignmentLog2Of(word0);
         long align = 1L << alignLog2;
-        long offset = offsetFor(align);
-        long newTotal = totalFor(newSize, offset, "reallocate");
+        long offset = header.offsetFor(align);
+        long newTotal = totalFor(newSize, align, "reallocate");
         if (newTotal <= 0) {
             blocks.add(address, LiveBlockSet.NONE);
             return 0;
@@ -311,8 +292,8 @@ public final class TrackedAllocator implements AutoCloseable {
                 + (limit - liveBytes.get()) + " bytes left");
         }
         long base = address - offset;
-        long oldTotal = offset + recorded + backGuard;
-        int heapId = (int) NativeMemory.getLong(address - coreOffset + 8);
+        long oldTotal = header.overheadFor(align) + recorded;
+        int heapId = header.heap(address);
         Heap heap = heapId == 0 ? null : heaps.get(heapId);
         Allocator source = heap == null ? backend : heap.allocator();
         long moved = backendReallocate(source, base, oldTotal, newTotal, align);
@@ -322,17 +303,17 @@ public final class TrackedAllocator implements AutoCloseable {
             return failAllocation(newSize, "reallocate", "backend '" + backend.name() + "' has no memory for it");
         }
         long user = moved + offset;
-        int blockFlags = (int) (word0 >>> 48) & 0xFF;
-        writeHeader(user, newSize, blockFlags, alignLog2, heapId);
+        int blockFlags = BlockHeader.flagsOf(word0);
+        header.write(user, newSize, blockFlags, alignLog2, heapId);
         if (grow > 0) {
             if ((flags & MemoryFlags.CLEAR) != 0) {
                 NativeMemory.fill(user + recorded, grow, (byte) 0);
             } else if (debug) {
-                NativeMemory.fill(user + recorded, grow, FILL_NEW);
+                NativeMemory.fill(user + recorded, grow, BlockHeader.FILL_NEW);
             }
         }
         if (debug) {
-            writeGuards(user, newSize);
+            header.writeGuards(user, newSize);
         }
         if (heap != null && user != address) {
             heap.blocks().remove(address, LiveBlockSet.NONE);
@@ -462,13 +443,13 @@ public final class TrackedAllocator implements AutoCloseable {
             if (!blocks.remove(user, LiveBlockSet.FREED)) {
                 continue; // freed by another thread meanwhile
             }
-            long word0 = NativeMemory.getLong(user - coreOffset);
+            long word0 = header.word0(user);
             if (heap.isNative()) {
                 // the heap's close below returns its memory in one go
                 if (debug) {
-                    checkGuards(user, word0 & SIZE_MASK, "destroyHeap");
+                    checkGuards(user, BlockHeader.sizeOf(word0), "destroyHeap");
                 }
-                liveBytes.addAndGet(-(word0 & SIZE_MASK));
+                liveBytes.addAndGet(-BlockHeader.sizeOf(word0));
             } else {
                 release(user, word0);
             }
@@ -548,13 +529,12 @@ public final class TrackedAllocator implements AutoCloseable {
         if (limit > 0) {
             return Math.max(0, limit - liveBytes.get());
         }
-        long available = meminfo("MemAvailable:");
-        return available > 0 ? available : osBean().getFreeMemorySize();
+        return SystemMemory.available();
     }
 
     /** The budget when {@code allocator.limit} is set, else the machine's (or container's) total memory. */
     public long ramTotal() {
-        return limit > 0 ? limit : osBean().getTotalMemorySize();
+        return limit > 0 ? limit : SystemMemory.total();
     }
 
     /** The backend's own figures, prefixed with its name. */
@@ -581,10 +561,10 @@ public final class TrackedAllocator implements AutoCloseable {
     public List<LiveBlock> liveBlockList() {
         List<LiveBlock> out = new ArrayList<>();
         blocks.forEach(user -> {
-            long word0 = NativeMemory.getLong(user - coreOffset);
-            String site = sites ? siteTable.nameOf((int) NativeMemory.getLong(user - siteOffset))
+            long word0 = header.word0(user);
+            String site = sites ? siteTable.nameOf(header.site(user))
                 : siteTable.nameOf(SiteTable.NONE);
-            out.add(new LiveBlock(user, word0 & SIZE_MASK, (int) (word0 >>> 48) & 0xFF, site));
+            out.add(new LiveBlock(user, BlockHeader.sizeOf(word0), BlockHeader.flagsOf(word0), site));
         });
         out.sort(Comparator.comparingLong(LiveBlock::address));
         return out;
@@ -631,9 +611,9 @@ public final class TrackedAllocator implements AutoCloseable {
         }
         List<long[]> damaged = new ArrayList<>();
         blocks.forEach(user -> {
-            long size = NativeMemory.getLong(user - coreOffset) & SIZE_MASK;
-            long front = NativeMemory.mismatch(user - GUARD, GUARD, FILL_GUARD);
-            long back = NativeMemory.mismatch(user + size, GUARD, FILL_GUARD);
+            long size = header.size(user);
+            long front = header.frontDamage(user);
+            long back = header.backDamage(user, size);
             if (front >= 0 || back >= 0) {
                 damaged.add(new long[] {user, size, front, back});
             }
@@ -672,8 +652,8 @@ public final class TrackedAllocator implements AutoCloseable {
         long[] live = blocks.drain(LiveBlockSet.FREED);
         long bytes = 0;
         for (long user : live) {
-            long word0 = NativeMemory.getLong(user - coreOffset);
-            bytes += word0 & SIZE_MASK;
+            long word0 = header.word0(user);
+            bytes += BlockHeader.sizeOf(word0);
             release(user, word0);
         }
         if (live.length > 0) {
@@ -690,13 +670,9 @@ public final class TrackedAllocator implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // Internals
 
-    private long offsetFor(long align) {
-        return (headerSize + align - 1) & -align;
-    }
-
     /** The bytes to ask the backend for, or 0 after reporting an overflowing or impossible size. */
-    private long totalFor(long size, long offset, String op) {
-        long overhead = offset + backGuard;
+    private long totalFor(long size, long align, String op) {
+        long overhead = header.overheadFor(align);
         if (size < 0 || size > Long.MAX_VALUE - overhead) {
             report(CallerError.SIZE_OVERFLOW, op + "(" + Long.toUnsignedString(size) + " bytes): the size"
                 + " overflows once the " + overhead + "-byte header is added (is it a negative number or SIZE_MAX?)", 0);
@@ -746,20 +722,9 @@ public final class TrackedAllocator implements AutoCloseable {
         }
     }
 
-    private void writeHeader(long user, long size, int flags, int alignLog2, int heap) {
-        long word0 = size | (long) (flags & 0xFF) << 48 | (long) alignLog2 << 56;
-        NativeMemory.putLong(user - coreOffset, word0);
-        NativeMemory.putLong(user - coreOffset + 8, (long) check(user, word0) << 32 | (heap & 0xFFFFFFFFL));
-    }
-
-    private static int check(long user, long word0) {
-        return (int) (((user ^ word0) * 0x9E3779B97F4A7C15L) >>> 32) ^ MAGIC;
-    }
-
     /** Verifies a claimed block's header; a damaged one is reported and the block is kept, not freed. */
     private boolean headerIntact(long user, long word0, int undoEvent) {
-        int stored = (int) (NativeMemory.getLong(user - coreOffset + 8) >>> 32);
-        if (stored == check(user, word0)) {
+        if (header.intact(user, word0)) {
             return true;
         }
         blocks.add(user, undoEvent);
@@ -770,23 +735,23 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Gives a claimed block back to the backend and counts it. */
     private void release(long user, long word0) {
-        int heapId = (int) NativeMemory.getLong(user - coreOffset + 8);
+        int heapId = header.heap(user);
         Heap heap = heapId == 0 ? null : heaps.get(heapId);
         Allocator source = backend;
         if (heap != null) {
             heap.blocks().remove(user, LiveBlockSet.NONE);
             source = heap.allocator();
         }
-        long size = word0 & SIZE_MASK;
-        long align = 1L << ((int) (word0 >>> 56) & 0x3F);
-        long offset = offsetFor(align);
+        long size = BlockHeader.sizeOf(word0);
+        long align = 1L << BlockHeader.alignmentLog2Of(word0);
+        long offset = header.offsetFor(align);
         if (debug) {
             checkGuards(user, size, "free");
-            NativeMemory.fill(user - GUARD, size + 2L * GUARD, FILL_FREED);
+            header.fillFreed(user, size);
         }
-        NativeMemory.putLong(user - coreOffset + 8, 0); // a stale copy of the header no longer checks
+        header.invalidate(user);
         try {
-            source.free(user - offset, offset + size + backGuard, align);
+            source.free(user - offset, header.overheadFor(align) + size, align);
         } catch (Throwable t) {
             report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw while freeing "
                 + hex(user) + ": " + t, user);
@@ -794,14 +759,9 @@ public final class TrackedAllocator implements AutoCloseable {
         liveBytes.addAndGet(-size);
     }
 
-    private void writeGuards(long user, long size) {
-        NativeMemory.fill(user - GUARD, GUARD, FILL_GUARD);
-        NativeMemory.fill(user + size, GUARD, FILL_GUARD);
-    }
-
     private void checkGuards(long user, long size, String op) {
-        long front = NativeMemory.mismatch(user - GUARD, GUARD, FILL_GUARD);
-        long back = NativeMemory.mismatch(user + size, GUARD, FILL_GUARD);
+        long front = header.frontDamage(user);
+        long back = header.backDamage(user, size);
         if (front >= 0 || back >= 0) {
             reportGuard(user, size, front, back, op);
         }
@@ -809,7 +769,7 @@ public final class TrackedAllocator implements AutoCloseable {
 
     private void reportGuard(long user, long size, long front, long back, String op) {
         String where = front >= 0
-            ? "the guard before it was overwritten at byte " + (front - GUARD) + " (buffer underrun)"
+            ? "the guard before it was overwritten at byte " + (front - BlockHeader.GUARD) + " (buffer underrun)"
             : "the guard after it was overwritten at byte " + (size + back) + " (buffer overrun)";
         report(CallerError.GUARD_CORRUPTED, op + ": block " + hex(user) + " (" + size + " bytes): " + where, user);
     }
@@ -874,7 +834,7 @@ public final class TrackedAllocator implements AutoCloseable {
         }
         long[] owner = {0, 0};
         blocks.forEach(user -> {
-            long size = NativeMemory.getLong(user - coreOffset) & SIZE_MASK;
+            long size = header.size(user);
             if (address > user && address < user + size) {
                 owner[0] = user;
                 owner[1] = size;
@@ -919,24 +879,5 @@ public final class TrackedAllocator implements AutoCloseable {
 
     private static String hex(long address) {
         return "0x" + HexFormat.of().toHexDigits(address).replaceFirst("^0{1,12}", "");
-    }
-
-    private static com.sun.management.OperatingSystemMXBean osBean() {
-        return (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-    }
-
-    /** A figure from /proc/meminfo in bytes, or -1 where there is none. */
-    private static long meminfo(String key) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith(key)) {
-                    String[] parts = line.substring(key.length()).trim().split("\\s+");
-                    return Long.parseLong(parts[0]) * 1024;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-        return -1;
     }
 }

@@ -1,0 +1,139 @@
+package org.platformmemory.api.internal;
+
+import org.platformmemory.api.Tracking;
+
+/**
+ * The layout of the facade's bookkeeping around a block, for one tracking mode:
+ *
+ * <pre>
+ *   [site 16: leaks, debug] [core 16] [front guard 16: debug] block... [back guard 16: debug]
+ * </pre>
+ *
+ * The core is two words: {@code word0} = size (48 bits) | flags (8) | log2(alignment) (6), and
+ * {@code word1} = a check of the address and {@code word0} (32) | heap id (32). The check catches a
+ * header overwritten by a write before the block. Callers read a header only for an address the
+ * live-block set vouches for, so every address here is one of ours.
+ */
+public final class BlockHeader {
+
+    /** The mask of the size in {@code word0}. */
+    public static final long SIZE_MASK = (1L << 48) - 1;
+    /** Bytes of each guard in debug mode. */
+    public static final int GUARD = 16;
+    /** The fill of a new block in debug mode. */
+    public static final byte FILL_NEW = (byte) 0xCD;
+    /** The fill of a freed block in debug mode. */
+    public static final byte FILL_FREED = (byte) 0xDD;
+    /** The fill of the guards. */
+    public static final byte FILL_GUARD = (byte) 0xFD;
+
+    private static final int MAGIC = 0x504D454D; // "PMEM"
+
+    private final int coreOffset;
+    private final int siteOffset;
+    private final int headerSize;
+    private final int backGuard;
+
+    public BlockHeader(Tracking tracking) {
+        boolean debug = tracking == Tracking.DEBUG;
+        this.coreOffset = debug ? 32 : 16;
+        this.siteOffset = coreOffset + 16;
+        this.headerSize = switch (tracking) {
+            case COUNTERS -> 16;
+            case LEAKS -> 32;
+            case DEBUG -> 48;
+        };
+        this.backGuard = debug ? GUARD : 0;
+    }
+
+    /** Where the caller's block starts within the backend's, for a block of {@code alignment}. */
+    public long offsetFor(long alignment) {
+        return (headerSize + alignment - 1) & -alignment;
+    }
+
+    /** The bytes the layout adds to a block of {@code alignment}: header, padding and back guard. */
+    public long overheadFor(long alignment) {
+        return offsetFor(alignment) + backGuard;
+    }
+
+    // ---- the core words ------------------------------------------------------------------------
+
+    public long word0(long user) {
+        return NativeMemory.getLong(user - coreOffset);
+    }
+
+    public static long sizeOf(long word0) {
+        return word0 & SIZE_MASK;
+    }
+
+    public static int flagsOf(long word0) {
+        return (int) (word0 >>> 48) & 0xFF;
+    }
+
+    public static int alignmentLog2Of(long word0) {
+        return (int) (word0 >>> 56) & 0x3F;
+    }
+
+    /** The size of the block at {@code user}. */
+    public long size(long user) {
+        return sizeOf(word0(user));
+    }
+
+    /** The heap id of the block at {@code user} (0 for none). */
+    public int heap(long user) {
+        return (int) NativeMemory.getLong(user - coreOffset + 8);
+    }
+
+    /** Writes the core words of a block. */
+    public void write(long user, long size, int flags, int alignmentLog2, int heap) {
+        long word0 = size | (long) (flags & 0xFF) << 48 | (long) alignmentLog2 << 56;
+        NativeMemory.putLong(user - coreOffset, word0);
+        NativeMemory.putLong(user - coreOffset + 8, (long) check(user, word0) << 32 | (heap & 0xFFFFFFFFL));
+    }
+
+    /** Whether the core words are as {@link #write} left them. */
+    public boolean intact(long user, long word0) {
+        return (int) (NativeMemory.getLong(user - coreOffset + 8) >>> 32) == check(user, word0);
+    }
+
+    /** Spoils the check, so a stale copy of this header never passes {@link #intact}. */
+    public void invalidate(long user) {
+        NativeMemory.putLong(user - coreOffset + 8, 0);
+    }
+
+    private static int check(long user, long word0) {
+        return (int) (((user ^ word0) * 0x9E3779B97F4A7C15L) >>> 32) ^ MAGIC;
+    }
+
+    // ---- sites (leaks and debug) -----------------------------------------------------------------
+
+    public void writeSite(long user, int site) {
+        NativeMemory.putLong(user - siteOffset, site);
+    }
+
+    public int site(long user) {
+        return (int) NativeMemory.getLong(user - siteOffset);
+    }
+
+    // ---- guards and fills (debug) ----------------------------------------------------------------
+
+    public void writeGuards(long user, long size) {
+        NativeMemory.fill(user - GUARD, GUARD, FILL_GUARD);
+        NativeMemory.fill(user + size, GUARD, FILL_GUARD);
+    }
+
+    /** The offset of the first damaged byte of the front guard, or -1. */
+    public long frontDamage(long user) {
+        return NativeMemory.mismatch(user - GUARD, GUARD, FILL_GUARD);
+    }
+
+    /** The offset of the first damaged byte of the back guard, or -1. */
+    public long backDamage(long user, long size) {
+        return NativeMemory.mismatch(user + size, GUARD, FILL_GUARD);
+    }
+
+    /** Fills a freed block and its guards with {@link #FILL_FREED}. */
+    public void fillFreed(long user, long size) {
+        NativeMemory.fill(user - GUARD, size + 2L * GUARD, FILL_FREED);
+    }
+}

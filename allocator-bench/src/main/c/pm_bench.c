@@ -1,0 +1,827 @@
+/*
+ * pm_bench: the allocator workloads of the C-ABI benchmark, run against one subject per process.
+ *
+ *   pm_bench --subject NAME [--workloads speed|frame-mix|realloc-growth|trace-replay]
+ *            [--scale N] [--samples N] [--max-threads N] [--trace FILE] --out FILE
+ *
+ * A subject is a backend of platform-memory, called through the C ABI exactly as the game calls it
+ * (Platform_Alloc / Platform_Free / Platform_Realloc; the backend comes from --subject), or a native
+ * peer: "glibc" (this process's malloc). The jemalloc and mimalloc peers are this same source built
+ * into pm_bench_jemalloc and pm_bench_mimalloc, linked against those libraries (see CMakeLists.txt).
+ *
+ * "speed" runs every throughput/latency workload; each memory workload runs in its own process
+ * (started fresh, so its RSS growth is its own): a short warm-up, then one pass measuring peak RSS
+ * growth over peak live bytes, then a throughput pass and a sampled latency pass.
+ *
+ * The output file (read by org.platformmemory.bench.report.HarnessOutput) has one record a line:
+ *   pm-bench 1
+ *   subject NAME
+ *   timer KIND OVERHEAD_NS              the clock used for per-call samples and its subtracted cost
+ *   workload NAME THREADS OPS NANOS PEAK_LIVE RSS_GROWTH    throughput pass: OPS calls in NANOS;
+ *                                        PEAK_LIVE/RSS_GROWTH in bytes, 0 when not measured
+ *   samples NAME V V V ...               per-call latencies in ns of the sampled pass
+ *   end
+ * Exit status 0 only if every workload ran and every allocation succeeded.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#  include <x86intrin.h>
+#endif
+
+#if defined(PM_BENCH_JEMALLOC)
+#  include <jemalloc/jemalloc.h>
+#elif defined(PM_BENCH_MIMALLOC)
+#  include <mimalloc.h>
+#else
+#  include "platform_memory.h"
+#endif
+
+/* ---- The subject: three calls through function pointers, the same indirection for everyone ------- */
+
+typedef struct Subject {
+    const char *name;
+    void *(*alloc)(size_t size);
+    void (*free)(void *ptr, size_t size);
+    void *(*realloc)(void *ptr, size_t old_size, size_t new_size);
+} Subject;
+
+#if defined(PM_BENCH_JEMALLOC)
+static void *peer_alloc(size_t size) { return malloc(size); }
+static void peer_free(void *ptr, size_t size) { (void) size; free(ptr); }
+static void *peer_realloc(void *ptr, size_t old_size, size_t new_size) { (void) old_size; return realloc(ptr, new_size); }
+static const char *PEER_NAME = "jemalloc";
+#elif defined(PM_BENCH_MIMALLOC)
+static void *peer_alloc(size_t size) { return mi_malloc(size); }
+static void peer_free(void *ptr, size_t size) { (void) size; mi_free(ptr); }
+static void *peer_realloc(void *ptr, size_t old_size, size_t new_size) { (void) old_size; return mi_realloc(ptr, new_size); }
+static const char *PEER_NAME = "mimalloc";
+#else
+static void *peer_alloc(size_t size) { return malloc(size); }
+static void peer_free(void *ptr, size_t size) { (void) size; free(ptr); }
+static void *peer_realloc(void *ptr, size_t old_size, size_t new_size) { (void) old_size; return realloc(ptr, new_size); }
+static const char *PEER_NAME = "glibc";
+
+static void *abi_alloc(size_t size) { return Platform_Alloc(size, PLATFORM_MEM_NORMAL); }
+static void abi_free(void *ptr, size_t size) { Platform_Free(ptr, size); }
+static void *abi_realloc(void *ptr, size_t old_size, size_t new_size) { return Platform_Realloc(ptr, old_size, new_size); }
+#endif
+
+static Subject subject;
+
+/* ---- Clocks: wall time for throughput, a cycle counter for per-call samples ------------------------- */
+
+static uint64_t wall_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t) t.tv_sec * 1000000000u + (uint64_t) t.tv_nsec;
+}
+
+#if defined(__x86_64__)
+static const char *TIMER_KIND = "rdtscp";
+static inline uint64_t ticks(void) {
+    unsigned aux;
+    return __rdtscp(&aux);
+}
+#else
+static const char *TIMER_KIND = "clock_gettime";
+static inline uint64_t ticks(void) { return wall_ns(); }
+#endif
+
+static double ns_per_tick = 1.0;
+static uint64_t timer_overhead_ticks;
+
+/* Ticks to ns against the monotonic clock over 20 ms, and the cheapest empty interval (subtracted). */
+static void calibrate_timer(void) {
+    uint64_t w0 = wall_ns(), t0 = ticks();
+    while (wall_ns() - w0 < 20000000u) {
+    }
+    uint64_t w1 = wall_ns(), t1 = ticks();
+    ns_per_tick = (double) (w1 - w0) / (double) (t1 - t0);
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < 100000; i++) {
+        uint64_t a = ticks(), b = ticks();
+        if (b - a < best) {
+            best = b - a;
+        }
+    }
+    timer_overhead_ticks = best;
+}
+
+/* ---- Per-thread state: a deterministic random stream, live-byte accounting, the sample buffer ------ */
+
+typedef struct Context {
+    uint64_t rng;
+    uint64_t ops;
+    size_t live, peak_live;
+    uint32_t *samples; /* per-call latency, ns */
+    size_t sample_count, sample_capacity;
+    int sampling;
+    int failed;
+} Context;
+
+static uint64_t next_random(Context *c) {
+    uint64_t x = c->rng; /* xorshift64* */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    c->rng = x;
+    return x * 2685821657736338717ull;
+}
+
+static void context_init(Context *c, uint64_t seed, size_t sample_capacity) {
+    memset(c, 0, sizeof *c);
+    c->rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    c->sample_capacity = sample_capacity;
+    if (sample_capacity > 0) {
+        c->samples = malloc(sample_capacity * sizeof *c->samples);
+        if (c->samples == NULL) {
+            fprintf(stderr, "pm_bench: no memory for %zu samples\n", sample_capacity);
+            exit(2);
+        }
+    }
+}
+
+static void context_reset(Context *c, uint64_t seed, int sampling) {
+    c->rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    c->ops = 0;
+    c->live = c->peak_live = 0;
+    c->sample_count = 0;
+    c->sampling = sampling;
+}
+
+static __attribute__((noinline)) void record(Context *c, uint64_t t0, uint64_t t1) {
+    uint64_t d = t1 - t0;
+    d = d > timer_overhead_ticks ? d - timer_overhead_ticks : 0;
+    double ns = (double) d * ns_per_tick + 0.5;
+    c->samples[c->sample_count++] = ns > 4e9 ? 4000000000u : (uint32_t) ns;
+    if (c->sample_count == c->sample_capacity) {
+        c->sampling = 0;
+    }
+}
+
+/* The three calls every workload makes: counted, live bytes tracked, timed while sampling. */
+static inline void *b_alloc(Context *c, size_t size) {
+    void *p;
+    if (c->sampling) {
+        uint64_t t0 = ticks();
+        p = subject.alloc(size);
+        record(c, t0, ticks());
+    } else {
+        p = subject.alloc(size);
+    }
+    c->ops++;
+    if (__builtin_expect(p == NULL, 0)) {
+        c->failed = 1;
+        return NULL;
+    }
+    c->live += size;
+    if (c->live > c->peak_live) {
+        c->peak_live = c->live;
+    }
+    return p;
+}
+
+static inline void b_free(Context *c, void *p, size_t size) {
+    if (p == NULL) {
+        return;
+    }
+    if (c->sampling) {
+        uint64_t t0 = ticks();
+        subject.free(p, size);
+        record(c, t0, ticks());
+    } else {
+        subject.free(p, size);
+    }
+    c->ops++;
+    c->live -= size;
+}
+
+static inline void *b_realloc(Context *c, void *p, size_t old_size, size_t new_size) {
+    void *q;
+    if (c->sampling) {
+        uint64_t t0 = ticks();
+        q = subject.realloc(p, old_size, new_size);
+        record(c, t0, ticks());
+    } else {
+        q = subject.realloc(p, old_size, new_size);
+    }
+    c->ops++;
+    if (__builtin_expect(q == NULL, 0)) {
+        c->failed = 1;
+        return p;
+    }
+    c->live = c->live - old_size + new_size;
+    if (c->live > c->peak_live) {
+        c->peak_live = c->live;
+    }
+    return q;
+}
+
+/* ---- Workloads ------------------------------------------------------------------------------------- */
+
+typedef void (*WorkloadFn)(Context *c, uint64_t amount, size_t param);
+
+/* Allocate size bytes, write the first byte, free: the pure cost of a pair. amount = pairs. */
+static void run_pairs(Context *c, uint64_t amount, size_t size) {
+    for (uint64_t i = 0; i < amount; i++) {
+        unsigned char *p = b_alloc(c, size);
+        if (p == NULL) {
+            return;
+        }
+        p[0] = (unsigned char) i;
+        b_free(c, p, size);
+    }
+}
+
+enum { MIX_OBJECTS = 16384, MIX_REPLACED = 256, MIX_TEMPS = 256, MIX_BUFFERS = 8 };
+
+static size_t mix_object_size(Context *c) {
+    uint64_t r = next_random(c);
+    unsigned kind = (unsigned) (r % 100);
+    r >>= 8;
+    if (kind < 70) {
+        return 16 + r % 113;    /* 16..128: units, nodes, strings */
+    }
+    if (kind < 95) {
+        return 129 + r % 896;   /* 129..1024 */
+    }
+    return 1025 + r % 15360;    /* 1 KiB..16 KiB */
+}
+
+typedef struct Mix {
+    void *objects[MIX_OBJECTS];
+    size_t object_size[MIX_OBJECTS];
+    void *buffers[MIX_BUFFERS];
+    size_t buffer_size[MIX_BUFFERS];
+    void *temps[MIX_TEMPS];
+    size_t temp_size[MIX_TEMPS];
+} Mix;
+
+static void *fill_new(void *p, size_t size) {
+    if (p != NULL) {
+        memset(p, 0x5A, size);
+    }
+    return p;
+}
+
+/* A game frame loop, amount = frames: MIX_OBJECTS long-lived objects of which MIX_REPLACED random
+ * ones die and are replaced each frame (so lifetimes vary geometrically), MIX_TEMPS per-frame
+ * temporaries freed at the end of the frame in another order, and MIX_BUFFERS large buffers
+ * (64 KiB..2 MiB) of which one is resized each frame. Every new byte is written, as a game does. */
+static void run_frame_mix(Context *c, uint64_t amount, size_t unused) {
+    (void) unused;
+    Mix *m = calloc(1, sizeof *m);
+    if (m == NULL) {
+        c->failed = 1;
+        return;
+    }
+    for (int i = 0; i < MIX_OBJECTS && !c->failed; i++) {
+        m->object_size[i] = mix_object_size(c);
+        m->objects[i] = fill_new(b_alloc(c, m->object_size[i]), m->object_size[i]);
+    }
+    for (int i = 0; i < MIX_BUFFERS && !c->failed; i++) {
+        m->buffer_size[i] = 65536 + (size_t) (next_random(c) % (2u << 20));
+        m->buffers[i] = fill_new(b_alloc(c, m->buffer_size[i]), m->buffer_size[i]);
+    }
+    for (uint64_t f = 0; f < amount && !c->failed; f++) {
+        for (int i = 0; i < MIX_TEMPS; i++) {
+            m->temp_size[i] = 16 + (size_t) (next_random(c) % 4081);
+            m->temps[i] = fill_new(b_alloc(c, m->temp_size[i]), m->temp_size[i]);
+        }
+        for (int i = 0; i < MIX_REPLACED; i++) {
+            size_t slot = (size_t) (next_random(c) % MIX_OBJECTS);
+            b_free(c, m->objects[slot], m->object_size[slot]);
+            m->object_size[slot] = mix_object_size(c);
+            m->objects[slot] = fill_new(b_alloc(c, m->object_size[slot]), m->object_size[slot]);
+        }
+        size_t b = (size_t) (f % MIX_BUFFERS);
+        size_t size = 65536 + (size_t) (next_random(c) % (2u << 20));
+        unsigned char *q = b_realloc(c, m->buffers[b], m->buffer_size[b], size);
+        if (c->failed) {
+            break;
+        }
+        if (size > m->buffer_size[b]) {
+            memset(q + m->buffer_size[b], 0x5A, size - m->buffer_size[b]);
+        }
+        m->buffers[b] = q;
+        m->buffer_size[b] = size;
+        for (int i = 0; i < MIX_TEMPS; i += 2) { /* evens, then odds: not a stack order */
+            b_free(c, m->temps[i], m->temp_size[i]);
+        }
+        for (int i = 1; i < MIX_TEMPS; i += 2) {
+            b_free(c, m->temps[i], m->temp_size[i]);
+        }
+    }
+    for (int i = 0; i < MIX_OBJECTS; i++) {
+        b_free(c, m->objects[i], m->object_size[i]);
+    }
+    for (int i = 0; i < MIX_BUFFERS; i++) {
+        b_free(c, m->buffers[i], m->buffer_size[i]);
+    }
+    free(m);
+}
+
+enum { GROWING_VECTORS = 16 };
+
+/* Vectors growing by half again from 16 B to beyond 256 KiB (writing each new tail), then freed and
+ * started over, 16 of them interleaved so no block can always grow in place. amount = reallocs. */
+static void run_realloc_growth(Context *c, uint64_t amount, size_t unused) {
+    (void) unused;
+    unsigned char *v[GROWING_VECTORS];
+    size_t size[GROWING_VECTORS];
+    for (int i = 0; i < GROWING_VECTORS; i++) {
+        size[i] = 16;
+        v[i] = fill_new(b_alloc(c, 16), 16);
+    }
+    for (uint64_t n = 0; n < amount && !c->failed; n++) {
+        int i = (int) (n % GROWING_VECTORS);
+        if (size[i] > (256u << 10)) {
+            b_free(c, v[i], size[i]);
+            size[i] = 16 + (size_t) (next_random(c) % 48);
+            v[i] = fill_new(b_alloc(c, size[i]), size[i]);
+            continue;
+        }
+        size_t grown = size[i] + size[i] / 2 + 16;
+        unsigned char *q = b_realloc(c, v[i], size[i], grown);
+        if (c->failed) {
+            break;
+        }
+        memset(q + size[i], 0x5A, grown - size[i]);
+        v[i] = q;
+        size[i] = grown;
+    }
+    for (int i = 0; i < GROWING_VECTORS; i++) {
+        b_free(c, v[i], size[i]);
+    }
+}
+
+/* ---- Cross-thread frees: a producer allocates, a consumer frees, through a bounded ring ------------ */
+
+enum { RING = 1024 };
+
+typedef struct Handoff {
+    _Atomic uint64_t head; /* written by the producer */
+    char pad1[56];
+    _Atomic uint64_t tail; /* written by the consumer */
+    char pad2[56];
+    void *ptr[RING];
+    uint32_t size[RING];
+    uint64_t amount;
+    Context consumer;
+} Handoff;
+
+static void *consume(void *arg) {
+    Handoff *h = arg;
+    uint64_t tail = 0;
+    for (uint64_t n = 0; n < h->amount; n++) {
+        while (atomic_load_explicit(&h->head, memory_order_acquire) == tail) {
+            sched_yield();
+        }
+        size_t slot = tail % RING;
+        b_free(&h->consumer, h->ptr[slot], h->size[slot]);
+        atomic_store_explicit(&h->tail, ++tail, memory_order_release);
+    }
+    return NULL;
+}
+
+/* amount = blocks handed over; ops count both sides' calls. param: a Handoff prepared by the caller. */
+static void run_cross_thread(Context *c, uint64_t amount, size_t param) {
+    Handoff *h = (Handoff *) (uintptr_t) param;
+    atomic_store(&h->head, 0);
+    atomic_store(&h->tail, 0);
+    h->amount = amount;
+    context_reset(&h->consumer, 99, c->sampling);
+    pthread_t consumer;
+    if (pthread_create(&consumer, NULL, consume, h) != 0) {
+        c->failed = 1;
+        return;
+    }
+    uint64_t head = 0;
+    for (uint64_t n = 0; n < amount; n++) {
+        while (head - atomic_load_explicit(&h->tail, memory_order_acquire) == RING) {
+            sched_yield();
+        }
+        size_t size = 16 + (size_t) (next_random(c) % 1009);
+        unsigned char *p = b_alloc(c, size);
+        if (p != NULL) {
+            p[0] = 1;
+        }
+        h->ptr[head % RING] = p;
+        h->size[head % RING] = (uint32_t) size;
+        atomic_store_explicit(&h->head, ++head, memory_order_release);
+    }
+    pthread_join(consumer, NULL);
+    c->ops += h->consumer.ops;
+}
+
+/* ---- Trace replay (format: docs/trace-format.md) ------------------------------------------------ */
+
+typedef struct TraceOp {
+    char kind; /* 'a', 'f', 'r' */
+    uint32_t id;
+    size_t size;
+} TraceOp;
+
+typedef struct Trace {
+    TraceOp *ops;
+    size_t count;
+    uint32_t max_id;
+} Trace;
+
+static Trace trace;
+
+static int load_trace(const char *path) {
+    FILE *in = fopen(path, "r");
+    if (in == NULL) {
+        fprintf(stderr, "pm_bench: cannot open trace %s: %s\n", path, strerror(errno));
+        return 0;
+    }
+    size_t capacity = 4096;
+    trace.ops = malloc(capacity * sizeof *trace.ops);
+    char line[256];
+    int number = 0;
+    while (trace.ops != NULL && fgets(line, sizeof line, in) != NULL) {
+        number++;
+        if (line[0] == '#' || line[0] == '\n' || line[0] == 'n') {
+            continue;
+        }
+        TraceOp op = {0};
+        unsigned long id = 0, size = 0;
+        int fields = sscanf(line, "%c %lu %lu", &op.kind, &id, &size);
+        int ok = (op.kind == 'f' && fields >= 2) || ((op.kind == 'a' || op.kind == 'r') && fields == 3 && size > 0);
+        if (!ok || id > 10000000ul) {
+            fprintf(stderr, "pm_bench: %s:%d: not a trace record: %s", path, number, line);
+            fclose(in);
+            return 0;
+        }
+        op.id = (uint32_t) id;
+        op.size = size;
+        if (op.id > trace.max_id) {
+            trace.max_id = op.id;
+        }
+        if (trace.count == capacity) {
+            capacity *= 2;
+            trace.ops = realloc(trace.ops, capacity * sizeof *trace.ops);
+            if (trace.ops == NULL) {
+                break;
+            }
+        }
+        trace.ops[trace.count++] = op;
+    }
+    fclose(in);
+    if (trace.ops == NULL || trace.count == 0) {
+        fprintf(stderr, "pm_bench: trace %s holds no records\n", path);
+        return 0;
+    }
+    return 1;
+}
+
+/* Replays the trace amount times; blocks still live at the end of a replay are freed. Writes every
+ * new byte, as the recorded program did. Frees of unknown ids are skipped (a trace may start late). */
+static void run_trace(Context *c, uint64_t amount, size_t unused) {
+    (void) unused;
+    void **block = calloc((size_t) trace.max_id + 1, sizeof *block);
+    size_t *size = calloc((size_t) trace.max_id + 1, sizeof *size);
+    if (block == NULL || size == NULL) {
+        c->failed = 1;
+        free(block);
+        free(size);
+        return;
+    }
+    for (uint64_t round = 0; round < amount && !c->failed; round++) {
+        for (size_t i = 0; i < trace.count && !c->failed; i++) {
+            const TraceOp *op = &trace.ops[i];
+            if (op->kind == 'a') {
+                b_free(c, block[op->id], size[op->id]);
+                block[op->id] = fill_new(b_alloc(c, op->size), op->size);
+                size[op->id] = op->size;
+            } else if (op->kind == 'f') {
+                b_free(c, block[op->id], size[op->id]);
+                block[op->id] = NULL;
+            } else if (block[op->id] == NULL) {
+                block[op->id] = fill_new(b_alloc(c, op->size), op->size);
+                size[op->id] = op->size;
+            } else {
+                unsigned char *q = b_realloc(c, block[op->id], size[op->id], op->size);
+                if (c->failed) {
+                    break;
+                }
+                if (op->size > size[op->id]) {
+                    memset(q + size[op->id], 0x5A, op->size - size[op->id]);
+                }
+                block[op->id] = q;
+                size[op->id] = op->size;
+            }
+        }
+        for (uint32_t id = 0; id <= trace.max_id; id++) {
+            b_free(c, block[id], size[id]);
+            block[id] = NULL;
+        }
+    }
+    free(block);
+    free(size);
+}
+
+/* ---- Running a workload on N threads and writing its records ------------------------------------- */
+
+typedef struct Run {
+    WorkloadFn fn;
+    uint64_t amount;
+    size_t param;
+    Context context;
+    pthread_barrier_t *start;
+    pthread_t thread;
+    uint64_t began, ended;
+} Run;
+
+/* Each thread times itself: the main thread may be scheduled late on a busy machine. */
+static void *run_thread(void *arg) {
+    Run *r = arg;
+    pthread_barrier_wait(r->start);
+    r->began = wall_ns();
+    r->fn(&r->context, r->amount, r->param);
+    r->ended = wall_ns();
+    return NULL;
+}
+
+static FILE *out;
+static int any_failed;
+static size_t sample_target = 20000;
+
+static size_t read_status_kb(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL) {
+        return 0;
+    }
+    char line[256];
+    size_t value = 0, n = strlen(key);
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, key, n) == 0) {
+            value = (size_t) strtoull(line + n, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return value;
+}
+
+static void reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f != NULL) {
+        fputs("5", f); /* resets VmHWM to the current RSS */
+        fclose(f);
+    }
+}
+
+/* Runs fn on threads threads, each with its own random stream; returns wall ns. Samples, when on,
+ * are shared evenly between threads. */
+static uint64_t run_on_threads(Run *runs, int threads, WorkloadFn fn, uint64_t amount, size_t param, int sampling,
+                               uint64_t *ops) {
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned) threads + 1);
+    for (int t = 0; t < threads; t++) {
+        runs[t].fn = fn;
+        runs[t].amount = amount;
+        runs[t].param = param;
+        runs[t].start = &start;
+        context_reset(&runs[t].context, 1000 + (uint64_t) t, sampling);
+        if (sampling) {
+            runs[t].context.sample_capacity = sample_target / (size_t) threads;
+        }
+        if (pthread_create(&runs[t].thread, NULL, run_thread, &runs[t]) != 0) {
+            fprintf(stderr, "pm_bench: cannot start a thread\n");
+            exit(2);
+        }
+    }
+    pthread_barrier_wait(&start);
+    uint64_t began = UINT64_MAX, ended = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(runs[t].thread, NULL);
+        began = runs[t].began < began ? runs[t].began : began;
+        ended = runs[t].ended > ended ? runs[t].ended : ended;
+    }
+    uint64_t elapsed = ended - began;
+    pthread_barrier_destroy(&start);
+    *ops = 0;
+    for (int t = 0; t < threads; t++) {
+        *ops += runs[t].context.ops;
+        if (runs[t].context.failed) {
+            any_failed = 1;
+            fprintf(stderr, "pm_bench: %s: an allocation failed\n", subject.name);
+        }
+    }
+    return elapsed;
+}
+
+/* One workload: warm-up (a tenth), optional memory pass, throughput pass, sampled latency pass. */
+static void measure(const char *name, int threads, WorkloadFn fn, uint64_t amount, size_t param, int memory) {
+    Run runs[64];
+    for (int t = 0; t < threads; t++) {
+        context_init(&runs[t].context, 0, sample_target);
+    }
+    uint64_t ops = 0;
+    size_t peak_live = 0, growth = 0;
+    if (memory) { /* this process is fresh: the first pass's RSS growth is the workload's own */
+        reset_peak_rss();
+        size_t before = read_status_kb("VmRSS:");
+        run_on_threads(runs, threads, fn, amount, param, 0, &ops);
+        size_t hwm = read_status_kb("VmHWM:");
+        growth = hwm > before ? (hwm - before) * 1024 : 0;
+        for (int t = 0; t < threads; t++) {
+            peak_live += runs[t].context.peak_live;
+        }
+    } else {
+        run_on_threads(runs, threads, fn, amount / 10 + 1, param, 0, &ops);
+    }
+    uint64_t elapsed = run_on_threads(runs, threads, fn, amount, param, 0, &ops);
+    fprintf(out, "workload %s %d %llu %llu %zu %zu\n", name, threads, (unsigned long long) ops,
+            (unsigned long long) elapsed, peak_live, growth);
+    /* the sampled pass: a quarter of the workload again, every call timed until the buffers are full */
+    run_on_threads(runs, threads, fn, amount / 4 + 1, param, 1, &ops);
+    fprintf(out, "samples %s", name);
+    for (int t = 0; t < threads; t++) {
+        for (size_t i = 0; i < runs[t].context.sample_count; i++) {
+            fprintf(out, " %u", runs[t].context.samples[i]);
+        }
+        free(runs[t].context.samples);
+    }
+    fputc('\n', out);
+    fflush(out);
+}
+
+/* The first allocation on a thread that never called the subject before (attach cost for the JVM). */
+typedef struct FirstCall {
+    uint64_t ticks;
+    int failed;
+} FirstCall;
+
+static void *first_call(void *arg) {
+    FirstCall *f = arg;
+    uint64_t t0 = ticks();
+    void *p = subject.alloc(64);
+    f->ticks = ticks() - t0;
+    f->failed = p == NULL;
+    subject.free(p, 64);
+    return NULL;
+}
+
+static void measure_first_calls(int count) {
+    fprintf(out, "workload first-call-thread 1 %d 0 0 0\nsamples first-call-thread", count);
+    for (int i = 0; i < count; i++) {
+        FirstCall f = {0, 0};
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, first_call, &f) != 0) {
+            exit(2);
+        }
+        pthread_join(thread, NULL);
+        any_failed |= f.failed;
+        fprintf(out, " %.0f", (double) f.ticks * ns_per_tick);
+    }
+    fputc('\n', out);
+}
+
+/* ---- main ------------------------------------------------------------------------------------------ */
+
+static void usage(void) {
+    fprintf(stderr, "usage: pm_bench --subject NAME --out FILE [--workloads speed|frame-mix|realloc-growth|"
+                    "trace-replay] [--scale N] [--samples N] [--max-threads N] [--trace FILE]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv) {
+    const char *name = NULL, *out_path = NULL, *workloads = "speed", *trace_path = NULL;
+    uint64_t scale = 1;
+    int max_threads = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (value == NULL) {
+            usage();
+        }
+        if (strcmp(argv[i], "--subject") == 0) {
+            name = value;
+        } else if (strcmp(argv[i], "--out") == 0) {
+            out_path = value;
+        } else if (strcmp(argv[i], "--workloads") == 0) {
+            workloads = value;
+        } else if (strcmp(argv[i], "--trace") == 0) {
+            trace_path = value;
+        } else if (strcmp(argv[i], "--scale") == 0) {
+            scale = strtoull(value, NULL, 10);
+        } else if (strcmp(argv[i], "--samples") == 0) {
+            sample_target = (size_t) strtoull(value, NULL, 10);
+        } else if (strcmp(argv[i], "--max-threads") == 0) {
+            max_threads = atoi(value);
+        } else {
+            usage();
+        }
+        i++;
+    }
+    if (name == NULL || out_path == NULL || scale == 0 || sample_target < 100 || max_threads < 1 || max_threads > 64) {
+        usage();
+    }
+    uint64_t start_t0 = wall_ns();
+    if (strcmp(name, PEER_NAME) == 0) {
+        subject = (Subject) {PEER_NAME, peer_alloc, peer_free, peer_realloc};
+    } else {
+#if defined(PM_BENCH_JEMALLOC) || defined(PM_BENCH_MIMALLOC)
+        fprintf(stderr, "pm_bench: this binary measures %s only, not '%s'\n", PEER_NAME, name);
+        return 2;
+#else
+        char options[128];
+        snprintf(options, sizeof options, "backend=%s", name);
+        if (Platform_Mem_Init(options) != 0) {
+            fprintf(stderr, "pm_bench: backend %s: %s\n", name, Platform_Mem_LastError());
+            return 3;
+        }
+        subject = (Subject) {name, abi_alloc, abi_free, abi_realloc};
+#endif
+    }
+    void *first = subject.alloc(64); /* start-up: the layer's start (the JVM) and its first call */
+    uint64_t start_ns = wall_ns() - start_t0;
+    subject.free(first, 64);
+#if defined(PM_BENCH_JEMALLOC)
+    const char *version = NULL;
+    size_t length = sizeof version;
+    if (mallctl("version", &version, &length, NULL, 0) != 0 || version == NULL) {
+        fprintf(stderr, "pm_bench: jemalloc is not the allocator of this process\n");
+        return 3;
+    }
+#endif
+    if (trace_path != NULL && !load_trace(trace_path)) {
+        return 2;
+    }
+    out = fopen(out_path, "w");
+    if (out == NULL) {
+        fprintf(stderr, "pm_bench: cannot write %s: %s\n", out_path, strerror(errno));
+        return 2;
+    }
+    calibrate_timer();
+    fprintf(out, "pm-bench 1\nsubject %s\ntimer %s %.1f\n", subject.name, TIMER_KIND,
+            (double) timer_overhead_ticks * ns_per_tick);
+
+    /* warm the call path (JIT of the upcall path for the backends) before anything is measured */
+    Context warm;
+    context_init(&warm, 7, 0);
+    run_pairs(&warm, 20000 * scale, 64);
+    run_pairs(&warm, 5000 * scale, 256);
+
+    if (strcmp(workloads, "speed") == 0) {
+        static const struct { const char *name; size_t size; uint64_t pairs; } pairs[] = {
+            {"pair-16", 16, 200000}, {"pair-64", 64, 200000}, {"pair-256", 256, 200000},
+            {"pair-4k", 4096, 100000}, {"pair-64k", 65536, 20000}, {"pair-1m", 1u << 20, 2000},
+        };
+        for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+            measure(pairs[i].name, 1, run_pairs, pairs[i].pairs * scale, pairs[i].size, 0);
+        }
+        Handoff *h = calloc(1, sizeof *h);
+        context_init(&h->consumer, 99, sample_target / 2);
+        measure("cross-thread", 1, run_cross_thread, 50000 * scale, (size_t) (uintptr_t) h, 0);
+        /* the consumer's frees of blocks another thread allocated, sampled: latency only */
+        fprintf(out, "workload cross-thread-free 1 0 0 0 0\nsamples cross-thread-free");
+        for (size_t i = 0; i < h->consumer.sample_count; i++) {
+            fprintf(out, " %u", h->consumer.samples[i]);
+        }
+        fputc('\n', out);
+        for (int threads = 2; threads <= max_threads; threads *= 2) {
+            char label[64];
+            snprintf(label, sizeof label, "pair-64-%dt", threads);
+            measure(label, threads, run_pairs, 200000 * scale, 64, 0);
+            snprintf(label, sizeof label, "frame-mix-%dt", threads);
+            measure(label, threads, run_frame_mix, 40 * scale, 0, 0);
+        }
+        measure_first_calls(8);
+        fprintf(out, "workload start 1 1 %llu 0 0\nsamples start %llu\n", (unsigned long long) start_ns,
+                (unsigned long long) start_ns);
+    } else if (strcmp(workloads, "frame-mix") == 0) {
+        measure("frame-mix", 1, run_frame_mix, 80 * scale, 0, 1);
+    } else if (strcmp(workloads, "realloc-growth") == 0) {
+        measure("realloc-growth", 1, run_realloc_growth, 20000 * scale, 0, 1);
+    } else if (strcmp(workloads, "trace-replay") == 0) {
+        if (trace_path == NULL) {
+            fprintf(stderr, "pm_bench: trace-replay needs --trace FILE\n");
+            return 2;
+        }
+        measure("trace-replay", 1, run_trace, 4 * scale, 0, 1);
+    } else {
+        usage();
+    }
+    fprintf(out, "%s\n", any_failed ? "failed" : "end");
+    fclose(out);
+#if !defined(PM_BENCH_JEMALLOC) && !defined(PM_BENCH_MIMALLOC)
+    if (subject.alloc == abi_alloc) {
+        Platform_Mem_Shutdown();
+    }
+#endif
+    return any_failed ? 1 : 0;
+}

@@ -1,0 +1,39 @@
+package org.platformmemory.bench.report;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The figures as CSV, one row per workload and subject. Each figure has three columns: the median
+ * over the runs and the smallest and largest run ({@code _min}, {@code _max}). Empty means "not
+ * measured" (throughput of the latency-only workloads, memory of the workloads that do not measure it).
+ */
+public final class CsvReport {
+
+    /** The header row. */
+    public static final String HEADER = "workload,threads,subject,kind,runs,"
+        + "ops_per_s,ops_per_s_min,ops_per_s_max,vs_baseline,vs_baseline_min,vs_baseline_max,"
+        + "p50_ns,p50_ns_min,p50_ns_max,p99_ns,p99_ns_min,p99_ns_max,p999_ns,p999_ns_min,p999_ns_max,"
+        + "max_ns,max_ns_min,max_ns_max,rss_over_live,rss_over_live_min,rss_over_live_max";
+
+    private CsvReport() {
+    }
+
+    /** Writes the file, replacing it. */
+    public static void write(Path file, List<WorkloadFigures> figures) throws IOException {
+        StringBuilder out = new StringBuilder(HEADER).append('\n');
+        for (WorkloadFigures f : figures) {
+            out.append(f.workload()).append(',').append(f.threads()).append(',').append(f.subject()).append(',')
+                .append(f.kind()).append(',').append(f.opsPerSecond().runs() > 0 ? f.opsPerSecond().runs() : f.p50().runs());
+            for (Spread s : List.of(f.latencyOnly() ? Spread.NONE : f.opsPerSecond(),
+                f.latencyOnly() ? Spread.NONE : f.vsBaseline(), f.p50(), f.p99(), f.p999(), f.max(), f.memoryOverhead())) {
+                out.append(',').append(Format.plain(s.median())).append(',').append(Format.plain(s.min()))
+                    .append(',').append(Format.plain(s.max()));
+            }
+            out.append('\n');
+        }
+        Files.writeString(file, out);
+    }
+}

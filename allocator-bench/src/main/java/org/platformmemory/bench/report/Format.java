@@ -1,0 +1,41 @@
+package org.platformmemory.bench.report;
+
+import java.util.Locale;
+
+/** Number formats shared by the table, the CSV file and the HTML report. */
+final class Format {
+
+    private Format() {
+    }
+
+    /** @return ns with three significant figures ("41.2", "1.30 µs" is left to the reader: always ns) */
+    static String nanos(double ns) {
+        if (!Double.isFinite(ns)) {
+            return "-";
+        }
+        if (ns >= 100_000) {
+            return String.format(Locale.ROOT, "%.0f", ns);
+        }
+        return ns >= 100 ? String.format(Locale.ROOT, "%.0f", ns) : String.format(Locale.ROOT, "%.1f", ns);
+    }
+
+    /** @return millions with two decimals */
+    static String millions(double value) {
+        return Double.isFinite(value) ? String.format(Locale.ROOT, "%.2f", value / 1e6) : "-";
+    }
+
+    /** @return a ratio with two decimals and an x */
+    static String ratio(double value) {
+        return Double.isFinite(value) ? String.format(Locale.ROOT, "%.2fx", value) : "-";
+    }
+
+    /** @return ±percent of a spread, or "" for one run */
+    static String plusMinus(Spread s) {
+        return s.runs() > 1 ? String.format(Locale.ROOT, "±%.0f%%", 100 * s.relativeSpread()) : "";
+    }
+
+    /** @return a plain decimal for machine-readable output; empty for NaN */
+    static String plain(double value) {
+        return Double.isFinite(value) ? String.format(Locale.ROOT, "%.4g", value) : "";
+    }
+}

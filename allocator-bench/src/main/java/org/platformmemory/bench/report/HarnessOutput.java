@@ -1,0 +1,118 @@
+package org.platformmemory.bench.report;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one run of the C harness ({@code pm_bench}) wrote: its subject and, per workload, the
+ * throughput pass and the per-call latency samples. The format is described in {@code pm_bench.c}.
+ *
+ * @param subject            the backend or native peer measured
+ * @param timerOverheadNanos the cost of an empty timed interval, already subtracted from every sample
+ * @param workloads          the workloads in the order they ran
+ */
+public record HarnessOutput(String subject, double timerOverheadNanos, List<WorkloadRun> workloads) {
+
+    /**
+     * One workload's figures from one process.
+     *
+     * @param name       the workload (for example {@code pair-64})
+     * @param threads    how many threads ran it
+     * @param ops        allocator calls in the throughput pass
+     * @param nanos      wall time of the throughput pass
+     * @param peakLive   the most bytes live at once, 0 when the run did not measure memory
+     * @param rssGrowth  how far the process's peak RSS rose during the pass, 0 when not measured
+     * @param samples    per-call latencies in ns from the sampled pass
+     */
+    public record WorkloadRun(String name, int threads, long ops, long nanos, long peakLive, long rssGrowth,
+                              long[] samples) {
+
+        /** @return calls per second of the throughput pass, 0 when the pass took no measurable time */
+        public double opsPerSecond() {
+            return nanos == 0 ? 0 : ops * 1e9 / nanos;
+        }
+
+        /** @return peak RSS growth over peak live bytes, or NaN when memory was not measured */
+        public double memoryOverhead() {
+            return peakLive == 0 ? Double.NaN : (double) rssGrowth / peakLive;
+        }
+    }
+
+    /**
+     * Reads a harness output file.
+     *
+     * @throws IllegalArgumentException naming the file and line when it is malformed or incomplete
+     *                                  (a run that failed ends with {@code failed}, not {@code end})
+     */
+    public static HarnessOutput read(Path file) throws IOException {
+        return parse(file.toString(), Files.readAllLines(file));
+    }
+
+    /** As {@link #read(Path)}, from lines; {@code origin} names them in messages. */
+    public static HarnessOutput parse(String origin, List<String> lines) {
+        String subject = null;
+        double overhead = Double.NaN;
+        List<String[]> workloadLines = new ArrayList<>();
+        Map<String, long[]> samples = new HashMap<>();
+        boolean ended = false;
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
+            String[] f = line.split(" ");
+            String where = origin + ":" + (i + 1) + ": ";
+            if (ended) {
+                throw new IllegalArgumentException(where + "text after 'end'");
+            }
+            try {
+                switch (f[0]) {
+                    case "pm-bench" -> require(i == 0 && f.length == 2 && f[1].equals("1"), where, "expected 'pm-bench 1'");
+                    case "subject" -> {
+                        require(f.length == 2, where, "expected 'subject NAME'");
+                        subject = f[1];
+                    }
+                    case "timer" -> {
+                        require(f.length == 3, where, "expected 'timer KIND OVERHEAD_NS'");
+                        overhead = Double.parseDouble(f[2]);
+                    }
+                    case "workload" -> {
+                        require(f.length == 7, where, "expected 'workload NAME THREADS OPS NANOS PEAK_LIVE RSS_GROWTH'");
+                        workloadLines.add(f);
+                    }
+                    case "samples" -> {
+                        require(f.length >= 2, where, "expected 'samples NAME V...'");
+                        long[] values = new long[f.length - 2];
+                        for (int v = 0; v < values.length; v++) {
+                            values[v] = Long.parseLong(f[v + 2]);
+                        }
+                        samples.put(f[1], values);
+                    }
+                    case "end" -> ended = true;
+                    case "failed" -> throw new IllegalArgumentException(where + "the harness reported a failed allocation");
+                    default -> throw new IllegalArgumentException(where + "unknown record '" + f[0] + "'");
+                }
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(where + "not a number: " + e.getMessage(), e);
+            }
+        }
+        require(ended, origin + ": ", "incomplete (no 'end' line): the harness did not finish");
+        require(subject != null && !Double.isNaN(overhead), origin + ": ", "no subject or timer line");
+        List<WorkloadRun> workloads = new ArrayList<>();
+        for (String[] f : workloadLines) {
+            long[] s = samples.get(f[1]);
+            require(s != null, origin + ": ", "no samples for workload " + f[1]);
+            workloads.add(new WorkloadRun(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
+                Long.parseLong(f[5]), Long.parseLong(f[6]), s));
+        }
+        return new HarnessOutput(subject, overhead, List.copyOf(workloads));
+    }
+
+    private static void require(boolean condition, String where, String message) {
+        if (!condition) {
+            throw new IllegalArgumentException(where + message);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package org.platformmemory.bench.report;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A self-contained report: one page of XHTML (so any XML parser can check it) with an inline SVG
+ * bar chart per workload, backends and peers side by side, whiskers from the slowest to the fastest
+ * run, then that workload's latency percentiles and memory overhead as a table. No scripts, no
+ * external files.
+ */
+public final class HtmlReport {
+
+    private static final int BAR = 26, GAP = 8, LABEL = 90, WIDTH = 640, VALUE = 120;
+
+    private HtmlReport() {
+    }
+
+    /**
+     * Writes the report, replacing the file.
+     *
+     * @param title   the heading
+     * @param context lines saying where and how it ran (machine, mode, runs), shown under the heading
+     */
+    public static void write(Path file, String title, List<String> context, List<WorkloadFigures> figures, String baseline)
+        throws IOException {
+        Map<String, List<WorkloadFigures>> byWorkload = new LinkedHashMap<>();
+        for (WorkloadFigures f : figures) {
+            byWorkload.computeIfAbsent(f.workload(), w -> new ArrayList<>()).add(f);
+        }
+        StringBuilder out = new StringBuilder();
+        out.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n")
+            .append("<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"UTF-8\"/>\n<title>")
+            .append(escape(title)).append("</title>\n<style>\n")
+            .append("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}")
+            .append("table{border-collapse:collapse;margin:0.5em 0 2em}td,th{padding:2px 8px;text-align:right;")
+            .append("border-bottom:1px solid #ddd}td:first-child,th:first-child{text-align:left}")
+            .append(".backend{fill:#3b6fb6}.peer{fill:#9a9a9a}.whisker{stroke:#222;stroke-width:1.5}")
+            .append("svg text{font-size:12px;font-family:sans-serif}\n</style>\n</head>\n<body>\n<h1>")
+            .append(escape(title)).append("</h1>\n");
+        for (String line : context) {
+            out.append("<p>").append(escape(line)).append("</p>\n");
+        }
+        out.append("<p>Blue: platform-memory backends through the C ABI. Grey: native allocators. Bars are medians ")
+            .append("over the runs; whiskers span the slowest and the fastest run. Ratios are to ")
+            .append(escape(baseline)).append(" in the same round.</p>\n");
+        for (Map.Entry<String, List<WorkloadFigures>> e : byWorkload.entrySet()) {
+            List<WorkloadFigures> rows = e.getValue();
+            boolean latency = rows.get(0).latencyOnly();
+            out.append("<h2 id=\"").append(escape(e.getKey())).append("\">").append(escape(e.getKey()))
+                .append(rows.get(0).threads() > 1 ? " (" + rows.get(0).threads() + " threads)" : "").append("</h2>\n");
+            chart(out, e.getKey(), rows, latency);
+            table(out, rows, baseline);
+        }
+        out.append("</body>\n</html>\n");
+        Files.writeString(file, out);
+    }
+
+    private static void chart(StringBuilder out, String workload, List<WorkloadFigures> rows, boolean latency) {
+        double top = 0;
+        for (WorkloadFigures f : rows) {
+            Spread s = latency ? f.p50() : f.opsPerSecond();
+            top = Math.max(top, s.present() ? s.max() : 0);
+        }
+        top = top > 0 ? top : 1;
+        int height = rows.size() * (BAR + GAP) + 30;
+        out.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            + "role=\"img\" aria-label=\"%s\">%n", LABEL + WIDTH + VALUE, height, escape(workload)));
+        out.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"14\">%s</text>%n", LABEL,
+            latency ? "p50 latency, ns (shorter is better)" : "million allocator calls per second (longer is better)"));
+        int y = 22;
+        for (WorkloadFigures f : rows) {
+            Spread s = latency ? f.p50() : f.opsPerSecond();
+            double scale = WIDTH / top;
+            double w = s.present() ? s.median() * scale : 0;
+            out.append(String.format(Locale.ROOT, "<text x=\"0\" y=\"%d\">%s</text>%n", y + BAR - 8, escape(f.subject())));
+            out.append(String.format(Locale.ROOT, "<rect class=\"%s\" x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\"/>%n",
+                f.kind().equals("peer") ? "peer" : "backend", LABEL, y, w, BAR));
+            if (s.present() && s.runs() > 1) {
+                out.append(String.format(Locale.ROOT, "<line class=\"whisker\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>%n",
+                    LABEL + s.min() * scale, LABEL + s.max() * scale, y + BAR / 2, y + BAR / 2));
+            }
+            String label = latency ? Format.nanos(s.median()) + " ns" : Format.millions(s.median()) + " M/s";
+            out.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%s</text>%n",
+                LABEL + Math.max(w, s.present() ? s.max() * scale : 0) + 6, y + BAR - 8, escape(label)));
+            y += BAR + GAP;
+        }
+        out.append("</svg>\n");
+    }
+
+    private static void table(StringBuilder out, List<WorkloadFigures> rows, String baseline) {
+        out.append("<table>\n<tr><th>subject</th><th>M calls/s</th><th>vs ").append(escape(baseline))
+            .append("</th><th>p50 ns</th><th>p99 ns</th><th>p99.9 ns</th><th>max ns</th><th>RSS / live</th></tr>\n");
+        for (WorkloadFigures f : rows) {
+            out.append("<tr><td>").append(escape(f.subject())).append("</td><td>")
+                .append(f.latencyOnly() ? "-" : Format.millions(f.opsPerSecond().median()) + " " + Format.plusMinus(f.opsPerSecond()))
+                .append("</td><td>").append(f.latencyOnly() ? "-" : Format.ratio(f.vsBaseline().median()))
+                .append("</td><td>").append(Format.nanos(f.p50().median()))
+                .append("</td><td>").append(Format.nanos(f.p99().median()))
+                .append("</td><td>").append(Format.nanos(f.p999().median()))
+                .append("</td><td>").append(Format.nanos(f.max().median()))
+                .append("</td><td>").append(f.memoryOverhead().present()
+                    ? String.format(Locale.ROOT, "%.2f %s", f.memoryOverhead().median(), Format.plusMinus(f.memoryOverhead())) : "-")
+                .append("</td></tr>\n");
+        }
+        out.append("</table>\n");
+    }
+
+    private static String escape(String text) {
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

@@ -1,0 +1,106 @@
+package org.platformmemory.bench.report;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.HdrHistogram.Histogram;
+
+/**
+ * Every harness run of one benchmark, by round, turned into {@link WorkloadFigures}.
+ * <p>
+ * A round runs every subject once, interleaved, so a machine that slows down part-way slows every
+ * subject alike; a ratio to the baseline is taken within each round before its median is.
+ * Latency percentiles come from an HdrHistogram (3 significant digits) of each run's samples.
+ * Not thread-safe.
+ */
+public final class Measurements {
+
+    private final String baseline;
+    private final Map<String, String> kinds = new LinkedHashMap<>();
+    private final Set<String> workloads = new LinkedHashSet<>();
+    // subject -> workload -> round -> run
+    private final Map<String, Map<String, Map<Integer, HarnessOutput.WorkloadRun>>> runs = new LinkedHashMap<>();
+    private final Map<String, Integer> sampleCounts = new LinkedHashMap<>();
+
+    /** @param baseline the subject every ratio is taken against (glibc) */
+    public Measurements(String baseline) {
+        this.baseline = baseline;
+    }
+
+    /**
+     * Adds one harness run.
+     *
+     * @param round the repetition it belongs to, from 0
+     * @param kind  {@code backend} or {@code peer}
+     * @throws IllegalArgumentException if that subject already has that workload in that round
+     */
+    public void add(int round, String kind, HarnessOutput output) {
+        kinds.putIfAbsent(output.subject(), kind);
+        for (HarnessOutput.WorkloadRun run : output.workloads()) {
+            workloads.add(run.name());
+            Map<Integer, HarnessOutput.WorkloadRun> byRound = runs.computeIfAbsent(output.subject(), s -> new LinkedHashMap<>())
+                .computeIfAbsent(run.name(), w -> new LinkedHashMap<>());
+            if (byRound.putIfAbsent(round, run) != null) {
+                throw new IllegalArgumentException(output.subject() + " " + run.name() + " twice in round " + round);
+            }
+            sampleCounts.merge(run.name(), run.samples().length, Math::max);
+        }
+    }
+
+    /** @return the subjects in the order they were first added */
+    public List<String> subjects() {
+        return List.copyOf(kinds.keySet());
+    }
+
+    /** @return the workloads in the order they were first seen */
+    public List<String> workloads() {
+        return List.copyOf(workloads);
+    }
+
+    /** @return one entry per subject and workload it ran, workload-major */
+    public List<WorkloadFigures> figures() {
+        List<WorkloadFigures> out = new ArrayList<>();
+        for (String workload : workloads) {
+            for (String subject : kinds.keySet()) {
+                Map<Integer, HarnessOutput.WorkloadRun> byRound = runs.get(subject).get(workload);
+                if (byRound != null) {
+                    out.add(figuresOf(subject, workload, byRound));
+                }
+            }
+        }
+        return out;
+    }
+
+    private WorkloadFigures figuresOf(String subject, String workload, Map<Integer, HarnessOutput.WorkloadRun> byRound) {
+        int n = byRound.size();
+        double[] throughput = new double[n], ratio = new double[n], overhead = new double[n];
+        double[] p50 = new double[n], p99 = new double[n], p999 = new double[n], max = new double[n];
+        Map<Integer, HarnessOutput.WorkloadRun> base = runs.getOrDefault(baseline, Map.of()).getOrDefault(workload, Map.of());
+        int i = 0;
+        int threads = 1;
+        for (Map.Entry<Integer, HarnessOutput.WorkloadRun> e : byRound.entrySet()) {
+            HarnessOutput.WorkloadRun run = e.getValue();
+            threads = run.threads();
+            throughput[i] = run.nanos() == 0 ? Double.NaN : run.opsPerSecond();
+            HarnessOutput.WorkloadRun b = base.get(e.getKey());
+            ratio[i] = b == null || b.nanos() == 0 || run.nanos() == 0 ? Double.NaN : run.opsPerSecond() / b.opsPerSecond();
+            overhead[i] = run.memoryOverhead();
+            Histogram h = new Histogram(3);
+            for (long sample : run.samples()) {
+                h.recordValue(Math.max(0, sample));
+            }
+            boolean empty = h.getTotalCount() == 0;
+            p50[i] = empty ? Double.NaN : h.getValueAtPercentile(50);
+            p99[i] = empty ? Double.NaN : h.getValueAtPercentile(99);
+            p999[i] = empty ? Double.NaN : h.getValueAtPercentile(99.9);
+            max[i] = empty ? Double.NaN : h.getMaxValue();
+            i++;
+        }
+        return new WorkloadFigures(subject, kinds.get(subject), workload, threads, Spread.of(throughput), Spread.of(ratio),
+            Spread.of(p50), Spread.of(p99), Spread.of(p999), Spread.of(max), Spread.of(overhead));
+    }
+}

@@ -1,0 +1,31 @@
+package org.platformmemory.bench.report;
+
+/**
+ * The figures of one subject on one workload, each a {@link Spread} over the repeated runs.
+ *
+ * @param subject         the backend or native peer
+ * @param kind            {@code backend} (through the C ABI) or {@code peer} (a native allocator)
+ * @param workload        the workload's name
+ * @param threads         threads that ran it
+ * @param opsPerSecond    allocator calls per second (throughput pass)
+ * @param vsBaseline      throughput over the baseline's (glibc) in the same round: above 1 is faster
+ * @param p50             per-call latency, ns, from the HdrHistogram of each run's samples
+ * @param p99             as p50
+ * @param p999            as p50
+ * @param max             the largest sample, ns
+ * @param memoryOverhead  peak RSS growth over peak live bytes; absent for workloads that do not measure it
+ */
+public record WorkloadFigures(String subject, String kind, String workload, int threads, Spread opsPerSecond,
+                              Spread vsBaseline, Spread p50, Spread p99, Spread p999, Spread max,
+                              Spread memoryOverhead) {
+
+    /** @return nanoseconds per allocate+free pair at the median throughput (two calls a pair) */
+    public double nanosPerPair() {
+        return opsPerSecond.present() && opsPerSecond.median() > 0 ? 2e9 / opsPerSecond.median() : Double.NaN;
+    }
+
+    /** @return true for the workloads whose figure is a latency only (start-up, a thread's first call) */
+    public boolean latencyOnly() {
+        return workload.equals("start") || workload.equals("first-call-thread") || workload.equals("cross-thread-free");
+    }
+}

@@ -1,0 +1,83 @@
+package org.platformmemory.bench.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import javax.xml.parsers.DocumentBuilderFactory;
+
+import org.junit.jupiter.api.Test;
+import org.w3c.dom.Document;
+import org.w3c.dom.NodeList;
+
+/**
+ * The quick benchmark end to end, as CI runs it: the real C harness against every backend (through
+ * the SDK in dist/) and every native peer. No timing is asserted; the report must be complete and
+ * well-formed.
+ */
+class AbiBenchmarkSmokeTest {
+
+    private static final Set<String> WORKLOADS = Set.of("pair-16", "pair-64", "pair-256", "pair-4k", "pair-64k",
+        "pair-1m", "cross-thread", "cross-thread-free", "pair-64-2t", "frame-mix-2t", "first-call-thread", "start",
+        "frame-mix", "realloc-growth", "trace-replay");
+
+    @Test
+    void quickModeShouldReportEveryWorkloadForEveryBackendAndPeerInAWellFormedReport() throws Exception {
+        List<String> backends = Arrays.asList(System.getProperty("bench.backends").split(";"));
+        AbiBenchmark.Options options = new AbiBenchmark.Options(Path.of(System.getProperty("bench.bin")), backends,
+            Path.of(System.getProperty("bench.trace")), Path.of(System.getProperty("bench.out")), false);
+
+        AbiBenchmark.Report report = AbiBenchmark.run(options);
+
+        List<String> subjects = new ArrayList<>(backends);
+        subjects.addAll(AbiBenchmark.PEERS);
+        for (String subject : subjects) {
+            Set<String> seen = report.figures().stream().filter(f -> f.subject().equals(subject))
+                .map(WorkloadFigures::workload).collect(Collectors.toSet());
+            assertTrue(seen.containsAll(WORKLOADS), subject + " lacks " + WORKLOADS.stream()
+                .filter(w -> !seen.contains(w)).toList());
+        }
+        for (WorkloadFigures f : report.figures()) {
+            String what = f.subject() + " " + f.workload();
+            assertEquals(3, f.p50().runs(), what + ": a p50 from each of the 3 rounds");
+            assertTrue(f.p50().median() >= 0 && f.max().median() >= f.p99().median(), what + ": percentiles in order");
+            if (!f.latencyOnly()) {
+                assertTrue(f.opsPerSecond().median() > 0, what + ": a throughput");
+                assertTrue(f.vsBaseline().present(), what + ": a ratio to glibc");
+            }
+            if (Set.of("frame-mix", "realloc-growth", "trace-replay").contains(f.workload())) {
+                assertTrue(f.memoryOverhead().present(), what + ": a memory overhead");
+            }
+        }
+
+        List<String> csv = Files.readAllLines(report.csv());
+        assertEquals(CsvReport.HEADER, csv.get(0));
+        assertEquals(report.figures().size() + 1, csv.size());
+        int columns = CsvReport.HEADER.split(",").length;
+        for (String row : csv) {
+            assertEquals(columns, row.split(",", -1).length, row);
+        }
+
+        DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
+        factory.setNamespaceAware(true);
+        Document html = factory.newDocumentBuilder().parse(report.html().toFile()); // throws if not well-formed
+        NodeList charts = html.getElementsByTagNameNS("http://www.w3.org/2000/svg", "svg");
+        assertEquals(WORKLOADS.size(), charts.getLength(), "one chart per workload");
+        for (int i = 0; i < charts.getLength(); i++) {
+            String text = charts.item(i).getTextContent();
+            for (String subject : subjects) {
+                assertTrue(text.contains(subject), "chart " + i + " shows " + subject);
+            }
+        }
+        for (String subject : subjects) {
+            assertTrue(report.table().contains("| " + subject + " "), "the table shows " + subject);
+        }
+    }
+}

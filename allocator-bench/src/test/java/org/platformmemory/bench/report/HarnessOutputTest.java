@@ -1,0 +1,82 @@
+package org.platformmemory.bench.report;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class HarnessOutputTest {
+
+    private static final List<String> GOOD = List.of(
+        "pm-bench 1",
+        "subject arena",
+        "timer rdtscp 10.0",
+        "workload pair-64 1 400000 20000000 0 0",
+        "samples pair-64 30 31 45",
+        "workload frame-mix 1 1000 5000000 2000000 2600000",
+        "samples frame-mix 100 200",
+        "end");
+
+    @Test
+    void shouldReadEveryWorkloadWithItsSamples() {
+        HarnessOutput output = HarnessOutput.parse("good", GOOD);
+
+        assertEquals("arena", output.subject());
+        assertEquals(10.0, output.timerOverheadNanos());
+        assertEquals(2, output.workloads().size());
+        HarnessOutput.WorkloadRun pairs = output.workloads().get(0);
+        assertEquals("pair-64", pairs.name());
+        assertEquals(20_000_000.0, pairs.opsPerSecond(), 1e-6);
+        assertArrayEquals(new long[] {30, 31, 45}, pairs.samples());
+        assertTrue(Double.isNaN(pairs.memoryOverhead()), "pairs do not measure memory");
+        assertEquals(1.3, output.workloads().get(1).memoryOverhead(), 1e-9);
+    }
+
+    @Test
+    void shouldRejectAnOutputThatNeverReachedItsEnd() {
+        List<String> truncated = GOOD.subList(0, GOOD.size() - 1);
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HarnessOutput.parse("cut", truncated));
+        assertTrue(e.getMessage().contains("did not finish"), e.getMessage());
+    }
+
+    @Test
+    void shouldRejectARunThatReportedAFailedAllocation() {
+        List<String> failed = new ArrayList<>(GOOD.subList(0, GOOD.size() - 1));
+        failed.add("failed");
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HarnessOutput.parse("run", failed));
+        assertTrue(e.getMessage().startsWith("run:8: "), e.getMessage());
+    }
+
+    @Test
+    void shouldNameTheLineOfAnUnknownRecord() {
+        List<String> odd = new ArrayList<>(GOOD);
+        odd.add(3, "bogus 1 2");
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HarnessOutput.parse("f", odd));
+        assertTrue(e.getMessage().startsWith("f:4: unknown record 'bogus'"), e.getMessage());
+    }
+
+    @Test
+    void shouldRejectAWorkloadWithoutSamples() {
+        List<String> missing = new ArrayList<>(GOOD);
+        missing.remove("samples pair-64 30 31 45");
+
+        assertThrows(IllegalArgumentException.class, () -> HarnessOutput.parse("f", missing));
+    }
+
+    @Test
+    void shouldRejectASampleThatIsNotANumber() {
+        List<String> bad = new ArrayList<>(GOOD);
+        bad.set(4, "samples pair-64 30 x1");
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HarnessOutput.parse("f", bad));
+        assertTrue(e.getMessage().startsWith("f:5: not a number"), e.getMessage());
+    }
+}

@@ -1,0 +1,73 @@
+package org.platformmemory.bench.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
+
+import org.junit.jupiter.api.Test;
+
+class MeasurementsTest {
+
+    private static HarnessOutput output(String subject, long nanos, long[] samples) {
+        String values = LongStream.of(samples).mapToObj(Long::toString).collect(Collectors.joining(" "));
+        return HarnessOutput.parse(subject, List.of("pm-bench 1", "subject " + subject, "timer rdtscp 10",
+            "workload pair-64 1 1000 " + nanos + " 0 0", "samples pair-64 " + values, "end"));
+    }
+
+    @Test
+    void shouldTakeEachRatioWithinItsRoundBeforeTheMedian() {
+        Measurements m = new Measurements("glibc");
+        // the machine slows down in round 1: both subjects take twice as long, the ratio stays 0.5
+        m.add(0, "peer", output("glibc", 1000, new long[] {5}));
+        m.add(0, "backend", output("arena", 2000, new long[] {20}));
+        m.add(1, "peer", output("glibc", 2000, new long[] {5}));
+        m.add(1, "backend", output("arena", 4000, new long[] {20}));
+        m.add(2, "peer", output("glibc", 1000, new long[] {5}));
+        m.add(2, "backend", output("arena", 2000, new long[] {20}));
+
+        WorkloadFigures arena = m.figures().stream().filter(f -> f.subject().equals("arena")).findFirst().orElseThrow();
+        assertEquals(0.5, arena.vsBaseline().median(), 1e-12);
+        assertEquals(0.5, arena.vsBaseline().min(), 1e-12);
+        assertEquals(0.5, arena.vsBaseline().max(), 1e-12);
+        assertEquals(5e8, arena.opsPerSecond().median(), 1);
+        assertEquals(4.0, arena.nanosPerPair(), 1e-9);
+        assertEquals("backend", arena.kind());
+    }
+
+    @Test
+    void shouldReadPercentilesFromAHistogramOfTheSamples() {
+        Measurements m = new Measurements("glibc");
+        m.add(0, "peer", output("glibc", 1000, LongStream.rangeClosed(1, 1000).toArray()));
+
+        WorkloadFigures f = m.figures().get(0);
+        assertEquals(500, f.p50().median(), 1);
+        assertEquals(990, f.p99().median(), 1);
+        assertEquals(999, f.p999().median(), 1);
+        assertEquals(1000, f.max().median(), 1);
+        assertFalse(f.memoryOverhead().present());
+        assertTrue(f.vsBaseline().present(), "the baseline against itself is 1");
+    }
+
+    @Test
+    void shouldKeepTheOrderSubjectsAndWorkloadsCameIn() {
+        Measurements m = new Measurements("glibc");
+        m.add(0, "backend", output("netty", 1000, new long[] {1}));
+        m.add(0, "peer", output("glibc", 1000, new long[] {1}));
+
+        assertEquals(List.of("netty", "glibc"), m.subjects());
+        assertEquals(List.of("pair-64"), m.workloads());
+    }
+
+    @Test
+    void shouldRefuseTheSameWorkloadTwiceInARound() {
+        Measurements m = new Measurements("glibc");
+        m.add(0, "peer", output("glibc", 1000, new long[] {1}));
+
+        assertThrows(IllegalArgumentException.class, () -> m.add(0, "peer", output("glibc", 1000, new long[] {1})));
+    }
+}

@@ -153,7 +153,8 @@ PLATFORM_MEMORY_API void Platform_Mem_Shutdown(void);
 /* The active backend's name ("system", "arena", ...), or "" if the layer has not started. */
 PLATFORM_MEMORY_API const char *Platform_Mem_Backend(void);
 
-/* The last error's message ("" if none). Valid until the next error. */
+/* The last error's message on this thread ("" if none), as errno: each thread has its own. Valid
+ * until the thread's next error. */
 PLATFORM_MEMORY_API const char *Platform_Mem_LastError(void);
 
 /* The requested size of a live block; 0 for NULL or a pointer that is not a live block. */

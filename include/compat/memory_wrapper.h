@@ -96,7 +96,9 @@ static inline LPVOID VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWORD
 }
 
 /* MEM_RELEASE: frees the whole block; size must be 0 and address its base. MEM_DECOMMIT: zeroes the
- * range (its contents are discarded), the block stays. Returns TRUE, or FALSE for a bad call. */
+ * pages of the range (its contents are discarded; size 0 means the whole block when address is its
+ * base), the block stays. Returns TRUE, or FALSE for a bad call: a range that is not inside one block
+ * is refused, never zeroed. */
 static inline BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type) {
     if (address == NULL) {
         return FALSE;
@@ -109,8 +111,31 @@ static inline BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type) {
         return TRUE;
     }
     if (type == MEM_DECOMMIT) {
-        Platform_ZeroMemory(address, size);
-        return TRUE;
+        SIZE_T whole = Platform_Mem_Size(address);
+        if (whole != 0) { /* address is a block's base */
+            if (size > whole) {
+                return FALSE;
+            }
+            Platform_ZeroMemory(address, size == 0 ? whole : size);
+            return TRUE;
+        }
+        /* inside a block: find its base, the page-aligned start at or before address */
+        for (unsigned char *base = (unsigned char *) ((uintptr_t) address & ~(uintptr_t) (PM_PAGE_SIZE - 1));
+             base != NULL; base -= PM_PAGE_SIZE) {
+            SIZE_T block = Platform_Mem_Size(base);
+            if (block != 0) {
+                SIZE_T offset = (SIZE_T) ((unsigned char *) address - base);
+                if (size == 0 || offset >= block || size > block - offset) {
+                    return FALSE;
+                }
+                Platform_ZeroMemory(address, size);
+                return TRUE;
+            }
+            if ((uintptr_t) base < PM_PAGE_SIZE || (SIZE_T) ((unsigned char *) address - base) > ((SIZE_T) 1 << 30)) {
+                break;
+            }
+        }
+        return FALSE;
     }
     return FALSE;
 }
@@ -335,7 +360,10 @@ static inline HGLOBAL GlobalReAlloc(HGLOBAL handle, SIZE_T bytes, UINT flags) {
         return NULL;
     }
     SIZE_T old = record->block == NULL ? 0 : Platform_Mem_Size(record->block) - PM_GLOBAL_PREFIX;
-    if (record->locks != 0 && !(flags & GMEM_MOVEABLE) && bytes != old) {
+    if (bytes == old && record->block != NULL) {
+        return handle; /* nothing to do, and a locked pointer stays valid */
+    }
+    if (record->locks != 0 && !(flags & GMEM_MOVEABLE)) {
         return NULL; /* locked: it may not move */
     }
     uint32_t pm_flags = (flags & GMEM_ZEROINIT) ? PLATFORM_MEM_CLEAR : PLATFORM_MEM_NORMAL;

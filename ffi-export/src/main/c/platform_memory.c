@@ -35,37 +35,40 @@ static struct {
     pthread_mutex_t lock;                 /* guards starting, stopping and the fields below */
     char backend[64];                     /* the active backend's name */
     char options[1024];                   /* the options it was started with */
-    char error[1024];                     /* the error slot: the last error's message */
     _Atomic(PlatformMemErrorHandler) handler;
     atomic_ullong start_failures;         /* failed attempts to start, for PlatformMemStats */
     JavaVM *vm;                           /* the JVM, once found or created */
 } pm = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The error slot: the last error's message, per thread (as errno), so concurrent reports never tear. */
+static _Thread_local char pm_error[1024];
 
 static void pm_set_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 static void pm_set_error(const char *format, ...) {
     va_list args;
     va_start(args, format);
-    vsnprintf(pm.error, sizeof pm.error, format, args);
+    vsnprintf(pm_error, sizeof pm_error, format, args);
     va_end(args);
 }
 
 /* Java reports every error here: it fills the error slot and tells the game's handler. */
 static void pm_report(int code, const char *message, void *ptr) {
-    pm_set_error("%s", message != NULL ? message : "");
+    const char *text = message != NULL ? message : "";
+    pm_set_error("%s", text);
     PlatformMemErrorHandler handler = atomic_load_explicit(&pm.handler, memory_order_acquire);
     if (handler != NULL) {
-        handler(code, pm.error, ptr);
+        handler(code, text, ptr); /* valid for the whole call: Java keeps it until this returns */
     }
 }
 
 /* A start that failed: counted, on stderr, and told to the game's handler. Called with pm.lock held. */
 static void pm_start_failed(void) {
     atomic_fetch_add(&pm.start_failures, 1);
-    fprintf(stderr, "platform-memory: cannot start: %s\n", pm.error);
+    fprintf(stderr, "platform-memory: cannot start: %s\n", pm_error);
     PlatformMemErrorHandler handler = atomic_load_explicit(&pm.handler, memory_order_acquire);
     if (handler != NULL) {
-        handler(PLATFORM_MEM_ERR_START, pm.error, NULL);
+        handler(PLATFORM_MEM_ERR_START, pm_error, NULL);
     }
 }
 
@@ -174,7 +177,9 @@ static char *pm_class_path_of(const char *jar_dir) {
 
 /* Appends the whitespace-separated words of text to options. */
 static void pm_add_words(char *text, JavaVMOption *options, int *count, int max) {
-    for (char *word = strtok(text, " \t\r\n"); word != NULL && *count < max; word = strtok(NULL, " \t\r\n")) {
+    char *rest = NULL; /* strtok_r: the game may be using strtok on another thread */
+    for (char *word = strtok_r(text, " \t\r\n", &rest); word != NULL && *count < max;
+         word = strtok_r(NULL, " \t\r\n", &rest)) {
         if (word[0] != '#') {
             options[(*count)++].optionString = word;
         }
@@ -402,7 +407,7 @@ static int pm_start_locked(const char *options) {
         return PLATFORM_MEM_ERR_START;
     }
     int result = PLATFORM_MEM_ERR_START;
-    pm.error[0] = '\0';
+    pm_error[0] = '\0';
     jclass exports = pm_find_exports(env);
     if (exports == NULL) {
         pm_take_exception(env, "the class org.platformmemory.ffi.NativeExports is not on the class path "
@@ -429,7 +434,7 @@ static int pm_start_locked(const char *options) {
         snprintf(pm.options, sizeof pm.options, "%s", options);
         return PLATFORM_MEM_OK;
     }
-    if (pm.error[0] == '\0') {
+    if (pm_error[0] == '\0') {
         pm_set_error("the Java side failed to start (code %d)", result);
     }
     return PLATFORM_MEM_ERR_START;
@@ -566,9 +571,10 @@ PLATFORM_MEMORY_API int Platform_Mem_Init(const char *options) {
 PLATFORM_MEMORY_API void Platform_Mem_Shutdown(void) {
     pthread_mutex_lock(&pm.lock);
     if (atomic_load(&pm.state) == PM_READY) {
-        pm.calls.shutdown();
+        /* new calls now start the layer again; calls already past pm_ready() still find valid stubs
+         * (the table is never cleared, the stubs live as long as the JVM) and get "closed" from Java */
         atomic_store(&pm.state, PM_STOPPED);
-        memset(&pm.calls, 0, sizeof pm.calls);
+        pm.calls.shutdown();
         pm.backend[0] = '\0';
         pm.options[0] = '\0';
     } else if (atomic_load(&pm.state) == PM_FAILED) {
@@ -582,7 +588,7 @@ PLATFORM_MEMORY_API const char *Platform_Mem_Backend(void) {
 }
 
 PLATFORM_MEMORY_API const char *Platform_Mem_LastError(void) {
-    return pm.error;
+    return pm_error;
 }
 
 PLATFORM_MEMORY_API size_t Platform_Mem_Size(const void *ptr) {

@@ -354,6 +354,43 @@ static void limit_and_leaks(const char *backend) {
     CHECK(Platform_Mem_Init(NULL) == 0, "start again from PLATFORM_MEMORY_OPTIONS");
 }
 
+/* ---- shutdown while other threads still call (a game's audio thread at exit) ---------------------- */
+
+static atomic_int churning;
+
+static void *churn(void *arg) {
+    (void) arg;
+    /* only the allocator's own calls: touching a block that a shutdown has freed is the game's bug */
+    while (atomic_load(&churning)) {
+        Platform_Free(Platform_Alloc(48, 0), 0);
+    }
+    return NULL;
+}
+
+static void shutdown_under_load(const char *backend) {
+    char options[128];
+    snprintf(options, sizeof options, "backend=%s", backend);
+    atomic_store(&churning, 1);
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) {
+        pthread_create(&threads[i], NULL, churn, NULL);
+    }
+    for (int round = 0; round < 10; round++) {
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        Platform_Mem_Shutdown();
+        CHECK(Platform_Mem_Init(options) == 0, "restart %d under load: %s", round, Platform_Mem_LastError());
+    }
+    atomic_store(&churning, 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    CHECK(strcmp(Platform_Mem_Backend(), backend) == 0, "still serving after ten restarts under load");
+    void *p = Platform_Alloc(64, 0);
+    CHECK(p != NULL, "and allocating");
+    Platform_Free(p, 0);
+}
+
 /* ---- start-up failures ---------------------------------------------------------------------------- */
 
 static void start_fails(const char *expected) {
@@ -389,6 +426,7 @@ int main(int argc, char **argv) {
         foreign_threads();
         limit_and_leaks(backend);
         CHECK(Platform_Mem_GetCount() == 0, "nothing live at the end");
+        shutdown_under_load(backend);
         Platform_Mem_Shutdown();
     } else if (strcmp(scenario, "no-jdk") == 0) {
         start_fails("JAVA_HOME is not set");

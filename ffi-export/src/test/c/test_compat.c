@@ -35,8 +35,14 @@ static void virtual_memory(void) {
     CHECK(zeroes(v, 3 * 4096 + 5), "zeroed");
     CHECK(VirtualAlloc(v, 4096, MEM_COMMIT, PAGE_READWRITE) == v, "commit inside a reservation");
     CHECK(VirtualLock(v, 4096) && VirtualUnlock(v, 4096), "lock/unlock");
-    memset(v, 0x55, 4096);
+    memset(v, 0x55, 3 * 4096 + 5);
     CHECK(VirtualFree(v, 4096, MEM_DECOMMIT) && zeroes(v, 4096), "decommit zeroes");
+    CHECK(v[4096] == 0x55, "only the range");
+    CHECK(VirtualFree(v + 8192, 4096, MEM_DECOMMIT) && zeroes(v + 8192, 4096) && v[8191] == 0x55,
+          "decommit of pages inside the block");
+    CHECK(!VirtualFree(v + 8192, 8192, MEM_DECOMMIT) && v[3 * 4096 + 4] == 0x55,
+          "a range past the block's end is refused, nothing zeroed");
+    CHECK(VirtualFree(v, 0, MEM_DECOMMIT) && zeroes(v, 3 * 4096 + 5), "size 0 decommits the whole block");
     CHECK(!VirtualFree(v, 4096, MEM_RELEASE), "MEM_RELEASE needs size 0");
     CHECK(!VirtualFree(v + 4096, 0, MEM_RELEASE), "MEM_RELEASE needs the base address");
     CHECK(VirtualFree(v, 0, MEM_RELEASE), "release");
@@ -83,6 +89,8 @@ static void global_memory(void) {
     CHECK(GlobalLock(dib) == bits, "second lock");
     CHECK(GlobalUnlock(dib) == TRUE, "still locked");
     CHECK(GlobalReAlloc(dib, 1 << 20, 0) == NULL, "a locked block may not move");
+    CHECK(GlobalReAlloc(dib, 1064, 0) == dib && GlobalLock(dib) == bits, "the same size keeps a locked block in place");
+    GlobalUnlock(dib);
     CHECK(GlobalSize(dib) == 1064 && bits[1063] == 0x42, "the original is valid");
     CHECK(GlobalUnlock(dib) == FALSE, "unlocked");
     CHECK(GlobalUnlock(dib) == FALSE, "unlocking an unlocked block");

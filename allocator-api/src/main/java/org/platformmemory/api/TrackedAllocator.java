@@ -27,7 +27,8 @@ import org.platformmemory.api.internal.SystemMemory;
  *
  * <p>No method throws on bad input: each returns 0 (or does nothing), counts the error, logs it and
  * tells the {@link ErrorHandler}. In {@link Tracking#COUNTERS} mode the allocate/free/reallocate paths
- * do no Java-heap allocation. All methods are thread-safe; {@link #close} must not race with other calls.
+ * do no Java-heap allocation. All methods are thread-safe. Calls made after {@link #close} are refused;
+ * {@link #close(java.time.Duration)} also lets calls already under way on other threads finish first.
  *
  * <pre>{@code
  * try (TrackedAllocator memory = TrackedAllocator.open(AllocatorConfig.parse("allocator.limit=64m"))) {
@@ -43,10 +44,33 @@ public final class TrackedAllocator implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger("org.platformmemory");
     /** Heap ids run from 1 to this; 0 is "no heap". */
-    private static final int MAX_HEAPS = 4096;
+    private static final int MAX_HEAPS = 4095;
+    private static final int HEAP_ID_BITS = 12;
+    private static final int HEAP_NATIVE = 1 << HEAP_ID_BITS;
 
-    /** A private heap: its blocks, and where they come from (the backend's own heap, or the backend). */
-    private record Heap(int id, Allocator allocator, boolean isNative, LiveBlockSet blocks) {
+    /**
+     * A private heap: its blocks, and where they come from (the backend's own heap, or the backend).
+     * Its operations hold its monitor, as a Win32 heap serialises its calls, so a free can never meet
+     * a destroy half-way. Blocks carry its {@code tag}: the id, whether it is native, and a generation,
+     * so a block of a destroyed heap is never mistaken for one of a later heap with the same id.
+     */
+    private static final class Heap {
+        final int id;
+        final int tag;
+        final Allocator allocator;
+        final boolean isNative;
+        final LiveBlockSet blocks = new LiveBlockSet(4);
+        /** Set under the monitor; read without it by lookups that re-check under it. */
+        volatile boolean destroyed;
+        /** Blocks a free or realloc had claimed when destroy came: their memory must stay until they finish. */
+        int pendingReleases;
+
+        Heap(int id, int generation, Allocator allocator, boolean isNative) {
+            this.id = id;
+            this.tag = id | (isNative ? HEAP_NATIVE : 0) | generation << (HEAP_ID_BITS + 1);
+            this.allocator = allocator;
+            this.isNative = isNative;
+        }
     }
 
     private final Allocator backend;
@@ -68,6 +92,7 @@ public final class TrackedAllocator implements AutoCloseable {
     private final LongAdder callerErrors = new LongAdder();
 
     private final AtomicReferenceArray<Heap> heaps = new AtomicReferenceArray<>(MAX_HEAPS + 1);
+    private final java.util.concurrent.atomic.AtomicInteger heapGenerations = new java.util.concurrent.atomic.AtomicInteger();
 
     private volatile ErrorHandler errorHandler;
     private volatile boolean closed;
@@ -141,6 +166,16 @@ public final class TrackedAllocator implements AutoCloseable {
         return allocateIn(null, size, flags, alignment, site);
     }
 
+    private long allocateInHeap(Heap heap, long size, int flags, int site) {
+        synchronized (heap) {
+            if (heap.destroyed) {
+                report(CallerError.INVALID_HEAP, "heapAllocate(" + heap.id + "): the heap was destroyed", 0);
+                return 0;
+            }
+            return allocateIn(heap, size, flags, Allocator.MIN_ALIGNMENT, site);
+        }
+    }
+
     private long allocateIn(Heap heap, long size, int flags, long alignment, int site) {
         if (closed) {
             return rejectClosed("allocate");
@@ -164,14 +199,14 @@ public final class TrackedAllocator implements AutoCloseable {
             return failAllocation(size, "allocate", "the budget allocator.limit=" + limit + " has "
                 + (limit - liveBytes.get()) + " bytes left");
         }
-        Allocator source = heap == null ? backend : heap.allocator();
+        Allocator source = heap == null ? backend : heap.allocator;
         long base = backendAllocate(source, total, align);
         if (base == 0) {
             liveBytes.addAndGet(-size);
             return failAllocation(size, "allocate", "backend '" + backend.name() + "' has no memory for it");
         }
         long user = base + offset;
-        header.write(user, size, flags, alignLog2, heap == null ? 0 : heap.id());
+        header.write(user, size, flags, alignLog2, heap == null ? 0 : heap.tag);
         if (sites) {
             header.writeSite(user, site != SiteTable.NONE ? site : callerSite());
         }
@@ -184,7 +219,7 @@ public final class TrackedAllocator implements AutoCloseable {
             header.writeGuards(user, size);
         }
         if (heap != null) {
-            heap.blocks().add(user, LiveBlockSet.NONE);
+            heap.blocks.add(user, LiveBlockSet.NONE);
         }
         blocks.add(user, LiveBlockSet.ALLOCATED);
         raisePeak(reserved);
@@ -273,9 +308,7 @@ public final class TrackedAllocator implements AutoCloseable {
             report(CallerError.SIZE_MISMATCH, "reallocate(" + hex(address) + ", " + Long.toUnsignedString(oldSize)
                 + ", ...): the block was allocated with " + recorded + " bytes; used " + recorded, address);
         }
-        int alignLog2 = BlockHeader.alignmentLog2Of(word0);
-        long align = 1L << alignLog2;
-        long offset = header.offsetFor(align);
+        long align = 1L << BlockHeader.alignmentLog2Of(word0);
         long newTotal = totalFor(newSize, align, "reallocate");
         if (newTotal <= 0) {
             blocks.add(address, LiveBlockSet.NONE);
@@ -291,11 +324,37 @@ public final class TrackedAllocator implements AutoCloseable {
             return failAllocation(newSize, "reallocate", "the budget allocator.limit=" + limit + " has "
                 + (limit - liveBytes.get()) + " bytes left");
         }
+        int heapTag = header.heap(address);
+        Heap heap = heapOfTag(heapTag);
+        if (heap == null) {
+            return move(address, word0, recorded, newSize, grow, reserved, flags, null, 0);
+        }
+        synchronized (heap) {
+            if (!heap.destroyed) {
+                return move(address, word0, recorded, newSize, grow, reserved, flags, heap, heapTag);
+            }
+            // destroy came between our claim and here: the block goes with its heap
+            liveBytes.addAndGet(-grow);
+            liveBytes.addAndGet(-recorded);
+            blocks.record(address, LiveBlockSet.FREED);
+            releasePending(heap);
+        }
+        report(CallerError.INVALID_HEAP, "reallocate(" + hex(address) + "): its heap " + heap.id
+            + " was destroyed while the block was being resized; the block is gone with it", address);
+        return 0;
+    }
+
+    /** The part of {@link #reallocate} after the claim and the budget: the backend's realloc and the bookkeeping. */
+    private long move(long address, long word0, long recorded, long newSize, long grow, long reserved, int flags,
+                      Heap heap, int heapTag) {
+        int alignLog2 = BlockHeader.alignmentLog2Of(word0);
+        long align = 1L << alignLog2;
+        long offset = header.offsetFor(align);
         long base = address - offset;
         long oldTotal = header.overheadFor(align) + recorded;
-        int heapId = header.heap(address);
-        Heap heap = heapId == 0 ? null : heaps.get(heapId);
-        Allocator source = heap == null ? backend : heap.allocator();
+        long newTotal = header.overheadFor(align) + newSize;
+        int tag = heapTag;
+        Allocator source = heap == null ? backend : heap.allocator;
         long moved = backendReallocate(source, base, oldTotal, newTotal, align);
         if (moved == 0) {
             liveBytes.addAndGet(-grow);
@@ -304,7 +363,7 @@ public final class TrackedAllocator implements AutoCloseable {
         }
         long user = moved + offset;
         int blockFlags = BlockHeader.flagsOf(word0);
-        header.write(user, newSize, blockFlags, alignLog2, heapId);
+        header.write(user, newSize, blockFlags, alignLog2, tag);
         if (grow > 0) {
             if ((flags & MemoryFlags.CLEAR) != 0) {
                 NativeMemory.fill(user + recorded, grow, (byte) 0);
@@ -316,8 +375,8 @@ public final class TrackedAllocator implements AutoCloseable {
             header.writeGuards(user, newSize);
         }
         if (heap != null && user != address) {
-            heap.blocks().remove(address, LiveBlockSet.NONE);
-            heap.blocks().add(user, LiveBlockSet.NONE);
+            heap.blocks.remove(address, LiveBlockSet.NONE);
+            heap.blocks.add(user, LiveBlockSet.NONE);
         }
         blocks.add(user, LiveBlockSet.REALLOCATED);
         if (grow > 0) {
@@ -355,9 +414,10 @@ public final class TrackedAllocator implements AutoCloseable {
             report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw creating a heap: " + t, 0);
             return 0;
         }
+        int generation = heapGenerations.incrementAndGet() & ((1 << (31 - HEAP_ID_BITS - 1)) - 1);
         for (int id = 1; id <= MAX_HEAPS; id++) {
             if (heaps.get(id) == null) {
-                Heap heap = new Heap(id, nativeHeap != null ? nativeHeap : backend, nativeHeap != null, new LiveBlockSet(4));
+                Heap heap = new Heap(id, generation, nativeHeap != null ? nativeHeap : backend, nativeHeap != null);
                 if (heaps.compareAndSet(id, null, heap)) {
                     return id;
                 }
@@ -378,7 +438,7 @@ public final class TrackedAllocator implements AutoCloseable {
      */
     public long heapAllocate(int heap, long size, int flags, int site) {
         Heap h = heap(heap, "heapAllocate");
-        return h == null ? 0 : allocateIn(h, size, flags, Allocator.MIN_ALIGNMENT, site);
+        return h == null ? 0 : allocateInHeap(h, size, flags, site);
     }
 
     /**
@@ -423,46 +483,88 @@ public final class TrackedAllocator implements AutoCloseable {
         if (address == 0 || closed) {
             return -1;
         }
-        return (int) blocks.readIfLive(address, heapReader, -1);
+        int tag = (int) blocks.readIfLive(address, heapReader, -1);
+        return tag == -1 ? -1 : tag & ((1 << HEAP_ID_BITS) - 1);
+    }
+
+    /** The heap a block's tag names (possibly being destroyed), or null for none. */
+    private Heap heapOfTag(int tag) {
+        int id = tag & ((1 << HEAP_ID_BITS) - 1);
+        if (id == 0) {
+            return null;
+        }
+        Heap heap = heaps.get(id);
+        return heap != null && heap.tag == tag ? heap : null;
+    }
+
+    /**
+     * One of the blocks claimed before its heap's destroy is done with; the last one lets the heap go.
+     * Called with the heap's monitor held.
+     */
+    private void releasePending(Heap heap) {
+        if (--heap.pendingReleases == 0) {
+            finishDestroy(heap);
+        }
+    }
+
+    /** Closes a destroyed heap's native allocator and frees its id. Called with its monitor held. */
+    private void finishDestroy(Heap heap) {
+        if (heap.isNative) {
+            try {
+                heap.allocator.close();
+            } catch (Throwable t) {
+                report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw destroying heap "
+                    + heap.id + ": " + t, 0);
+            }
+        }
+        heaps.compareAndSet(heap.id, heap, null);
     }
 
     private Heap heap(int id, String op) {
         Heap h = id > 0 && id <= MAX_HEAPS ? heaps.get(id) : null;
-        if (h == null) {
+        if (h == null || h.destroyed) {
             report(CallerError.INVALID_HEAP, op + "(" + id + "): no such heap (never created, or destroyed)", 0);
         }
         return h;
     }
 
     private boolean destroy(int id) {
-        Heap heap = heaps.getAndSet(id, null);
+        Heap heap = heaps.get(id);
         if (heap == null) {
             return false;
         }
-        for (long user : heap.blocks().drain(LiveBlockSet.NONE)) {
+        synchronized (heap) {
+            if (heap.destroyed) {
+                return false;
+            }
+            heap.destroyed = true;
+            destroyLocked(heap);
+        }
+        return true;
+    }
+
+    private void destroyLocked(Heap heap) {
+        for (long user : heap.blocks.drain(LiveBlockSet.NONE)) {
             if (!blocks.remove(user, LiveBlockSet.FREED)) {
-                continue; // freed by another thread meanwhile
+                // a free or realloc on another thread has claimed it and will come to this heap's
+                // monitor: the memory must stay mapped until it has
+                heap.pendingReleases++;
+                continue;
             }
             long word0 = header.word0(user);
-            if (heap.isNative()) {
+            if (heap.isNative) {
                 // the heap's close below returns its memory in one go
                 if (debug) {
                     checkGuards(user, BlockHeader.sizeOf(word0), "destroyHeap");
                 }
                 liveBytes.addAndGet(-BlockHeader.sizeOf(word0));
             } else {
-                release(user, word0);
+                releaseTo(backend, user, word0);
             }
         }
-        if (heap.isNative()) {
-            try {
-                heap.allocator().close();
-            } catch (Throwable t) {
-                report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw destroying heap "
-                    + id + ": " + t, 0);
-            }
+        if (heap.pendingReleases == 0) {
+            finishDestroy(heap);
         }
-        return true;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -475,7 +577,9 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Blocks allocated and not yet freed. */
     public long liveBlocks() {
-        return blocks.count(LiveBlockSet.ALLOCATED) - blocks.count(LiveBlockSet.FREED);
+        // the live set itself, stripe by stripe: while other threads work, off by at most the blocks
+        // they are moving at that moment (a difference of two running totals could drift without bound)
+        return blocks.size();
     }
 
     /** The most {@link #liveBytes()} has been. */
@@ -510,9 +614,7 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Every counter at once. */
     public MemoryStats stats() {
-        long a = allocations();
-        long f = frees();
-        return new MemoryStats(liveBytes.get(), a - f, peakBytes.get(), a, f, reallocations(),
+        return new MemoryStats(liveBytes.get(), liveBlocks(), peakBytes.get(), allocations(), frees(), reallocations(),
             failedAllocations.sum(), callerErrors.sum(), limit);
     }
 
@@ -638,11 +740,28 @@ public final class TrackedAllocator implements AutoCloseable {
      */
     @Override
     public void close() {
+        close(java.time.Duration.ZERO);
+    }
+
+    /**
+     * As {@link #close()}, but first refuses new calls and gives calls already under way on other threads
+     * {@code grace} to finish before their blocks and the backend go away. For a host that cannot stop
+     * its threads first (a game's audio thread at exit); blocks those threads still use are freed all the
+     * same, as with any allocator that is shut down.
+     */
+    public void close(java.time.Duration grace) {
         synchronized (this) {
             if (closed) {
                 return;
             }
             closed = true;
+        }
+        if (!grace.isZero()) {
+            try {
+                Thread.sleep(grace);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         for (int id = 1; id <= MAX_HEAPS; id++) {
             if (heaps.get(id) != null) {
@@ -735,13 +854,38 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Gives a claimed block back to the backend and counts it. */
     private void release(long user, long word0) {
-        int heapId = header.heap(user);
-        Heap heap = heapId == 0 ? null : heaps.get(heapId);
-        Allocator source = backend;
-        if (heap != null) {
-            heap.blocks().remove(user, LiveBlockSet.NONE);
-            source = heap.allocator();
+        int heapTag = header.heap(user);
+        if (heapTag == 0) {
+            releaseTo(backend, user, word0);
+            return;
         }
+        Heap heap = heapOfTag(heapTag);
+        if (heap == null) {
+            // a heap that no longer exists cannot have been destroyed after our claim (it waits for us):
+            // only a damaged tag gets here, and the header check has ruled that out
+            releaseTo(backend, user, word0);
+            return;
+        }
+        synchronized (heap) {
+            if (!heap.destroyed) {
+                heap.blocks.remove(user, LiveBlockSet.NONE);
+                releaseTo(heap.allocator, user, word0);
+            } else if (heap.isNative) {
+                // destroyed after our claim: the heap's close takes the memory back once we are done
+                if (debug) {
+                    checkGuards(user, BlockHeader.sizeOf(word0), "free");
+                }
+                liveBytes.addAndGet(-BlockHeader.sizeOf(word0));
+                releasePending(heap);
+            } else {
+                releaseTo(backend, user, word0);
+                releasePending(heap);
+            }
+        }
+    }
+
+    /** Gives a claimed block back to {@code source} and counts its bytes. */
+    private void releaseTo(Allocator source, long user, long word0) {
         long size = BlockHeader.sizeOf(word0);
         long align = 1L << BlockHeader.alignmentLog2Of(word0);
         long offset = header.offsetFor(align);

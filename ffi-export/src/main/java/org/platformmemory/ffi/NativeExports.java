@@ -45,6 +45,8 @@ public final class NativeExports {
     private static final Map.Entry<String, FunctionDescriptor>[] ENTRIES = entries();
 
     private static final Linker LINKER = Linker.nativeLinker();
+    /** How long Platform_Mem_Shutdown lets calls already under way on other threads finish. */
+    private static final java.time.Duration SHUTDOWN_GRACE = java.time.Duration.ofMillis(20);
 
     private static volatile TrackedAllocator memory;
     private static volatile int cSite;
@@ -170,7 +172,8 @@ public final class NativeExports {
 
     private static long alloc(long size, int flags) {
         try {
-            return memory.allocate(size, flags, 16, cSite);
+            TrackedAllocator m = memory;
+            return m != null ? m.allocate(size, flags, 16, cSite) : closed("Platform_Alloc");
         } catch (Throwable t) {
             return internalError("Platform_Alloc", t);
         }
@@ -178,7 +181,12 @@ public final class NativeExports {
 
     private static void free(long ptr, long size) {
         try {
-            memory.free(ptr, size);
+            TrackedAllocator m = memory;
+            if (m != null) {
+                m.free(ptr, size);
+            } else {
+                closed("Platform_Free");
+            }
         } catch (Throwable t) {
             internalError("Platform_Free", t);
         }
@@ -187,6 +195,9 @@ public final class NativeExports {
     private static long realloc(long ptr, long oldSize, long newSize) {
         try {
             TrackedAllocator m = memory;
+            if (m == null) {
+                return closed("Platform_Realloc");
+            }
             return ptr == 0 ? m.allocate(newSize, 0, 16, cSite) : m.reallocate(ptr, oldSize, newSize);
         } catch (Throwable t) {
             return internalError("Platform_Realloc", t);
@@ -195,7 +206,8 @@ public final class NativeExports {
 
     private static long allocAligned(long size, long alignment, int flags) {
         try {
-            return memory.allocate(size, flags, alignment, cSite);
+            TrackedAllocator m = memory;
+            return m != null ? m.allocate(size, flags, alignment, cSite) : closed("Platform_AllocAligned");
         } catch (Throwable t) {
             return internalError("Platform_AllocAligned", t);
         }
@@ -204,6 +216,9 @@ public final class NativeExports {
     private static long allocDbg(long size, int flags, long file, int line) {
         try {
             TrackedAllocator m = memory;
+            if (m == null) {
+                return closed("Platform_Alloc_Dbg");
+            }
             return m.allocate(size, flags, 16, m.tracking() == Tracking.COUNTERS ? cSite : site(m, file, line));
         } catch (Throwable t) {
             return internalError("Platform_Alloc_Dbg", t);
@@ -212,7 +227,8 @@ public final class NativeExports {
 
     private static long size(long ptr) {
         try {
-            return memory.sizeOf(ptr);
+            TrackedAllocator m = memory;
+            return m != null ? m.sizeOf(ptr) : 0;
         } catch (Throwable t) {
             return internalError("Platform_Mem_Size", t);
         }
@@ -221,6 +237,9 @@ public final class NativeExports {
     private static void getStats(long out) {
         try {
             TrackedAllocator m = memory;
+            if (m == null) {
+                return; // the shim has zeroed the struct
+            }
             MemoryStats s = m.stats();
             long[] values = {s.liveBytes(), s.liveBlocks(), s.peakBytes(), s.allocations(), s.frees(),
                 s.reallocations(), s.failedAllocations(), s.callerErrors(), s.limit(), m.ramFree(), m.ramTotal()};
@@ -236,6 +255,9 @@ public final class NativeExports {
     private static long dumpLeaks() {
         try {
             TrackedAllocator m = memory;
+            if (m == null) {
+                return 0;
+            }
             System.err.print(m.leakReport());
             System.err.flush();
             return m.liveBlocks();
@@ -246,7 +268,8 @@ public final class NativeExports {
 
     private static int heapCreate() {
         try {
-            return memory.createHeap();
+            TrackedAllocator m = memory;
+            return m != null ? m.createHeap() : (int) closed("Platform_HeapCreate");
         } catch (Throwable t) {
             return (int) internalError("Platform_HeapCreate", t);
         }
@@ -254,7 +277,8 @@ public final class NativeExports {
 
     private static long heapAlloc(long heap, long size, int flags) {
         try {
-            return memory.heapAllocate(heapId(heap), size, flags, cSite);
+            TrackedAllocator m = memory;
+            return m != null ? m.heapAllocate(heapId(heap), size, flags, cSite) : closed("Platform_HeapAlloc");
         } catch (Throwable t) {
             return internalError("Platform_HeapAlloc", t);
         }
@@ -262,7 +286,8 @@ public final class NativeExports {
 
     private static int heapFree(long heap, long ptr) {
         try {
-            return memory.heapFree(heapId(heap), ptr) ? 1 : 0;
+            TrackedAllocator m = memory;
+            return m != null && m.heapFree(heapId(heap), ptr) ? 1 : 0;
         } catch (Throwable t) {
             return (int) internalError("Platform_HeapFree", t);
         }
@@ -270,7 +295,8 @@ public final class NativeExports {
 
     private static int heapDestroy(long heap) {
         try {
-            return memory.destroyHeap(heapId(heap)) ? 1 : 0;
+            TrackedAllocator m = memory;
+            return m != null && m.destroyHeap(heapId(heap)) ? 1 : 0;
         } catch (Throwable t) {
             return (int) internalError("Platform_HeapDestroy", t);
         }
@@ -280,6 +306,9 @@ public final class NativeExports {
     private static long stat(int which) {
         try {
             TrackedAllocator m = memory;
+            if (m == null) {
+                return 0;
+            }
             return switch (which) {
                 case 0 -> m.liveBytes();
                 case 1 -> m.peakBytes();
@@ -296,9 +325,9 @@ public final class NativeExports {
     private static void shutdown() {
         try {
             TrackedAllocator m = memory;
-            memory = null;
+            memory = null; // from here every entry answers "closed"
             if (m != null) {
-                m.close();
+                m.close(SHUTDOWN_GRACE); // calls already inside get a moment to finish
             }
         } catch (Throwable t) {
             internalError("Platform_Mem_Shutdown", t);
@@ -329,6 +358,12 @@ public final class NativeExports {
 
     private static void onError(CallerError error, String message, long address) {
         reportToC(error.code(), message, address);
+    }
+
+    /** A call after Platform_Mem_Shutdown that raced it past the shim's check: refused, reported, 0. */
+    private static long closed(String function) {
+        reportToC(CallerError.CLOSED.code(), function + ": the allocator was shut down", 0);
+        return 0;
     }
 
     private static long internalError(String function, Throwable t) {

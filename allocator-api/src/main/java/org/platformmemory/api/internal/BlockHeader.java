@@ -10,7 +10,7 @@ import org.platformmemory.api.Tracking;
  * </pre>
  *
  * The core is two words: {@code word0} = size (48 bits) | flags (8) | log2(alignment) (6), and
- * {@code word1} = a check of the address and {@code word0} (32) | heap id (32). The check catches a
+ * {@code word1} = a check of the address, {@code word0} and the heap tag (32) | heap tag (32). The check catches a
  * header overwritten by a write before the block. Callers read a header only for an address the
  * live-block set vouches for, so every address here is one of ours.
  */
@@ -88,12 +88,13 @@ public final class BlockHeader {
     public void write(long user, long size, int flags, int alignmentLog2, int heap) {
         long word0 = size | (long) (flags & 0xFF) << 48 | (long) alignmentLog2 << 56;
         NativeMemory.putLong(user - coreOffset, word0);
-        NativeMemory.putLong(user - coreOffset + 8, (long) check(user, word0) << 32 | (heap & 0xFFFFFFFFL));
+        NativeMemory.putLong(user - coreOffset + 8, (long) check(user, word0, heap) << 32 | (heap & 0xFFFFFFFFL));
     }
 
-    /** Whether the core words are as {@link #write} left them. */
+    /** Whether the core words (both of them, heap id included) are as {@link #write} left them. */
     public boolean intact(long user, long word0) {
-        return (int) (NativeMemory.getLong(user - coreOffset + 8) >>> 32) == check(user, word0);
+        long word1 = NativeMemory.getLong(user - coreOffset + 8);
+        return (int) (word1 >>> 32) == check(user, word0, (int) word1);
     }
 
     /** Spoils the check, so a stale copy of this header never passes {@link #intact}. */
@@ -101,8 +102,10 @@ public final class BlockHeader {
         NativeMemory.putLong(user - coreOffset + 8, 0);
     }
 
-    private static int check(long user, long word0) {
-        return (int) (((user ^ word0) * 0x9E3779B97F4A7C15L) >>> 32) ^ MAGIC;
+    private static int check(long user, long word0, int heap) {
+        long h = (user ^ word0) * 0x9E3779B97F4A7C15L;
+        h = (h ^ (heap & 0xFFFFFFFFL)) * 0xC2B2AE3D27D4EB4FL;
+        return (int) (h >>> 32) ^ MAGIC;
     }
 
     // ---- sites (leaks and debug) -----------------------------------------------------------------

@@ -130,6 +130,17 @@ public final class LiveBlockSet {
         }
     }
 
+    /** Counts {@code event} for {@code address} without adding or removing it. */
+    public void record(long address, int event) {
+        Stripe s = stripe(mix(address));
+        lock(s);
+        try {
+            s.count(event);
+        } finally {
+            unlock(s);
+        }
+    }
+
     /** Whether {@code address} is a live block. */
     public boolean contains(long address) {
         long h = mix(address);

@@ -46,7 +46,6 @@ final class BufferSlots {
     private int minted;
     private int[] pool = new int[LOCAL_CAPACITY];
     private int pooled;
-    private final List<Cleaner.Cleanable> registrations = new ArrayList<>();
     private final List<LocalSlots> locals = new ArrayList<>();
 
     private final ThreadLocal<LocalSlots> local = new ThreadLocal<>();
@@ -169,12 +168,11 @@ final class BufferSlots {
      * @return how many buffers were held (not counting cached ones)
      */
     int drain() {
-        List<Cleaner.Cleanable> registered;
+        List<LocalSlots> all;
         synchronized (lock) {
-            registered = new ArrayList<>(registrations);
-            registrations.clear();
+            all = new ArrayList<>(locals);
         }
-        registered.forEach(Cleaner.Cleanable::clean);
+        all.forEach(slots -> slots.registration.clean());
         int drained = 0;
         for (ByteBuf[] page : pages) {
             if (page == null) {
@@ -201,15 +199,23 @@ final class BufferSlots {
     }
 
     private LocalSlots register() {
-        LocalSlots mine = new LocalSlots(cacheDepth);
+        LocalSlots mine = new LocalSlots(cacheDepth, Thread.currentThread());
         local.set(mine);
-        // when the thread ends, its cached buffers go back to Netty and its slot numbers to the pool
-        Cleaner.Cleanable registration = THREAD_ENDS.register(Thread.currentThread(),
+        // when the thread ends, its cached buffers go back to Netty and its slot numbers to the pool;
+        // the cleaner waits for the Thread object to be collected, so a new thread also retires the
+        // threads it finds ended, and the memory of short-lived threads does not wait for a GC
+        mine.registration = THREAD_ENDS.register(Thread.currentThread(),
             new ReturnOnThreadEnd(new WeakReference<>(this), mine));
+        List<LocalSlots> ended = new ArrayList<>();
         synchronized (lock) {
-            registrations.add(registration);
             locals.add(mine);
+            for (LocalSlots other : locals) {
+                if (other.hasEnded()) {
+                    ended.add(other);
+                }
+            }
         }
+        ended.forEach(other -> other.registration.clean()); // runs retire() at most once per thread
         return mine;
     }
 
@@ -283,15 +289,26 @@ final class BufferSlots {
         }
     }
 
-    /** One thread's spare slot numbers and cached buffers: touched only by that thread, then by its cleaner. */
+    /**
+     * One thread's spare slot numbers and cached buffers: touched only by that thread, then by whoever
+     * retires it. Knows its thread only weakly, so that the thread can be collected and its cleaner run.
+     */
     private static final class LocalSlots {
         final int[] slots = new int[LOCAL_CAPACITY];
         int count;
         final int[] cached;
         final int[] cachedCount = new int[BlockClasses.COUNT];
+        final WeakReference<Thread> owner;
+        Cleaner.Cleanable registration;
 
-        LocalSlots(int depth) {
+        LocalSlots(int depth, Thread owner) {
             cached = new int[BlockClasses.COUNT * depth];
+            this.owner = new WeakReference<>(owner);
+        }
+
+        boolean hasEnded() {
+            Thread thread = owner.get();
+            return thread == null || !thread.isAlive();
         }
     }
 

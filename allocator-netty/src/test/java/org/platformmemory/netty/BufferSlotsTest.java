@@ -32,6 +32,27 @@ class BufferSlotsTest {
     }
 
     @Test
+    void shouldReleaseTheCachesOfEndedThreadsWithoutWaitingForAGarbageCollection() throws Exception {
+        List<ByteBuf> buffers = new ArrayList<>();
+        for (int t = 0; t < 20; t++) {
+            ByteBuf mine = Unpooled.directBuffer(64);
+            buffers.add(mine);
+            Thread shortLived = Thread.ofPlatform().start(() -> {
+                int slot = slots.put(mine);
+                assertTrue(slots.cache(slot, 3), "kept in the ended thread's cache");
+            });
+            shortLived.join();
+        }
+        // the threads have ended but may not be collected: a new thread retires them when it arrives
+        Thread.ofPlatform().start(() -> slots.remove(slots.put(buffer))).join();
+        assertEquals(0, slots.cached(), "no cache of an ended thread is left");
+        for (ByteBuf b : buffers) {
+            assertEquals(0, b.refCnt(), "each cached buffer went back (released)");
+        }
+        assertEquals(0, slots.held());
+    }
+
+    @Test
     void shouldReuseAFreedSlot() {
         int slot = slots.put(buffer);
         slots.remove(slot);

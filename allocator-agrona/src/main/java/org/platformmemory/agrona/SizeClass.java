@@ -1,6 +1,5 @@
 package org.platformmemory.agrona;
 
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.agrona.concurrent.ManyToManyConcurrentArrayQueue;
@@ -9,9 +8,10 @@ import org.agrona.concurrent.ManyToManyConcurrentArrayQueue;
  * The slabs of one slot size: a current slab every thread takes slots from, a lock-free queue of slabs
  * that got free slots back, and the table that maps a freed block to its slab.
  *
- * <p>Fast paths ({@link #allocate}, {@link #free}) are a CAS on one slab's head and allocate nothing.
- * Changing the current slab, making a slab and releasing empty ones take the class's lock; a free never
- * waits for it (it only tries it).
+ * <p>Fast paths ({@link #allocate}, {@link #free}, and the batches {@link #take} and {@link #give} that
+ * thread magazines use) are CASes on slab heads and allocate nothing. Changing the current slab, making
+ * a slab and releasing empty ones take the class's lock; a free never waits for it (it only tries it).
+ * Requested bytes (for the rounding waste) are counted by the caller, per thread.
  */
 final class SizeClass {
 
@@ -22,8 +22,6 @@ final class SizeClass {
     private final SlabAllocator owner;
     private final ReentrantLock lock = new ReentrantLock();
     private final ManyToManyConcurrentArrayQueue<Slab> available;
-    // requested bytes of the live blocks, for the rounding waste in the statistics
-    private final LongAdder requestedBytes = new LongAdder();
 
     private volatile Slab current;
     private volatile SlabTable table = SlabTable.EMPTY;
@@ -43,31 +41,54 @@ final class SizeClass {
     }
 
     /** @return a slot's address, or 0 when the per-class cap or the JVM's direct memory is exhausted */
-    long allocate(long size) {
+    long allocate() {
         Slab slab = current;
         if (slab != null) {
             int index = slab.pop();
             if (index >= 0) {
-                requestedBytes.add(size);
                 return slab.address(index);
             }
         }
-        return allocateSlow(size);
+        return allocateSlow();
+    }
+
+    /**
+     * Takes up to {@code n} (at least 1) free slots at once, from one slab, into {@code dest[at..]}.
+     *
+     * @return how many were taken; 0 when the per-class cap or the JVM's direct memory is exhausted
+     */
+    int take(long[] dest, int at, int n) {
+        Slab slab = current;
+        if (slab != null) {
+            int taken = slab.pop(dest, at, n);
+            if (taken > 0) {
+                return taken;
+            }
+        }
+        return takeSlow(dest, at, n);
     }
 
     /** Gives back a slot {@link #allocate} returned; any thread may call it. */
-    void free(long address, long size) {
+    void free(long address) {
         Slab slab = table.find(address);
         int outcome = slab.push(slab.indexOf(address));
-        requestedBytes.add(-size);
         if (outcome != 0) {
             freeSlow(slab, outcome);
         }
     }
 
-    /** A block keeps its slot when it is resized within the slot: only the requested bytes change. */
-    void resized(long oldSize, long newSize) {
-        requestedBytes.add(newSize - oldSize);
+    /** Gives back the slots at {@code src[at..at + n)}, each to its own slab; any thread may call it. */
+    void give(long[] src, int at, int n) {
+        SlabTable slabs = table;
+        for (int i = at; i < at + n; i++) {
+            long address = src[i];
+            Slab slab = slabs.find(address);
+            int outcome = slab.push(slab.indexOf(address));
+            if (outcome != 0) {
+                freeSlow(slab, outcome);
+                slabs = table; // a slab may have been released
+            }
+        }
     }
 
     private void freeSlow(Slab slab, int outcome) {
@@ -88,7 +109,7 @@ final class SizeClass {
         }
     }
 
-    private long allocateSlow(long size) {
+    private long allocateSlow() {
         lock.lock();
         try {
             while (true) {
@@ -99,8 +120,25 @@ final class SizeClass {
                 // threads on the fast path may empty the slab between takeSlab and here: then take another
                 int index = slab.pop();
                 if (index >= 0) {
-                    requestedBytes.add(size);
                     return slab.address(index);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int takeSlow(long[] dest, int at, int n) {
+        lock.lock();
+        try {
+            while (true) {
+                Slab slab = takeSlab();
+                if (slab == null) {
+                    return 0;
+                }
+                int taken = slab.pop(dest, at, n);
+                if (taken > 0) {
+                    return taken;
                 }
             }
         } finally {
@@ -127,6 +165,10 @@ final class SizeClass {
                 current = slab;
                 return slab;
             }
+        }
+        if (owner.retireEndedMagazines()) {
+            // ended threads' cached slots went back to their slabs: look again before growing
+            return takeSlab();
         }
         if (slabs.size() >= settings.maxSlabsPerClass()) {
             return null;
@@ -211,8 +253,13 @@ final class SizeClass {
         }
     }
 
-    /** Adds {@code class.<size>.*} figures to {@code out}. */
-    void statistics(java.util.Map<String, Long> out) {
+    /**
+     * Adds {@code class.<size>.*} figures to {@code out}.
+     *
+     * @param requested bytes requested for the live blocks of this class
+     * @param cached    free slots of this class sitting in thread magazines (free, but off the slabs' stacks)
+     */
+    void statistics(java.util.Map<String, Long> out, long requested, long cached) {
         SlabTable slabs = table;
         long used = 0;
         long free = 0;
@@ -226,10 +273,13 @@ final class SizeClass {
         }
         String prefix = "class." + slotSize + ".";
         out.put(prefix + "slabs", (long) slabs.size());
-        out.put(prefix + "slotsUsed", used);
-        out.put(prefix + "slotsFree", free);
+        // read racily from other threads' magazines: exact only when they are quiet
+        long live = Math.max(0, used - cached);
+        out.put(prefix + "slotsUsed", live);
+        out.put(prefix + "slotsFree", free + (used - live));
+        out.put(prefix + "slotsCached", used - live);
         // rounding inside used slots plus the tail of each slab too short for a slot
-        out.put(prefix + "wasteBytes", used * slotSize - requestedBytes.sum() + tails);
+        out.put(prefix + "wasteBytes", live * slotSize - requested + tails);
         lock.lock();
         try {
             out.put(prefix + "slabsReleased", slabsReleased);

@@ -20,7 +20,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  *   bit  43      RETIRED: the memory is gone; the stack is empty for ever
  *   bits 44..63  a tag bumped by every change, so a stale pop cannot succeed (ABA)
  * </pre>
- * {@link #pop} and {@link #push} are thread-safe and allocate nothing.
+ * {@link #pop}, {@link #pop(long[], int, int)} and {@link #push} are thread-safe and allocate nothing.
  */
 final class Slab {
 
@@ -134,6 +134,40 @@ final class Slab {
             long witness = (long) HEAD.compareAndExchange(this, h, updated);
             if (witness == h) {
                 return top - 1;
+            }
+            h = witness;
+        }
+    }
+
+    /**
+     * Takes up to {@code n} slots off the free stack with one CAS and writes their addresses to
+     * {@code dest[at..]}.
+     *
+     * @return how many were taken: 0 when none is free (or the slab is retired)
+     */
+    int pop(long[] dest, int at, int n) {
+        long h = (long) HEAD.getVolatile(this);
+        while (true) {
+            int free = (int) ((h >>> FREE_SHIFT) & FIELD);
+            int taken = Math.min(n, free);
+            if (taken == 0) {
+                return 0;
+            }
+            // links read here may be stale if another thread changes the stack meanwhile; the tag then
+            // fails the CAS and nothing read is used
+            int top = (int) (h & FIELD);
+            for (int i = 0; i < taken; i++) {
+                if (top == 0) {
+                    taken = i; // only with a stale read: the CAS below fails
+                    break;
+                }
+                dest[at + i] = address(top - 1);
+                top = links[top - 1];
+            }
+            long updated = ((h + TAG_ONE) & ~STACK) | top | ((long) (free - taken) << FREE_SHIFT);
+            long witness = (long) HEAD.compareAndExchange(this, h, updated);
+            if (witness == h) {
+                return taken;
             }
             h = witness;
         }

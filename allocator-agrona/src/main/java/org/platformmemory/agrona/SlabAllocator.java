@@ -10,9 +10,12 @@ import org.platformmemory.api.Allocator;
  * their class's slabs (page-aligned off-heap buffers cut into equal slots); larger blocks, and blocks
  * aligned beyond a page, get an aligned buffer of their own.
  *
- * <p>Allocating and freeing a slot is one CAS on its slab's free stack: no lock, no Java-heap
- * allocation, constant time. Any thread may free any block. Empty slabs are given back after the reclaim
- * delay (see {@link SlabSettings}); failure is reported by returning 0, never by throwing.
+ * <p>Each thread allocates from and frees into its own magazine of free slots per class (see
+ * {@link Magazines}): no lock, no shared atomic, no Java-heap allocation. Magazines refill from and spill
+ * to the slabs' lock-free free stacks in batches. Any thread may free any block; the slot goes home to its
+ * slab when that thread's magazine spills, is flushed or its thread ends. Empty slabs are given back after
+ * the reclaim delay (see {@link SlabSettings}); a slot cached in a live thread's magazine keeps its slab.
+ * Failure is reported by returning 0, never by throwing.
  *
  * <pre>{@code
  * Allocator slabs = new AgronaAllocatorProvider().create(AllocatorConfig.parse("allocator.agrona.slabSize=1m"));
@@ -27,6 +30,7 @@ public final class SlabAllocator implements Allocator {
     private final SizeClass[] classes;
     private final LargeBlocks large;
     private final MemoryBudget budget;
+    private final Magazines magazines;
 
     SlabAllocator(SlabSettings settings) {
         this.settings = settings;
@@ -37,6 +41,7 @@ public final class SlabAllocator implements Allocator {
             classes[i] = new SizeClass(sizes.size(i), settings, budget, this);
         }
         this.large = new LargeBlocks(budget);
+        this.magazines = new Magazines(classes, settings.magazineSize());
     }
 
     @Override
@@ -48,7 +53,7 @@ public final class SlabAllocator implements Allocator {
     public long allocate(long size, long alignment) {
         int c = sizes.classFor(size, alignment);
         if (c >= 0) {
-            return classes[c].allocate(size);
+            return magazines.allocate(c, size);
         }
         return large.allocate(size, alignment);
     }
@@ -57,7 +62,7 @@ public final class SlabAllocator implements Allocator {
     public void free(long address, long size, long alignment) {
         int c = sizes.classFor(size, alignment);
         if (c >= 0) {
-            classes[c].free(address, size);
+            magazines.free(c, address, size);
         } else {
             large.free(address, size, alignment);
         }
@@ -69,7 +74,7 @@ public final class SlabAllocator implements Allocator {
         int from = sizes.classFor(oldSize, alignment);
         int to = sizes.classFor(newSize, alignment);
         if (from >= 0 && from == to) {
-            classes[from].resized(oldSize, newSize);
+            magazines.resized(from, oldSize, newSize);
             return address;
         }
         if (from < 0 && to < 0 && alignment == MIN_ALIGNMENT) {
@@ -79,25 +84,37 @@ public final class SlabAllocator implements Allocator {
     }
 
     /**
-     * Applies the reclaim policy to every class now, as a timer would; with {@code force}, releases every
-     * empty slab whatever the policy. Classes busy in another thread are skipped.
+     * Gives the calling thread's cached slots and those of ended threads back to their slabs, then applies
+     * the reclaim policy to every class now, as a timer would; with {@code force}, releases every empty
+     * slab whatever the policy. Classes busy in another thread are skipped; slots cached by other live
+     * threads stay where they are and keep their slabs.
      */
     public void reclaim(boolean force) {
+        magazines.flushCurrent();
+        magazines.retireEnded();
         for (SizeClass c : classes) {
             c.reclaim(force);
         }
     }
 
-    /** Under the limit's pressure: every empty slab goes back before a new one is made. */
+    /** Under the limit's pressure: every empty slab (after this thread's magazines) goes back before a new one is made. */
     void releaseEmptySlabs() {
+        // reclaim flushes this thread's magazines: a class refilling calls this with its own magazine empty
         reclaim(true);
+    }
+
+    /** Before a class grows: ended threads' cached slots go home first. @return whether any did */
+    boolean retireEndedMagazines() {
+        return magazines.retireEnded();
     }
 
     /**
      * {@code heldBytes} (slabs and large buffers), {@code limit}, {@code largeBlocks}, {@code largeBytes},
-     * {@code slabSize}, and per size class in use {@code class.<slot size>.slabs}, {@code .slotsUsed},
-     * {@code .slotsFree}, {@code .wasteBytes} (rounding inside used slots plus slab tails) and
-     * {@code .slabsReleased}.
+     * {@code slabSize}, {@code magazineThreads} (threads with magazines), and per size class in use
+     * {@code class.<slot size>.slabs}, {@code .slotsUsed} (live blocks), {@code .slotsFree} (including
+     * {@code .slotsCached}, the free slots in thread magazines), {@code .wasteBytes} (rounding inside used
+     * slots plus slab tails) and {@code .slabsReleased}. Figures from other threads' magazines are read
+     * racily: exact only while no other thread allocates or frees.
      */
     @Override
     public Map<String, Long> statistics() {
@@ -107,10 +124,15 @@ public final class SlabAllocator implements Allocator {
         out.put("slabSize", (long) settings.slabSize());
         out.put("largeBlocks", (long) large.count());
         out.put("largeBytes", large.bytes());
+        out.put("magazineThreads", (long) magazines.threads());
+        long[] requested = new long[classes.length];
+        long[] cached = new long[classes.length];
+        magazines.totals(requested, cached);
         Map<String, Long> perClass = new LinkedHashMap<>();
-        for (SizeClass c : classes) {
+        for (int i = 0; i < classes.length; i++) {
+            SizeClass c = classes[i];
             perClass.clear();
-            c.statistics(perClass);
+            c.statistics(perClass, requested[i], cached[i]);
             if (perClass.get("class." + c.slotSize() + ".slabs") > 0
                 || perClass.get("class." + c.slotSize() + ".slabsReleased") > 0) {
                 out.putAll(perClass);
@@ -130,6 +152,7 @@ public final class SlabAllocator implements Allocator {
 
     @Override
     public void close() {
+        magazines.close();
         for (SizeClass c : classes) {
             c.close();
         }
@@ -138,6 +161,7 @@ public final class SlabAllocator implements Allocator {
 
     @Override
     public String toString() {
-        return "agrona slabs " + sizes + ", slab " + settings.slabSize() + " bytes";
+        return "agrona slabs " + sizes + ", slab " + settings.slabSize() + " bytes, magazines of "
+            + settings.magazineSize();
     }
 }

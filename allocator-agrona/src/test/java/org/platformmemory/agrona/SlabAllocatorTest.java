@@ -87,7 +87,8 @@ class SlabAllocatorTest {
 
     @Test
     void shouldReleaseAnEmptySlabAtOnceWhenNothingIsKeptAndThereIsNoDelay() {
-        open("allocator.agrona.slabSize=4k;allocator.agrona.maxClass=512;"
+        // without magazines every free goes straight to its slab (with them, see the flushed-magazine test)
+        open("allocator.agrona.slabSize=4k;allocator.agrona.maxClass=512;allocator.agrona.magazineSize=0;"
             + "allocator.agrona.reclaimDelayMs=0;allocator.agrona.emptySlabsKept=0");
         long[] blocks = fillTwoSlabs();
         long held = stat("heldBytes");
@@ -98,6 +99,162 @@ class SlabAllocatorTest {
         assertEquals(1, stat("class.64.slabsReleased"));
         assertEquals(held - 4096 - Slab.PAGE, stat("heldBytes"));
         slabs.free(blocks[64], 64, A);
+    }
+
+    @Test
+    void shouldReleaseASlabOnceItsSlotsLeaveTheMagazine() {
+        open("allocator.agrona.slabSize=4k;allocator.agrona.maxClass=512;"
+            + "allocator.agrona.reclaimDelayMs=0;allocator.agrona.emptySlabsKept=0");
+        long[] blocks = fillTwoSlabs();
+        long held = stat("heldBytes");
+        for (int i = 0; i < 64; i++) {
+            slabs.free(blocks[i], 64, A);
+        }
+        assertEquals(2, stat("class.64.slabs"), "slots in this thread's magazine keep their slab");
+        assertTrue(stat("class.64.slotsCached") > 0);
+        assertEquals(1, stat("class.64.slotsUsed"));
+        slabs.reclaim(false);
+        assertEquals(0, stat("class.64.slotsCached"), "reclaim flushes the calling thread's magazine");
+        assertEquals(1, stat("class.64.slabs"), "the empty slab went back");
+        assertEquals(1, stat("class.64.slabsReleased"));
+        assertEquals(held - 4096 - Slab.PAGE, stat("heldBytes"));
+        slabs.free(blocks[64], 64, A);
+    }
+
+    @Test
+    void shouldReuseACachedSlotWithoutTouchingTheSlab() {
+        open("allocator.agrona.slabSize=4k;allocator.agrona.maxClass=512;allocator.agrona.magazineSize=8");
+        long first = slabs.allocate(64, A);
+        long onSlab = stat("class.64.slotsFree") - stat("class.64.slotsCached");
+        assertEquals(64 - 4, onSlab, "a refill takes half a magazine from the slab in one batch");
+        for (int i = 0; i < 1000; i++) {
+            slabs.free(first, 64, A);
+            assertEquals(first, slabs.allocate(64, A), "the slot just freed comes back first");
+        }
+        assertEquals(onSlab, stat("class.64.slotsFree") - stat("class.64.slotsCached"),
+            "the slab's free stack was not touched");
+        assertEquals(1, stat("class.64.slotsUsed"));
+        slabs.free(first, 64, A);
+    }
+
+    @Test
+    void shouldSpillTheOlderHalfOfAFullMagazineToTheSlabs() {
+        open("allocator.agrona.slabSize=4k;allocator.agrona.maxClass=512;allocator.agrona.magazineSize=8");
+        long[] blocks = new long[20];
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = slabs.allocate(64, A);
+        }
+        for (long b : blocks) {
+            slabs.free(b, 64, A);
+            assertTrue(stat("class.64.slotsCached") <= 8, "a magazine never holds more than its size");
+        }
+        assertEquals(0, stat("class.64.slotsUsed"));
+        assertEquals(64, stat("class.64.slotsFree"));
+        assertEquals(blocks[blocks.length - 1], slabs.allocate(64, A), "the newest slot stays cached");
+    }
+
+    @Test
+    void shouldSendSlotsFreedByAnotherThreadHomeToTheirOwnSlab() throws Exception {
+        open("allocator.agrona.slabSize=4k;allocator.agrona.maxClass=512;"
+            + "allocator.agrona.reclaimDelayMs=0;allocator.agrona.emptySlabsKept=0");
+        long[] blocks = fillTwoSlabs();
+        long held = stat("heldBytes");
+        runInAnotherThread(() -> {
+            for (int i = 0; i < 64; i++) {
+                slabs.free(blocks[i], 64, A); // into this thread's magazine
+            }
+            assertEquals(2, stat("class.64.slabs"));
+            slabs.reclaim(false); // flushes this thread's magazine: each slot to the slab it came from
+        });
+        assertEquals(1, stat("class.64.slabs"), "the first slab got all its slots back and went");
+        assertEquals(1, stat("class.64.slabsReleased"));
+        assertEquals(held - 4096 - Slab.PAGE, stat("heldBytes"));
+        assertEquals(1, stat("class.64.slotsUsed"));
+        slabs.free(blocks[64], 64, A);
+    }
+
+    @Test
+    void shouldRetireTheMagazinesOfEndedThreadsWhenANewThreadStarts() throws Exception {
+        open("allocator.agrona.slabSize=4k;allocator.agrona.maxClass=512;"
+            + "allocator.agrona.reclaimDelayMs=0;allocator.agrona.emptySlabsKept=0");
+        long[] blocks = fillTwoSlabs();
+        runInAnotherThread(() -> {
+            for (int i = 0; i < 64; i++) {
+                slabs.free(blocks[i], 64, A); // left in this thread's magazine when it ends
+            }
+        });
+        assertEquals(2, stat("magazineThreads"));
+        assertEquals(2, stat("class.64.slabs"), "the ended thread's magazine still holds the slots");
+        assertEquals(1, stat("class.64.slotsUsed"));
+        runInAnotherThread(() -> slabs.free(slabs.allocate(16, A), 16, A));
+        assertEquals(2, stat("magazineThreads"), "the new thread retired the ended one's magazine");
+        assertEquals(1, stat("class.64.slabs"), "its slots went home and the empty slab went");
+        assertEquals(1, stat("class.64.slabsReleased"));
+        slabs.free(blocks[64], 64, A);
+    }
+
+    @Test
+    void shouldRetireTheMagazinesOfEndedThreadsBeforeMakingANewSlab() throws Exception {
+        open("allocator.agrona.slabSize=4k;allocator.agrona.maxClass=512;allocator.agrona.maxSlabsPerClass=1");
+        long[] blocks = new long[64];
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = slabs.allocate(64, A);
+        }
+        runInAnotherThread(() -> {
+            for (long b : blocks) {
+                slabs.free(b, 64, A);
+            }
+        });
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = slabs.allocate(64, A);
+            assertNotEquals(0, blocks[i], "the ended thread's cached slots are usable again");
+        }
+        assertEquals(1, stat("class.64.slabs"));
+        for (long b : blocks) {
+            slabs.free(b, 64, A);
+        }
+    }
+
+    @Test
+    void shouldGoStraightToTheSlabsWithoutMagazines() {
+        open("allocator.agrona.slabSize=4k;allocator.agrona.maxClass=512;allocator.agrona.magazineSize=0");
+        long p = slabs.allocate(64, A);
+        assertEquals(0, stat("class.64.slotsCached"));
+        assertEquals(63, stat("class.64.slotsFree"), "one slot taken from the slab, no batch");
+        slabs.free(p, 64, A);
+        assertEquals(64, stat("class.64.slotsFree"));
+        assertEquals(0, stat("class.64.slotsCached"));
+        assertEquals(p, slabs.allocate(64, A), "the slab's stack hands the slot out again");
+        slabs.free(p, 64, A);
+    }
+
+    @Test
+    void shouldCountRequestedBytesAcrossThreadsForTheWaste() throws Exception {
+        open("");
+        long tail = 256 * 1024 % 112;
+        long[] blocks = new long[100];
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = slabs.allocate(100, A);
+        }
+        assertEquals(100 * 12 + tail, stat("class.112.wasteBytes"));
+        blocks[0] = slabs.reallocate(blocks[0], 100, 110, A);
+        assertEquals(99 * 12 + 2 + tail, stat("class.112.wasteBytes"), "a resize within the slot counts");
+        runInAnotherThread(() -> {
+            for (int i = 50; i < blocks.length; i++) {
+                slabs.free(blocks[i], 100, A);
+            }
+        });
+        assertEquals(49 * 12 + 2 + tail, stat("class.112.wasteBytes"), "frees by another thread count");
+        assertEquals(50, stat("class.112.slotsUsed"));
+        slabs.reclaim(false); // retires the ended thread's magazine: its count moves to the totals
+        assertEquals(1, stat("magazineThreads"));
+        assertEquals(49 * 12 + 2 + tail, stat("class.112.wasteBytes"), "still right once its thread is retired");
+        slabs.free(blocks[0], 110, A);
+        for (int i = 1; i < 50; i++) {
+            slabs.free(blocks[i], 100, A);
+        }
+        assertEquals(tail, stat("class.112.wasteBytes"));
+        assertEquals(0, stat("class.112.slotsUsed"));
     }
 
     @Test
@@ -296,6 +453,9 @@ class SlabAllocatorTest {
         e = assertThrows(InvalidConfigException.class,
             () -> open("allocator.agrona.maxClass=64k;allocator.agrona.slabSize=256k"));
         assertTrue(e.getMessage().contains("524288"), e.getMessage());
+        e = assertThrows(InvalidConfigException.class, () -> open("allocator.agrona.magazineSize=5000"));
+        assertTrue(e.getMessage().contains("allocator.agrona.magazineSize") && e.getMessage().contains("5000"),
+            e.getMessage());
         e = assertThrows(InvalidConfigException.class,
             () -> Backends.create(AllocatorConfig.parse("allocator.backend=agrona;allocator.agrona.slabsize=1m")));
         assertTrue(e.getMessage().contains("allocator.agrona.slabsize"), e.getMessage());
@@ -311,6 +471,21 @@ class SlabAllocatorTest {
         assertEquals(256 * 1024 / 112 - 1, stats.get("class.112.slotsFree"));
         assertEquals(12 + 256 * 1024 % 112, stats.get("class.112.wasteBytes"));
         slabs.free(p, 100, A);
+    }
+
+    private static void runInAnotherThread(Runnable work) throws InterruptedException {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread other = Thread.ofPlatform().start(() -> {
+            try {
+                work.run();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        other.join();
+        if (failure.get() != null) {
+            throw new AssertionError("in the other thread", failure.get());
+        }
     }
 
     private long[] fillTwoSlabs() {

@@ -39,6 +39,10 @@ public class AgronaBenchmark {
     @Param({"system", "arena", "agrona"})
     public String backend;
 
+    /** Extra settings, such as {@code allocator.agrona.magazineSize=16}; empty for the defaults. */
+    @Param({""})
+    public String options;
+
     private TrackedAllocator memory;
     private final long[] ring = new long[RING];
     private final long[] sizes = new long[RING * 4];
@@ -46,7 +50,8 @@ public class AgronaBenchmark {
 
     @Setup(Level.Trial)
     public void open() {
-        memory = TrackedAllocator.open(AllocatorConfig.parse("allocator.backend=" + backend));
+        memory = TrackedAllocator.open(AllocatorConfig.parse("allocator.backend=" + backend
+            + (options.isEmpty() ? "" : ";" + options)));
         // a game-like mix: most blocks small, some mid-size, a few buffers above the largest class
         SplittableRandom random = new SplittableRandom(42);
         for (int i = 0; i < sizes.length; i++) {

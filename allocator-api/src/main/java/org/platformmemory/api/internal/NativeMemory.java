@@ -36,7 +36,18 @@ public final class NativeMemory {
 
     /** Sets {@code length} bytes at {@code address} to {@code value}. */
     public static void fill(long address, long length, byte value) {
-        if (length > 0) {
+        if (length <= 256) {
+            // small blocks word by word: no slice object, so no Java-heap allocation even before the
+            // JIT has compiled the caller and can scalar-replace one
+            long pattern = (value & 0xFFL) * 0x0101010101010101L;
+            long i = 0;
+            for (; i + 8 <= length; i += 8) {
+                EVERYTHING.set(LONG, address + i, pattern);
+            }
+            for (; i < length; i++) {
+                EVERYTHING.set(BYTE, address + i, value);
+            }
+        } else {
             EVERYTHING.asSlice(address, length).fill(value);
         }
     }

@@ -21,6 +21,7 @@ final class SizeClass {
     private final MemoryBudget budget;
     private final SlabAllocator owner;
     private final ReentrantLock lock = new ReentrantLock();
+    private final long[] slowScratch = new long[1];
     private final ManyToManyConcurrentArrayQueue<Slab> available;
 
     private volatile Slab current;
@@ -110,19 +111,9 @@ final class SizeClass {
     }
 
     private long allocateSlow() {
-        lock.lock();
+        lock.lock(); // reentrant: takeSlow takes it again; the scratch slot is guarded by it
         try {
-            while (true) {
-                Slab slab = takeSlab();
-                if (slab == null) {
-                    return 0;
-                }
-                // threads on the fast path may empty the slab between takeSlab and here: then take another
-                int index = slab.pop();
-                if (index >= 0) {
-                    return slab.address(index);
-                }
-            }
+            return takeSlow(slowScratch, 0, 1) > 0 ? slowScratch[0] : 0;
         } finally {
             lock.unlock();
         }

@@ -971,11 +971,8 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /** Explains why {@code address} is not a live block: freed already, inside another block, or foreign. */
     private void rejectPointer(long address, String op, boolean realloc) {
-        if (blocks.recentlyRemoved(address)) {
-            CallerError error = realloc ? CallerError.REALLOC_FREED : CallerError.DOUBLE_FREE;
-            report(error, op + "(" + hex(address) + "): the block was already freed; nothing was done", address);
-            return;
-        }
+        // inside a live block first: a stale pointer whose memory now belongs to another block is
+        // reported as pointing into that block, whatever it was before
         long[] owner = {0, 0};
         blocks.forEach(user -> {
             long size = header.size(user);
@@ -984,10 +981,14 @@ public final class TrackedAllocator implements AutoCloseable {
                 owner[1] = size;
             }
         });
+        boolean freedBefore = blocks.recentlyRemoved(address);
         if (owner[0] != 0) {
             report(CallerError.INTERIOR_POINTER, op + "(" + hex(address) + "): points " + (address - owner[0])
-                + " bytes into the live block " + hex(owner[0]) + " (" + owner[1] + " bytes), not at its start;"
-                + " nothing was done", address);
+                + " bytes into the live block " + hex(owner[0]) + " (" + owner[1] + " bytes), not at its start"
+                + (freedBefore ? " (a block freed earlier began there)" : "") + "; nothing was done", address);
+        } else if (freedBefore) {
+            CallerError error = realloc ? CallerError.REALLOC_FREED : CallerError.DOUBLE_FREE;
+            report(error, op + "(" + hex(address) + "): the block was already freed; nothing was done", address);
         } else {
             report(CallerError.INVALID_POINTER, op + "(" + hex(address)
                 + "): not a block this allocator handed out (or freed long ago); nothing was done", address);

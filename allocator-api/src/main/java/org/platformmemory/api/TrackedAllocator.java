@@ -43,6 +43,8 @@ public final class TrackedAllocator implements AutoCloseable {
     public static final long MAX_ALIGNMENT = 1L << 30;
 
     private static final System.Logger LOG = System.getLogger("org.platformmemory");
+    /** With a grace period, the backend itself is closed this many grace periods after the blocks are freed. */
+    private static final int BACKEND_CLOSE_DELAY = 50;
     /** Heap ids run from 1 to this; 0 is "no heap". */
     private static final int MAX_HEAPS = 4095;
     private static final int HEAP_ID_BITS = 12;
@@ -745,9 +747,10 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /**
      * As {@link #close()}, but first refuses new calls and gives calls already under way on other threads
-     * {@code grace} to finish before their blocks and the backend go away. For a host that cannot stop
-     * its threads first (a game's audio thread at exit); blocks those threads still use are freed all the
-     * same, as with any allocator that is shut down.
+     * {@code grace} to finish before their blocks are freed; the backend itself is closed (its memory
+     * unmapped) 50 grace periods later, on a daemon thread, so even a call descheduled mid-way does not
+     * touch unmapped memory. For a host that cannot stop its threads first (a game's audio thread at
+     * exit); blocks those threads still use are freed all the same, as with any allocator shut down.
      */
     public void close(java.time.Duration grace) {
         synchronized (this) {
@@ -779,6 +782,23 @@ public final class TrackedAllocator implements AutoCloseable {
             LOG.log(System.Logger.Level.INFO, "platform-memory: closing with {0} live blocks ({1} bytes); freed them",
                 live.length, bytes);
         }
+        if (grace.isZero()) {
+            closeBackend();
+        } else {
+            // a call that was already under way and was descheduled for longer than the grace may still be
+            // about to touch its block: the backend's memory stays mapped a while longer before it goes
+            Thread.ofPlatform().daemon(true).name("platform-memory-close").start(() -> {
+                try {
+                    Thread.sleep(grace.multipliedBy(BACKEND_CLOSE_DELAY));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                closeBackend();
+            });
+        }
+    }
+
+    private void closeBackend() {
         try {
             backend.close();
         } catch (Throwable t) {

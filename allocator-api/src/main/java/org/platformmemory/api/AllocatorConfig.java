@@ -92,13 +92,6 @@ public final class AllocatorConfig {
         return new AllocatorConfig(values);
     }
 
-    /** This config with {@code key} set to {@code value}, replacing any earlier value. */
-    public AllocatorConfig with(String key, String value) {
-        Map<String, String> copy = new TreeMap<>(values);
-        copy.put(qualify(key), value);
-        return new AllocatorConfig(copy);
-    }
-
     private static String qualify(String key) {
         String k = key.strip();
         return k.startsWith(PREFIX) ? k : PREFIX + k;
@@ -212,15 +205,15 @@ public final class AllocatorConfig {
      *
      * @throws InvalidConfigException listing the unknown keys and the known ones
      */
-    public void requireAllRead(String prefix, Set<String> alsoKnown) {
+    public void requireAllRead(String prefix) {
         Set<String> unknown = new TreeSet<>();
         for (String key : values.keySet()) {
-            if (key.startsWith(prefix) && !read.contains(key) && !alsoKnown.contains(key)) {
+            if (key.startsWith(prefix) && !read.contains(key)) {
                 unknown.add(key);
             }
         }
         if (!unknown.isEmpty()) {
-            Set<String> known = new TreeSet<>(alsoKnown);
+            Set<String> known = new TreeSet<>();
             for (String key : read) {
                 if (key.startsWith(prefix)) {
                     known.add(key);

@@ -64,7 +64,7 @@ public final class Backends {
         String name = config.backend(DEFAULT);
         Allocator allocator = provider(name).create(config);
         try {
-            config.requireAllRead(AllocatorConfig.PREFIX + name + ".", java.util.Set.of());
+            config.requireAllRead(AllocatorConfig.PREFIX + name + ".");
         } catch (InvalidConfigException e) {
             allocator.close();
             throw e;

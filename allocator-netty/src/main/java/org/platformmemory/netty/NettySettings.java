@@ -64,7 +64,7 @@ public record NettySettings(int arenas, int pageSize, int maxOrder, int smallCac
         int arenas = config.integer(ARENAS, Math.min(64, cores), 1, 64);
         long pageSize = config.bytes(PAGE_SIZE, 8192, 4096, 1 << 20);
         if (Long.bitCount(pageSize) != 1) {
-            throw new InvalidConfigException(PAGE_SIZE + ": '" + config.asMap().get(PAGE_SIZE)
+            throw new InvalidConfigException(PAGE_SIZE + ": '" + config.raw(PAGE_SIZE)
                 + "' is not allowed; use a power of two from 4k to 1m (for example 8k)");
         }
         int maxOrder = config.integer(MAX_ORDER, 9, 0, 14);

@@ -148,11 +148,6 @@ public final class NativeExports {
         }
     }
 
-    /** The facade the C ABI is using now, or {@code null} before start and after shutdown. */
-    public static TrackedAllocator current() {
-        return memory;
-    }
-
     private static MemorySegment buildTable() throws ReflectiveOperationException {
         MemorySegment t = Arena.global().allocate(JAVA_LONG, ENTRIES.length + 1L);
         t.setAtIndex(JAVA_LONG, 0, ENTRIES.length);

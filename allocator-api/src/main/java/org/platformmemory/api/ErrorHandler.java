@@ -11,5 +11,5 @@ public interface ErrorHandler {
      * @param message a sentence that names the address, sizes and what was expected
      * @param address the pointer involved, or 0
      */
-    void onError(CallerError error, String message, long address);
+    void onError(ErrorCode error, String message, long address);
 }

@@ -157,7 +157,7 @@ public final class TrackedAllocator implements AutoCloseable {
      * Allocates a block.
      *
      * @param size      bytes; 0 returns 0 and is not an error. Negative values are C sizes above
-     *                  {@code Long.MAX_VALUE} and are reported as {@link CallerError#SIZE_OVERFLOW}
+     *                  {@code Long.MAX_VALUE} and are reported as {@link ErrorCode#SIZE_OVERFLOW}
      * @param flags     {@link MemoryFlags}: {@code CLEAR} zeroes the block, the others are kept
      * @param alignment a power of two up to {@link #MAX_ALIGNMENT}; values below 16 mean 16
      * @param site      a site from {@link #site(String, int)}, or 0 for "the Java caller" (recorded only
@@ -171,7 +171,7 @@ public final class TrackedAllocator implements AutoCloseable {
     private long allocateInHeap(Heap heap, long size, int flags, int site) {
         synchronized (heap) {
             if (heap.destroyed) {
-                report(CallerError.INVALID_HEAP, "heapAllocate(" + heap.id + "): the heap was destroyed", 0);
+                report(ErrorCode.INVALID_HEAP, "heapAllocate(" + heap.id + "): the heap was destroyed", 0);
                 return 0;
             }
             return allocateIn(heap, size, flags, Allocator.MIN_ALIGNMENT, site);
@@ -246,7 +246,7 @@ public final class TrackedAllocator implements AutoCloseable {
      * Frees a block. {@code address == 0} does nothing.
      *
      * @param size the size the block was allocated with, or 0 for "unknown"; a different non-zero size
-     *             is reported as {@link CallerError#SIZE_MISMATCH} and the recorded size is used
+     *             is reported as {@link ErrorCode#SIZE_MISMATCH} and the recorded size is used
      */
     public void free(long address, long size) {
         if (address == 0) {
@@ -266,7 +266,7 @@ public final class TrackedAllocator implements AutoCloseable {
         }
         long recorded = BlockHeader.sizeOf(word0);
         if (size != 0 && size != recorded) {
-            report(CallerError.SIZE_MISMATCH, "free(" + hex(address) + ", " + Long.toUnsignedString(size)
+            report(ErrorCode.SIZE_MISMATCH, "free(" + hex(address) + ", " + Long.toUnsignedString(size)
                 + "): the block was allocated with " + recorded + " bytes; freed it as " + recorded, address);
         }
         release(address, word0);
@@ -307,7 +307,7 @@ public final class TrackedAllocator implements AutoCloseable {
         }
         long recorded = BlockHeader.sizeOf(word0);
         if (oldSize != 0 && oldSize != recorded) {
-            report(CallerError.SIZE_MISMATCH, "reallocate(" + hex(address) + ", " + Long.toUnsignedString(oldSize)
+            report(ErrorCode.SIZE_MISMATCH, "reallocate(" + hex(address) + ", " + Long.toUnsignedString(oldSize)
                 + ", ...): the block was allocated with " + recorded + " bytes; used " + recorded, address);
         }
         long align = 1L << BlockHeader.alignmentLog2Of(word0);
@@ -341,7 +341,7 @@ public final class TrackedAllocator implements AutoCloseable {
             blocks.record(address, LiveBlockSet.FREED);
             releasePending(heap);
         }
-        report(CallerError.INVALID_HEAP, "reallocate(" + hex(address) + "): its heap " + heap.id
+        report(ErrorCode.INVALID_HEAP, "reallocate(" + hex(address) + "): its heap " + heap.id
             + " was destroyed while the block was being resized; the block is gone with it", address);
         return 0;
     }
@@ -413,7 +413,7 @@ public final class TrackedAllocator implements AutoCloseable {
         try {
             nativeHeap = backend.createHeap();
         } catch (Throwable t) {
-            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw creating a heap: " + t, 0);
+            report(ErrorCode.BACKEND_FAILURE, "backend '" + backend.name() + "' threw creating a heap: " + t, 0);
             return 0;
         }
         int generation = heapGenerations.incrementAndGet() & ((1 << (31 - HEAP_ID_BITS - 1)) - 1);
@@ -429,14 +429,14 @@ public final class TrackedAllocator implements AutoCloseable {
             nativeHeap.close();
         }
         failedAllocations.increment();
-        report(CallerError.ALLOCATION_FAILED, "createHeap: all " + MAX_HEAPS + " heaps are in use", 0);
+        report(ErrorCode.ALLOCATION_FAILED, "createHeap: all " + MAX_HEAPS + " heaps are in use", 0);
         return 0;
     }
 
     /**
      * Allocates a block in a private heap; as {@link #allocate(long, int, long, int)} otherwise.
      *
-     * @return the block, or 0 on failure or for a heap that does not exist ({@link CallerError#INVALID_HEAP})
+     * @return the block, or 0 on failure or for a heap that does not exist ({@link ErrorCode#INVALID_HEAP})
      */
     public long heapAllocate(int heap, long size, int flags, int site) {
         Heap h = heap(heap, "heapAllocate");
@@ -447,7 +447,7 @@ public final class TrackedAllocator implements AutoCloseable {
      * Frees every block still in a private heap and the heap itself ({@code HeapDestroy}). The blocks
      * count as frees.
      *
-     * @return whether the heap existed (an unknown heap is reported as {@link CallerError#INVALID_HEAP})
+     * @return whether the heap existed (an unknown heap is reported as {@link ErrorCode#INVALID_HEAP})
      */
     public boolean destroyHeap(int heap) {
         if (closed) {
@@ -462,7 +462,7 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /**
      * Frees a block of a private heap ({@code HeapFree}). A block of another heap is reported as
-     * {@link CallerError#INVALID_POINTER} and left alone; otherwise as {@link #free(long, long)}.
+     * {@link ErrorCode#INVALID_POINTER} and left alone; otherwise as {@link #free(long, long)}.
      *
      * @return whether a block was freed ({@code address == 0} counts as done)
      */
@@ -472,7 +472,7 @@ public final class TrackedAllocator implements AutoCloseable {
         }
         int owner = heapOf(address);
         if (owner >= 0 && owner != heap) {
-            report(CallerError.INVALID_POINTER, "heapFree(" + heap + ", " + hex(address) + "): the block belongs to "
+            report(ErrorCode.INVALID_POINTER, "heapFree(" + heap + ", " + hex(address) + "): the block belongs to "
                 + (owner == 0 ? "no heap" : "heap " + owner) + "; nothing was done", address);
             return false;
         }
@@ -515,7 +515,7 @@ public final class TrackedAllocator implements AutoCloseable {
             try {
                 heap.allocator.close();
             } catch (Throwable t) {
-                report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw destroying heap "
+                report(ErrorCode.BACKEND_FAILURE, "backend '" + backend.name() + "' threw destroying heap "
                     + heap.id + ": " + t, 0);
             }
         }
@@ -525,7 +525,7 @@ public final class TrackedAllocator implements AutoCloseable {
     private Heap heap(int id, String op) {
         Heap h = id > 0 && id <= MAX_HEAPS ? heaps.get(id) : null;
         if (h == null || h.destroyed) {
-            report(CallerError.INVALID_HEAP, op + "(" + id + "): no such heap (never created, or destroyed)", 0);
+            report(ErrorCode.INVALID_HEAP, op + "(" + id + "): no such heap (never created, or destroyed)", 0);
         }
         return h;
     }
@@ -609,7 +609,7 @@ public final class TrackedAllocator implements AutoCloseable {
         return failedAllocations.sum();
     }
 
-    /** Bad calls detected (see {@link CallerError#isCallerError()}). */
+    /** Bad calls detected (see {@link ErrorCode#isErrorCode()}). */
     public long callerErrors() {
         return callerErrors.sum();
     }
@@ -705,7 +705,7 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /**
      * Checks the guard bytes of every live block ({@code debug} mode) and reports each damaged one as
-     * {@link CallerError#GUARD_CORRUPTED}.
+     * {@link ErrorCode#GUARD_CORRUPTED}.
      *
      * @return the number of damaged blocks; always 0 outside {@code debug} mode
      */
@@ -738,7 +738,7 @@ public final class TrackedAllocator implements AutoCloseable {
 
     /**
      * Frees every block still live (counted as frees) and closes the backend. Later calls fail with
-     * {@link CallerError#CLOSED}. Idempotent.
+     * {@link ErrorCode#CLOSED}. Idempotent.
      */
     @Override
     public void close() {
@@ -802,7 +802,7 @@ public final class TrackedAllocator implements AutoCloseable {
         try {
             backend.close();
         } catch (Throwable t) {
-            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' failed to close: " + t, 0);
+            report(ErrorCode.BACKEND_FAILURE, "backend '" + backend.name() + "' failed to close: " + t, 0);
         }
     }
 
@@ -813,7 +813,7 @@ public final class TrackedAllocator implements AutoCloseable {
     private long totalFor(long size, long align, String op) {
         long overhead = header.overheadFor(align);
         if (size < 0 || size > Long.MAX_VALUE - overhead) {
-            report(CallerError.SIZE_OVERFLOW, op + "(" + Long.toUnsignedString(size) + " bytes): the size"
+            report(ErrorCode.SIZE_OVERFLOW, op + "(" + Long.toUnsignedString(size) + " bytes): the size"
                 + " overflows once the " + overhead + "-byte header is added (is it a negative number or SIZE_MAX?)", 0);
             failedAllocations.increment();
             return 0;
@@ -834,7 +834,7 @@ public final class TrackedAllocator implements AutoCloseable {
         } else if (Long.bitCount(alignment) == 1 && alignment <= MAX_ALIGNMENT) {
             return Long.numberOfTrailingZeros(alignment);
         }
-        report(CallerError.BAD_ALIGNMENT, op + ": alignment " + Long.toUnsignedString(alignment)
+        report(ErrorCode.BAD_ALIGNMENT, op + ": alignment " + Long.toUnsignedString(alignment)
             + " is not a power of two from 1 to " + MAX_ALIGNMENT, 0);
         return -1;
     }
@@ -867,7 +867,7 @@ public final class TrackedAllocator implements AutoCloseable {
             return true;
         }
         blocks.add(user, undoEvent);
-        report(CallerError.HEADER_CORRUPTED, "the header before block " + hex(user) + " was overwritten"
+        report(ErrorCode.HEADER_CORRUPTED, "the header before block " + hex(user) + " was overwritten"
             + " (a write before the start of the block?); the block is kept, not freed", user);
         return false;
     }
@@ -917,7 +917,7 @@ public final class TrackedAllocator implements AutoCloseable {
         try {
             source.free(user - offset, header.overheadFor(align) + size, align);
         } catch (Throwable t) {
-            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw while freeing "
+            report(ErrorCode.BACKEND_FAILURE, "backend '" + backend.name() + "' threw while freeing "
                 + hex(user) + ": " + t, user);
         }
         liveBytes.addAndGet(-size);
@@ -935,7 +935,7 @@ public final class TrackedAllocator implements AutoCloseable {
         String where = front >= 0
             ? "the guard before it was overwritten at byte " + (front - BlockHeader.GUARD) + " (buffer underrun)"
             : "the guard after it was overwritten at byte " + (size + back) + " (buffer overrun)";
-        report(CallerError.GUARD_CORRUPTED, op + ": block " + hex(user) + " (" + size + " bytes): " + where, user);
+        report(ErrorCode.GUARD_CORRUPTED, op + ": block " + hex(user) + " (" + size + " bytes): " + where, user);
     }
 
     private long backendAllocate(Allocator backend, long total, long align) {
@@ -943,12 +943,12 @@ public final class TrackedAllocator implements AutoCloseable {
         try {
             base = backend.allocate(total, align);
         } catch (Throwable t) {
-            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw allocating " + total
+            report(ErrorCode.BACKEND_FAILURE, "backend '" + backend.name() + "' threw allocating " + total
                 + " bytes: " + t, 0);
             return 0;
         }
         if (base != 0 && (base < 0 || (base & (align - 1)) != 0)) {
-            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' returned " + hex(base)
+            report(ErrorCode.BACKEND_FAILURE, "backend '" + backend.name() + "' returned " + hex(base)
                 + ", which is not aligned to " + align + "; gave it back", base);
             try {
                 backend.free(base, total, align);
@@ -965,13 +965,13 @@ public final class TrackedAllocator implements AutoCloseable {
         try {
             moved = backend.reallocate(base, oldTotal, newTotal, align);
         } catch (Throwable t) {
-            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' threw reallocating "
+            report(ErrorCode.BACKEND_FAILURE, "backend '" + backend.name() + "' threw reallocating "
                 + hex(base) + " to " + newTotal + " bytes: " + t, base);
             return 0;
         }
         if (moved != 0 && (moved < 0 || (moved & (align - 1)) != 0)) {
             // the old block may be gone already; the new one is unusable: report and lose it rather than corrupt
-            report(CallerError.BACKEND_FAILURE, "backend '" + backend.name() + "' returned " + hex(moved)
+            report(ErrorCode.BACKEND_FAILURE, "backend '" + backend.name() + "' returned " + hex(moved)
                 + " from reallocate, which is not aligned to " + align, moved);
             return 0;
         }
@@ -980,12 +980,12 @@ public final class TrackedAllocator implements AutoCloseable {
 
     private long failAllocation(long size, String op, String why) {
         failedAllocations.increment();
-        report(CallerError.ALLOCATION_FAILED, op + "(" + size + " bytes) failed: " + why, 0);
+        report(ErrorCode.ALLOCATION_FAILED, op + "(" + size + " bytes) failed: " + why, 0);
         return 0;
     }
 
     private long rejectClosed(String op) {
-        report(CallerError.CLOSED, op + ": the allocator is closed", 0);
+        report(ErrorCode.CLOSED, op + ": the allocator is closed", 0);
         return 0;
     }
 
@@ -1003,23 +1003,23 @@ public final class TrackedAllocator implements AutoCloseable {
         });
         boolean freedBefore = blocks.recentlyRemoved(address);
         if (owner[0] != 0) {
-            report(CallerError.INTERIOR_POINTER, op + "(" + hex(address) + "): points " + (address - owner[0])
+            report(ErrorCode.INTERIOR_POINTER, op + "(" + hex(address) + "): points " + (address - owner[0])
                 + " bytes into the live block " + hex(owner[0]) + " (" + owner[1] + " bytes), not at its start"
                 + (freedBefore ? " (a block freed earlier began there)" : "") + "; nothing was done", address);
         } else if (freedBefore) {
-            CallerError error = realloc ? CallerError.REALLOC_FREED : CallerError.DOUBLE_FREE;
+            ErrorCode error = realloc ? ErrorCode.REALLOC_FREED : ErrorCode.DOUBLE_FREE;
             report(error, op + "(" + hex(address) + "): the block was already freed; nothing was done", address);
         } else {
-            report(CallerError.INVALID_POINTER, op + "(" + hex(address)
+            report(ErrorCode.INVALID_POINTER, op + "(" + hex(address)
                 + "): not a block this allocator handed out (or freed long ago); nothing was done", address);
         }
     }
 
-    private void report(CallerError error, String message, long address) {
-        if (error.isCallerError()) {
+    private void report(ErrorCode error, String message, long address) {
+        if (error.isErrorCode()) {
             callerErrors.increment();
         }
-        System.Logger.Level level = error.isCallerError() || error == CallerError.BACKEND_FAILURE
+        System.Logger.Level level = error.isErrorCode() || error == ErrorCode.BACKEND_FAILURE
             ? System.Logger.Level.WARNING : System.Logger.Level.INFO;
         String text = "platform-memory " + error + ": " + message;
         LOG.log(level, text);

@@ -94,7 +94,7 @@ class FaultyBackendTest {
     void shouldReturnNullWhenTheBackendThrowsOnAllocate() {
         backend.throwOnAllocate = true;
         assertEquals(0, memory.allocate(64, MemoryFlags.CLEAR));
-        assertEquals(CallerError.BACKEND_FAILURE, errors.errors().get(0));
+        assertEquals(ErrorCode.BACKEND_FAILURE, errors.errors().get(0));
         assertTrue(errors.reports().get(0).message().contains("boom"));
         assertEquals(256, memory.liveBytes());
         assertEquals(1, memory.liveBlocks());
@@ -106,7 +106,7 @@ class FaultyBackendTest {
     void shouldGiveBackAMisalignedBlockAndReturnNull() {
         backend.misalign = true;
         assertEquals(0, memory.allocate(64, 0));
-        assertEquals(CallerError.BACKEND_FAILURE, errors.errors().get(0));
+        assertEquals(ErrorCode.BACKEND_FAILURE, errors.errors().get(0));
         assertTrue(errors.reports().get(0).message().contains("not aligned"), errors.reports().get(0).message());
         assertEquals(1, backend.misalignedFreed, "the bad block went back to the backend");
         assertEquals(256, memory.liveBytes());
@@ -118,7 +118,7 @@ class FaultyBackendTest {
         long p = memory.allocate(100, 0);
         backend.throwOnFree = true;
         memory.free(p, 0);
-        assertEquals(CallerError.BACKEND_FAILURE, errors.last().error());
+        assertEquals(ErrorCode.BACKEND_FAILURE, errors.last().error());
         assertEquals(256, memory.liveBytes(), "the block is gone from the caller's view");
         assertEquals(0, memory.sizeOf(p));
         backend.throwOnFree = false;
@@ -130,7 +130,7 @@ class FaultyBackendTest {
         BlockPattern.fill(p, 100, 1);
         backend.throwOnReallocate = true;
         assertEquals(0, memory.reallocate(p, 100, 5000));
-        assertEquals(CallerError.BACKEND_FAILURE, errors.errors().get(0));
+        assertEquals(ErrorCode.BACKEND_FAILURE, errors.errors().get(0));
         assertTrue(BlockPattern.holds(p, 100, 1));
         assertEquals(100, memory.sizeOf(p));
         assertEquals(356, memory.liveBytes());
@@ -156,7 +156,7 @@ class FaultyBackendTest {
     void shouldReportABackendThatThrowsOnClose() {
         backend.throwOnClose = true;
         memory.close();
-        assertEquals(CallerError.BACKEND_FAILURE, errors.last().error());
+        assertEquals(ErrorCode.BACKEND_FAILURE, errors.last().error());
         assertEquals(0, memory.liveBytes());
         backend.throwOnClose = false;
         canary = 0;

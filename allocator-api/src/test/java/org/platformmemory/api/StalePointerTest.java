@@ -57,7 +57,7 @@ class StalePointerTest {
 
         memory.free(stale, 0);
 
-        assertEquals(CallerError.INTERIOR_POINTER, errors.last().error());
+        assertEquals(ErrorCode.INTERIOR_POINTER, errors.last().error());
         assertTrue(errors.last().message().contains((stale - reused) + " bytes into the live block"), errors.last().message());
         assertTrue(errors.last().message().contains("freed earlier"), errors.last().message());
         assertTrue(BlockPattern.holds(reused, 4096, 7), "the live block is untouched");

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.platformmemory.api.AllocatorConfig;
-import org.platformmemory.api.CallerError;
+import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.InvalidConfigException;
 import org.platformmemory.api.MemoryStats;
 import org.platformmemory.api.Tracking;
@@ -351,13 +351,13 @@ public final class NativeExports {
         return id;
     }
 
-    private static void onError(CallerError error, String message, long address) {
+    private static void onError(ErrorCode error, String message, long address) {
         reportToC(error.code(), message, address);
     }
 
     /** A call after Platform_Mem_Shutdown that raced it past the shim's check: refused, reported, 0. */
     private static long closed(String function) {
-        reportToC(CallerError.CLOSED.code(), function + ": the allocator was shut down", 0);
+        reportToC(ErrorCode.CLOSED.code(), function + ": the allocator was shut down", 0);
         return 0;
     }
 

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.platformmemory.api.Allocator;
 import org.platformmemory.api.AllocatorConfig;
-import org.platformmemory.api.CallerError;
+import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.LiveBlock;
 import org.platformmemory.api.MemoryFlags;
 import org.platformmemory.api.MemoryStats;
@@ -231,7 +231,7 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         assertEquals(MIB, memory.ramTotal());
         assertEquals(0, memory.allocate(600_000, MemoryFlags.NORMAL), "beyond the budget");
         assertStats(600_000, 1, 1, 0, 0, 1, 0);
-        assertEquals(CallerError.ALLOCATION_FAILED, errors.last().error());
+        assertEquals(ErrorCode.ALLOCATION_FAILED, errors.last().error());
         BlockPattern.fill(a, 600_000, 3);
         assertEquals(0, memory.reallocate(a, 0, MIB + 1), "realloc beyond the budget fails");
         assertTrue(BlockPattern.holds(a, 600_000, 3), "the old block is intact after a failed realloc");
@@ -278,7 +278,7 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         }
     }
 
-    private void assertOneError(CallerError expected, long errorsBefore) {
+    private void assertOneError(ErrorCode expected, long errorsBefore) {
         assertEquals(expected, errors.last().error(), () -> "reported: " + errors.reports());
         assertEquals(errorsBefore + 1, memory.callerErrors(), "caller errors counted");
         assertFalse(errors.last().message().isBlank());
@@ -291,7 +291,7 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         memory.free(p, 64);
         MemoryStats before = memory.stats();
         memory.free(p, 64);
-        assertOneError(CallerError.DOUBLE_FREE, 0);
+        assertOneError(ErrorCode.DOUBLE_FREE, 0);
         assertEquals(before.liveBytes(), memory.liveBytes());
         assertEquals(before.frees(), memory.frees(), "the second free is not counted as a free");
         assertIntact(canaries);
@@ -303,7 +303,7 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         long p = memory.allocate(32 * MIB, MemoryFlags.NORMAL);
         memory.free(p, 0);
         memory.free(p, 0);
-        assertOneError(CallerError.DOUBLE_FREE, 0);
+        assertOneError(ErrorCode.DOUBLE_FREE, 0);
         assertEquals(0, memory.liveBytes());
     }
 
@@ -316,7 +316,7 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
             for (long bad : pointers) {
                 long before = memory.callerErrors();
                 memory.free(bad, 0);
-                assertOneError(CallerError.INVALID_POINTER, before);
+                assertOneError(ErrorCode.INVALID_POINTER, before);
                 assertEquals(0, memory.sizeOf(bad));
             }
         }
@@ -330,10 +330,10 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         long p = memory.allocate(1000, MemoryFlags.NORMAL);
         BlockPattern.fill(p, 1000, 5);
         memory.free(p + 16, 0);
-        assertOneError(CallerError.INTERIOR_POINTER, 0);
+        assertOneError(ErrorCode.INTERIOR_POINTER, 0);
         assertTrue(errors.last().message().contains("16 bytes into"), errors.last().message());
         assertEquals(0, memory.reallocate(p + 512, 0, 2000));
-        assertOneError(CallerError.INTERIOR_POINTER, 1);
+        assertOneError(ErrorCode.INTERIOR_POINTER, 1);
         assertTrue(BlockPattern.holds(p, 1000, 5), "the block itself is untouched");
         memory.free(p, 1000);
         assertIntact(canaries);
@@ -345,11 +345,11 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         long[][] canaries = liveCanaries();
         long p = memory.allocate(100, MemoryFlags.NORMAL);
         memory.free(p, 99);
-        assertOneError(CallerError.SIZE_MISMATCH, 0);
+        assertOneError(ErrorCode.SIZE_MISMATCH, 0);
         long q = memory.allocate(200, MemoryFlags.NORMAL);
         BlockPattern.fill(q, 200, 2);
         long r = memory.reallocate(q, 300, 400);
-        assertOneError(CallerError.SIZE_MISMATCH, 1);
+        assertOneError(ErrorCode.SIZE_MISMATCH, 1);
         assertTrue(BlockPattern.holds(r, 200, 2), "realloc copied the recorded 200 bytes");
         memory.free(r, 0);
         assertIntact(canaries);
@@ -364,18 +364,18 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         for (long size : sizes) {
             long before = memory.callerErrors();
             assertEquals(0, memory.allocate(size, MemoryFlags.NORMAL));
-            assertOneError(CallerError.SIZE_OVERFLOW, before);
+            assertOneError(ErrorCode.SIZE_OVERFLOW, before);
         }
         long p = memory.allocate(64, MemoryFlags.NORMAL);
         BlockPattern.fill(p, 64, 9);
         long before = memory.callerErrors();
         assertEquals(0, memory.reallocate(p, 64, sizeMax));
-        assertOneError(CallerError.SIZE_OVERFLOW, before);
+        assertOneError(ErrorCode.SIZE_OVERFLOW, before);
         assertTrue(BlockPattern.holds(p, 64, 9), "the block survives a failed realloc");
         assertEquals(64, memory.sizeOf(p));
         memory.free(p, 64);
         assertEquals(0, memory.allocate(Allocator.MAX_BLOCK_SIZE * 4, MemoryFlags.NORMAL), "impossible size");
-        assertEquals(CallerError.ALLOCATION_FAILED, errors.last().error());
+        assertEquals(ErrorCode.ALLOCATION_FAILED, errors.last().error());
         assertIntact(canaries);
         assertEquals(0, memory.liveBytes());
         assertEquals(sizes.length + 2, memory.failedAllocations());
@@ -388,7 +388,7 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         for (long alignment : bad) {
             long before = memory.callerErrors();
             assertEquals(0, memory.allocate(64, MemoryFlags.NORMAL, alignment), "alignment " + alignment);
-            assertOneError(CallerError.BAD_ALIGNMENT, before);
+            assertOneError(ErrorCode.BAD_ALIGNMENT, before);
         }
         assertIntact(canaries);
         assertEquals(0, memory.liveBytes());
@@ -400,9 +400,9 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         long p = memory.allocate(64, MemoryFlags.NORMAL);
         memory.free(p, 0);
         assertEquals(0, memory.reallocate(p, 64, 128));
-        assertOneError(CallerError.REALLOC_FREED, 0);
+        assertOneError(ErrorCode.REALLOC_FREED, 0);
         assertEquals(0, memory.reallocate(0x7f00_dead_bee0L, 0, 128));
-        assertOneError(CallerError.INVALID_POINTER, 1);
+        assertOneError(ErrorCode.INVALID_POINTER, 1);
         assertIntact(canaries);
         assertStats(0, 0, 9, 9, 0, 0, 2);
     }
@@ -413,9 +413,9 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         memory.close();
         assertEquals(0, memory.liveBytes(), "close freed the live block");
         assertEquals(0, memory.allocate(64, MemoryFlags.NORMAL));
-        assertEquals(CallerError.CLOSED, errors.last().error());
+        assertEquals(ErrorCode.CLOSED, errors.last().error());
         memory.free(p, 0);
-        assertEquals(CallerError.CLOSED, errors.last().error());
+        assertEquals(ErrorCode.CLOSED, errors.last().error());
         memory.close();
     }
 
@@ -617,7 +617,7 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         assertTrue(BlockPattern.holds(grown, moved[1], moved[2]));
         assertEquals(level, memory.heapOf(grown), "realloc keeps the block in its heap");
         assertFalse(memory.heapFree(ui, levelBlocks.get(0)[0]), "a block of another heap is refused");
-        assertEquals(CallerError.INVALID_POINTER, errors.last().error());
+        assertEquals(ErrorCode.INVALID_POINTER, errors.last().error());
         assertTrue(memory.heapFree(level, levelBlocks.remove(0)[0]));
         long liveBefore = memory.liveBlocks();
         for (long[] b : levelBlocks) {
@@ -630,11 +630,11 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         assertTrue(BlockPattern.holds(kept, 1000, 77), "the other heap's block is untouched");
         assertEquals(ui, memory.heapOf(kept));
         assertFalse(memory.destroyHeap(level), "destroying twice is refused");
-        assertEquals(CallerError.INVALID_HEAP, errors.last().error());
+        assertEquals(ErrorCode.INVALID_HEAP, errors.last().error());
         assertEquals(0, memory.heapAllocate(level, 64, 0, 0));
-        assertEquals(CallerError.INVALID_HEAP, errors.last().error());
+        assertEquals(ErrorCode.INVALID_HEAP, errors.last().error());
         memory.free(levelBlocks.get(3)[0], 0);
-        assertEquals(CallerError.DOUBLE_FREE, errors.last().error(), "a block freed by destroy is gone");
+        assertEquals(ErrorCode.DOUBLE_FREE, errors.last().error(), "a block freed by destroy is gone");
         assertIntact(canaries);
         assertEquals(1000, memory.liveBytes());
         memory.free(kept, 0);
@@ -696,11 +696,11 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
         assertEquals(0, memory.checkAllGuards());
         BlockPattern.poke(p + 100, (byte) 0x41); // one byte past the end
         assertEquals(1, memory.checkAllGuards());
-        assertEquals(CallerError.GUARD_CORRUPTED, errors.last().error());
+        assertEquals(ErrorCode.GUARD_CORRUPTED, errors.last().error());
         assertTrue(errors.last().message().contains("overrun"), errors.last().message());
         BlockPattern.poke(z - 1, (byte) 0x41); // one byte before the start
         memory.free(z, 0);
-        assertEquals(CallerError.GUARD_CORRUPTED, errors.last().error());
+        assertEquals(ErrorCode.GUARD_CORRUPTED, errors.last().error());
         assertTrue(errors.last().message().contains("underrun"), errors.last().message());
         long q = memory.reallocate(p, 0, 5000);
         assertNotEquals(0, q, "a damaged block can still be reallocated");
@@ -723,7 +723,7 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
             memory.free(p, 0);
             memory.free(canaries[3][0] + 32, 0);
             memory.free(0x7f00_dead_bee0L, 0);
-            assertEquals(List.of(CallerError.DOUBLE_FREE, CallerError.INTERIOR_POINTER, CallerError.INVALID_POINTER),
+            assertEquals(List.of(ErrorCode.DOUBLE_FREE, ErrorCode.INTERIOR_POINTER, ErrorCode.INVALID_POINTER),
                 errors.errors(), mode);
             assertIntact(canaries);
             assertEquals(0, memory.liveBytes(), mode);

@@ -12,7 +12,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 import org.platformmemory.api.AllocatorConfig;
-import org.platformmemory.api.CallerError;
+import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.MemoryFlags;
 import org.platformmemory.api.MemoryStats;
 import org.platformmemory.api.TrackedAllocator;
@@ -100,7 +100,7 @@ public abstract class AllocatorModelProperties extends BackendUnderTest {
                         long p = memory.allocate(a.size(), a.flags(), a.alignment());
                         if (limit != 0 && liveBytes + a.size() > limit) {
                             assertEquals(0, p, "allocation beyond the budget fails: " + op);
-                            assertEquals(CallerError.ALLOCATION_FAILED, errors.last().error());
+                            assertEquals(ErrorCode.ALLOCATION_FAILED, errors.last().error());
                             failed++;
                         } else {
                             assertNotEquals(0, p, op.toString());
@@ -122,7 +122,7 @@ public abstract class AllocatorModelProperties extends BackendUnderTest {
                         long size = f.sizeHint() == 0 ? 0 : f.sizeHint() == 1 ? b.size() : b.size() + 1;
                         memory.free(b.address(), size);
                         if (f.sizeHint() == 2) {
-                            assertEquals(CallerError.SIZE_MISMATCH, errors.last().error());
+                            assertEquals(ErrorCode.SIZE_MISMATCH, errors.last().error());
                             callerErrors++;
                         }
                         freed.add(b.address());
@@ -140,7 +140,7 @@ public abstract class AllocatorModelProperties extends BackendUnderTest {
                         long grow = r.newSize() - b.size();
                         if (limit != 0 && grow > 0 && liveBytes + grow > limit) {
                             assertEquals(0, p, "realloc beyond the budget fails: " + op);
-                            assertEquals(CallerError.ALLOCATION_FAILED, errors.last().error());
+                            assertEquals(ErrorCode.ALLOCATION_FAILED, errors.last().error());
                             assertEquals(b.size(), memory.sizeOf(b.address()), "the old block is still live");
                             failed++;
                         } else {
@@ -161,9 +161,9 @@ public abstract class AllocatorModelProperties extends BackendUnderTest {
                         long p = freed.get(f.pick() % freed.size());
                         if (live.stream().noneMatch(b -> b.address() == p)) {
                             memory.free(p, 0);
-                            CallerError e = errors.last().error();
-                            assertTrue(e == CallerError.DOUBLE_FREE || e == CallerError.INVALID_POINTER
-                                || e == CallerError.INTERIOR_POINTER, "freeing a freed block: " + e);
+                            ErrorCode e = errors.last().error();
+                            assertTrue(e == ErrorCode.DOUBLE_FREE || e == ErrorCode.INVALID_POINTER
+                                || e == ErrorCode.INTERIOR_POINTER, "freeing a freed block: " + e);
                             callerErrors++;
                         }
                     }
@@ -171,7 +171,7 @@ public abstract class AllocatorModelProperties extends BackendUnderTest {
                         Block b = live.get(f.pick() % live.size());
                         if (f.offset() < b.size()) {
                             memory.free(b.address() + f.offset(), 0);
-                            assertEquals(CallerError.INTERIOR_POINTER, errors.last().error());
+                            assertEquals(ErrorCode.INTERIOR_POINTER, errors.last().error());
                             callerErrors++;
                         }
                     }

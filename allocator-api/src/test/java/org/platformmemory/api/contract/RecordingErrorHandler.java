@@ -3,20 +3,20 @@ package org.platformmemory.api.contract;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import org.platformmemory.api.CallerError;
+import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.ErrorHandler;
 
 /** Records every error the facade reports, for assertions. */
 public final class RecordingErrorHandler implements ErrorHandler {
 
     /** One reported error. */
-    public record Report(CallerError error, String message, long address) {
+    public record Report(ErrorCode error, String message, long address) {
     }
 
     private final List<Report> reports = new CopyOnWriteArrayList<>();
 
     @Override
-    public void onError(CallerError error, String message, long address) {
+    public void onError(ErrorCode error, String message, long address) {
         reports.add(new Report(error, message, address));
     }
 
@@ -25,7 +25,7 @@ public final class RecordingErrorHandler implements ErrorHandler {
     }
 
     /** The errors reported so far, in order. */
-    public List<CallerError> errors() {
+    public List<ErrorCode> errors() {
         return reports.stream().map(Report::error).toList();
     }
 

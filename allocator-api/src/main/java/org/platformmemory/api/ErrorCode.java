@@ -1,10 +1,12 @@
 package org.platformmemory.api;
 
 /**
- * What went wrong in a call, as reported to an {@link ErrorHandler}. The numeric codes are the ones the
- * C ABI passes to its error handler; they never change meaning.
+ * What went wrong in a call, as reported to an {@link ErrorHandler}: the caller's mistakes (a double
+ * free, a foreign pointer, a bad size...) and the system's failures (no memory, a failing backend), told
+ * apart by {@link #isCallerError()}. The numeric codes are the ones the C ABI passes to its error
+ * handler ({@code PLATFORM_MEM_ERR_*}); they never change meaning.
  */
-public enum CallerError {
+public enum ErrorCode {
     /** A block was freed (or reallocated) a second time. */
     DOUBLE_FREE(1),
     /** A pointer this layer never handed out. */
@@ -34,7 +36,7 @@ public enum CallerError {
 
     private final int code;
 
-    CallerError(int code) {
+    ErrorCode(int code) {
         this.code = code;
     }
 
@@ -44,7 +46,7 @@ public enum CallerError {
     }
 
     /** Whether this counts as a caller error in the statistics (failures of the system do not). */
-    public boolean isCallerError() {
+    public boolean isErrorCode() {
         return this != ALLOCATION_FAILED && this != BACKEND_FAILURE;
     }
 }

@@ -46,7 +46,7 @@ public enum ErrorCode {
     }
 
     /** Whether this counts as a caller error in the statistics (failures of the system do not). */
-    public boolean isErrorCode() {
+    public boolean isCallerError() {
         return this != ALLOCATION_FAILED && this != BACKEND_FAILURE;
     }
 }

@@ -16,6 +16,7 @@ import org.platformmemory.api.AllocatorConfig;
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.InvalidConfigException;
 import org.platformmemory.api.MemoryStats;
+import org.platformmemory.api.PrivateHeap;
 import org.platformmemory.api.Tracking;
 import org.platformmemory.api.TrackedAllocator;
 
@@ -53,6 +54,7 @@ public final class NativeExports {
     private static volatile MethodHandle report;
     private static MemorySegment table;
     private static final Map<SiteKey, Integer> SITES = new ConcurrentHashMap<>();
+    private static final HeapHandles HEAPS = new HeapHandles();
 
     /** A C allocation site: the address of its {@code __FILE__} string and the line. */
     private record SiteKey(long file, int line) {
@@ -111,6 +113,7 @@ public final class NativeExports {
             opened.setErrorHandler(NativeExports::onError);
             cSite = opened.site(null, 0);
             SITES.clear();
+            HEAPS.clear();
             if (table == null) {
                 table = buildTable();
             }
@@ -264,7 +267,7 @@ public final class NativeExports {
     private static int heapCreate() {
         try {
             TrackedAllocator m = memory;
-            return m != null ? m.createHeap() : (int) closed("Platform_HeapCreate");
+            return m != null ? (int) HEAPS.create(m) : (int) closed("Platform_HeapCreate");
         } catch (Throwable t) {
             return (int) internalError("Platform_HeapCreate", t);
         }
@@ -273,7 +276,11 @@ public final class NativeExports {
     private static long heapAlloc(long heap, long size, int flags) {
         try {
             TrackedAllocator m = memory;
-            return m != null ? m.heapAllocate(heapId(heap), size, flags, cSite) : closed("Platform_HeapAlloc");
+            if (m == null) {
+                return closed("Platform_HeapAlloc");
+            }
+            PrivateHeap h = HEAPS.find(m, heap, "Platform_HeapAlloc");
+            return h != null ? h.allocate(size, flags, cSite) : 0;
         } catch (Throwable t) {
             return internalError("Platform_HeapAlloc", t);
         }
@@ -282,7 +289,11 @@ public final class NativeExports {
     private static int heapFree(long heap, long ptr) {
         try {
             TrackedAllocator m = memory;
-            return m != null && m.heapFree(heapId(heap), ptr) ? 1 : 0;
+            if (m == null) {
+                return 0;
+            }
+            PrivateHeap h = HEAPS.find(m, heap, "Platform_HeapFree");
+            return h != null && h.free(ptr) ? 1 : 0;
         } catch (Throwable t) {
             return (int) internalError("Platform_HeapFree", t);
         }
@@ -291,7 +302,7 @@ public final class NativeExports {
     private static int heapDestroy(long heap) {
         try {
             TrackedAllocator m = memory;
-            return m != null && m.destroyHeap(heapId(heap)) ? 1 : 0;
+            return m != null && HEAPS.destroy(m, heap) ? 1 : 0;
         } catch (Throwable t) {
             return (int) internalError("Platform_HeapDestroy", t);
         }
@@ -330,11 +341,6 @@ public final class NativeExports {
     }
 
     // ---------------------------------------------------------------------------------------------
-
-    /** A heap handle from C: ids are small; anything else (a stray pointer) becomes the invalid id 0. */
-    private static int heapId(long heap) {
-        return heap > 0 && heap <= Integer.MAX_VALUE ? (int) heap : 0;
-    }
 
     /** The site id of a C {@code file:line}; file names are interned by their address. */
     private static int site(TrackedAllocator m, long file, int line) {

@@ -11,12 +11,14 @@ public final class SiteTable {
 
     /** The id of "no site recorded". */
     public static final int NONE = 0;
+    /** The name of {@link #NONE}. */
+    public static final String NOT_RECORDED = "(site not recorded)";
 
     private final ConcurrentHashMap<String, Integer> ids = new ConcurrentHashMap<>();
     private final CopyOnWriteArrayList<String> names = new CopyOnWriteArrayList<>();
 
     public SiteTable() {
-        names.add("(site not recorded)");
+        names.add(NOT_RECORDED);
     }
 
     /** The id of {@code site}, interning it on first use. */

@@ -22,6 +22,7 @@ import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.LiveBlock;
 import org.platformmemory.api.MemoryFlags;
 import org.platformmemory.api.MemoryStats;
+import org.platformmemory.api.PrivateHeap;
 import org.platformmemory.api.Tracking;
 import org.platformmemory.api.TrackedAllocator;
 
@@ -594,51 +595,51 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
     @Test
     void shouldFreeEveryBlockOfAHeapAtOnceAndLeaveOtherHeapsAlone() {
         long[][] canaries = liveCanaries();
-        int level = memory.createHeap();
-        int ui = memory.createHeap();
-        assertTrue(level > 0 && ui > 0 && level != ui);
+        PrivateHeap level = memory.createHeap();
+        PrivateHeap ui = memory.createHeap();
+        assertTrue(level.id() > 0 && ui.id() > 0 && level.id() != ui.id());
         List<long[]> levelBlocks = new ArrayList<>();
         for (int i = 0; i < 500; i++) {
             long size = 1 + (i * 37L) % 5000;
-            long p = memory.heapAllocate(level, size, i % 3 == 0 ? MemoryFlags.CLEAR : 0, 0);
+            long p = level.allocate(size, i % 3 == 0 ? MemoryFlags.CLEAR : 0, 0);
             assertNotEquals(0, p);
-            assertEquals(level, memory.heapOf(p));
+            assertEquals(level.id(), memory.heapOf(p));
             BlockPattern.fill(p, size, i);
             levelBlocks.add(new long[] {p, size, i});
         }
-        long big = memory.heapAllocate(level, 3 * MIB, 0, 0);
-        long kept = memory.heapAllocate(ui, 1000, 0, 0);
+        long big = level.allocate(3 * MIB, 0, 0);
+        long kept = ui.allocate(1000, 0, 0);
         BlockPattern.fill(kept, 1000, 77);
-        assertEquals(ui, memory.heapOf(kept));
+        assertEquals(ui.id(), memory.heapOf(kept));
         assertEquals(0, memory.heapOf(canaries[0][0]));
         memory.free(levelBlocks.remove(0)[0], 0); // a heap block freed the ordinary way
         long[] moved = levelBlocks.remove(0);
         long grown = memory.reallocate(moved[0], 0, 20_000);
         assertTrue(BlockPattern.holds(grown, moved[1], moved[2]));
-        assertEquals(level, memory.heapOf(grown), "realloc keeps the block in its heap");
-        assertFalse(memory.heapFree(ui, levelBlocks.get(0)[0]), "a block of another heap is refused");
+        assertEquals(level.id(), memory.heapOf(grown), "realloc keeps the block in its heap");
+        assertFalse(ui.free(levelBlocks.get(0)[0]), "a block of another heap is refused");
         assertEquals(ErrorCode.INVALID_POINTER, errors.last().error());
-        assertTrue(memory.heapFree(level, levelBlocks.remove(0)[0]));
+        assertTrue(level.free(levelBlocks.remove(0)[0]));
         long liveBefore = memory.liveBlocks();
         for (long[] b : levelBlocks) {
             assertTrue(BlockPattern.holds(b[0], b[1], b[2]));
         }
-        assertTrue(memory.destroyHeap(level));
+        assertTrue(level.destroy());
         assertEquals(liveBefore - levelBlocks.size() - 2, memory.liveBlocks(), "destroy freed every block of the heap");
         assertEquals(-1, memory.heapOf(big));
         assertEquals(0, memory.sizeOf(levelBlocks.get(7)[0]));
         assertTrue(BlockPattern.holds(kept, 1000, 77), "the other heap's block is untouched");
-        assertEquals(ui, memory.heapOf(kept));
-        assertFalse(memory.destroyHeap(level), "destroying twice is refused");
+        assertEquals(ui.id(), memory.heapOf(kept));
+        assertFalse(level.destroy(), "destroying twice is refused");
         assertEquals(ErrorCode.INVALID_HEAP, errors.last().error());
-        assertEquals(0, memory.heapAllocate(level, 64, 0, 0));
+        assertEquals(0, level.allocate(64, 0, 0));
         assertEquals(ErrorCode.INVALID_HEAP, errors.last().error());
         memory.free(levelBlocks.get(3)[0], 0);
         assertEquals(ErrorCode.DOUBLE_FREE, errors.last().error(), "a block freed by destroy is gone");
         assertIntact(canaries);
         assertEquals(1000, memory.liveBytes());
         memory.free(kept, 0);
-        assertTrue(memory.destroyHeap(ui));
+        assertTrue(ui.destroy());
         assertEquals(0, memory.liveBytes());
         assertEquals(memory.allocations(), memory.frees());
     }
@@ -647,9 +648,9 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
     void shouldReleaseHeapsStillAliveOnClose() {
         CountingAllocator backend = countingBackend();
         TrackedAllocator counted = openCounted(backend, Tracking.DEBUG, 0);
-        int heap = counted.createHeap();
+        PrivateHeap heap = counted.createHeap();
         for (int i = 0; i < 50; i++) {
-            assertNotEquals(0, counted.heapAllocate(heap, 100 + i, 0, 0));
+            assertNotEquals(0, heap.allocate(100 + i, 0, 0));
         }
         assertNotEquals(0, counted.allocate(100, 0));
         counted.close();

@@ -1,0 +1,103 @@
+package org.platformmemory.api.internal;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.platformmemory.api.ErrorCode;
+
+/**
+ * The facade's byte budget and the counters that are not counted by the live-block set: live bytes,
+ * their peak, failed allocations, and the free-memory figures derived from them.
+ *
+ * <p>Live bytes are one atomic total so that the budget ({@code allocator.limit}) is exact: a reservation
+ * that would cross it fails without ever being visible. Thread-safe.
+ */
+public final class Accounting {
+
+    private final long limit;
+    private final ErrorReporter errors;
+    private final AtomicLong liveBytes = new AtomicLong();
+    private final AtomicLong peakBytes = new AtomicLong();
+    private final LongAdder failedAllocations = new LongAdder();
+
+    /** @param limit the byte budget, or 0 for none */
+    public Accounting(long limit, ErrorReporter errors) {
+        this.limit = limit;
+        this.errors = errors;
+    }
+
+    /** Adds {@code bytes} to the live total within the budget; returns the new total, or -1 if it would not fit. */
+    public long reserve(long bytes) {
+        if (limit == 0) {
+            return liveBytes.addAndGet(bytes);
+        }
+        long current;
+        do {
+            current = liveBytes.get();
+            if (bytes > limit - current) {
+                return -1;
+            }
+        } while (!liveBytes.compareAndSet(current, current + bytes));
+        return current + bytes;
+    }
+
+    /** Adds {@code bytes} (negative to give back) to the live total, whatever the budget; returns the new total. */
+    public long add(long bytes) {
+        return liveBytes.addAndGet(bytes);
+    }
+
+    /** Raises the peak to {@code liveTotal} if it is higher. */
+    public void raisePeak(long liveTotal) {
+        long peak;
+        while (liveTotal > (peak = peakBytes.get()) && !peakBytes.compareAndSet(peak, liveTotal)) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /** Counts a failed allocation that has been reported already. */
+    public void countFailure() {
+        failedAllocations.increment();
+    }
+
+    /** Counts and reports a failed allocation ({@link ErrorCode#ALLOCATION_FAILED}); returns 0 for the caller to return. */
+    public long fail(long size, String op, String why) {
+        failedAllocations.increment();
+        errors.report(ErrorCode.ALLOCATION_FAILED, op + "(" + size + " bytes) failed: " + why, 0);
+        return 0;
+    }
+
+    /** {@link #fail} for a reservation the budget refused. */
+    public long failOverBudget(long size, String op) {
+        return fail(size, op, "the budget allocator.limit=" + limit + " has " + (limit - liveBytes.get()) + " bytes left");
+    }
+
+    /** Bytes requested by live blocks. */
+    public long liveBytes() {
+        return liveBytes.get();
+    }
+
+    /** The most {@link #liveBytes()} has been. */
+    public long peakBytes() {
+        return peakBytes.get();
+    }
+
+    /** Allocations that returned 0 because memory or budget ran out, or the size or alignment was bad. */
+    public long failedAllocations() {
+        return failedAllocations.sum();
+    }
+
+    /** The byte budget, or 0 when there is none. */
+    public long limit() {
+        return limit;
+    }
+
+    /** The budget minus live bytes when there is a budget, else what the operating system reports as available. */
+    public long ramFree() {
+        return limit > 0 ? Math.max(0, limit - liveBytes.get()) : SystemMemory.available();
+    }
+
+    /** The budget when there is one, else the machine's (or container's) total memory. */
+    public long ramTotal() {
+        return limit > 0 ? limit : SystemMemory.total();
+    }
+}

@@ -1,0 +1,216 @@
+package org.platformmemory.api.internal;
+
+import java.time.Duration;
+
+import org.platformmemory.api.Allocator;
+import org.platformmemory.api.ErrorCode;
+
+import static org.platformmemory.api.internal.ErrorReporter.hex;
+
+/**
+ * Everything that gives a block's memory back: a claimed block to the allocator it came from (the
+ * backend or a private heap), the blocks of a heap being destroyed, and a heap itself once no free
+ * under way still needs its memory. The live-bytes total goes down here and nowhere else.
+ *
+ * <p>A block is "claimed" once its address has been removed from the live-block set: from then on no
+ * other thread can free it, so the header may be read and the memory given back. Heap blocks are
+ * released under the heap's monitor, which orders them against the heap's destroy.
+ */
+public final class BlockRelease {
+
+    private final LiveBlockSet blocks;
+    private final BlockHeader header;
+    private final Accounting accounting;
+    private final ErrorReporter errors;
+    private final Tracker tracker;
+    private final CheckedBackend backend;
+    private final HeapRegistry heaps;
+    private final PointerDiagnosis diagnosis;
+
+    public BlockRelease(LiveBlockSet blocks, BlockHeader header, Accounting accounting, ErrorReporter errors,
+                        Tracker tracker, CheckedBackend backend, HeapRegistry heaps, PointerDiagnosis diagnosis) {
+        this.blocks = blocks;
+        this.header = header;
+        this.accounting = accounting;
+        this.errors = errors;
+        this.tracker = tracker;
+        this.backend = backend;
+        this.heaps = heaps;
+        this.diagnosis = diagnosis;
+    }
+
+    /**
+     * Claims a live block for free ({@code realloc} false) or reallocate: takes it out of the live set, so
+     * that no other call can have it, and checks its header. {@code size} is the caller's idea of its size
+     * (0: unknown; another size is reported and the recorded one used).
+     *
+     * @return the header's first word (never 0), or 0 after reporting why the block cannot be had
+     */
+    public long claim(long address, long size, boolean realloc) {
+        if (!blocks.remove(address, realloc ? LiveBlockSet.NONE : LiveBlockSet.FREED)) {
+            diagnosis.reject(address, realloc ? "reallocate" : "free", realloc);
+            return 0;
+        }
+        long word0 = header.word0(address);
+        if (!headerIntact(address, word0, realloc ? LiveBlockSet.NONE : LiveBlockSet.FREE_UNDONE)) {
+            return 0;
+        }
+        long recorded = BlockHeader.sizeOf(word0);
+        if (size != 0 && size != recorded) {
+            diagnosis.sizeMismatch(address, size, recorded, realloc);
+        }
+        return word0;
+    }
+
+    /**
+     * Verifies a claimed block's header; a damaged one is reported ({@link ErrorCode#HEADER_CORRUPTED}) and
+     * the block is put back as live with {@code undoEvent}, never freed.
+     */
+    private boolean headerIntact(long user, long word0, int undoEvent) {
+        if (header.intact(user, word0)) {
+            return true;
+        }
+        blocks.add(user, undoEvent);
+        errors.report(ErrorCode.HEADER_CORRUPTED, "the header before block " + hex(user) + " was overwritten"
+            + " (a write before the start of the block?); the block is kept, not freed", user);
+        return false;
+    }
+
+    /** Gives a claimed block back to where it came from and counts its bytes. */
+    public void release(long user, long word0) {
+        int tag = header.heap(user);
+        HeapRecord heap = tag == 0 ? null : heaps.byTag(tag);
+        if (heap == null) {
+            // a heap that no longer exists cannot have been destroyed after our claim (it waits for us):
+            // only a damaged tag could get here, and the header check has ruled that out
+            releaseTo(backend.backend(), user, word0);
+        } else {
+            releaseHeapBlock(heap, user, word0);
+        }
+    }
+
+    private void releaseHeapBlock(HeapRecord heap, long user, long word0) {
+        synchronized (heap) {
+            if (!heap.destroyed) {
+                heap.blocks.remove(user, LiveBlockSet.NONE);
+                releaseTo(heap.allocator, user, word0);
+            } else if (heap.isNative) {
+                // destroyed after our claim: the heap's close takes the memory back once we are done
+                tracker.beforeDiscard(user, BlockHeader.sizeOf(word0), "free");
+                accounting.add(-BlockHeader.sizeOf(word0));
+                releasePending(heap);
+            } else {
+                releaseTo(backend.backend(), user, word0);
+                releasePending(heap);
+            }
+        }
+    }
+
+    /** Gives a claimed block back to {@code source} and counts its bytes. */
+    public void releaseTo(Allocator source, long user, long word0) {
+        long size = BlockHeader.sizeOf(word0);
+        long align = 1L << BlockHeader.alignmentLog2Of(word0);
+        tracker.beforeRelease(user, size, "free");
+        header.invalidate(user);
+        backend.free(source, user - header.offsetFor(align), header.overheadFor(align) + size, align, user);
+        accounting.add(-size);
+    }
+
+    /**
+     * A claimed heap block being resized whose heap was destroyed after the claim: it goes with its heap.
+     * Called with the heap's monitor held; {@code bytes} is what the block counted for.
+     */
+    public void discardWithHeap(HeapRecord heap, long user, long bytes) {
+        accounting.add(-bytes);
+        blocks.record(user, LiveBlockSet.FREED);
+        releasePending(heap);
+    }
+
+    /**
+     * Destroys a heap: frees every block it still has (counted as frees) and then the heap, or leaves the
+     * heap to the last free already under way on another thread.
+     *
+     * @return false if it was destroyed already
+     */
+    public boolean destroy(HeapRecord heap) {
+        synchronized (heap) {
+            if (heap.destroyed) {
+                return false;
+            }
+            heap.destroyed = true;
+            for (long user : heap.blocks.drain(LiveBlockSet.NONE)) {
+                if (!blocks.remove(user, LiveBlockSet.FREED)) {
+                    // a free or realloc on another thread has claimed it and will come to this heap's
+                    // monitor: the memory must stay mapped until it has
+                    heap.pendingReleases++;
+                    continue;
+                }
+                long word0 = header.word0(user);
+                if (heap.isNative) {
+                    // the heap's close below returns its memory in one go
+                    tracker.beforeDiscard(user, BlockHeader.sizeOf(word0), "destroyHeap");
+                    accounting.add(-BlockHeader.sizeOf(word0));
+                } else {
+                    releaseTo(backend.backend(), user, word0);
+                }
+            }
+            if (heap.pendingReleases == 0) {
+                finishDestroy(heap);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The end of a facade whose calls are refused already: after {@code grace} for calls under way, destroys
+     * every heap and frees every block still live (all counted as frees), then closes the backend
+     * {@code backendDelay} later, so that even a call descheduled mid-way never touches unmapped memory.
+     */
+    public void closeAll(Duration grace, Duration backendDelay) {
+        if (!grace.isZero()) {
+            try {
+                Thread.sleep(grace);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        long[] freed = releaseAll();
+        if (freed[0] > 0) {
+            errors.inform("closing with " + freed[0] + " live blocks (" + freed[1] + " bytes); freed them");
+        }
+        backend.closeAfter(backendDelay);
+    }
+
+    /** Destroys every heap, then frees every block still live (all counted as frees); returns {blocks, bytes}. */
+    private long[] releaseAll() {
+        for (int id = 1; id <= HeapRegistry.MAX_HEAPS; id++) {
+            HeapRecord heap = heaps.byId(id);
+            if (heap != null) {
+                destroy(heap);
+            }
+        }
+        long[] live = blocks.drain(LiveBlockSet.FREED);
+        long bytes = 0;
+        for (long user : live) {
+            long word0 = header.word0(user);
+            bytes += BlockHeader.sizeOf(word0);
+            release(user, word0);
+        }
+        return new long[] {live.length, bytes};
+    }
+
+    /** One of the blocks claimed before its heap's destroy is done with; the last one lets the heap go. */
+    private void releasePending(HeapRecord heap) {
+        if (--heap.pendingReleases == 0) {
+            finishDestroy(heap);
+        }
+    }
+
+    /** Closes a destroyed heap's native allocator and frees its id. Called with its monitor held. */
+    private void finishDestroy(HeapRecord heap) {
+        if (heap.isNative) {
+            backend.close(heap.allocator, "destroying heap " + heap.id);
+        }
+        heaps.unregister(heap);
+    }
+}

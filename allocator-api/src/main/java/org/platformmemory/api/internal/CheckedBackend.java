@@ -1,0 +1,135 @@
+package org.platformmemory.api.internal;
+
+import java.time.Duration;
+
+import org.platformmemory.api.Allocator;
+import org.platformmemory.api.ErrorCode;
+
+import static org.platformmemory.api.internal.ErrorReporter.hex;
+
+/**
+ * The backend as the facade calls it: whatever a backend throws, and any address it returns that is
+ * not aligned as asked, becomes a {@link ErrorCode#BACKEND_FAILURE} report and a failed call, so a
+ * faulty backend can fail a call but never corrupt the facade's state.
+ *
+ * <p>Each method takes the allocator to use, {@code source}: the backend itself, or one of its
+ * private heaps ({@link Allocator#createHeap()}). Thread-safe as the backend is.
+ */
+public final class CheckedBackend {
+
+    private final Allocator backend;
+    private final ErrorReporter errors;
+
+    public CheckedBackend(Allocator backend, ErrorReporter errors) {
+        this.backend = backend;
+        this.errors = errors;
+    }
+
+    /** The backend itself. */
+    public Allocator backend() {
+        return backend;
+    }
+
+    /** The backend's name. */
+    public String name() {
+        return backend.name();
+    }
+
+    /** A block of {@code total} bytes aligned to {@code align}, or 0 (out of memory, or reported). */
+    public long allocate(Allocator source, long total, long align) {
+        long base;
+        try {
+            base = source.allocate(total, align);
+        } catch (Throwable t) {
+            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw allocating " + total
+                + " bytes: " + t, 0);
+            return 0;
+        }
+        if (base != 0 && (base < 0 || (base & (align - 1)) != 0)) {
+            return misaligned(source, base, total, align);
+        }
+        return base;
+    }
+
+    private long misaligned(Allocator source, long base, long total, long align) {
+        errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' returned " + hex(base)
+            + ", which is not aligned to " + align + "; gave it back", base);
+        try {
+            source.free(base, total, align);
+        } catch (Throwable ignored) {
+            // already reported; the block is the backend's problem now
+        }
+        return 0;
+    }
+
+    /** The block moved or resized, or 0 with the old block intact (out of memory) or unknown (reported). */
+    public long reallocate(Allocator source, long base, long oldTotal, long newTotal, long align) {
+        long moved;
+        try {
+            moved = source.reallocate(base, oldTotal, newTotal, align);
+        } catch (Throwable t) {
+            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw reallocating "
+                + hex(base) + " to " + newTotal + " bytes: " + t, base);
+            return 0;
+        }
+        if (moved != 0 && (moved < 0 || (moved & (align - 1)) != 0)) {
+            // the old block may be gone already; the new one is unusable: report and lose it rather than corrupt
+            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' returned " + hex(moved)
+                + " from reallocate, which is not aligned to " + align, moved);
+            return 0;
+        }
+        return moved;
+    }
+
+    /** Gives a block back; a backend that throws is reported ({@code user} names the block in the report). */
+    public void free(Allocator source, long base, long total, long align, long user) {
+        try {
+            source.free(base, total, align);
+        } catch (Throwable t) {
+            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw while freeing "
+                + hex(user) + ": " + t, user);
+        }
+    }
+
+    /**
+     * A private heap of the backend's own, the backend itself when it has none, or null when it threw
+     * (reported).
+     */
+    public Allocator createHeap() {
+        try {
+            Allocator heap = backend.createHeap();
+            return heap != null ? heap : backend;
+        } catch (Throwable t) {
+            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw creating a heap: " + t, 0);
+            return null;
+        }
+    }
+
+    /** Closes {@code source} (the backend or one of its heaps); a failure is reported as {@code what}. */
+    public void close(Allocator source, String what) {
+        try {
+            source.close();
+        } catch (Throwable t) {
+            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw " + what + ": " + t, 0);
+        }
+    }
+
+    /**
+     * Closes the backend now ({@code delay} zero) or after {@code delay} on a daemon thread, so that a call
+     * descheduled mid-way never touches memory the backend has unmapped.
+     */
+    public void closeAfter(Duration delay) {
+        if (delay.isZero()) {
+            close(backend, "closing");
+            return;
+        }
+        Thread.ofPlatform().daemon(true).name("platform-memory-close").start(() -> {
+            try {
+                Thread.sleep(delay);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            close(backend, "closing");
+        });
+    }
+}

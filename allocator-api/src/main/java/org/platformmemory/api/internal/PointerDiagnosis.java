@@ -1,0 +1,62 @@
+package org.platformmemory.api.internal;
+
+import org.platformmemory.api.ErrorCode;
+
+import static org.platformmemory.api.internal.ErrorReporter.hex;
+
+/**
+ * Says why an address handed to free or reallocate is not a live block, and reports it: it points
+ * inside a live block ({@link ErrorCode#INTERIOR_POINTER}), it was freed already
+ * ({@link ErrorCode#DOUBLE_FREE}, {@link ErrorCode#REALLOC_FREED}), or it was never ours
+ * ({@link ErrorCode#INVALID_POINTER}); and a size that disagrees with the block's. Only the live-block set and the headers of live blocks are read,
+ * never the memory at the address itself, so an unmapped pointer is diagnosed without a crash.
+ */
+public final class PointerDiagnosis {
+
+    private final LiveBlockSet blocks;
+    private final BlockHeader header;
+    private final ErrorReporter errors;
+
+    public PointerDiagnosis(LiveBlockSet blocks, BlockHeader header, ErrorReporter errors) {
+        this.blocks = blocks;
+        this.header = header;
+        this.errors = errors;
+    }
+
+    /** Reports {@code address}, which {@code op} was given and which is not a live block; touches nothing. */
+    public void reject(long address, String op, boolean realloc) {
+        // inside a live block first: a stale pointer whose memory now belongs to another block is
+        // reported as pointing into that block, whatever it was before
+        long[] owner = {0, 0};
+        blocks.forEach(user -> {
+            long size = header.size(user);
+            if (address > user && address < user + size) {
+                owner[0] = user;
+                owner[1] = size;
+            }
+        });
+        boolean freedBefore = blocks.recentlyRemoved(address);
+        if (owner[0] != 0) {
+            errors.report(ErrorCode.INTERIOR_POINTER, op + "(" + hex(address) + "): points " + (address - owner[0])
+                + " bytes into the live block " + hex(owner[0]) + " (" + owner[1] + " bytes), not at its start"
+                + (freedBefore ? " (a block freed earlier began there)" : "") + "; nothing was done", address);
+        } else if (freedBefore) {
+            ErrorCode error = realloc ? ErrorCode.REALLOC_FREED : ErrorCode.DOUBLE_FREE;
+            errors.report(error, op + "(" + hex(address) + "): the block was already freed; nothing was done", address);
+        } else {
+            errors.report(ErrorCode.INVALID_POINTER, op + "(" + hex(address)
+                + "): not a block this allocator handed out (or freed long ago); nothing was done", address);
+        }
+    }
+
+    /**
+     * Reports a size given to free ({@code realloc} false) or reallocate that is not the block's recorded
+     * one ({@link ErrorCode#SIZE_MISMATCH}); the call goes on with the recorded size.
+     */
+    public void sizeMismatch(long address, long given, long recorded, boolean realloc) {
+        String call = realloc ? "reallocate(" + hex(address) + ", " + Long.toUnsignedString(given) + ", ...)"
+            : "free(" + hex(address) + ", " + Long.toUnsignedString(given) + ")";
+        errors.report(ErrorCode.SIZE_MISMATCH, call + ": the block was allocated with " + recorded + " bytes; "
+            + (realloc ? "used " : "freed it as ") + recorded, address);
+    }
+}

@@ -48,9 +48,6 @@ public final class TrackedAllocator implements AutoCloseable {
     /** The largest alignment a caller may ask for: 1 GiB. */
     public static final long MAX_ALIGNMENT = BlockPlacement.MAX_ALIGNMENT;
 
-    /** With a grace period, the backend itself is closed this many grace periods after the blocks are freed. */
-    private static final int BACKEND_CLOSE_DELAY = 50;
-
     private final Tracking tracking;
     private final BlockHeader header;
     private final LiveBlockSet blocks;
@@ -76,7 +73,7 @@ public final class TrackedAllocator implements AutoCloseable {
         this.release = new BlockRelease(blocks, header, accounting, errors, tracker, this.backend, heaps,
             new PointerDiagnosis(blocks, header, errors));
         this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, this.backend, heaps, release);
-                this.live = new LiveBlocks(blocks, header, tracker, backend.name(), tracking);
+        this.live = new LiveBlocks(blocks, header, tracker, backend.name(), tracking);
     }
 
     /**
@@ -107,8 +104,7 @@ public final class TrackedAllocator implements AutoCloseable {
         return new TrackedAllocator(backend, tracking, limit);
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Allocation
+    // ---- Allocation -----------------------------------------------------------------------------
 
     /** {@link #allocate(long, int, long, int)} with 16-byte alignment and the caller as the site. */
     public long allocate(long size, int flags) {
@@ -162,8 +158,7 @@ public final class TrackedAllocator implements AutoCloseable {
         return tracker.siteId(file, line);
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Free and reallocate
+    // ---- Free and reallocate --------------------------------------------------------------------
 
     /**
      * Frees a block. {@code address == 0} does nothing.
@@ -222,8 +217,7 @@ public final class TrackedAllocator implements AutoCloseable {
         return live.sizeOf(address);
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Private heaps
+    // ---- Private heaps --------------------------------------------------------------------------
 
     /**
      * Creates a private heap ({@code HeapCreate}): its blocks are ordinary blocks for {@link #free},
@@ -246,8 +240,7 @@ public final class TrackedAllocator implements AutoCloseable {
         return address == 0 || closed ? -1 : live.heapIdOf(address);
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Statistics and reports
+    // ---- Statistics and reports -----------------------------------------------------------------
 
     /** Bytes requested by live blocks. */
     public long liveBytes() {
@@ -355,8 +348,7 @@ public final class TrackedAllocator implements AutoCloseable {
         return tracker.checkAll(blocks);
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Errors and lifecycle
+    // ---- Errors and lifecycle -------------------------------------------------------------------
 
     /** Sets the handler told about every error, or removes it with {@code null}. */
     public void setErrorHandler(ErrorHandler handler) {
@@ -394,11 +386,8 @@ public final class TrackedAllocator implements AutoCloseable {
             }
             closed = true;
         }
-        release.closeAll(grace, grace.multipliedBy(BACKEND_CLOSE_DELAY));
+        release.closeAll(grace);
     }
-
-    // ---------------------------------------------------------------------------------------------
-    // Rare cases, out of line
 
     /** Whether {@link #close} has begun. */
     boolean isClosed() {
@@ -406,7 +395,6 @@ public final class TrackedAllocator implements AutoCloseable {
     }
 
     long rejectClosed(String op) {
-        errors.report(ErrorCode.CLOSED, op + ": the allocator is closed", 0);
-        return 0;
+        return errors.rejectClosed(op);
     }
 }

@@ -18,6 +18,9 @@ import static org.platformmemory.api.internal.ErrorReporter.hex;
  */
 public final class BlockRelease {
 
+    /** With a grace period, the backend itself is closed this many grace periods after the blocks are freed. */
+    public static final int BACKEND_CLOSE_DELAY = 50;
+
     private final LiveBlockSet blocks;
     private final BlockHeader header;
     private final Accounting accounting;
@@ -164,9 +167,10 @@ public final class BlockRelease {
     /**
      * The end of a facade whose calls are refused already: after {@code grace} for calls under way, destroys
      * every heap and frees every block still live (all counted as frees), then closes the backend
-     * {@code backendDelay} later, so that even a call descheduled mid-way never touches unmapped memory.
+     * {@value #BACKEND_CLOSE_DELAY} grace periods later, so that even a call descheduled mid-way never
+     * touches unmapped memory.
      */
-    public void closeAll(Duration grace, Duration backendDelay) {
+    public void closeAll(Duration grace) {
         if (!grace.isZero()) {
             try {
                 Thread.sleep(grace);
@@ -178,7 +182,7 @@ public final class BlockRelease {
         if (freed[0] > 0) {
             errors.inform("closing with " + freed[0] + " live blocks (" + freed[1] + " bytes); freed them");
         }
-        backend.closeAfter(backendDelay);
+        backend.closeAfter(grace.multipliedBy(BACKEND_CLOSE_DELAY));
     }
 
     /** Destroys every heap, then frees every block still live (all counted as frees); returns {blocks, bytes}. */

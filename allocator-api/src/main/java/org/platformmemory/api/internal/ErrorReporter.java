@@ -52,6 +52,12 @@ public final class ErrorReporter {
         }
     }
 
+    /** Reports a call made after the allocator was closed ({@link ErrorCode#CLOSED}); returns 0 for the caller to return. */
+    public long rejectClosed(String op) {
+        report(ErrorCode.CLOSED, op + ": the allocator is closed", 0);
+        return 0;
+    }
+
     /** Logs something worth knowing that is not an error (such as blocks still live at close). */
     public void inform(String message) {
         LOG.log(System.Logger.Level.INFO, "platform-memory: " + message);

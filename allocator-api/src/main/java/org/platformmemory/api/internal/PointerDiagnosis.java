@@ -5,11 +5,12 @@ import org.platformmemory.api.ErrorCode;
 import static org.platformmemory.api.internal.ErrorReporter.hex;
 
 /**
- * Says why an address handed to free or reallocate is not a live block, and reports it: it points
- * inside a live block ({@link ErrorCode#INTERIOR_POINTER}), it was freed already
- * ({@link ErrorCode#DOUBLE_FREE}, {@link ErrorCode#REALLOC_FREED}), or it was never ours
- * ({@link ErrorCode#INVALID_POINTER}); and a size that disagrees with the block's. Only the live-block set and the headers of live blocks are read,
- * never the memory at the address itself, so an unmapped pointer is diagnosed without a crash.
+ * Says what is wrong with a pointer or size handed to free or reallocate, and reports it: the address
+ * points inside a live block ({@link ErrorCode#INTERIOR_POINTER}), was freed already
+ * ({@link ErrorCode#DOUBLE_FREE}, {@link ErrorCode#REALLOC_FREED}) or was never ours
+ * ({@link ErrorCode#INVALID_POINTER}); or the size disagrees with the block's ({@link ErrorCode#SIZE_MISMATCH}).
+ * Only the live-block set and the headers of live blocks are read, never the memory at the address
+ * itself, so an unmapped pointer is diagnosed without a crash.
  */
 public final class PointerDiagnosis {
 

@@ -23,7 +23,7 @@ import static org.platformmemory.api.internal.ErrorReporter.hex;
  */
 public abstract class Tracker {
 
-    /** The facade's public classes; they and every class of this package are skipped when a Java caller's site is looked up. */
+    /** The facade's public classes: they, and this package's, are skipped when a Java caller's site is looked up. */
     private static final Set<String> FACADE = Set.of("org.platformmemory.api.TrackedAllocator",
         "org.platformmemory.api.PrivateHeap");
     private static final String ROOMS = Tracker.class.getPackageName() + ".";
@@ -78,7 +78,7 @@ public abstract class Tracker {
     public void beforeDiscard(long user, long size, String op) {
     }
 
-    /** The site of a live block, as {@link SiteTable#nameOf} names it; {@link SiteTable#NOT_RECORDED} unless sites are kept. */
+    /** The site of a live block, as {@link SiteTable#nameOf} names it ({@link SiteTable#NOT_RECORDED} in counters mode). */
     public String siteOf(long user) {
         return SiteTable.NOT_RECORDED;
     }

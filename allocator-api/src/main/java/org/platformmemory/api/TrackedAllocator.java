@@ -12,9 +12,9 @@ import java.util.concurrent.atomic.LongAdder;
 
 import org.platformmemory.api.internal.BlockHeader;
 import org.platformmemory.api.internal.LiveBlockSet;
-import org.platformmemory.api.internal.NativeMemory;
 import org.platformmemory.api.internal.SiteTable;
 import org.platformmemory.api.internal.SystemMemory;
+import org.platformmemory.api.kit.NativeMemory;
 
 /**
  * The allocator C and Java callers use: a backend behind exact statistics, caller-error detection, a

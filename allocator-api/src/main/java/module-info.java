@@ -8,6 +8,9 @@ module org.platformmemory.api {
     requires jdk.management;
 
     exports org.platformmemory.api;
+    // the machinery backends share (size classes, per-thread caches, address index, native memory):
+    // theirs to use, not callers'
+    exports org.platformmemory.api.kit to org.platformmemory.arena, org.platformmemory.netty, org.platformmemory.agrona;
 
     uses org.platformmemory.api.AllocatorProvider;
 

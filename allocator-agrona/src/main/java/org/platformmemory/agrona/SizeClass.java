@@ -4,12 +4,14 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import org.agrona.concurrent.ManyToManyConcurrentArrayQueue;
 
+import org.platformmemory.api.kit.AddressIndex;
+
 /**
  * The slabs of one slot size: a current slab every thread takes slots from, a lock-free queue of slabs
  * that got free slots back, and the table that maps a freed block to its slab.
  *
  * <p>Fast paths ({@link #allocate}, {@link #free}, and the batches {@link #take} and {@link #give} that
- * thread magazines use) are CASes on slab heads and allocate nothing. Changing the current slab, making
+ * thread thread caches use) are CASes on slab heads and allocate nothing. Changing the current slab, making
  * a slab and releasing empty ones take the class's lock; a free never waits for it (it only tries it).
  * Requested bytes (for the rounding waste) are counted by the caller, per thread.
  */
@@ -25,7 +27,8 @@ final class SizeClass {
     private final ManyToManyConcurrentArrayQueue<Slab> available;
 
     private volatile Slab current;
-    private volatile SlabTable table = SlabTable.EMPTY;
+    // the slabs by address, so a freed block finds its slab without a lock; replaced under the lock
+    private volatile AddressIndex<Slab> table = AddressIndex.empty();
     private long slabsReleased;
 
     SizeClass(int slotSize, SlabSettings settings, MemoryBudget budget, SlabAllocator owner) {
@@ -71,7 +74,7 @@ final class SizeClass {
 
     /** Gives back a slot {@link #allocate} returned; any thread may call it. */
     void free(long address) {
-        Slab slab = table.find(address);
+        Slab slab = table.floor(address);
         int outcome = slab.push(slab.indexOf(address));
         if (outcome != 0) {
             freeSlow(slab, outcome);
@@ -80,10 +83,10 @@ final class SizeClass {
 
     /** Gives back the slots at {@code src[at..at + n)}, each to its own slab; any thread may call it. */
     void give(long[] src, int at, int n) {
-        SlabTable slabs = table;
+        AddressIndex<Slab> slabs = table;
         for (int i = at; i < at + n; i++) {
             long address = src[i];
-            Slab slab = slabs.find(address);
+            Slab slab = slabs.floor(address);
             int outcome = slab.push(slab.indexOf(address));
             if (outcome != 0) {
                 freeSlow(slab, outcome);
@@ -149,7 +152,7 @@ final class SizeClass {
                 return slab;
             }
         }
-        SlabTable slabs = table;
+        AddressIndex<Slab> slabs = table;
         for (int i = 0; i < slabs.size(); i++) {
             slab = slabs.get(i);
             if (!slab.isRetired() && slab.freeSlots() > 0) {
@@ -176,7 +179,7 @@ final class SizeClass {
             return null;
         }
         budget.add(bytes);
-        table = table.with(slab);
+        table = table.with(slab.base(), slab);
         current = slab;
         return slab;
     }
@@ -187,7 +190,7 @@ final class SizeClass {
      * {@code force}, every empty slab goes. Caller holds the lock.
      */
     private void reclaimLocked(long now, boolean force) {
-        SlabTable slabs = table;
+        AddressIndex<Slab> slabs = table;
         Slab cur = current;
         if (force && cur != null && cur.freeSlots() == cur.slotCount()) {
             // under the limit's pressure even the current slab goes if it is empty; a thread still
@@ -226,7 +229,7 @@ final class SizeClass {
             }
         }
         if (released) {
-            table = slabs.withoutRetired();
+            table = slabs.withoutIf(Slab::isRetired);
         }
     }
 
@@ -248,10 +251,10 @@ final class SizeClass {
      * Adds {@code class.<size>.*} figures to {@code out}.
      *
      * @param requested bytes requested for the live blocks of this class
-     * @param cached    free slots of this class sitting in thread magazines (free, but off the slabs' stacks)
+     * @param cached    free slots of this class sitting in thread thread caches (free, but off the slabs' stacks)
      */
     void statistics(java.util.Map<String, Long> out, long requested, long cached) {
-        SlabTable slabs = table;
+        AddressIndex<Slab> slabs = table;
         long used = 0;
         long free = 0;
         long tails = 0;
@@ -264,7 +267,7 @@ final class SizeClass {
         }
         String prefix = "class." + slotSize + ".";
         out.put(prefix + "slabs", (long) slabs.size());
-        // read racily from other threads' magazines: exact only when they are quiet
+        // read racily from other threads' thread caches: exact only when they are quiet
         long live = Math.max(0, used - cached);
         out.put(prefix + "slotsUsed", live);
         out.put(prefix + "slotsFree", free + (used - live));
@@ -283,7 +286,7 @@ final class SizeClass {
     void close() {
         lock.lock();
         try {
-            SlabTable slabs = table;
+            AddressIndex<Slab> slabs = table;
             for (int i = 0; i < slabs.size(); i++) {
                 Slab s = slabs.get(i);
                 if (!s.isRetired()) {
@@ -291,7 +294,7 @@ final class SizeClass {
                     budget.remove(slabSize + Slab.PAGE);
                 }
             }
-            table = SlabTable.EMPTY;
+            table = AddressIndex.empty();
             current = null;
         } finally {
             lock.unlock();

@@ -4,16 +4,21 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.platformmemory.api.Allocator;
+import org.platformmemory.api.kit.SizeClasses;
+import org.platformmemory.api.kit.ThreadStacks;
 
 /**
  * The {@code agrona} backend: a slab allocator. Blocks up to the largest size class take a slot of
  * their class's slabs (page-aligned off-heap buffers cut into equal slots); larger blocks, and blocks
  * aligned beyond a page, get an aligned buffer of their own.
  *
- * <p>Each thread allocates from and frees into its own magazine of free slots per class (see
- * {@link Magazines}): no lock, no shared atomic, no Java-heap allocation. Magazines refill from and spill
- * to the slabs' lock-free free stacks in batches. Any thread may free any block; the slot goes home to its
- * slab when that thread's magazine spills, is flushed or its thread ends. Empty slabs are given back after
+ * <p>Each thread allocates from and frees into its own magazine of free slots per class (a
+ * {@link ThreadStacks}): no lock, no shared atomic, no Java-heap allocation. Magazines refill from and
+ * spill to the slabs' lock-free free stacks in batches, each slot to its own slab. Any thread may free
+ * any block; the slot goes home to its slab when that thread's magazine spills, is flushed or its thread
+ * ends (retired when a new thread arrives, every 256 refills, on {@link #reclaim} and before a class
+ * makes a new slab). Each thread also tallies the bytes requested for live blocks per class, for the
+ * rounding waste in {@link #statistics}. Empty slabs are given back after
  * the reclaim delay (see {@link SlabSettings}); a slot cached in a live thread's magazine keeps its slab.
  * Failure is reported by returning 0, never by throwing.
  *
@@ -30,7 +35,10 @@ public final class SlabAllocator implements Allocator {
     private final SizeClass[] classes;
     private final LargeBlocks large;
     private final MemoryBudget budget;
-    private final Magazines magazines;
+    private final ThreadStacks magazines;
+
+    /** A class's magazine holds at most about this many bytes (and at least one slot). */
+    static final int MAX_MAGAZINE_BYTES = 64 << 10;
 
     SlabAllocator(SlabSettings settings) {
         this.settings = settings;
@@ -41,7 +49,30 @@ public final class SlabAllocator implements Allocator {
             classes[i] = new SizeClass(sizes.size(i), settings, budget, this);
         }
         this.large = new LargeBlocks(budget);
-        this.magazines = new Magazines(classes, settings.magazineSize());
+        this.magazines = new ThreadStacks(magazineCapacities(settings.magazineSize()), new Slots(classes));
+    }
+
+    // magazineSize 0: no magazines, every block goes straight to its slab
+    private int[] magazineCapacities(int magazineSize) {
+        int[] capacity = new int[classes.length];
+        for (int c = 0; c < classes.length; c++) {
+            capacity[c] = magazineSize == 0 ? 0
+                : Math.max(1, Math.min(magazineSize, MAX_MAGAZINE_BYTES / classes[c].slotSize()));
+        }
+        return capacity;
+    }
+
+    // the magazines' backing: the slabs of each class
+    private record Slots(SizeClass[] classes) implements ThreadStacks.Backing {
+        @Override
+        public int take(int sizeClass, long[] into, int at, int max) {
+            return classes[sizeClass].take(into, at, max);
+        }
+
+        @Override
+        public void give(int sizeClass, long[] from, int at, int count) {
+            classes[sizeClass].give(from, at, count);
+        }
     }
 
     @Override
@@ -51,18 +82,25 @@ public final class SlabAllocator implements Allocator {
 
     @Override
     public long allocate(long size, long alignment) {
-        int c = sizes.classFor(size, alignment);
+        int c = sizes.classOf(size, alignment);
         if (c >= 0) {
-            return magazines.allocate(c, size);
+            ThreadStacks.Stacks mine = magazines.current();
+            long address = mine.pop(c);
+            if (address != 0) {
+                mine.tally(c, size);
+            }
+            return address;
         }
         return large.allocate(size, alignment);
     }
 
     @Override
     public void free(long address, long size, long alignment) {
-        int c = sizes.classFor(size, alignment);
+        int c = sizes.classOf(size, alignment);
         if (c >= 0) {
-            magazines.free(c, address, size);
+            ThreadStacks.Stacks mine = magazines.current();
+            mine.tally(c, -size);
+            mine.push(c, address);
         } else {
             large.free(address, size, alignment);
         }
@@ -71,10 +109,10 @@ public final class SlabAllocator implements Allocator {
     /** In place when the block keeps its slot, or when the C heap can resize a large block; else moves it. */
     @Override
     public long reallocate(long address, long oldSize, long newSize, long alignment) {
-        int from = sizes.classFor(oldSize, alignment);
-        int to = sizes.classFor(newSize, alignment);
+        int from = sizes.classOf(oldSize, alignment);
+        int to = sizes.classOf(newSize, alignment);
         if (from >= 0 && from == to) {
-            magazines.resized(from, oldSize, newSize);
+            magazines.current().tally(from, newSize - oldSize);
             return address;
         }
         if (from < 0 && to < 0 && alignment == MIN_ALIGNMENT) {

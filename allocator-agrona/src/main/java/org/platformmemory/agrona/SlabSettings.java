@@ -4,6 +4,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.platformmemory.api.AllocatorConfig;
 import org.platformmemory.api.InvalidConfigException;
+import org.platformmemory.api.kit.SizeClasses;
 
 /**
  * The {@code allocator.agrona.*} settings, read once and validated; every message names the key, the

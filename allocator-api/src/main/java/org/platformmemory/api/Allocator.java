@@ -2,7 +2,7 @@ package org.platformmemory.api;
 
 import java.util.Map;
 
-import org.platformmemory.api.internal.NativeMemory;
+import org.platformmemory.api.kit.NativeMemory;
 
 /**
  * A source of raw off-heap blocks: the service a backend provides.

@@ -6,13 +6,16 @@ import java.util.List;
 import java.util.Map;
 
 import org.platformmemory.api.Allocator;
+import org.platformmemory.api.kit.SizeClasses;
+import org.platformmemory.api.kit.ThreadStacks;
 
 /**
  * The {@code arena} backend: a general-purpose allocator over chunks of FFM memory.
  *
  * <p>Small requests (up to 32 KiB) are rounded to one of 40 size classes and served from a per-thread
- * cache, so the common allocate/free touches no lock and no shared atomic; the cache trades blocks with
- * the shared {@link SizeClassBin}s in batches. A block freed by another thread than the one that
+ * cache ({@link ThreadStacks}), so the common allocate/free touches no lock and no shared atomic; the
+ * cache trades blocks with the shared {@link SizeClassBin}s in batches, and the cache of a thread that
+ * ended goes back to the bins when another thread arrives or refills often, or on {@link #trim}. A block freed by another thread than the one that
  * allocated it simply enters the freeing thread's cache and goes back to its bin with the next batch:
  * blocks carry no owner, so there is nothing to race on. Medium requests are runs of pages; huge ones
  * get an arena of their own (see {@link PageHeap}).
@@ -27,8 +30,10 @@ public final class ArenaAllocator implements Allocator {
 
     private final PageHeap heap;
     private final Settings settings;
-    private final ThreadLocal<ThreadCache> caches;
-    private final List<ThreadCache> allCaches = new ArrayList<>();
+    private static final SizeClasses CLASSES = PageHeap.CLASSES;
+
+    // null for a private heap: no thread cache
+    private final ThreadStacks caches;
     private final List<ArenaAllocator> heaps = new ArrayList<>();
     private final ArenaAllocator parent;
 
@@ -44,7 +49,16 @@ public final class ArenaAllocator implements Allocator {
         this.settings = settings;
         this.parent = parent;
         this.heap = new PageHeap(settings.chunkSize(), settings.retainChunks());
-        this.caches = threadCache ? ThreadLocal.withInitial(this::newCache) : null;
+        this.caches = threadCache ? new ThreadStacks(cacheCapacities(settings), heap) : null;
+    }
+
+    // per class at most cacheBlocks blocks and about cacheBytes bytes, but at least two blocks
+    private static int[] cacheCapacities(Settings settings) {
+        int[] capacity = new int[CLASSES.count()];
+        for (int c = 0; c < capacity.length; c++) {
+            capacity[c] = (int) Math.max(2, Math.min(settings.cacheBlocks(), settings.cacheBytes() / CLASSES.size(c)));
+        }
+        return capacity;
     }
 
     @Override
@@ -54,32 +68,28 @@ public final class ArenaAllocator implements Allocator {
 
     @Override
     public long allocate(long size, long alignment) {
-        if (size <= SizeClasses.SMALL_MAX) {
-            int c = alignment == MIN_ALIGNMENT ? SizeClasses.classOf(size) : SizeClasses.classOf(size, alignment);
-            if (c >= 0) {
-                return allocateSmall(c);
-            }
+        int c = CLASSES.classOf(size, alignment);
+        if (c >= 0) {
+            return allocateSmall(c);
         }
         return heap.allocateLarge(size, alignment);
     }
 
     @Override
     public void free(long address, long size, long alignment) {
-        if (size <= SizeClasses.SMALL_MAX) {
-            int c = alignment == MIN_ALIGNMENT ? SizeClasses.classOf(size) : SizeClasses.classOf(size, alignment);
-            if (c >= 0) {
-                freeSmall(address, c);
-                return;
-            }
+        int c = CLASSES.classOf(size, alignment);
+        if (c >= 0) {
+            freeSmall(address, c);
+            return;
         }
         heap.freeLarge(address, size, alignment);
     }
 
     @Override
     public long reallocate(long address, long oldSize, long newSize, long alignment) {
-        if (oldSize <= SizeClasses.SMALL_MAX && newSize <= SizeClasses.SMALL_MAX) {
-            int c = SizeClasses.classOf(oldSize, alignment);
-            if (c >= 0 && c == SizeClasses.classOf(newSize, alignment)) {
+        if (oldSize <= PageHeap.SMALL_MAX && newSize <= PageHeap.SMALL_MAX) {
+            int c = CLASSES.classOf(oldSize, alignment);
+            if (c >= 0 && c == CLASSES.classOf(newSize, alignment)) {
                 return address;
             }
         } else if (heap.sameRun(oldSize, newSize, alignment)) {
@@ -92,13 +102,7 @@ public final class ArenaAllocator implements Allocator {
         if (caches == null) {
             return heap.bin(c).take();
         }
-        ThreadCache cache = caches.get();
-        int n = cache.count[c];
-        if (n > 0) {
-            cache.count[c] = --n;
-            return cache.blocks[cache.start[c] + n];
-        }
-        return refill(cache, c);
+        return caches.current().pop(c);
     }
 
     private void freeSmall(long address, int c) {
@@ -106,63 +110,7 @@ public final class ArenaAllocator implements Allocator {
             heap.bin(c).give(address);
             return;
         }
-        ThreadCache cache = caches.get();
-        int n = cache.count[c];
-        if (n == cache.capacity[c]) {
-            n = spill(cache, c);
-        }
-        cache.blocks[cache.start[c] + n] = address;
-        cache.count[c] = n + 1;
-    }
-
-    // the cache of class c is empty: take half a stack from the bin
-    private long refill(ThreadCache cache, int c) {
-        if ((++cache.misses & 255) == 0) {
-            drainEndedThreads();
-        }
-        int taken = heap.bin(c).take(cache.blocks, cache.start[c], Math.max(1, cache.capacity[c] >> 1));
-        if (taken == 0) {
-            return 0;
-        }
-        cache.count[c] = taken - 1;
-        return cache.blocks[cache.start[c] + taken - 1];
-    }
-
-    // the cache of class c is full: give the older half back; returns the new count
-    private int spill(ThreadCache cache, int c) {
-        int n = cache.count[c];
-        int half = n >> 1;
-        int at = cache.start[c];
-        heap.bin(c).give(cache.blocks, at, half);
-        System.arraycopy(cache.blocks, at + half, cache.blocks, at, n - half);
-        return n - half;
-    }
-
-    private ThreadCache newCache() {
-        ThreadCache cache = new ThreadCache(Thread.currentThread(), settings.cacheBlocks(), settings.cacheBytes());
-        synchronized (allCaches) {
-            allCaches.add(cache);
-        }
-        return cache;
-    }
-
-    private void drainEndedThreads() {
-        List<ThreadCache> ended = null;
-        synchronized (allCaches) {
-            for (int i = allCaches.size() - 1; i >= 0; i--) {
-                if (!allCaches.get(i).owner.isAlive()) {
-                    if (ended == null) {
-                        ended = new ArrayList<>();
-                    }
-                    ended.add(allCaches.remove(i));
-                }
-            }
-        }
-        if (ended != null) {
-            for (ThreadCache cache : ended) {
-                cache.drain(heap);
-            }
-        }
+        caches.current().push(c, address);
     }
 
     /**
@@ -171,8 +119,8 @@ public final class ArenaAllocator implements Allocator {
      */
     public void trim() {
         if (caches != null) {
-            caches.get().drain(heap);
-            drainEndedThreads();
+            caches.flushCurrent();
+            caches.retireEnded();
         }
         heap.trim();
     }
@@ -200,9 +148,7 @@ public final class ArenaAllocator implements Allocator {
     @Override
     public Map<String, Long> statistics() {
         Map<String, Long> figures = new LinkedHashMap<>(heap.statistics());
-        synchronized (allCaches) {
-            figures.put("threadCaches", (long) allCaches.size());
-        }
+        figures.put("threadCaches", caches == null ? 0L : caches.threads());
         synchronized (heaps) {
             figures.put("heaps", (long) heaps.size());
         }
@@ -220,8 +166,8 @@ public final class ArenaAllocator implements Allocator {
         for (ArenaAllocator child : children) {
             child.close();
         }
-        synchronized (allCaches) {
-            allCaches.clear();
+        if (caches != null) {
+            caches.close();
         }
         heap.close();
         if (parent != null) {

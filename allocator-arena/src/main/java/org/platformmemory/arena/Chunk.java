@@ -3,9 +3,6 @@ package org.platformmemory.arena;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import static org.platformmemory.arena.SizeClasses.PAGE;
-import static org.platformmemory.arena.SizeClasses.PAGE_SHIFT;
-
 /**
  * One large piece of native memory with an {@link Arena} of its own, carved into pages: each page is
  * free, part of a {@link Slab} of small blocks, or part of a run given out whole. A huge chunk holds
@@ -16,6 +13,10 @@ import static org.platformmemory.arena.SizeClasses.PAGE_SHIFT;
  * cleared only once every block of it is back, so those reads never race with the writes.
  */
 final class Chunk {
+
+    /** The page: the unit chunks are carved in, and the largest alignment a chunk serves. */
+    static final int PAGE_SHIFT = 12;
+    static final int PAGE = 1 << PAGE_SHIFT;
 
     final Arena arena;
     final MemorySegment segment;

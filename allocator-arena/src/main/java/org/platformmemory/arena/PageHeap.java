@@ -1,20 +1,23 @@
 package org.platformmemory.arena;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static org.platformmemory.arena.SizeClasses.PAGE;
-import static org.platformmemory.arena.SizeClasses.PAGE_SHIFT;
+import org.platformmemory.api.kit.AddressIndex;
+import org.platformmemory.api.kit.SizeClasses;
+import org.platformmemory.api.kit.ThreadStacks;
+
+import static org.platformmemory.arena.Chunk.PAGE;
+import static org.platformmemory.arena.Chunk.PAGE_SHIFT;
 
 /**
  * The chunks of one allocator (or one private heap) and the size-class bins carved from them.
  *
  * <ul>
  *   <li>Small blocks come from the {@link SizeClassBin}s, which carve slabs out of chunk pages.</li>
- *   <li>Medium blocks (above {@link SizeClasses#SMALL_MAX}, up to a chunk, alignment up to a page) are
+ *   <li>Medium blocks (above the largest size class, 32 KiB, up to a chunk, alignment up to a page) are
  *       runs of whole pages, first fit over the chunks.</li>
  *   <li>Huge blocks (larger than a chunk, or aligned beyond a page) get a chunk and an arena of their
  *       own, closed when the block is freed.</li>
@@ -25,13 +28,19 @@ import static org.platformmemory.arena.SizeClasses.PAGE_SHIFT;
  * and closing one each frame.
  *
  * <p>Thread-safe: one lock guards the chunks' page maps; the chunk index is published copy-on-write so
- * {@link #chunkOf} takes no lock.
+ * {@link #chunkOf} takes no lock. As the {@link ThreadStacks.Backing} of the thread caches, it trades
+ * small blocks with the bins in batches.
  */
-final class PageHeap {
+final class PageHeap implements ThreadStacks.Backing {
+
+    /** The small size classes: 40, from 16 bytes to 32 KiB. */
+    static final SizeClasses CLASSES = SizeClasses.DEFAULT;
+    /** The largest small request; anything above is carved in whole pages. */
+    static final int SMALL_MAX = CLASSES.largest();
 
     private final long chunkSize;
     private final int retainChunks;
-    private final SizeClassBin[] bins = new SizeClassBin[SizeClasses.COUNT];
+    private final SizeClassBin[] bins = new SizeClassBin[CLASSES.count()];
     private final Object lock = new Object();
 
     // guarded by lock
@@ -45,7 +54,7 @@ final class PageHeap {
     private boolean closed;
 
     // every live chunk (huge ones too), sorted by base address; replaced, never changed
-    private volatile Chunk[] index = new Chunk[0];
+    private volatile AddressIndex<Chunk> index = AddressIndex.empty();
 
     PageHeap(long chunkSize, int retainChunks) {
         this.chunkSize = chunkSize;
@@ -59,7 +68,17 @@ final class PageHeap {
         return bins[sizeClass];
     }
 
-    /** A block of more than {@link SizeClasses#SMALL_MAX} bytes (or a small one aligned beyond a page), or 0. */
+    @Override
+    public int take(int sizeClass, long[] into, int at, int max) {
+        return bins[sizeClass].take(into, at, max);
+    }
+
+    @Override
+    public void give(int sizeClass, long[] from, int at, int count) {
+        bins[sizeClass].give(from, at, count);
+    }
+
+    /** A block of more than {@link #SMALL_MAX} bytes (or a small one aligned beyond a page), or 0. */
     long allocateLarge(long size, long alignment) {
         if (alignment <= PAGE && size <= chunkSize) {
             return allocateRun(pagesFor(size));
@@ -87,7 +106,7 @@ final class PageHeap {
     /** Whether a large block of {@code oldSize} can keep its place when it becomes {@code newSize}. */
     boolean sameRun(long oldSize, long newSize, long alignment) {
         return alignment <= PAGE && oldSize <= chunkSize && newSize <= chunkSize
-            && newSize > SizeClasses.SMALL_MAX && pagesFor(oldSize) == pagesFor(newSize);
+            && newSize > SMALL_MAX && pagesFor(oldSize) == pagesFor(newSize);
     }
 
     private static int pagesFor(long size) {
@@ -153,18 +172,7 @@ final class PageHeap {
 
     /** The chunk holding {@code address}, which must lie in a live chunk of this heap. */
     Chunk chunkOf(long address) {
-        Chunk[] chunks = index;
-        int low = 0;
-        int high = chunks.length - 1;
-        while (low < high) {
-            int mid = (low + high + 1) >>> 1;
-            if (Long.compareUnsigned(chunks[mid].base, address) <= 0) {
-                low = mid;
-            } else {
-                high = mid - 1;
-            }
-        }
-        return chunks[low];
+        return index.floor(address);
     }
 
     /** Releases the empty slabs the bins keep, then every empty chunk beyond none. */
@@ -186,11 +194,12 @@ final class PageHeap {
     void close() {
         synchronized (lock) {
             closed = true;
-            for (Chunk chunk : index) {
-                chunk.arena.close();
+            AddressIndex<Chunk> all = index;
+            for (int i = 0; i < all.size(); i++) {
+                all.get(i).arena.close();
             }
             chunks.clear();
-            index = new Chunk[0];
+            index = AddressIndex.empty();
             emptyChunks = 0;
             slabs = 0;
             hugeBlocks = 0;
@@ -316,25 +325,10 @@ final class PageHeap {
     }
 
     private void index(Chunk chunk) {
-        Chunk[] grown = Arrays.copyOf(index, index.length + 1);
-        int at = grown.length - 1;
-        while (at > 0 && Long.compareUnsigned(grown[at - 1].base, chunk.base) > 0) {
-            grown[at] = grown[at - 1];
-            at--;
-        }
-        grown[at] = chunk;
-        index = grown;
+        index = index.with(chunk.base, chunk);
     }
 
     private void unindex(Chunk chunk) {
-        Chunk[] current = index;
-        Chunk[] shrunk = new Chunk[current.length - 1];
-        int j = 0;
-        for (Chunk c : current) {
-            if (c != chunk) {
-                shrunk[j++] = c;
-            }
-        }
-        index = shrunk;
+        index = index.without(chunk);
     }
 }

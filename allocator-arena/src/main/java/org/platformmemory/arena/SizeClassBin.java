@@ -20,7 +20,9 @@ final class SizeClassBin {
 
     SizeClassBin(int sizeClass, PageHeap heap) {
         this.sizeClass = sizeClass;
-        this.slabPages = SizeClasses.slabPages(sizeClass);
+        // at least 16 KiB and at least eight blocks
+        long bytes = Math.max(16 * 1024, 8L * PageHeap.CLASSES.size(sizeClass));
+        this.slabPages = (int) ((bytes + Chunk.PAGE - 1) >>> Chunk.PAGE_SHIFT);
         this.heap = heap;
     }
 

@@ -35,9 +35,9 @@ final class Slab {
         this.firstPage = firstPage;
         this.pages = pages;
         this.sizeClass = sizeClass;
-        this.blockSize = SizeClasses.sizeOf(sizeClass);
+        this.blockSize = PageHeap.CLASSES.size(sizeClass);
         this.base = chunk.addressOf(firstPage);
-        this.capacity = (int) (((long) pages << SizeClasses.PAGE_SHIFT) / blockSize);
+        this.capacity = (int) (((long) pages << Chunk.PAGE_SHIFT) / blockSize);
     }
 
     /** A free block's address, or 0 when every block is in use. */

@@ -130,7 +130,7 @@ class ArenaAllocatorTest {
         for (int i = 0; i < blocks.length; i++) {
             allocator.free(blocks[i], sizes[i], 16);
         }
-        assertTrue(allocator.statistics().get("chunks") <= 2 + SizeClasses.COUNT,
+        assertTrue(allocator.statistics().get("chunks") <= 2 + PageHeap.CLASSES.count(),
             "only the retained chunks and those holding cached blocks stay: " + allocator.statistics());
         allocator.trim();
         assertEquals(0L, allocator.statistics().get("chunks"));

@@ -19,7 +19,7 @@ class ChunkTest {
     @Test
     void shouldBePageAlignedAndSplitIntoPages() {
         assertNotNull(chunk);
-        assertEquals(0, chunk.base % SizeClasses.PAGE);
+        assertEquals(0, chunk.base % Chunk.PAGE);
         assertEquals(64, chunk.freePages());
     }
 
@@ -62,7 +62,7 @@ class ChunkTest {
         int first = chunk.takePages(4);
         Slab slab = new Slab(chunk, first, 4, 3);
         chunk.ownPages(slab, first, 4);
-        long block = chunk.addressOf(first) + 3 * SizeClasses.PAGE + 16;
+        long block = chunk.addressOf(first) + 3 * Chunk.PAGE + 16;
         assertEquals(first + 3, chunk.pageOf(block));
         assertEquals(slab, chunk.slabAt(chunk.pageOf(block)));
         chunk.ownPages(null, first, 4);
@@ -72,8 +72,8 @@ class ChunkTest {
     @Test
     void shouldHandOutEveryBlockOfASlabOnceThenReuseFreedOnes() {
         int first = chunk.takePages(4);
-        Slab slab = new Slab(chunk, first, 4, SizeClasses.classOf(64));
-        assertEquals(4 * SizeClasses.PAGE / 64, slab.capacity);
+        Slab slab = new Slab(chunk, first, 4, PageHeap.CLASSES.classOf(64));
+        assertEquals(4 * Chunk.PAGE / 64, slab.capacity);
         long[] blocks = new long[slab.capacity];
         for (int i = 0; i < blocks.length; i++) {
             blocks[i] = slab.take();

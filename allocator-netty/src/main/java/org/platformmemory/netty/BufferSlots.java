@@ -2,18 +2,17 @@ package org.platformmemory.netty;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.lang.ref.Cleaner;
-import java.lang.ref.WeakReference;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 import io.netty.buffer.ByteBuf;
+
+import org.platformmemory.api.kit.PerThread;
 
 /**
  * Holds every buffer the backend has taken from Netty, each under a small integer slot that the block
  * itself carries, so a free finds its buffer in O(1) with no map, no lock and no boxing; and keeps, per
- * thread and per {@link BlockClasses size class}, a few freed buffers ready for the next allocation.
+ * thread and per size class ({@link NettyAllocator#CLASSES}), a few freed buffers ready for the next
+ * allocation.
  *
  * <p>Why a cache of buffers: Netty 4.2 recycles its {@code ByteBuf} objects only on its own
  * {@code FastThreadLocalThread}s. On any other thread (the C side's upcall threads, test threads) every
@@ -23,8 +22,9 @@ import io.netty.buffer.ByteBuf;
  * Netty, whose arenas and thread caches serve every miss.
  *
  * <p>The table is a growing list of fixed pages; a slot never moves. Spare slot numbers and cached
- * buffers are kept per thread, so the common case costs no atomic operation; a thread's surplus, and
- * what a thread held when it ended, go back through one lock or one cleaner, a batch at a time.
+ * buffers are kept per thread ({@link PerThread}), so the common case costs no atomic operation; a
+ * thread's surplus goes back through one lock a batch at a time, and what a thread held when it ended
+ * goes back when another thread arrives, when a thread refills its slot numbers, or on {@link #drain}.
  *
  * <p>Thread-safe. A slot may be given back, and a buffer cached, by any thread.
  */
@@ -37,7 +37,6 @@ final class BufferSlots {
     private static final int LOCAL_CAPACITY = 256;
     private static final int BATCH = LOCAL_CAPACITY / 2;
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(ByteBuf[].class);
-    private static final Cleaner THREAD_ENDS = Cleaner.create();
 
     private final int cacheDepth;
     private final Object lock = new Object();
@@ -46,13 +45,13 @@ final class BufferSlots {
     private int minted;
     private int[] pool = new int[LOCAL_CAPACITY];
     private int pooled;
-    private final List<LocalSlots> locals = new ArrayList<>();
 
-    private final ThreadLocal<LocalSlots> local = new ThreadLocal<>();
+    private final PerThread<LocalSlots> threads;
 
     /** @param cacheDepth freed buffers each thread keeps per size class; 0 keeps none */
     BufferSlots(int cacheDepth) {
         this.cacheDepth = cacheDepth;
+        this.threads = new PerThread<>(() -> new LocalSlots(cacheDepth), this::retire);
         pages[0] = new ByteBuf[PAGE_SIZE];
     }
 
@@ -62,9 +61,13 @@ final class BufferSlots {
      * @return the slot, or -1 when the table cannot grow any further
      */
     int put(ByteBuf buffer) {
-        LocalSlots mine = mine();
-        if (mine.count == 0 && !refill(mine)) {
-            return -1;
+        LocalSlots mine = threads.current();
+        if (mine.count == 0) {
+            // once per batch of slots: ended threads' cached buffers go back to Netty
+            threads.retireEnded();
+            if (!refill(mine)) {
+                return -1;
+            }
         }
         int slot = mine.slots[--mine.count];
         // release: a thread that learns the block's address from us sees the buffer in its slot
@@ -87,7 +90,7 @@ final class BufferSlots {
     /** Empties {@code slot}, which holds a buffer, and makes it free for reuse. */
     void remove(int slot) {
         SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, (ByteBuf) null);
-        LocalSlots mine = mine();
+        LocalSlots mine = threads.current();
         if (mine.count == LOCAL_CAPACITY) {
             spill(mine);
         }
@@ -100,7 +103,7 @@ final class BufferSlots {
      * @return its slot, or -1 when this thread has none cached
      */
     int takeCached(int sizeClass) {
-        LocalSlots mine = mine();
+        LocalSlots mine = threads.current();
         int n = mine.cachedCount[sizeClass];
         if (n == 0) {
             return -1;
@@ -115,7 +118,7 @@ final class BufferSlots {
      * @return false if the cache is full: the caller then removes the slot and releases the buffer
      */
     boolean cache(int slot, int sizeClass) {
-        LocalSlots mine = mine();
+        LocalSlots mine = threads.current();
         int n = mine.cachedCount[sizeClass];
         if (n == cacheDepth) {
             return false;
@@ -150,15 +153,13 @@ final class BufferSlots {
 
     /** Buffers parked in thread caches now; a racy sum, for statistics. */
     int cached() {
-        synchronized (lock) {
-            int cached = 0;
-            for (LocalSlots slots : locals) {
-                for (int n : slots.cachedCount) {
-                    cached += n;
-                }
+        int[] cached = new int[1];
+        threads.forEach(slots -> {
+            for (int n : slots.cachedCount) {
+                cached[0] += n;
             }
-            return cached;
-        }
+        });
+        return cached[0];
     }
 
     /**
@@ -168,11 +169,7 @@ final class BufferSlots {
      * @return how many buffers were held (not counting cached ones)
      */
     int drain() {
-        List<LocalSlots> all;
-        synchronized (lock) {
-            all = new ArrayList<>(locals);
-        }
-        all.forEach(slots -> slots.registration.clean());
+        threads.retireAll();
         int drained = 0;
         for (ByteBuf[] page : pages) {
             if (page == null) {
@@ -192,32 +189,6 @@ final class BufferSlots {
 
     // ---------------------------------------------------------------------------------------------
     // Slow paths: once per thread, once per BATCH slots
-
-    private LocalSlots mine() {
-        LocalSlots mine = local.get();
-        return mine != null ? mine : register();
-    }
-
-    private LocalSlots register() {
-        LocalSlots mine = new LocalSlots(cacheDepth, Thread.currentThread());
-        local.set(mine);
-        // when the thread ends, its cached buffers go back to Netty and its slot numbers to the pool;
-        // the cleaner waits for the Thread object to be collected, so a new thread also retires the
-        // threads it finds ended, and the memory of short-lived threads does not wait for a GC
-        mine.registration = THREAD_ENDS.register(Thread.currentThread(),
-            new ReturnOnThreadEnd(new WeakReference<>(this), mine));
-        List<LocalSlots> ended = new ArrayList<>();
-        synchronized (lock) {
-            locals.add(mine);
-            for (LocalSlots other : locals) {
-                if (other.hasEnded()) {
-                    ended.add(other);
-                }
-            }
-        }
-        ended.forEach(other -> other.registration.clean()); // runs retire() at most once per thread
-        return mine;
-    }
 
     private boolean refill(LocalSlots mine) {
         synchronized (lock) {
@@ -285,44 +256,18 @@ final class BufferSlots {
             }
             give(mine.slots, 0, mine.count);
             mine.count = 0;
-            locals.remove(mine);
         }
     }
 
-    /**
-     * One thread's spare slot numbers and cached buffers: touched only by that thread, then by whoever
-     * retires it. Knows its thread only weakly, so that the thread can be collected and its cleaner run.
-     */
+    /** One thread's spare slot numbers and cached buffers: touched only by that thread, then by whoever retires it. */
     private static final class LocalSlots {
         final int[] slots = new int[LOCAL_CAPACITY];
         int count;
         final int[] cached;
-        final int[] cachedCount = new int[BlockClasses.COUNT];
-        final WeakReference<Thread> owner;
-        Cleaner.Cleanable registration;
+        final int[] cachedCount = new int[NettyAllocator.CLASSES.count()];
 
-        LocalSlots(int depth, Thread owner) {
-            cached = new int[BlockClasses.COUNT * depth];
-            this.owner = new WeakReference<>(owner);
-        }
-
-        boolean hasEnded() {
-            Thread thread = owner.get();
-            return thread == null || !thread.isAlive();
-        }
-    }
-
-    /**
-     * Retires a finished thread's cache. Refers to the thread's slots, never to the thread, and to the table
-     * only weakly; the cached buffers keep Netty's pool alive until they are released here.
-     */
-    private record ReturnOnThreadEnd(WeakReference<BufferSlots> owner, LocalSlots slots) implements Runnable {
-        @Override
-        public void run() {
-            BufferSlots table = owner.get();
-            if (table != null) {
-                table.retire(slots);
-            }
+        LocalSlots(int depth) {
+            cached = new int[cachedCount.length * depth];
         }
     }
 }

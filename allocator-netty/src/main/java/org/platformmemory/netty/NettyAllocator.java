@@ -1,7 +1,5 @@
 package org.platformmemory.netty;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
@@ -14,6 +12,8 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocatorMetric;
 
 import org.platformmemory.api.Allocator;
+import org.platformmemory.api.kit.NativeMemory;
+import org.platformmemory.api.kit.SizeClasses;
 
 /**
  * A backend whose blocks are pooled direct buffers of a private Netty {@link PooledByteBufAllocator}:
@@ -45,8 +45,10 @@ import org.platformmemory.api.Allocator;
  */
 public final class NettyAllocator implements Allocator {
 
-    private static final MemorySegment EVERYTHING = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
-    private static final ValueLayout.OfLong TRAILER_LAYOUT = ValueLayout.JAVA_LONG;
+    /** The classes of cached buffers: a buffer taken for a class has exactly the class's capacity. */
+    static final SizeClasses CLASSES = SizeClasses.DEFAULT;
+    /** The largest capacity a cached buffer has: Netty's own limit for thread-cached buffers. */
+    private static final int CACHED_MAX = CLASSES.largest();
     private static final int TRAILER = 8;
     /** Mixed into the trailer's check word so that zeroed or stale memory does not pass for a trailer. */
     private static final int CHECK = 0x4E455454; // "NETT"
@@ -93,8 +95,8 @@ public final class NettyAllocator implements Allocator {
             return 0;
         }
         int capacity = (int) (((size + 7) & ~7L) + TRAILER);
-        if (caching && capacity <= BlockClasses.MAX && alignment == MIN_ALIGNMENT) {
-            int sizeClass = BlockClasses.of(capacity);
+        if (caching && capacity <= CACHED_MAX && alignment == MIN_ALIGNMENT) {
+            int sizeClass = CLASSES.classOf(capacity);
             int slot = slots.takeCached(sizeClass);
             if (slot >= 0) {
                 // cached buffers start 16-byte aligned, and the class's capacity holds this block
@@ -102,7 +104,7 @@ public final class NettyAllocator implements Allocator {
                 writeTrailer(base, size, slot);
                 return base;
             }
-            capacity = BlockClasses.capacity(sizeClass);
+            capacity = CLASSES.size(sizeClass);
         }
         ByteBuf buffer = take(capacity);
         if (buffer == null) {
@@ -118,7 +120,7 @@ public final class NettyAllocator implements Allocator {
     @Override
     public void free(long address, long size, long alignment) {
         long trailer = (address + size + 7) & ~7L;
-        long word = EVERYTHING.get(TRAILER_LAYOUT, trailer);
+        long word = NativeMemory.getLong(trailer);
         int slot = (int) (word >>> 32);
         ByteBuf buffer = ((int) word ^ CHECK) == slot ? slots.get(slot) : null;
         if (buffer == null || !holds(buffer, address, trailer)) {
@@ -126,9 +128,9 @@ public final class NettyAllocator implements Allocator {
             return;
         }
         int capacity = buffer.capacity();
-        if (caching && capacity <= BlockClasses.MAX && address == buffer.memoryAddress()) {
-            int sizeClass = BlockClasses.of(capacity);
-            if (BlockClasses.capacity(sizeClass) == capacity && slots.cache(slot, sizeClass)) {
+        if (caching && capacity <= CACHED_MAX && address == buffer.memoryAddress()) {
+            int sizeClass = CLASSES.classOf(capacity);
+            if (CLASSES.size(sizeClass) == capacity && slots.cache(slot, sizeClass)) {
                 return;
             }
         }
@@ -141,7 +143,7 @@ public final class NettyAllocator implements Allocator {
 
     private static void writeTrailer(long user, long size, int slot) {
         long trailer = (user + size + 7) & ~7L;
-        EVERYTHING.set(TRAILER_LAYOUT, trailer, ((long) slot << 32) | ((slot ^ CHECK) & 0xFFFF_FFFFL));
+        NativeMemory.putLong(trailer, ((long) slot << 32) | ((slot ^ CHECK) & 0xFFFF_FFFFL));
     }
 
     /** Records a block's slot in its trailer and returns the block's address, or 0 when no slot is left. */

@@ -1,6 +1,7 @@
 package org.platformmemory.api.internal;
 
 import org.platformmemory.api.Tracking;
+import org.platformmemory.api.kit.NativeMemory;
 
 /**
  * The layout of the facade's bookkeeping around a block, for one tracking mode:

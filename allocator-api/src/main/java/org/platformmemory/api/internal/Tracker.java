@@ -7,6 +7,7 @@ import java.util.Set;
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.MemoryFlags;
 import org.platformmemory.api.Tracking;
+import org.platformmemory.api.kit.NativeMemory;
 
 import static org.platformmemory.api.internal.ErrorReporter.hex;
 

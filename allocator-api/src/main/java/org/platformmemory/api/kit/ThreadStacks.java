@@ -1,0 +1,223 @@
+package org.platformmemory.api.kit;
+
+import java.util.Arrays;
+
+/**
+ * Per-thread stacks of free blocks, one per size class, in front of a shared {@link Backing}: a thread
+ * allocates from and frees into its own {@link Stacks}, touching no lock, no shared atomic and no Java
+ * heap. An empty stack takes half its capacity from the backing in one batch; a full one gives its
+ * older half back in one batch (the newer, warmer blocks stay).
+ *
+ * <p>Blocks are addresses, never 0. A block in a stack is free to callers but off the backing's books
+ * until it goes back: when a stack spills, when its thread calls {@link #flushCurrent()}, and once its
+ * thread has ended (the {@link PerThread} policy: retired when another thread registers, every 256
+ * refills of any thread, and on {@link #retireEnded()}), so nothing waits for a GC and thread churn
+ * leaks nothing. Live threads' stacks are never drained by another thread.
+ *
+ * <p>Each thread also keeps a signed tally per class that the backend may use (e.g. bytes requested),
+ * added up over live and retired threads by {@link #totals}.
+ *
+ * <p>Thread-safe as described; a class with capacity 0 passes every block straight through.
+ */
+public final class ThreadStacks {
+
+    /**
+     * Where the stacks refill from and spill to. Called by the thread that owns the stack, or by the one
+     * retiring an ended thread's stacks; never under a lock of {@link ThreadStacks}.
+     */
+    public interface Backing {
+
+        /**
+         * Moves up to {@code max} (at least 1) free blocks of {@code sizeClass} into
+         * {@code into[at..at + max)}.
+         *
+         * @return how many were moved; 0 when none can be had (memory is out)
+         */
+        int take(int sizeClass, long[] into, int at, int max);
+
+        /** Takes back the {@code count} blocks of {@code sizeClass} at {@code from[at..at + count)}. */
+        void give(int sizeClass, long[] from, int at, int count);
+    }
+
+    private static final int RETIRE_EVERY_REFILLS = 256;
+
+    private final Backing backing;
+    private final int[] capacity;
+    private final int[] start;
+    private final int total;
+    private final PerThread<Stacks> threads;
+    // guarded by itself: the tallies of retired threads
+    private final long[] retiredTally;
+
+    /**
+     * @param capacity blocks each thread's stack of class {@code c} holds at most, 0 or more, one per class
+     * @param backing  the shared store of free blocks
+     */
+    public ThreadStacks(int[] capacity, Backing backing) {
+        this.backing = backing;
+        this.capacity = capacity.clone();
+        this.start = new int[capacity.length];
+        int sum = 0;
+        for (int c = 0; c < capacity.length; c++) {
+            if (capacity[c] < 0) {
+                throw new IllegalArgumentException("capacity of class " + c + ": " + capacity[c]);
+            }
+            start[c] = sum;
+            sum += capacity[c];
+        }
+        // classes of capacity 0 share one spare element past the end, to move a block through
+        for (int c = 0; c < capacity.length; c++) {
+            start[c] = capacity[c] == 0 ? sum : start[c];
+        }
+        this.total = sum + 1;
+        this.retiredTally = new long[capacity.length];
+        this.threads = new PerThread<>(() -> new Stacks(this), this::retire);
+    }
+
+    /** The calling thread's stacks; never {@code null}. The hot path: one thread-local lookup. */
+    public Stacks current() {
+        return threads.current();
+    }
+
+    /** Gives every block in the calling thread's stacks back to the backing. */
+    public void flushCurrent() {
+        drain(current());
+    }
+
+    /** Gives the blocks of every thread that has ended back; @return whether there was any such thread */
+    public boolean retireEnded() {
+        return threads.retireEnded();
+    }
+
+    /** How many threads have stacks now. */
+    public int threads() {
+        return threads.threads();
+    }
+
+    /**
+     * Fills {@code tally} with each class's tally over every thread that ever had stacks, and
+     * {@code cached} with the blocks sitting in stacks per class. Racy: exact only while no other thread
+     * allocates or frees.
+     */
+    public void totals(long[] tally, long[] cached) {
+        Arrays.fill(cached, 0);
+        synchronized (retiredTally) {
+            System.arraycopy(retiredTally, 0, tally, 0, tally.length);
+        }
+        threads.forEach(s -> {
+            for (int c = 0; c < capacity.length; c++) {
+                tally[c] += s.tally[c];
+                cached[c] += s.count[c];
+            }
+        });
+    }
+
+    /** Forgets every thread's stacks without giving anything back: the memory is about to go. */
+    public void close() {
+        threads.forgetAll();
+    }
+
+    private void drain(Stacks s) {
+        for (int c = 0; c < capacity.length; c++) {
+            int n = s.count[c];
+            if (n > 0) {
+                s.count[c] = 0;
+                backing.give(c, s.blocks, start[c], n);
+            }
+        }
+    }
+
+    private void retire(Stacks s) {
+        drain(s);
+        synchronized (retiredTally) {
+            for (int c = 0; c < capacity.length; c++) {
+                retiredTally[c] += s.tally[c];
+            }
+        }
+    }
+
+    // the stack of class c is empty: take half a stack from the backing
+    private long refill(Stacks s, int c) {
+        if (++s.misses % RETIRE_EVERY_REFILLS == 0) {
+            retireEnded();
+        }
+        int at = start[c];
+        int taken = backing.take(c, s.blocks, at, Math.max(1, capacity[c] >> 1));
+        if (taken == 0) {
+            return 0;
+        }
+        s.count[c] = taken - 1;
+        return s.blocks[at + taken - 1];
+    }
+
+    // the stack of class c is full: the older half goes back, the newer stays, then the block goes on top
+    private void spill(Stacks s, int c, long address) {
+        int n = s.count[c];
+        int at = start[c];
+        if (n == 0) {
+            s.blocks[at] = address;
+            backing.give(c, s.blocks, at, 1);
+            return;
+        }
+        int half = (n + 1) >> 1;
+        backing.give(c, s.blocks, at, half);
+        System.arraycopy(s.blocks, at + half, s.blocks, at, n - half);
+        s.blocks[at + n - half] = address;
+        s.count[c] = n - half + 1;
+    }
+
+    /**
+     * One thread's stacks. Only its thread may call its methods; none blocks or allocates unless the
+     * backing does.
+     */
+    public static final class Stacks {
+
+        private final ThreadStacks owner;
+        private final int[] start;
+        private final int[] capacity;
+        private final long[] blocks;
+        private final int[] count;
+        private final long[] tally;
+        private int misses;
+
+        private Stacks(ThreadStacks owner) {
+            this.owner = owner;
+            this.start = owner.start;
+            this.capacity = owner.capacity;
+            this.blocks = new long[owner.total];
+            this.count = new int[owner.capacity.length];
+            this.tally = new long[owner.capacity.length];
+        }
+
+        /** A free block of class {@code sizeClass}, from this stack or else the backing; 0 when memory is out. */
+        public long pop(int sizeClass) {
+            int n = count[sizeClass];
+            if (n == 0) {
+                return owner.refill(this, sizeClass);
+            }
+            count[sizeClass] = --n;
+            return blocks[start[sizeClass] + n];
+        }
+
+        /** Frees {@code address}, a block of class {@code sizeClass} from any thread's {@link #pop}. */
+        public void push(int sizeClass, long address) {
+            int n = count[sizeClass];
+            if (n == capacity[sizeClass]) {
+                owner.spill(this, sizeClass, address);
+                return;
+            }
+            blocks[start[sizeClass] + n] = address;
+            count[sizeClass] = n + 1;
+        }
+
+        /** Adds {@code delta} to this thread's tally of class {@code sizeClass}; see {@link #totals}. */
+        public void tally(int sizeClass, long delta) {
+            tally[sizeClass] += delta;
+        }
+
+        /** How many free blocks of class {@code sizeClass} this stack holds now. */
+        public int count(int sizeClass) {
+            return count[sizeClass];
+        }
+    }
+}

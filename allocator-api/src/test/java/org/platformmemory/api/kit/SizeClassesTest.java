@@ -1,0 +1,108 @@
+package org.platformmemory.api.kit;
+
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.LongRange;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SizeClassesTest {
+
+    private final SizeClasses classes = SizeClasses.DEFAULT;
+
+    @Test
+    void shouldHaveFortyClassesFromSixteenBytesToThirtyTwoKibByDefault() {
+        assertEquals(40, classes.count());
+        assertEquals(16, classes.size(0));
+        assertEquals(32 << 10, classes.largest());
+        assertEquals(32 << 10, classes.size(39));
+    }
+
+    @Test
+    void shouldSpaceClassesBySixteenBytesThenFourPerDoubling() {
+        int[] start = {16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
+        for (int i = 0; i < start.length; i++) {
+            assertEquals(start[i], classes.size(i), "class " + i);
+        }
+        for (int i = 1; i < classes.count(); i++) {
+            assertTrue(classes.size(i) > classes.size(i - 1));
+            assertEquals(0, classes.size(i) % SizeClasses.QUANTUM);
+            assertTrue(classes.size(i) - classes.size(i - 1) <= Math.max(16, classes.size(i - 1) / 4),
+                "at most a quarter lost to rounding at class " + i);
+        }
+    }
+
+    @Test
+    void shouldMapEverySizeToTheSmallestClassThatHoldsIt() {
+        int previous = 0;
+        for (int size = 1; size <= classes.largest(); size++) {
+            int c = classes.classOf(size);
+            assertTrue(classes.size(c) >= size, "class of " + size + " is too small");
+            assertTrue(c == 0 || classes.size(c - 1) < size, "class of " + size + " is not the smallest");
+            assertTrue(c == previous || c == previous + 1, "classes are consecutive at " + size);
+            previous = c;
+        }
+        assertEquals(classes.count() - 1, previous);
+    }
+
+    @Test
+    void shouldMapEachClassSizeBackToItsClass() {
+        for (int c = 0; c < classes.count(); c++) {
+            assertEquals(c, classes.classOf(classes.size(c)));
+        }
+    }
+
+    @Test
+    void shouldRefuseSizesAboveTheLargestClassOrNegative() {
+        assertEquals(-1, classes.classOf(classes.largest() + 1));
+        assertEquals(-1, classes.classOf(-1));
+        assertEquals(-1, classes.classOf(Long.MIN_VALUE, 16));
+        assertEquals(0, classes.classOf(0), "an empty block takes the smallest class");
+    }
+
+    @Test
+    void shouldPickAClassThatIsAMultipleOfALargerAlignment() {
+        assertEquals(64, classes.size(classes.classOf(20, 64)));
+        assertEquals(4096, classes.size(classes.classOf(100, 4096)));
+        assertEquals(-1, classes.classOf(100, 2 * SizeClasses.MAX_ALIGNMENT), "beyond a page: no class");
+        assertEquals(-1, classes.classOf(classes.largest() + 1, 64));
+    }
+
+    @Property(tries = 300)
+    void shouldServeEveryAlignmentUpToAPageWithAnAlignedClassLargeEnough(
+        @ForAll @IntRange(min = 1, max = 32 << 10) int size, @ForAll @IntRange(min = 4, max = 12) int log2) {
+        long alignment = 1L << log2;
+        int c = classes.classOf(size, alignment);
+        assertTrue(c >= 0, size + " at " + alignment);
+        assertEquals(0, classes.size(c) % alignment, size + " at " + alignment);
+        assertTrue(classes.size(c) >= size);
+        assertTrue(c == 0 || classes.size(c - 1) < size || classes.size(c - 1) % alignment != 0,
+            "the first aligned class that holds it");
+    }
+
+    @Property(tries = 200)
+    void shouldKeepEveryClassAMultipleOfSixteenForAnySpacing(
+        @ForAll @IntRange(min = 1, max = 16) int perDoubling, @ForAll @LongRange(min = 1, max = 4096) long quanta) {
+        SizeClasses custom = new SizeClasses((int) quanta * 16, perDoubling);
+        assertEquals(quanta * 16, custom.largest());
+        for (int c = 0; c < custom.count(); c++) {
+            assertEquals(0, custom.size(c) % 16, custom.toString());
+            assertTrue(c == 0 || custom.size(c) > custom.size(c - 1), custom.toString());
+        }
+        long size = quanta * 16 - 5;
+        int c = custom.classOf(size);
+        assertTrue(custom.size(c) >= size && (c == 0 || custom.size(c - 1) < size));
+    }
+
+    @Test
+    void shouldRejectALargestClassThatIsNotAMultipleOfSixteenOrASpacingOutOfRange() {
+        assertThrows(IllegalArgumentException.class, () -> new SizeClasses(100, 4));
+        assertThrows(IllegalArgumentException.class, () -> new SizeClasses(0, 4));
+        assertThrows(IllegalArgumentException.class, () -> new SizeClasses(4096, 0));
+        assertThrows(IllegalArgumentException.class, () -> new SizeClasses(4096, 17));
+    }
+}

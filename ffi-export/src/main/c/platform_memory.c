@@ -22,6 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The oldest JDK whose JVM can load the jars (they are compiled for it): the pom's jdk.minimum, passed
+ * by CMake. */
+#ifndef PM_JDK_MINIMUM
+#error "PM_JDK_MINIMUM is not defined: build with CMake, which passes the pom's jdk.minimum"
+#endif
+
 #define PM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define PM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -202,27 +208,27 @@ static char *pm_read_file(const char *path) {
 static JavaVM *pm_create_vm(void) {
     const char *java_home = getenv("JAVA_HOME");
     if (java_home == NULL || java_home[0] == '\0') {
-        pm_set_error("JAVA_HOME is not set: platform-memory needs a JDK 22 or newer to run its allocator; "
-                     "set JAVA_HOME to one, for example /usr/lib/jvm/temurin-25-jdk-amd64");
+        pm_set_error("JAVA_HOME is not set: platform-memory needs a JDK %d or newer to run its allocator; "
+                     "set JAVA_HOME to one, for example /usr/lib/jvm/temurin-25-jdk-amd64", PM_JDK_MINIMUM);
         return NULL;
     }
     int version = pm_jdk_version(java_home);
-    if (version != 0 && version < 22) {
-        pm_set_error("JAVA_HOME=%s is JDK %d: platform-memory needs a JDK 22 or newer; point JAVA_HOME at one",
-                     java_home, version);
+    if (version != 0 && version < PM_JDK_MINIMUM) {
+        pm_set_error("JAVA_HOME=%s is JDK %d: platform-memory needs a JDK %d or newer (its classes are compiled "
+                     "for %d); point JAVA_HOME at one", java_home, version, PM_JDK_MINIMUM, PM_JDK_MINIMUM);
         return NULL;
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/lib/server/libjvm.so", java_home);
     void *libjvm = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
     if (libjvm == NULL) {
-        pm_set_error("cannot load the JVM from JAVA_HOME=%s (%s); set JAVA_HOME to a JDK 22 or newer", java_home,
-                     dlerror());
+        pm_set_error("cannot load the JVM from JAVA_HOME=%s (%s); set JAVA_HOME to a JDK %d or newer", java_home,
+                     dlerror(), PM_JDK_MINIMUM);
         return NULL;
     }
     PmCreateVm create = (PmCreateVm) dlsym(libjvm, "JNI_CreateJavaVM");
     if (create == NULL) {
-        pm_set_error("%s has no JNI_CreateJavaVM; set JAVA_HOME to a JDK 22 or newer", path);
+        pm_set_error("%s has no JNI_CreateJavaVM; set JAVA_HOME to a JDK %d or newer", path, PM_JDK_MINIMUM);
         return NULL;
     }
 
@@ -403,7 +409,8 @@ static int pm_start_locked(const char *options) {
         }
         attached = 1;
     } else if (rc != JNI_OK) {
-        pm_set_error("the JVM refused JNI version 21 (error %d): JAVA_HOME must be a JDK 22 or newer", (int) rc);
+        pm_set_error("the JVM refused JNI version 21 (error %d): JAVA_HOME must be a JDK %d or newer", (int) rc,
+                     PM_JDK_MINIMUM);
         return PLATFORM_MEM_ERR_START;
     }
     int result = PLATFORM_MEM_ERR_START;

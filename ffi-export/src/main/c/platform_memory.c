@@ -13,6 +13,7 @@
 #include "platform_memory_shim.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <dlfcn.h>
 #include <jni.h>
 #include <pthread.h>
@@ -90,6 +91,68 @@ static int pm_install(const PmTable *table, const char *backend) {
     snprintf(pm.backend, sizeof pm.backend, "%s", backend != NULL ? backend : "");
     atomic_store_explicit(&pm.state, PM_READY, memory_order_release);
     return PLATFORM_MEM_OK;
+}
+
+/* ---- The contract, described for the Java side (platform_memory_shim.h) ---------------------------- */
+
+/* PM_STATS_FIELDS covers PlatformMemStats exactly: a field added to the header and not to the list (or
+ * the other way round) fails the build here, and a field listed out of order fails Platform_Mem_Init
+ * (the description gives each field's offset). C99 has no _Static_assert: a negative array size. */
+#define PM_STATS_FIELD_SIZE(field, writer) +sizeof(((PlatformMemStats *) 0)->field)
+typedef char PM_STATS_FIELDS_does_not_list_every_field_of_PlatformMemStats
+    [(0 PM_STATS_FIELDS(PM_STATS_FIELD_SIZE)) == sizeof(PlatformMemStats) ? 1 : -1];
+/* pointers and sizes cross the table as Java longs: this shim is for 64-bit ABIs */
+typedef char PM_pointers_and_sizes_must_be_8_bytes[sizeof(void *) == 8 && sizeof(size_t) == 8 ? 1 : -1];
+
+/*
+ * The text NativeExports.install compares with its own before it installs anything, one item a line:
+ *   abi 1                                   the format
+ *   type NAME SIZE                          a C type of the table and its sizeof
+ *   call INDEX FIELD RET(PARAM, ...)        the call table in order (PM_CALLS)
+ *   stats FIELD OFFSET SIZE WRITER          PlatformMemStats (PM_STATS_FIELDS), WRITER JAVA or C
+ *   stats_size SIZE                         sizeof(PlatformMemStats)
+ *   error NAME VALUE                        PLATFORM_MEM_OK and PLATFORM_MEM_ERR_<NAME> (PM_ERRORS)
+ *   stat NAME ID                            PM_STAT_<NAME> (PM_STAT_IDS)
+ * Built once, on the first start (under pm.lock).
+ */
+static char pm_description[8192];
+
+static void pm_describe_line(size_t *used, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static void pm_describe_line(size_t *used, const char *format, ...) {
+    if (*used >= sizeof pm_description) {
+        return;
+    }
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(pm_description + *used, sizeof pm_description - *used, format, args);
+    va_end(args);
+    *used += n > 0 ? (size_t) n : 0;
+}
+
+static const char *pm_abi_description(void) {
+    if (pm_description[0] != '\0') {
+        return pm_description;
+    }
+    size_t used = 0;
+    int index = 0;
+    pm_describe_line(&used, "abi 1\n");
+#define PM_DESCRIBE_TYPE(type) pm_describe_line(&used, "type %s %zu\n", #type, sizeof(type));
+    PM_TYPES(PM_DESCRIBE_TYPE)
+#define PM_DESCRIBE_CALL(field, ret, params) pm_describe_line(&used, "call %d %s %s%s\n", index++, #field, #ret, #params);
+    PM_CALLS(PM_DESCRIBE_CALL)
+#define PM_DESCRIBE_STATS(field, writer)                                                                  \
+    pm_describe_line(&used, "stats %s %zu %zu %s\n", #field, offsetof(PlatformMemStats, field),         \
+                     sizeof(((PlatformMemStats *) 0)->field), #writer);
+    PM_STATS_FIELDS(PM_DESCRIBE_STATS)
+    pm_describe_line(&used, "stats_size %zu\n", sizeof(PlatformMemStats));
+    pm_describe_line(&used, "error OK %d\n", PLATFORM_MEM_OK);
+#define PM_DESCRIBE_ERROR(name) pm_describe_line(&used, "error %s %d\n", #name, PLATFORM_MEM_ERR_##name);
+    PM_ERRORS(PM_DESCRIBE_ERROR)
+#define PM_DESCRIBE_STAT(name) pm_describe_line(&used, "stat %s %d\n", #name, PM_STAT_##name);
+    PM_STAT_IDS(PM_DESCRIBE_STAT)
+    (void) index;
+    return pm_description;
 }
 
 /* ---- Starting the JVM (C host) ------------------------------------------------------------------ */
@@ -420,13 +483,15 @@ static int pm_start_locked(const char *options) {
         pm_take_exception(env, "the class org.platformmemory.ffi.NativeExports is not on the class path "
                                "(are the jars of dist/lib/java installed beside the library?)");
     } else {
-        jmethodID install = (*env)->GetStaticMethodID(env, exports, "install", "(Ljava/lang/String;JJ)I");
+        jmethodID install = (*env)->GetStaticMethodID(env, exports, "install", "(Ljava/lang/String;JJJ)I");
         jstring text = install != NULL ? (*env)->NewStringUTF(env, options) : NULL;
         if (install == NULL || text == NULL) {
-            pm_take_exception(env, "NativeExports.install(String, long, long) is missing");
+            pm_take_exception(env, "NativeExports.install(String, long, long, long) is missing: the jars and "
+                                   "libplatform_memory.so come from different builds");
         } else {
-            result = (*env)->CallStaticIntMethod(env, exports, install, text,
-                                                 (jlong) (intptr_t) &pm_install, (jlong) (intptr_t) &pm_report);
+            result = (*env)->CallStaticIntMethod(env, exports, install, text, (jlong) (intptr_t) &pm_install,
+                                                 (jlong) (intptr_t) &pm_report,
+                                                 (jlong) (intptr_t) pm_abi_description());
             if ((*env)->ExceptionCheck(env)) {
                 pm_take_exception(env, "NativeExports.install failed");
                 result = PLATFORM_MEM_ERR_START;

@@ -1,5 +1,12 @@
-# Sourced by the project's scripts: finds a JDK >= 22 and exports JAVA_HOME, or stops with a message.
+# Sourced by the project's scripts: finds a JDK >= the minimum and exports JAVA_HOME, or stops with a
+# message. The minimum is the jdk.minimum property of the root pom.xml (stated there once).
 # Order: $JAVA_HOME if it is new enough, then the newest JDK under /usr/lib/jvm.
+
+pm_jdk_minimum() {
+  local pom
+  pom="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/pom.xml"
+  sed -n 's:.*<jdk\.minimum>\([0-9][0-9]*\)</jdk\.minimum>.*:\1:p' "$pom" | head -n 1
+}
 
 pm_jdk_major() {
   # prints the feature version of the JDK at $1 (e.g. 25), or nothing
@@ -13,7 +20,12 @@ pm_jdk_major() {
 }
 
 pm_find_jdk() {
-  local min=22 major candidate best="" best_major=0
+  local min major candidate best="" best_major=0
+  min=$(pm_jdk_minimum)
+  if [ -z "$min" ]; then
+    echo "error: cannot read jdk.minimum from pom.xml" >&2
+    return 1
+  fi
   if [ -n "${JAVA_HOME:-}" ]; then
     major=$(pm_jdk_major "$JAVA_HOME")
     if [ -n "$major" ] && [ "$major" -ge "$min" ]; then
@@ -31,7 +43,7 @@ pm_find_jdk() {
   done
   if [ -z "$best" ]; then
     cat >&2 <<MSG
-error: platform-memory needs a JDK $min or newer (JDK 25 recommended) and none was found.
+error: platform-memory needs a JDK $min or newer (its classes are compiled for $min) and none was found.
 Install one and point JAVA_HOME at it, for example:
     export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
 MSG

@@ -1,7 +1,7 @@
 /*
  * platform_memory.h - the C ABI of platform-memory.
  *
- * A memory allocator whose backends are written in Java (JDK 22+, java.lang.foreign). A C program
+ * A memory allocator whose backends are written in Java (java.lang.foreign; README names the JDK it needs). A C program
  * links libplatform_memory.so; the library starts a JVM the first time it is needed (or when the
  * program calls Platform_Mem_Init) and every call below is then a direct call into the active backend.
  *

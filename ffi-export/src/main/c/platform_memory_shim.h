@@ -1,35 +1,95 @@
 /*
- * The contract between the C shim and the Java side (org.platformmemory.ffi.NativeExports).
- * Not installed: a game never sees it. Keep PmTable in the order of NativeExports.ENTRIES.
+ * The contract between the C shim and the Java side (org.platformmemory.ffi.NativeExports, checked by
+ * org.platformmemory.ffi.AbiContract). Not installed: a game never sees it.
+ *
+ * Each part of the contract is one X-macro list below. The C side is generated from them (PmTable, the
+ * PM_STAT_* ids) or checked against the public header by the compiler (PlatformMemStats), and the shim
+ * describes all of them, by name, in a text it hands to NativeExports.install (pm_abi_description in
+ * platform_memory.c). Java compares that description with its own and refuses to install - so
+ * Platform_Mem_Init fails with a message naming the difference - when the two builds disagree.
  */
 #ifndef PLATFORM_MEMORY_SHIM_H
 #define PLATFORM_MEMORY_SHIM_H
 
 #include "platform_memory.h"
 
-/* One FFM upcall stub per operation, filled by Java through pm_install. */
+/* The types that cross the table. Their names are what the description shows, their sizes (sizeof,
+ * described too) what Java compares with its FunctionDescriptors: pointers and sizes cross as Java longs. */
+typedef int32_t pm_i32;
+typedef uint32_t pm_u32;
+typedef int pm_int;
+typedef int64_t pm_i64;
+typedef uint64_t pm_u64;
+typedef size_t pm_size;
+typedef void *pm_ptr;
+typedef const void *pm_cptr;
+typedef const char *pm_cstr;
+typedef PlatformMemStats *pm_stats_ptr;
+
+#define PM_TYPES(X) X(pm_i32) X(pm_u32) X(pm_int) X(pm_i64) X(pm_u64) X(pm_size) X(pm_ptr) X(pm_cptr) \
+    X(pm_cstr) X(pm_stats_ptr)
+
+/*
+ * The call table, in order: X(field, return type, (parameter types)). One FFM upcall stub per entry,
+ * filled by Java through pm_install; the Java method of field foo_bar is NativeExports.fooBar.
+ */
+#define PM_CALLS(X) \
+    X(alloc, pm_ptr, (pm_size, pm_u32)) \
+    X(free, void, (pm_ptr, pm_size)) \
+    X(realloc, pm_ptr, (pm_ptr, pm_size, pm_size)) \
+    X(alloc_aligned, pm_ptr, (pm_size, pm_size, pm_u32)) \
+    X(alloc_dbg, pm_ptr, (pm_size, pm_u32, pm_cstr, pm_int)) \
+    X(size, pm_size, (pm_cptr)) \
+    X(get_stats, void, (pm_stats_ptr)) \
+    X(dump_leaks, pm_size, (void)) \
+    X(heap_create, pm_i32, (void)) \
+    X(heap_alloc, pm_ptr, (pm_i64, pm_size, pm_u32)) \
+    X(heap_free, pm_i32, (pm_i64, pm_ptr)) \
+    X(heap_destroy, pm_i32, (pm_i64)) \
+    X(shutdown, void, (void)) \
+    X(stat, pm_u64, (pm_i32)) /* one PM_STAT_* figure, without building the whole struct */
+
+#define PM_TABLE_FIELD(field, ret, params) ret (*field) params;
+#define PM_TABLE_COUNT(field, ret, params) +1
+
 typedef struct PmTable {
-    uint64_t entries; /* PM_TABLE_ENTRIES: checks that both sides agree */
-    void *(*alloc)(size_t size, uint32_t flags);
-    void (*free)(void *ptr, size_t size);
-    void *(*realloc)(void *ptr, size_t old_size, size_t new_size);
-    void *(*alloc_aligned)(size_t size, size_t alignment, uint32_t flags);
-    void *(*alloc_dbg)(size_t size, uint32_t flags, const char *file, int line);
-    size_t (*size)(const void *ptr);
-    void (*get_stats)(PlatformMemStats *out);
-    size_t (*dump_leaks)(void);
-    int32_t (*heap_create)(void);
-    void *(*heap_alloc)(int64_t heap, size_t size, uint32_t flags);
-    int32_t (*heap_free)(int64_t heap, void *ptr);
-    int32_t (*heap_destroy)(int64_t heap);
-    void (*shutdown)(void);
-    uint64_t (*stat)(int32_t which); /* one PM_STAT_* figure, without building the whole struct */
+    uint64_t entries; /* PM_TABLE_ENTRIES, written by Java */
+    PM_CALLS(PM_TABLE_FIELD)
 } PmTable;
 
-#define PM_TABLE_ENTRIES 14
+#define PM_TABLE_ENTRIES (0 PM_CALLS(PM_TABLE_COUNT))
 
-enum { PM_STAT_LIVE_BYTES = 0, PM_STAT_PEAK_BYTES = 1, PM_STAT_LIVE_BLOCKS = 2, PM_STAT_RAM_FREE = 3,
-       PM_STAT_RAM_TOTAL = 4 };
+/*
+ * PlatformMemStats (platform_memory.h), field by field in order: X(field, who fills it). JAVA fields are
+ * written by NativeExports.getStats, C fields by the shim. The compiler checks that the list covers the
+ * struct exactly; Java checks the names and offsets the shim describes against the order it writes.
+ */
+#define PM_STATS_FIELDS(X) \
+    X(live_bytes, JAVA) \
+    X(live_blocks, JAVA) \
+    X(peak_bytes, JAVA) \
+    X(allocations, JAVA) \
+    X(frees, JAVA) \
+    X(reallocations, JAVA) \
+    X(failed_allocations, JAVA) \
+    X(caller_errors, JAVA) \
+    X(limit, JAVA) \
+    X(ram_free, JAVA) \
+    X(ram_total, JAVA) \
+    X(start_failures, C)
+
+/* The error codes of platform_memory.h (PLATFORM_MEM_ERR_<name>), checked by name against
+ * org.platformmemory.api.ErrorCode and NativeExports' ERR_START/ERR_INTERNAL. */
+#define PM_ERRORS(X) \
+    X(DOUBLE_FREE) X(INVALID_POINTER) X(INTERIOR_POINTER) X(SIZE_MISMATCH) X(SIZE_OVERFLOW) \
+    X(BAD_ALIGNMENT) X(REALLOC_FREED) X(GUARD_CORRUPTED) X(HEADER_CORRUPTED) X(BACKEND_FAILURE) \
+    X(ALLOCATION_FAILED) X(CLOSED) X(INVALID_HEAP) X(START) X(INTERNAL)
+
+/* The figures of the table's stat entry: PM_STAT_<name> is its position in this list. */
+#define PM_STAT_IDS(X) X(LIVE_BYTES) X(PEAK_BYTES) X(LIVE_BLOCKS) X(RAM_FREE) X(RAM_TOTAL)
+
+#define PM_STAT_ENUM(name) PM_STAT_##name,
+enum { PM_STAT_IDS(PM_STAT_ENUM) PM_STAT_COUNT };
 
 /* Java calls these back (their addresses are passed to NativeExports.install). */
 typedef int (*PmInstallFn)(const PmTable *table, const char *backend);

@@ -3,7 +3,7 @@
  *
  *   test_abi abi BACKEND     every seed function and extension, the bad-input matrix, foreign threads
  *   test_abi no-jdk          JAVA_HOME unset: calls fail cleanly with a message, the process goes on
- *   test_abi old-jdk DIR     JAVA_HOME points at a JDK 17: a clear message
+ *   test_abi old-jdk N       JAVA_HOME points at a JDK N below the minimum: a message naming N and the minimum
  *   test_abi no-jars         no Java classes where the library looks: a clear message
  *   test_abi bad-backend     PLATFORM_MEMORY_OPTIONS names an unknown backend: the list of backends,
  *                            then a good Platform_Mem_Init works in the same process
@@ -431,7 +431,10 @@ int main(int argc, char **argv) {
     } else if (strcmp(scenario, "no-jdk") == 0) {
         start_fails("JAVA_HOME is not set");
     } else if (strcmp(scenario, "old-jdk") == 0) {
-        start_fails("is JDK 17");
+        char expected[128];
+        snprintf(expected, sizeof expected, "is JDK %s: platform-memory needs a JDK %d or newer",
+                 argc > 2 ? argv[2] : "17", PM_JDK_MINIMUM);
+        start_fails(expected);
     } else if (strcmp(scenario, "no-jars") == 0) {
         start_fails("no Java classes");
     } else if (strcmp(scenario, "bad-backend") == 0) {

@@ -30,8 +30,7 @@ import org.platformmemory.api.TrackedAllocator;
 @State(Scope.Thread)
 @BenchmarkMode({Mode.AverageTime, Mode.SampleTime})
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED",
-    "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"})
+@Fork(1) // the flags of config/jvm.options come from BenchMain
 public class AgronaBenchmark {
 
     private static final int RING = 1024;

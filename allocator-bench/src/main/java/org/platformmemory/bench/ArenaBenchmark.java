@@ -33,7 +33,7 @@ import org.platformmemory.api.TrackedAllocator;
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
+@Fork(value = 1, jvmArgsAppend = "-Xmx1g") // the flags of config/jvm.options come from BenchMain
 public class ArenaBenchmark {
 
     /** One backend, created bare, and the facade over another instance of it. */

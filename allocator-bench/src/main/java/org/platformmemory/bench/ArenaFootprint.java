@@ -23,7 +23,7 @@ import org.platformmemory.api.TrackedAllocator;
  * drop their own temporaries. Every block is written in full, so every page counts.
  *
  * <pre>
- * java --enable-native-access=ALL-UNNAMED -cp allocator-bench/target/benchmarks.jar \
+ * java @config/jvm.options -cp allocator-bench/target/benchmarks.jar \
  *     org.platformmemory.bench.ArenaFootprint [liveMiB] [backend...]
  * </pre>
  */
@@ -42,10 +42,12 @@ public final class ArenaFootprint {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         for (String backend : backends) {
             String[] parts = backend.split(":", 2); // backend:key=value;key=value
-            Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), ArenaFootprint.class.getName(),
-                "--child", parts[0], Long.toString(liveMiB), parts.length > 1 ? parts[1] : "")
-                .inheritIO().start();
+            List<String> command = new ArrayList<>(List.of(java));
+            command.addAll(JvmOptions.read()); // config/jvm.options
+            command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                ArenaFootprint.class.getName(), "--child", parts[0], Long.toString(liveMiB),
+                parts.length > 1 ? parts[1] : ""));
+            Process child = new ProcessBuilder(command).inheritIO().start();
             if (child.waitFor() != 0) {
                 throw new IllegalStateException(backend + " exited with " + child.exitValue());
             }

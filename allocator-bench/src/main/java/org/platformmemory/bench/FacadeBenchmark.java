@@ -30,8 +30,7 @@ import org.platformmemory.api.TrackedAllocator;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 3, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED",
-    "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"})
+@Fork(3) // the flags of config/jvm.options come from BenchMain
 public class FacadeBenchmark {
 
     @Param({"system", "arena", "netty", "agrona"})

@@ -35,7 +35,7 @@ import org.platformmemory.api.Backends;
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+@Fork(1) // the flags of config/jvm.options come from BenchMain
 public class NettyBenchmark {
 
     private static final int WINDOW = 64;

@@ -9,6 +9,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -42,7 +43,10 @@ public final class NativeExports {
     /** {@code PLATFORM_MEM_ERR_INTERNAL}: an unexpected failure inside the layer. */
     public static final int ERR_INTERNAL = 101;
 
-    /** The table entries in the order of {@code PmTable} in platform_memory_shim.h. */
+    /**
+     * The table entries in the order of {@code PmTable} in platform_memory_shim.h ({@code PM_CALLS}):
+     * {@link AbiContract#check} compares names, order and sizes with the shim's description at install.
+     */
     private static final Map.Entry<String, FunctionDescriptor>[] ENTRIES = entries();
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -61,6 +65,11 @@ public final class NativeExports {
     }
 
     private NativeExports() {
+    }
+
+    /** The table entries in order, as {@link AbiContract#check} compares them. */
+    static List<Map.Entry<String, FunctionDescriptor>> tableEntries() {
+        return List.of(ENTRIES);
     }
 
     @SuppressWarnings("unchecked")
@@ -91,14 +100,21 @@ public final class NativeExports {
      * system properties and environment), creates the upcall stubs once, and hands the table to the shim.
      * Called by the shim through JNI; never throws.
      *
-     * @param installFn the shim's {@code pm_install(const PmTable *, const char *backend)}
-     * @param reportFn  the shim's {@code pm_report(int code, const char *message, void *ptr)}
+     * @param installFn   the shim's {@code pm_install(const PmTable *, const char *backend)}
+     * @param reportFn    the shim's {@code pm_report(int code, const char *message, void *ptr)}
+     * @param description the shim's description of its side of the ABI (a C string, see {@link AbiContract})
      * @return {@link #OK}, or {@link #ERR_START} after reporting why
      */
-    public static synchronized int install(String options, long installFn, long reportFn) {
+    public static synchronized int install(String options, long installFn, long reportFn, long description) {
         try {
             report = LINKER.downcallHandle(MemorySegment.ofAddress(reportFn),
                 FunctionDescriptor.ofVoid(JAVA_INT, ADDRESS, JAVA_LONG));
+            String mismatch = AbiContract.check(description == 0 ? null
+                : MemorySegment.ofAddress(description).reinterpret(Integer.MAX_VALUE).getString(0), tableEntries());
+            if (mismatch != null) {
+                reportToC(ERR_START, mismatch, 0);
+                return ERR_START;
+            }
             if (memory != null) {
                 memory.close();
                 memory = null;
@@ -239,11 +255,11 @@ public final class NativeExports {
                 return; // the shim has zeroed the struct
             }
             MemoryStats s = m.stats();
-            long[] values = {s.liveBytes(), s.liveBlocks(), s.peakBytes(), s.allocations(), s.frees(),
-                s.reallocations(), s.failedAllocations(), s.callerErrors(), s.limit(), m.ramFree(), m.ramTotal()};
-            MemorySegment target = MemorySegment.ofAddress(out).reinterpret(values.length * 8L);
-            for (int i = 0; i < values.length; i++) {
-                target.setAtIndex(JAVA_LONG, i, values[i]);
+            // the fields, offsets and sizes were checked against the shim's PlatformMemStats at install
+            AbiContract.StatsField[] fields = AbiContract.StatsField.all();
+            MemorySegment target = MemorySegment.ofAddress(out).reinterpret(fields.length * AbiContract.StatsField.SIZE);
+            for (AbiContract.StatsField f : fields) {
+                target.set(JAVA_LONG, f.offset(), f.value(s, m));
             }
         } catch (Throwable t) {
             internalError("Platform_Mem_GetStats", t);
@@ -308,7 +324,7 @@ public final class NativeExports {
         }
     }
 
-    /** One figure, by the shim's PM_STAT_* number: no allocation (the counters are read in place). */
+    /** One figure, by the shim's PM_STAT_* id (checked at install): no allocation (counters read in place). */
     private static long stat(int which) {
         try {
             TrackedAllocator m = memory;
@@ -316,11 +332,11 @@ public final class NativeExports {
                 return 0;
             }
             return switch (which) {
-                case 0 -> m.liveBytes();
-                case 1 -> m.peakBytes();
-                case 2 -> m.liveBlocks();
-                case 3 -> m.ramFree();
-                case 4 -> m.ramTotal();
+                case AbiContract.STAT_LIVE_BYTES -> m.liveBytes();
+                case AbiContract.STAT_PEAK_BYTES -> m.peakBytes();
+                case AbiContract.STAT_LIVE_BLOCKS -> m.liveBlocks();
+                case AbiContract.STAT_RAM_FREE -> m.ramFree();
+                case AbiContract.STAT_RAM_TOTAL -> m.ramTotal();
                 default -> 0;
             };
         } catch (Throwable t) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -14,6 +13,7 @@ import java.util.stream.Collectors;
 import javax.xml.parsers.DocumentBuilderFactory;
 
 import org.junit.jupiter.api.Test;
+import org.platformmemory.api.Backends;
 import org.w3c.dom.Document;
 import org.w3c.dom.NodeList;
 
@@ -30,7 +30,7 @@ class AbiBenchmarkSmokeTest {
 
     @Test
     void quickModeShouldReportEveryWorkloadForEveryBackendAndPeerInAWellFormedReport() throws Exception {
-        List<String> backends = Arrays.asList(System.getProperty("bench.backends").split(";"));
+        List<String> backends = List.copyOf(Backends.available().keySet()); // every backend, as ServiceLoader finds them
         AbiBenchmark.Options options = new AbiBenchmark.Options(Path.of(System.getProperty("bench.bin")), backends,
             Path.of(System.getProperty("bench.trace")), Path.of(System.getProperty("bench.out")), false);
 

@@ -1,0 +1,31 @@
+# Runs BackendReport with every jar of JARS on the module path and the flags of config/jvm.options
+# (OPTIONS, separated by |) in their module-path form: ALL-UNNAMED becomes the modules on the path, as
+# `java -p JARS --list-modules` names them. Prints what the JVM printed (the test matches it).
+execute_process(COMMAND ${JAVA} -p ${JARS} --list-modules OUTPUT_VARIABLE listed RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "java --list-modules failed (${rc})")
+endif()
+string(REPLACE "\n" ";" listed "${listed}")
+set(modules "")
+foreach(line IN LISTS listed)
+  if(line MATCHES "^([A-Za-z0-9_.]+)@?[^ ]* file:")
+    list(APPEND modules "${CMAKE_MATCH_1}")
+  endif()
+endforeach()
+if(modules STREQUAL "")
+  message(FATAL_ERROR "no modules on the module path ${JARS}")
+endif()
+string(REPLACE ";" "," modules "${modules}")
+string(REPLACE "|" ";" OPTIONS "${OPTIONS}")
+set(flags "")
+foreach(option IN LISTS OPTIONS)
+  string(REPLACE "ALL-UNNAMED" "${modules}" option "${option}")
+  list(APPEND flags "${option}")
+endforeach()
+execute_process(COMMAND ${JAVA} ${flags} -p ${JARS} --add-modules ALL-MODULE-PATH
+  -m org.platformmemory.api/org.platformmemory.api.internal.BackendReport backend=${BACKEND}
+  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+message("${flags}\n${out}${err}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "BackendReport exited with ${rc}")
+endif()

@@ -1,0 +1,41 @@
+package org.platformmemory.ffi;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.junit.jupiter.api.Test;
+import org.platformmemory.api.Backends;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * config/backends (the backends the C tests run, read by CMake) names exactly the backends ServiceLoader
+ * finds on the SDK's class path; and this JVM was started with config/jvm.options (Surefire's argLine).
+ */
+class BackendListTest {
+
+    private static List<String> items(String property) throws Exception {
+        return Files.readAllLines(Path.of(System.getProperty(property))).stream()
+            .map(line -> line.replaceFirst("#.*", "").strip()).filter(line -> !line.isEmpty()).toList();
+    }
+
+    @Test
+    void shouldListEveryBackendServiceLoaderFinds() throws Exception {
+        Set<String> listed = new TreeSet<>(items("platform.memory.backends"));
+        assertEquals(Backends.available().keySet(), listed,
+            "config/backends against the providers in ffi-export's dependencies (dist/lib/java)");
+    }
+
+    @Test
+    void shouldRunWithTheFlagsOfJvmOptions() throws Exception {
+        List<String> arguments = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        for (String flag : items("platform.memory.jvmOptions")) {
+            assertTrue(arguments.contains(flag), flag + " in " + arguments);
+        }
+    }
+}

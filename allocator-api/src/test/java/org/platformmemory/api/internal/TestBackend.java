@@ -21,6 +21,7 @@ final class TestBackend implements Allocator {
     final AtomicInteger frees = new AtomicInteger();
     final AtomicInteger closes = new AtomicInteger();
     volatile boolean refuse;
+    volatile boolean throwOnCreateHeap;
 
     TestBackend(boolean nativeHeaps) {
         this.nativeHeaps = nativeHeaps;
@@ -70,6 +71,9 @@ final class TestBackend implements Allocator {
 
     @Override
     public Allocator createHeap() {
+        if (throwOnCreateHeap) {
+            throw new IllegalStateException("heap boom");
+        }
         if (!nativeHeaps) {
             return null;
         }

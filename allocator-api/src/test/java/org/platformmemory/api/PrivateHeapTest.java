@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.platformmemory.api.contract.BlockPattern;
 import org.platformmemory.api.contract.CountingAllocator;
 import org.platformmemory.api.contract.RecordingErrorHandler;
+import org.platformmemory.api.internal.NativeMemory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -69,7 +70,7 @@ class PrivateHeapTest {
     }
 
     @Test
-    void shouldFreeItsOwnBlocksAndLeaveAnUnknownOneToTheAllocatorsDiagnosis() {
+    void shouldSayWhetherItReallyFreedABlock() {
         PrivateHeap heap = memory.createHeap();
         long p = heap.allocate(100, 0);
         assertTrue(heap.free(p));
@@ -79,6 +80,19 @@ class PrivateHeapTest {
         assertEquals(List.of(ErrorCode.DOUBLE_FREE), errors.errors());
         assertTrue(heap.free(0), "free(0) does nothing and succeeds");
         assertEquals(1, errors.reports().size());
+
+        // the check half of the header's second word (debug layout: core words at p-32, guard at p-16)
+        long q = heap.allocate(64, 0);
+        long check = q - 17;
+        byte saved = NativeMemory.getByte(check);
+        NativeMemory.putByte(check, (byte) ~saved);
+        assertEquals(heap.id(), memory.heapOf(q), "the heap tag itself is intact");
+        assertFalse(heap.free(q), "the block was kept, not freed");
+        assertEquals(ErrorCode.HEADER_CORRUPTED, errors.last().error());
+        assertEquals(64, memory.sizeOf(q));
+        assertEquals(1, memory.frees());
+        NativeMemory.putByte(check, saved);
+        assertTrue(heap.free(q));
     }
 
     @Test

@@ -83,8 +83,18 @@ public final class PrivateHeap implements AutoCloseable {
                 + "): the block belongs to " + (other <= 0 ? "no heap" : "heap " + other) + "; nothing was done", address);
             return false;
         }
-        owner.free(address, 0);
-        return tag >= 0;
+        if (owner.isClosed()) {
+            owner.rejectClosed("free");
+            return false;
+        }
+        // as TrackedAllocator.free, but knowing whether the block went: a block freed meanwhile, or one whose
+        // header is damaged (kept, not freed), is reported by the claim and is no block freed
+        long word0 = release.claim(address, 0, false);
+        if (word0 == 0) {
+            return false;
+        }
+        release.release(address, word0);
+        return true;
     }
 
     /**

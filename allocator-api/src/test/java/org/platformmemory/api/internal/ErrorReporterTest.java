@@ -1,0 +1,106 @@
+package org.platformmemory.api.internal;
+
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.platformmemory.api.ErrorCode;
+import org.platformmemory.api.contract.RecordingErrorHandler;
+import org.platformmemory.api.contract.RecordingErrorHandler.Report;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class ErrorReporterTest {
+
+    private final ErrorReporter errors = new ErrorReporter();
+    private final RecordingErrorHandler handler = new RecordingErrorHandler();
+
+    @Test
+    void shouldHandTheHandlerTheExactErrorMessageAndAddress() {
+        errors.setHandler(handler);
+        errors.report(ErrorCode.DOUBLE_FREE, "free(0x1000): already freed", 0x1000);
+        errors.report(ErrorCode.BACKEND_FAILURE, "backend threw", 0);
+        assertEquals(List.of(new Report(ErrorCode.DOUBLE_FREE, "free(0x1000): already freed", 0x1000),
+            new Report(ErrorCode.BACKEND_FAILURE, "backend threw", 0)), handler.reports());
+    }
+
+    @Test
+    void shouldCountOnlyTheCallersErrors() {
+        for (ErrorCode error : ErrorCode.values()) {
+            errors.report(error, "x", 0);
+        }
+        assertEquals(ErrorCode.values().length - 2, errors.callerErrors(),
+            "every code but ALLOCATION_FAILED and BACKEND_FAILURE");
+        errors.report(ErrorCode.ALLOCATION_FAILED, "x", 0);
+        errors.report(ErrorCode.BACKEND_FAILURE, "x", 0);
+        assertEquals(ErrorCode.values().length - 2, errors.callerErrors());
+    }
+
+    @Test
+    void shouldNeverThrowWhenTheHandlerThrowsAndStillCountTheError() {
+        errors.setHandler((error, message, address) -> {
+            throw new StackOverflowError("handler boom");
+        });
+        assertDoesNotThrow(() -> errors.report(ErrorCode.INVALID_POINTER, "bad", 0x20));
+        assertDoesNotThrow(() -> errors.rejectClosed("free"));
+        assertEquals(2, errors.callerErrors());
+    }
+
+    @Test
+    void shouldTellNoOneOnceTheHandlerIsRemoved() {
+        errors.setHandler(handler);
+        errors.report(ErrorCode.SIZE_MISMATCH, "one", 0);
+        errors.setHandler(null);
+        errors.report(ErrorCode.SIZE_MISMATCH, "two", 0);
+        errors.inform("only logged");
+        assertEquals(1, handler.reports().size());
+        assertEquals(2, errors.callerErrors(), "counted with or without a handler");
+    }
+
+    @Test
+    void shouldRejectACallAfterCloseAsClosedAndReturnZero() {
+        errors.setHandler(handler);
+        assertEquals(0, errors.rejectClosed("reallocate"));
+        assertEquals(List.of(new Report(ErrorCode.CLOSED, "reallocate: the allocator is closed", 0)), handler.reports());
+        assertEquals(1, errors.callerErrors());
+    }
+
+    @Test
+    void shouldWriteAddressesInHexWithoutTheLeadingZeros() {
+        assertEquals("0x7f12345670", ErrorReporter.hex(0x7f12345670L));
+        assertEquals("0x10020", ErrorReporter.hex(0x10020L));
+        assertEquals("0xffff800000000000", ErrorReporter.hex(0xffff800000000000L));
+    }
+
+    @Test
+    void shouldCountEveryErrorWhenTwoThreadsReportAtOnce() throws Exception {
+        errors.setHandler(handler);
+        CyclicBarrier start = new CyclicBarrier(2);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<?>> done = List.of(pool.submit(() -> burst(start, ErrorCode.DOUBLE_FREE)),
+                pool.submit(() -> burst(start, ErrorCode.ALLOCATION_FAILED)));
+            for (Future<?> f : done) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(2_000, errors.callerErrors());
+        assertEquals(4_000, handler.reports().size());
+        assertEquals(2_000, handler.errors().stream().filter(e -> e == ErrorCode.ALLOCATION_FAILED).count());
+    }
+
+    private Void burst(CyclicBarrier start, ErrorCode error) throws Exception {
+        start.await(10, TimeUnit.SECONDS);
+        for (int i = 0; i < 2_000; i++) {
+            errors.report(error, "burst " + i, i);
+        }
+        return null;
+    }
+}

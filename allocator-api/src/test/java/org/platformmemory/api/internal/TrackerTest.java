@@ -1,0 +1,214 @@
+package org.platformmemory.api.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.platformmemory.api.Allocator;
+import org.platformmemory.api.ErrorCode;
+import org.platformmemory.api.MemoryFlags;
+import org.platformmemory.api.Tracking;
+import org.platformmemory.api.contract.BlockPattern;
+import org.platformmemory.api.contract.RecordingErrorHandler;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TrackerTest {
+
+    private static final byte JUNK = 0x55;
+
+    private final Allocator libc = new SystemAllocator();
+    private final List<Long> taken = new ArrayList<>();
+    private final ErrorReporter errors = new ErrorReporter();
+    private final RecordingErrorHandler handler = new RecordingErrorHandler();
+
+    @BeforeEach
+    void listen() {
+        errors.setHandler(handler);
+    }
+
+    @AfterEach
+    void giveBack() {
+        taken.forEach(base -> libc.free(base, 0, Allocator.MIN_ALIGNMENT));
+    }
+
+    /**
+     * Memory laid out as {@code header} wants for a block of up to {@code capacity} bytes and 16 bytes of
+     * slack after it, all 0x55, core header written.
+     */
+    private long block(BlockHeader header, long size, long capacity) {
+        long total = header.overheadFor(Allocator.MIN_ALIGNMENT) + capacity + 16;
+        long base = libc.allocate(total, Allocator.MIN_ALIGNMENT);
+        taken.add(base);
+        NativeMemory.fill(base, total, JUNK);
+        long user = base + header.offsetFor(Allocator.MIN_ALIGNMENT);
+        header.write(user, size, 0, BlockPlacement.MIN_ALIGNMENT_LOG2, 0);
+        return user;
+    }
+
+    @Test
+    void countersShouldZeroOnlyAClearBlockAndRecordNoSite() {
+        BlockHeader header = new BlockHeader(Tracking.COUNTERS);
+        Tracker tracker = Tracker.of(Tracking.COUNTERS, header, errors);
+        long cleared = block(header, 100, 100);
+        long plain = block(header, 100, 100);
+        tracker.onAllocate(cleared, 100, MemoryFlags.CLEAR, SiteTable.NONE);
+        tracker.onAllocate(plain, 100, MemoryFlags.TEMP, tracker.siteId("game.c", 3));
+        assertTrue(BlockPattern.allBytes(cleared, 100, (byte) 0));
+        assertEquals(JUNK, NativeMemory.getByte(cleared + 100), "not a byte past the block");
+        assertTrue(BlockPattern.allBytes(plain, 101, JUNK), "no fill outside debug mode");
+        assertEquals(SiteTable.NOT_RECORDED, tracker.siteOf(plain));
+        assertEquals(100, header.size(plain), "the core header is not the tracker's");
+    }
+
+    @Test
+    void countersShouldZeroOnlyTheTailAClearResizeAddsToABlock() {
+        BlockHeader header = new BlockHeader(Tracking.COUNTERS);
+        Tracker tracker = Tracker.of(Tracking.COUNTERS, header, errors);
+        long user = block(header, 32, 96);
+        tracker.onResize(user, 32, 64, MemoryFlags.CLEAR);
+        assertTrue(BlockPattern.allBytes(user, 32, JUNK), "the old bytes are kept");
+        assertTrue(BlockPattern.allBytes(user + 32, 32, (byte) 0));
+        assertTrue(BlockPattern.allBytes(user + 64, 32, JUNK));
+        tracker.onResize(user, 64, 96, 0);
+        assertTrue(BlockPattern.allBytes(user + 64, 32, JUNK), "without CLEAR the tail is left as it is");
+        tracker.onResize(user, 64, 16, MemoryFlags.CLEAR);
+        assertTrue(BlockPattern.allBytes(user, 32, JUNK), "a shrink zeroes nothing");
+        assertEquals(0, tracker.checkAll(new LiveBlockSet(1)));
+    }
+
+    @Test
+    void leaksShouldRecordTheGivenSiteOrTheJavaCallersFrame() {
+        BlockHeader header = new BlockHeader(Tracking.LEAKS);
+        Tracker tracker = Tracker.of(Tracking.LEAKS, header, errors);
+        int game = tracker.siteId("game.c", 42);
+        assertEquals(game, tracker.siteId("game.c", 42), "a site is interned once");
+        long fromC = block(header, 48, 48);
+        long noLine = block(header, 48, 48);
+        long anonymous = block(header, 48, 48);
+        long fromJava = block(header, 48, 48);
+        tracker.onAllocate(fromC, 48, 0, game);
+        tracker.onAllocate(noLine, 48, 0, tracker.siteId("level.c", 0));
+        tracker.onAllocate(anonymous, 48, 0, tracker.siteId(null, 99));
+        tracker.onAllocate(fromJava, 48, 0, SiteTable.NONE);
+        assertEquals("game.c:42", tracker.siteOf(fromC));
+        assertEquals("level.c", tracker.siteOf(noLine));
+        assertEquals("(C caller, no file:line)", tracker.siteOf(anonymous));
+        String frame = tracker.siteOf(fromJava);
+        assertNotEquals(SiteTable.NOT_RECORDED, frame);
+        assertFalse(frame.startsWith(Tracker.class.getPackageName() + "."), "the rooms are skipped: " + frame);
+        assertTrue(BlockPattern.allBytes(fromJava, 64, JUNK), "no fill, no guard outside debug mode");
+        assertEquals(48, header.size(fromC), "the site does not overwrite the core header");
+        assertTrue(header.intact(fromC, header.word0(fromC)));
+    }
+
+    @Test
+    void debugShouldFillANewBlockWithCdBetweenFdGuardsOrZeroItWhenCleared() {
+        BlockHeader header = new BlockHeader(Tracking.DEBUG);
+        Tracker tracker = Tracker.of(Tracking.DEBUG, header, errors);
+        long plain = block(header, 40, 40);
+        long cleared = block(header, 40, 40);
+        tracker.onAllocate(plain, 40, 0, tracker.siteId("a.c", 1));
+        tracker.onAllocate(cleared, 40, MemoryFlags.CLEAR, tracker.siteId("a.c", 2));
+        for (long user : new long[] {plain, cleared}) {
+            assertTrue(BlockPattern.allBytes(user - BlockHeader.GUARD, BlockHeader.GUARD, BlockHeader.FILL_GUARD));
+            assertTrue(BlockPattern.allBytes(user + 40, BlockHeader.GUARD, BlockHeader.FILL_GUARD));
+            assertTrue(header.intact(user, header.word0(user)), "the guards leave the header alone");
+        }
+        assertTrue(BlockPattern.allBytes(plain, 40, BlockHeader.FILL_NEW));
+        assertTrue(BlockPattern.allBytes(cleared, 40, (byte) 0));
+        assertEquals("a.c:2", tracker.siteOf(cleared));
+        tracker.beforeRelease(plain, 40, "free");
+        assertEquals(List.of(), handler.reports(), "intact guards are not reported");
+    }
+
+    @Test
+    void debugShouldReportAnOverrunAtItsExactByteAndFillTheFreedBlockWithDd() {
+        BlockHeader header = new BlockHeader(Tracking.DEBUG);
+        Tracker tracker = Tracker.of(Tracking.DEBUG, header, errors);
+        long user = block(header, 40, 40);
+        tracker.onAllocate(user, 40, 0, tracker.siteId("a.c", 1));
+        BlockPattern.poke(user + 45, (byte) 0);
+        tracker.beforeRelease(user, 40, "free");
+        assertEquals(List.of(new RecordingErrorHandler.Report(ErrorCode.GUARD_CORRUPTED, "free: block "
+            + ErrorReporter.hex(user) + " (40 bytes): the guard after it was overwritten at byte 45 (buffer overrun)", user)),
+            handler.reports());
+        assertTrue(BlockPattern.allBytes(user - BlockHeader.GUARD, 40 + 2 * BlockHeader.GUARD, BlockHeader.FILL_FREED),
+            "block and both guards are 0xDD");
+        assertEquals(JUNK, NativeMemory.getByte(user + 40 + BlockHeader.GUARD), "not a byte past the back guard");
+    }
+
+    @Test
+    void debugShouldReportAnUnderrunBeforeAResizeOrADiscardAndChangeNothing() {
+        BlockHeader header = new BlockHeader(Tracking.DEBUG);
+        Tracker tracker = Tracker.of(Tracking.DEBUG, header, errors);
+        long user = block(header, 40, 40);
+        tracker.onAllocate(user, 40, 0, tracker.siteId("a.c", 1));
+        BlockPattern.poke(user - 3, (byte) 0x41);
+        tracker.beforeResize(user, 40);
+        assertEquals(ErrorCode.GUARD_CORRUPTED, handler.last().error());
+        assertEquals(user, handler.last().address());
+        assertEquals("reallocate: block " + ErrorReporter.hex(user)
+            + " (40 bytes): the guard before it was overwritten at byte -3 (buffer underrun)", handler.last().message());
+        tracker.beforeDiscard(user, 40, "destroyHeap");
+        assertTrue(handler.last().message().startsWith("destroyHeap: block "));
+        assertEquals(2, handler.reports().size());
+        assertTrue(BlockPattern.allBytes(user, 40, BlockHeader.FILL_NEW), "checking fills nothing");
+        assertEquals(0x41, NativeMemory.getByte(user - 3));
+    }
+
+    @Test
+    void debugShouldFillTheGrownTailAndMoveTheBackGuardOnResize() {
+        BlockHeader header = new BlockHeader(Tracking.DEBUG);
+        Tracker tracker = Tracker.of(Tracking.DEBUG, header, errors);
+        long user = block(header, 64, 128);
+        tracker.onAllocate(user, 64, 0, tracker.siteId("a.c", 1));
+        BlockPattern.fill(user, 64, 9);
+        tracker.onResize(user, 64, 96, 0);
+        assertTrue(BlockPattern.holds(user, 64, 9));
+        assertTrue(BlockPattern.allBytes(user + 64, 32, BlockHeader.FILL_NEW));
+        assertTrue(BlockPattern.allBytes(user + 96, BlockHeader.GUARD, BlockHeader.FILL_GUARD));
+        tracker.onResize(user, 96, 32, MemoryFlags.CLEAR);
+        assertTrue(BlockPattern.holds(user, 32, 9), "a shrink keeps the bytes it keeps");
+        assertTrue(BlockPattern.allBytes(user + 32, BlockHeader.GUARD, BlockHeader.FILL_GUARD));
+        tracker.onResize(user, 32, 48, MemoryFlags.CLEAR);
+        assertTrue(BlockPattern.allBytes(user + 32, 16, (byte) 0), "CLEAR zeroes the grown tail, over the old guard");
+        assertTrue(BlockPattern.allBytes(user + 48, BlockHeader.GUARD, BlockHeader.FILL_GUARD));
+        tracker.beforeResize(user, 48);
+        assertEquals(List.of(), handler.reports());
+    }
+
+    @Test
+    void debugShouldReportEachDamagedLiveBlockOnceWhenCheckingAll() {
+        BlockHeader header = new BlockHeader(Tracking.DEBUG);
+        Tracker tracker = Tracker.of(Tracking.DEBUG, header, errors);
+        LiveBlockSet blocks = new LiveBlockSet(4);
+        long intact = block(header, 24, 24);
+        long overrun = block(header, 24, 24);
+        long underrun = block(header, 24, 24);
+        for (long user : new long[] {intact, overrun, underrun}) {
+            tracker.onAllocate(user, 24, 0, tracker.siteId("a.c", 1));
+            blocks.add(user, LiveBlockSet.NONE);
+        }
+        BlockPattern.poke(overrun + 24 + 15, (byte) 0);
+        BlockPattern.poke(underrun - 16, (byte) 0);
+        assertEquals(2, tracker.checkAll(blocks));
+        assertEquals(Set.of(overrun, underrun), handler.reports().stream()
+            .map(RecordingErrorHandler.Report::address).collect(Collectors.toSet()));
+        assertTrue(handler.reports().stream().allMatch(r -> r.error() == ErrorCode.GUARD_CORRUPTED
+            && r.message().startsWith("check: ")));
+        assertTrue(handler.reports().stream().anyMatch(r -> r.message().endsWith("at byte 39 (buffer overrun)")));
+        assertTrue(handler.reports().stream().anyMatch(r -> r.message().endsWith("at byte -16 (buffer underrun)")));
+        assertEquals(3, blocks.size(), "checking frees nothing");
+        assertEquals(0, Tracker.of(Tracking.COUNTERS, header, errors).checkAll(blocks), "only debug mode checks");
+        assertEquals(0, Tracker.of(Tracking.LEAKS, header, errors).checkAll(blocks));
+        assertEquals(2, handler.reports().size());
+    }
+}

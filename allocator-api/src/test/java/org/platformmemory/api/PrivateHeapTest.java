@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.platformmemory.api.contract.BlockPattern;
 import org.platformmemory.api.contract.CountingAllocator;
 import org.platformmemory.api.contract.RecordingErrorHandler;
-import org.platformmemory.api.internal.NativeMemory;
+import org.platformmemory.api.kit.NativeMemory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

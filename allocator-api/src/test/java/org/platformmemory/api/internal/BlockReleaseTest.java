@@ -7,6 +7,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.Tracking;
+import org.platformmemory.api.kit.NativeMemory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

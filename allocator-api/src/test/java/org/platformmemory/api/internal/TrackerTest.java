@@ -14,6 +14,7 @@ import org.platformmemory.api.MemoryFlags;
 import org.platformmemory.api.Tracking;
 import org.platformmemory.api.contract.BlockPattern;
 import org.platformmemory.api.contract.RecordingErrorHandler;
+import org.platformmemory.api.kit.NativeMemory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -186,7 +186,9 @@ public final class NettyAllocator implements Allocator {
     /** Whether {@code [address, trailer + 8)} lies inside {@code buffer}. */
     private static boolean holds(ByteBuf buffer, long address, long trailer) {
         long base = buffer.memoryAddress();
-        return address >= base && trailer + TRAILER <= base + buffer.capacity();
+        // the trailer must follow the block: a wrong size below the block's own could otherwise find the
+        // trailer of the buffer just before it, and that buffer holds the address too
+        return address >= base && trailer >= address && trailer + TRAILER <= base + buffer.capacity();
     }
 
     private void countHugeAllocation(int capacity) {

@@ -169,6 +169,21 @@ class NettyAllocatorTest {
     }
 
     @Test
+    void shouldNotReleaseTheBufferBelowWhenGivenASizeThatPointsBackIntoIt() {
+        long a = allocator.allocate(64, Allocator.MIN_ALIGNMENT);
+        long b = allocator.allocate(64, Allocator.MIN_ALIGNMENT);
+        long low = Math.min(a, b);
+        long high = Math.max(a, b);
+        // a size (negative as a C size_t would be) whose "trailer" is the lower block's own trailer
+        allocator.free(high, low - high + 64, Allocator.MIN_ALIGNMENT);
+        assertEquals(1, allocator.statistics().get("corruptTrailers"));
+        assertEquals(2, allocator.statistics().get("heldBuffers"));
+        allocator.free(low, 64, Allocator.MIN_ALIGNMENT);
+        allocator.free(high, 64, Allocator.MIN_ALIGNMENT);
+        assertEquals(0, allocator.statistics().get("heldBuffers"));
+    }
+
+    @Test
     void shouldKeepTheFirstBytesWhenReallocating() {
         long address = allocator.allocate(100, Allocator.MIN_ALIGNMENT);
         fill(address, 100, (byte) 3);

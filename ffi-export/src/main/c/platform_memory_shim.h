@@ -25,9 +25,10 @@ typedef void *pm_ptr;
 typedef const void *pm_cptr;
 typedef const char *pm_cstr;
 typedef PlatformMemStats *pm_stats_ptr;
+typedef int64_t *pm_i64_ptr;
 
 #define PM_TYPES(X) X(pm_i32) X(pm_u32) X(pm_int) X(pm_i64) X(pm_u64) X(pm_size) X(pm_ptr) X(pm_cptr) \
-    X(pm_cstr) X(pm_stats_ptr)
+    X(pm_cstr) X(pm_stats_ptr) X(pm_i64_ptr)
 
 /*
  * The call table, in order: X(field, return type, (parameter types)). One FFM upcall stub per entry,
@@ -47,7 +48,13 @@ typedef PlatformMemStats *pm_stats_ptr;
     X(heap_free, pm_i32, (pm_i64, pm_ptr)) \
     X(heap_destroy, pm_i32, (pm_i64)) \
     X(shutdown, void, (void)) \
-    X(stat, pm_u64, (pm_i32)) /* one PM_STAT_* figure, without building the whole struct */
+    X(stat, pm_u64, (pm_i32)) /* one PM_STAT_* figure, without building the whole struct */ \
+    X(cache_limit, pm_size, (void)) /* the largest size the per-thread caches may serve; 0: none */ \
+    X(cache_refill, pm_i32, (pm_size, pm_ptr, pm_i32)) /* lends up to n blocks of a class size */ \
+    X(cache_release, void, (pm_size, pm_ptr, pm_i32)) /* takes n lent blocks back */ \
+    X(free_known, pm_i32, (pm_ptr, pm_size)) /* free if the facade knows the pointer: 1, else 0 */ \
+    X(realloc_known, pm_ptr, (pm_ptr, pm_size, pm_size)) /* realloc, or 1 for a pointer it does not know */ \
+    X(report, void, (pm_i32, pm_cstr, pm_ptr)) /* an error the shim found: counted and told */
 
 #define PM_TABLE_FIELD(field, ret, params) ret (*field) params;
 #define PM_TABLE_COUNT(field, ret, params) +1
@@ -58,6 +65,18 @@ typedef struct PmTable {
 } PmTable;
 
 #define PM_TABLE_ENTRIES (0 PM_CALLS(PM_TABLE_COUNT))
+
+/*
+ * The shim's services to Java, in order: X(name, return type, (parameter types)). Java calls them (FFM
+ * downcalls) to keep the depot of new threads' blocks full and to read the caches' counters; the
+ * description gives each one's address, and Java checks names and signatures as it does the table's.
+ */
+#define PM_SERVICES(X) \
+    X(cache_totals, void, (pm_i64_ptr)) /* live_bytes, live_blocks, allocations, frees, reallocations */ \
+    X(cache_class_info, pm_i32, (pm_i32, pm_i64_ptr)) /* class size, batch, depot target; 0 past the last */ \
+    X(depot_wait, pm_i32, (pm_i32)) /* a class to refill, class|256 to trim, -1 timeout, -2 stop */ \
+    X(depot_put, pm_i32, (pm_i32, pm_ptr, pm_i32)) /* blocks accepted */ \
+    X(depot_take, pm_i32, (pm_i32, pm_ptr, pm_i32)) /* blocks taken */
 
 /*
  * PlatformMemStats (platform_memory.h), field by field in order: X(field, who fills it). JAVA fields are

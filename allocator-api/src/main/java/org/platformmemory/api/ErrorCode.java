@@ -40,6 +40,16 @@ public enum ErrorCode {
         this.code = code;
     }
 
+    /** The error with the numeric {@code code}, or null for a code that is none of these. */
+    public static ErrorCode of(int code) {
+        for (ErrorCode e : values()) {
+            if (e.code == code) {
+                return e;
+            }
+        }
+        return null;
+    }
+
     /** The stable numeric code used by the C ABI. */
     public int code() {
         return code;

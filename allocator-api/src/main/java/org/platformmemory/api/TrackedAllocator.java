@@ -60,6 +60,7 @@ public final class TrackedAllocator implements AutoCloseable {
     private final BlockRelease release;
     private final BlockPlacement placement;
     private final LiveBlocks live;
+    private final BlockSupply supply;
 
     private volatile boolean closed;
 
@@ -70,10 +71,11 @@ public final class TrackedAllocator implements AutoCloseable {
         this.accounting = new Accounting(limit, errors);
         this.backend = new CheckedBackend(backend, errors);
         this.tracker = Tracker.of(tracking, header, errors);
-        this.release = new BlockRelease(blocks, header, accounting, errors, tracker, this.backend, heaps,
-            new PointerDiagnosis(blocks, header, errors));
+        PointerDiagnosis diagnosis = new PointerDiagnosis(blocks, header, errors);
+        this.release = new BlockRelease(blocks, header, accounting, errors, tracker, this.backend, heaps, diagnosis);
         this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, this.backend, heaps, release);
         this.live = new LiveBlocks(blocks, header, tracker, backend.name(), tracking);
+        this.supply = new BlockSupply(this, live, diagnosis, accounting, this.backend, header, tracking);
     }
 
     /**
@@ -220,11 +222,8 @@ public final class TrackedAllocator implements AutoCloseable {
     // ---- Private heaps --------------------------------------------------------------------------
 
     /**
-     * Creates a private heap ({@code HeapCreate}): its blocks are ordinary blocks for {@link #free},
-     * {@link #reallocate} and the statistics, and {@link PrivateHeap#destroy()} frees all of them at once.
-     * Uses the backend's own heaps when it has them ({@link Allocator#createHeap()}).
-     *
-     * @return the heap, or null when no more heaps can be created or the backend failed (reported)
+     * Creates a private heap ({@code HeapCreate}, see {@link PrivateHeap}), on the backend's own heaps when
+     * it has them. Returns null when no more heaps can be created or the backend failed (reported).
      */
     public PrivateHeap createHeap() {
         if (closed) {
@@ -240,38 +239,43 @@ public final class TrackedAllocator implements AutoCloseable {
         return address == 0 || closed ? -1 : live.heapIdOf(address);
     }
 
+    /** Where a cache in front of the facade borrows blocks in batches (the C shim's fast path). */
+    public BlockSupply supply() {
+        return supply;
+    }
+
     // ---- Statistics and reports -----------------------------------------------------------------
 
     /** Bytes requested by live blocks. */
     public long liveBytes() {
-        return accounting.liveBytes();
+        return accounting.liveBytes() + supply.count(0);
     }
 
     /** Blocks allocated and not yet freed. */
     public long liveBlocks() {
         // the live set itself, stripe by stripe: while other threads work, off by at most the blocks
         // they are moving at that moment (a difference of two running totals could drift without bound)
-        return blocks.size();
+        return blocks.size() + supply.count(1);
     }
 
-    /** The most {@link #liveBytes()} has been. */
+    /** The most {@link #liveBytes()} has been (an upper bound while blocks are lent: {@link BlockSupply}). */
     public long peakBytes() {
         return accounting.peakBytes();
     }
 
     /** Successful allocations. */
     public long allocations() {
-        return blocks.count(LiveBlockSet.ALLOCATED);
+        return blocks.count(LiveBlockSet.ALLOCATED) + supply.count(2);
     }
 
     /** Blocks freed. */
     public long frees() {
-        return blocks.count(LiveBlockSet.FREED);
+        return blocks.count(LiveBlockSet.FREED) + supply.count(3);
     }
 
     /** Successful reallocations. */
     public long reallocations() {
-        return blocks.count(LiveBlockSet.REALLOCATED);
+        return blocks.count(LiveBlockSet.REALLOCATED) + supply.count(4);
     }
 
     /** Allocations and reallocations that returned 0 because memory or budget ran out, or the size was bad. */
@@ -355,10 +359,7 @@ public final class TrackedAllocator implements AutoCloseable {
         errors.setHandler(handler);
     }
 
-    /**
-     * Reports an error that a layer in front of the facade found (such as the C boundary's unknown heap
-     * handles): counted, logged and handed to the error handler exactly like the facade's own.
-     */
+    /** Reports an error a layer in front of the facade found, counted and told exactly like the facade's own. */
     public void reportError(ErrorCode error, String message, long address) {
         errors.report(error, message, address);
     }
@@ -373,11 +374,9 @@ public final class TrackedAllocator implements AutoCloseable {
     }
 
     /**
-     * As {@link #close()}, but first refuses new calls and gives calls already under way on other threads
-     * {@code grace} to finish before their blocks are freed; the backend itself is closed (its memory
-     * unmapped) 50 grace periods later, on a daemon thread, so even a call descheduled mid-way does not
-     * touch unmapped memory. For a host that cannot stop its threads first (a game's audio thread at
-     * exit); blocks those threads still use are freed all the same, as with any allocator shut down.
+     * As {@link #close()}, but gives calls already under way on other threads {@code grace} to finish first,
+     * and closes the backend 50 grace periods later, so a call descheduled mid-way never touches unmapped
+     * memory: for a host that cannot stop its threads first (a game's audio thread at exit).
      */
     public void close(Duration grace) {
         synchronized (this) {

@@ -110,6 +110,23 @@ public final class AbiContract {
         return javaName.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
     }
 
+    /** The addresses of the shim's services (PM_SERVICES) by Java name, from a description {@link #check} accepted. */
+    static Map<String, Long> serviceAddresses(String shim) {
+        Map<String, Long> addresses = new LinkedHashMap<>();
+        for (String line : shim.split("\n")) {
+            String[] w = line.trim().split(" ", 4);
+            if (w[0].equals("service") && w.length == 4) {
+                String name = w[2];
+                StringBuilder java = new StringBuilder();
+                for (String part : name.split("_")) {
+                    java.append(java.isEmpty() ? part : Character.toUpperCase(part.charAt(0)) + part.substring(1));
+                }
+                addresses.put(java.toString(), Long.decode(w[3].substring(w[3].lastIndexOf(' ') + 1)));
+            }
+        }
+        return addresses;
+    }
+
     /**
      * Compares the shim's description with this side.
      *
@@ -126,6 +143,7 @@ public final class AbiContract {
         }
         Map<String, Long> types = new LinkedHashMap<>();
         List<String[]> calls = new ArrayList<>();
+        List<String[]> services = new ArrayList<>();
         List<String[]> stats = new ArrayList<>();
         Map<String, Integer> errors = new LinkedHashMap<>();
         Map<String, Integer> statIds = new LinkedHashMap<>();
@@ -142,6 +160,7 @@ public final class AbiContract {
                     }
                     case "type" -> types.put(w[1], Long.parseLong(w[2]));
                     case "call" -> calls.add(new String[] {w[2], w[3]});
+                    case "service" -> services.add(new String[] {w[2], w[3].substring(0, w[3].lastIndexOf(' '))});
                     case "stats" -> stats.add(w);
                     case "stats_size" -> statsSize = Long.parseLong(w[1]);
                     case "error" -> errors.put(w[1], Integer.parseInt(w[2]));
@@ -153,7 +172,8 @@ public final class AbiContract {
                 problems.add("the shim's description has a malformed line '" + line + "'");
             }
         }
-        checkCalls(calls, types, entries, problems);
+        checkCalls("call table entry", calls, types, entries, problems);
+        checkCalls("shim service", services, types, ShimCache.SERVICES, problems);
         checkStats(stats, statsSize, problems);
         checkNamed("error code", "PLATFORM_MEM_ERR_", errors, errorCodes(), problems);
         checkNamed("stat id", "PM_STAT_", statIds, STAT_IDS, problems);
@@ -164,24 +184,24 @@ public final class AbiContract {
             + "one side was changed without the other): " + String.join("; ", problems);
     }
 
-    private static void checkCalls(List<String[]> calls, Map<String, Long> types,
+    private static void checkCalls(String what, List<String[]> calls, Map<String, Long> types,
                                    List<Map.Entry<String, FunctionDescriptor>> entries, List<String> problems) {
         int n = Math.max(calls.size(), entries.size());
         for (int i = 0; i < n; i++) {
             String cField = i < calls.size() ? calls.get(i)[0] : null;
             String javaField = i < entries.size() ? cName(entries.get(i).getKey()) : null;
             if (cField == null) {
-                problems.add("call table entry " + i + " is '" + javaField + "' in the jars but the shim's table "
+                problems.add(what + " " + i + " is '" + javaField + "' in the jars but the shim's table "
                     + "ends before it");
                 continue;
             }
             if (javaField == null) {
-                problems.add("call table entry " + i + " is '" + cField + "' in the shim but the jars' table ends "
+                problems.add(what + " " + i + " is '" + cField + "' in the shim but the jars' table ends "
                     + "before it");
                 continue;
             }
             if (!cField.equals(javaField)) {
-                problems.add("call table entry " + i + " is '" + cField + "' in the shim but '" + javaField
+                problems.add(what + " " + i + " is '" + cField + "' in the shim but '" + javaField
                     + "' in the jars");
                 continue;
             }
@@ -189,7 +209,7 @@ public final class AbiContract {
             String cSizes = sizes(cSignature, types);
             String javaSizes = sizes(entries.get(i).getValue());
             if (!cSizes.equals(javaSizes)) {
-                problems.add("call table entry " + i + " '" + cField + "' is " + cSignature + " in the shim, sizes "
+                problems.add(what + " " + i + " '" + cField + "' is " + cSignature + " in the shim, sizes "
                     + cSizes + ", but " + javaSizes + " in the jars (" + entries.get(i).getValue() + ")");
             }
         }

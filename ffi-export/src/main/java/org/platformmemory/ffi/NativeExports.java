@@ -54,6 +54,10 @@ public final class NativeExports {
     private static final java.time.Duration SHUTDOWN_GRACE = java.time.Duration.ofMillis(20);
 
     private static volatile TrackedAllocator memory;
+    /** The shim caches' Java side, or null when they are off. */
+    private static volatile ShimCache cache;
+    /** The option that turns the shim's per-thread caches off ({@code fastpath=off}). */
+    static final String FAST_PATH = "allocator.fastpath";
     private static volatile int cSite;
     private static volatile MethodHandle report;
     private static MemorySegment table;
@@ -89,6 +93,12 @@ public final class NativeExports {
             Map.entry("heapDestroy", FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
             Map.entry("shutdown", FunctionDescriptor.ofVoid()),
             Map.entry("stat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
+            Map.entry("cacheLimit", FunctionDescriptor.of(JAVA_LONG)),
+            Map.entry("cacheRefill", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            Map.entry("cacheRelease", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            Map.entry("freeKnown", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
+            Map.entry("reallocKnown", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            Map.entry("report", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_LONG, JAVA_LONG)),
         };
     }
 
@@ -116,12 +126,16 @@ public final class NativeExports {
                 return ERR_START;
             }
             if (memory != null) {
+                stopCache();
                 memory.close();
                 memory = null;
             }
             TrackedAllocator opened;
+            boolean fastPath;
             try {
-                opened = TrackedAllocator.open(AllocatorConfig.parse(options));
+                AllocatorConfig config = AllocatorConfig.parse(options);
+                fastPath = config.bool(FAST_PATH, true);
+                opened = TrackedAllocator.open(config);
             } catch (InvalidConfigException e) {
                 reportToC(ERR_START, e.getMessage(), 0);
                 return ERR_START;
@@ -134,12 +148,14 @@ public final class NativeExports {
                 table = buildTable();
             }
             memory = opened;
+            cache = ShimCache.start(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()), fastPath);
             MethodHandle installer = LINKER.downcallHandle(MemorySegment.ofAddress(installFn),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
             MemorySegment name = Arena.global().allocateFrom(opened.backendName());
             int rc = (int) installer.invokeExact(table, name);
             if (rc != OK) {
                 memory = null;
+                stopCache();
                 opened.close();
             }
             return rc;
@@ -348,11 +364,96 @@ public final class NativeExports {
         try {
             TrackedAllocator m = memory;
             memory = null; // from here every entry answers "closed"
+            stopCache(); // the shim has taken its blocks back and told the depot keeper to stop
             if (m != null) {
                 m.close(SHUTDOWN_GRACE); // calls already inside get a moment to finish
             }
         } catch (Throwable t) {
             internalError("Platform_Mem_Shutdown", t);
+        }
+    }
+
+    private static void stopCache() {
+        ShimCache c = cache;
+        cache = null;
+        if (c != null) {
+            c.stop();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The shim caches' entries (pm_cache.c): each catches everything
+
+    /** PM_CACHE_LARGEST while the caches may run, else 0. */
+    private static long cacheLimit() {
+        try {
+            ShimCache c = cache;
+            if (c == null) {
+                return 0;
+            }
+            c.startKeeper();
+            return ShimCache.LARGEST;
+        } catch (Throwable t) {
+            return internalError("starting the caches", t);
+        }
+    }
+
+    private static int cacheRefill(long blockSize, long out, int count) {
+        try {
+            ShimCache c = cache;
+            return c != null ? c.supply().lend(blockSize, out, count) : 0;
+        } catch (Throwable t) {
+            return (int) internalError("a cache refill", t);
+        }
+    }
+
+    private static void cacheRelease(long blockSize, long in, int count) {
+        try {
+            ShimCache c = cache;
+            if (c != null) {
+                c.supply().takeBack(blockSize, in, count);
+            }
+        } catch (Throwable t) {
+            internalError("a cache release", t);
+        }
+    }
+
+    private static int freeKnown(long ptr, long size) {
+        try {
+            TrackedAllocator m = memory;
+            if (m == null) {
+                closed("Platform_Free");
+                return 1;
+            }
+            return m.supply().freeIfKnown(ptr, size) ? 1 : 0;
+        } catch (Throwable t) {
+            internalError("Platform_Free", t);
+            return 1;
+        }
+    }
+
+    private static long reallocKnown(long ptr, long oldSize, long newSize) {
+        try {
+            TrackedAllocator m = memory;
+            return m != null ? m.supply().reallocateIfKnown(ptr, oldSize, newSize) : closed("Platform_Realloc");
+        } catch (Throwable t) {
+            return internalError("Platform_Realloc", t);
+        }
+    }
+
+    /** An error the shim found on its fast path: counted, logged and told like the facade's own. */
+    private static void report(int code, long message, long ptr) {
+        try {
+            TrackedAllocator m = memory;
+            String text = MemorySegment.ofAddress(message).reinterpret(4096).getString(0);
+            ErrorCode error = ErrorCode.of(code);
+            if (m != null && error != null) {
+                m.reportError(error, text, ptr);
+            } else {
+                reportToC(code, text, ptr);
+            }
+        } catch (Throwable t) {
+            internalError("an error report", t);
         }
     }
 

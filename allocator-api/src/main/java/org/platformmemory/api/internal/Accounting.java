@@ -18,6 +18,7 @@ public final class Accounting {
     private final ErrorReporter errors;
     private final AtomicLong liveBytes = new AtomicLong();
     private final AtomicLong peakBytes = new AtomicLong();
+    private final AtomicLong lentBytes = new AtomicLong();
     private final LongAdder failedAllocations = new LongAdder();
 
     /** @param limit the byte budget, or 0 for none */
@@ -46,12 +47,33 @@ public final class Accounting {
         return liveBytes.addAndGet(bytes);
     }
 
-    /** Raises the peak to {@code liveTotal} if it is higher. */
+    /** Raises the peak to {@code liveTotal} (live bytes, as {@link #reserve} returned them) plus the bytes lent, if higher. */
     public void raisePeak(long liveTotal) {
+        long candidate = liveTotal + lentBytes.get();
         long peak;
-        while (liveTotal > (peak = peakBytes.get()) && !peakBytes.compareAndSet(peak, liveTotal)) {
+        while (candidate > (peak = peakBytes.get()) && !peakBytes.compareAndSet(peak, candidate)) {
             Thread.onSpinWait();
         }
+    }
+
+    /**
+     * Counts bytes lent to a cache in front of the facade (negative: taken back). They are not live bytes:
+     * the cache counts what it hands out; but the peak includes them, so it stays an upper bound.
+     */
+    public void lend(long bytes) {
+        long lent = lentBytes.addAndGet(bytes);
+        if (bytes > 0) {
+            long candidate = liveBytes.get() + lent;
+            long peak;
+            while (candidate > (peak = peakBytes.get()) && !peakBytes.compareAndSet(peak, candidate)) {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** Bytes lent now ({@link #lend}). */
+    public long lentBytes() {
+        return lentBytes.get();
     }
 
     /** Counts a failed allocation that has been reported already. */

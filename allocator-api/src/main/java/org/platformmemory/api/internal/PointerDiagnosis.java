@@ -24,6 +24,19 @@ public final class PointerDiagnosis {
         this.errors = errors;
     }
 
+    /**
+     * Whether the facade can say something about {@code address}, which is not a live block: it lies
+     * inside one, or a block there was freed a moment ago. False: the facade knows nothing of it.
+     */
+    public boolean knows(long address) {
+        if (blocks.recentlyRemoved(address)) {
+            return true;
+        }
+        boolean[] inside = {false};
+        blocks.forEach(user -> inside[0] |= address > user && address < user + header.size(user));
+        return inside[0];
+    }
+
     /** Reports {@code address}, which {@code op} was given and which is not a live block; touches nothing. */
     public void reject(long address, String op, boolean realloc) {
         // inside a live block first: a stale pointer whose memory now belongs to another block is

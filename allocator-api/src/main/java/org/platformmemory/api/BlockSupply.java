@@ -1,0 +1,144 @@
+package org.platformmemory.api;
+
+import org.platformmemory.api.internal.Accounting;
+import org.platformmemory.api.internal.BlockHeader;
+import org.platformmemory.api.internal.CheckedBackend;
+import org.platformmemory.api.internal.LiveBlocks;
+import org.platformmemory.api.internal.PointerDiagnosis;
+import org.platformmemory.api.kit.NativeMemory;
+
+/**
+ * Blocks lent in batches to a cache in front of the facade, such as the C shim's per-thread caches,
+ * which hands them out and takes them back without calling the facade, keeps its own header in the
+ * block's header room, and counts what it does itself ({@link Counts}). The backend still provides every
+ * block, so it still decides where blocks live.
+ *
+ * <p>Lent blocks count in the peak at their full block size while lent (so {@link TrackedAllocator#peakBytes()}
+ * is then an upper bound: it may exceed the true peak by the bytes lent but not handed out, and by the
+ * rounding of handed-out blocks to their block sizes), and not in the live bytes and blocks, where the
+ * cache's own {@link Counts} stand instead. Lending is offered only in {@link Tracking#COUNTERS} mode
+ * without a budget ({@link #available()}): sites, guards and an exact budget need every call. Thread-safe.
+ */
+public final class BlockSupply {
+
+    /** Counts the cache keeps of its own calls, summed over its threads. */
+    @FunctionalInterface
+    public interface Counts {
+        /**
+         * Writes live bytes, live blocks, allocations, frees and reallocations (in that order; each may
+         * be negative where the cache takes back what the facade counted for it) into {@code into[0..4]}.
+         */
+        void read(long[] into);
+    }
+
+    /** What {@link #reallocateIfKnown} returns for a pointer the facade knows nothing of (never a block). */
+    public static final long UNKNOWN = 1;
+
+    /** The room before each lent block that the cache may use for its own header. */
+    public static final long HEADER_ROOM = 16;
+
+    private static final Counts NONE = into -> java.util.Arrays.fill(into, 0, 5, 0L);
+
+    private final TrackedAllocator owner;
+    private final LiveBlocks live;
+    private final PointerDiagnosis diagnosis;
+    private final Accounting accounting;
+    private final CheckedBackend backend;
+    private final boolean available;
+    private volatile Counts counts = NONE;
+
+    BlockSupply(TrackedAllocator owner, LiveBlocks live, PointerDiagnosis diagnosis, Accounting accounting,
+                CheckedBackend backend, BlockHeader header, Tracking tracking) {
+        this.owner = owner;
+        this.live = live;
+        this.diagnosis = diagnosis;
+        this.accounting = accounting;
+        this.backend = backend;
+        this.available = tracking == Tracking.COUNTERS && accounting.limit() == 0
+            && header.offsetFor(Allocator.MIN_ALIGNMENT) == HEADER_ROOM;
+    }
+
+    /** Whether blocks may be lent: {@code counters} tracking and no budget. */
+    public boolean available() {
+        return available;
+    }
+
+    /**
+     * Lends up to {@code count} blocks of {@code blockSize} usable bytes each, 16-byte aligned with
+     * {@link #HEADER_ROOM} bytes before each that the borrower may write, writing their addresses as
+     * 64-bit words to native memory at {@code out}. Failures (no memory) are not reported: the borrower
+     * falls back to the facade, which reports them.
+     *
+     * @return how many were lent (0 when not {@link #available()} or closed)
+     */
+    public int lend(long blockSize, long out, int count) {
+        if (!available || owner.isClosed() || blockSize <= 0 || blockSize > Allocator.MAX_BLOCK_SIZE / 2) {
+            return 0;
+        }
+        Allocator source = backend.backend();
+        for (int i = 0; i < count; i++) {
+            long base = backend.allocate(source, blockSize + HEADER_ROOM, Allocator.MIN_ALIGNMENT);
+            if (base == 0) {
+                return i;
+            }
+            accounting.lend(blockSize);
+            NativeMemory.putLong(out + 8L * i, base + HEADER_ROOM);
+        }
+        return count;
+    }
+
+    /** Takes back {@code count} lent blocks of {@code blockSize} bytes, whose addresses are at {@code in}. */
+    public void takeBack(long blockSize, long in, int count) {
+        if (owner.isClosed()) {
+            return; // their memory goes with the backend
+        }
+        Allocator source = backend.backend();
+        for (int i = 0; i < count; i++) {
+            long user = NativeMemory.getLong(in + 8L * i);
+            backend.free(source, user - HEADER_ROOM, blockSize + HEADER_ROOM, Allocator.MIN_ALIGNMENT, user);
+            accounting.lend(-blockSize);
+        }
+    }
+
+    /**
+     * For a pointer the borrower does not know: frees it as {@link TrackedAllocator#free} does if it is one
+     * of the facade's blocks, or if the facade can tell what is wrong with it (reported). False, with
+     * nothing done or reported, when the facade knows nothing of it either: the borrower's to diagnose.
+     */
+    public boolean freeIfKnown(long address, long size) {
+        if (owner.isClosed() || live.sizeOf(address) != 0 || diagnosis.knows(address)) {
+            owner.free(address, size);
+            return true;
+        }
+        return false;
+    }
+
+    /** As {@link #freeIfKnown}, for {@link TrackedAllocator#reallocate}; {@link #UNKNOWN} when it knows nothing. */
+    public long reallocateIfKnown(long address, long oldSize, long newSize) {
+        if (owner.isClosed() || live.sizeOf(address) != 0 || diagnosis.knows(address)) {
+            return owner.reallocate(address, oldSize, newSize);
+        }
+        return UNKNOWN;
+    }
+
+    /** Bytes lent now and not taken back. */
+    public long lentBytes() {
+        return accounting.lentBytes();
+    }
+
+    /** Sets where the borrower's own counts are read, added to the facade's statistics. */
+    public void setCounts(Counts counts) {
+        this.counts = counts == null ? NONE : counts;
+    }
+
+    /** One of the borrower's counts now (the index of {@link Counts#read}); 0 without a borrower. */
+    long count(int which) {
+        Counts c = counts;
+        if (c == NONE) {
+            return 0;
+        }
+        long[] into = new long[5];
+        c.read(into);
+        return into[which];
+    }
+}

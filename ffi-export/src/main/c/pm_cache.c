@@ -1,0 +1,960 @@
+/*
+ * pm_cache.c - the slow paths of the shim's per-thread caches (the fast paths are in pm_cache.h).
+ *
+ * Threads, each with a PmThread, are kept in a registry (a read-write lock): a thread reads the others
+ * only to free or resize a block they handed out, to sum counters, and to diagnose a bad pointer.
+ * A block another thread frees is claimed with one compare-and-set on its header (LIVE -> REMOTE) and
+ * pushed onto its owner's queue; the owner takes it back on its next slow path. A thread that ends
+ * gives its cached blocks to the depot and stays registered, "orphaned", until the blocks it handed
+ * out are freed. Every start of the layer is an epoch: a cache of an older one is forgotten on its
+ * thread's next call, so no block of a closed facade is handed out again.
+ */
+#define _GNU_SOURCE
+#include "pm_cache.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+PM_HIDDEN PmCacheState pm_cache;
+PM_HIDDEN _Thread_local PmThread *pm_self __attribute__((tls_model("initial-exec")));
+
+/* Stack depth per class: 64 blocks up to 256 bytes, then about 16 KiB of blocks, at least 4. */
+#define PM_CAP(size) ((size) <= 256 ? 64 : (16384 / (size)) < 4 ? 4 : (16384 / (size)))
+PM_HIDDEN const uint16_t pm_class_capacity[PM_CACHE_CLASSES] = {
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    PM_CAP(320), PM_CAP(384), PM_CAP(448), PM_CAP(512), PM_CAP(640), PM_CAP(768), PM_CAP(896), PM_CAP(1024),
+    PM_CAP(1280), PM_CAP(1536), PM_CAP(1792), PM_CAP(2048), PM_CAP(2560), PM_CAP(3072), PM_CAP(3584),
+    PM_CAP(4096), PM_CAP(5120), PM_CAP(6144), PM_CAP(7168), PM_CAP(8192)};
+
+enum { PM_DEPOT_PREFILLED = 23 }; /* classes up to 1 KiB are kept in the depot for new threads */
+
+static const PmTable *pm_calls;
+
+static int pm_batch(unsigned c) {
+    return pm_class_capacity[c] / 2;
+}
+
+/* ---- Errors: found here, reported through the facade (counted, logged, told to the handler) -------- */
+
+static void pm_cache_report(int code, void *ptr, const char *format, ...) __attribute__((format(printf, 3, 4)));
+
+static void pm_cache_report(int code, void *ptr, const char *format, ...) {
+    char message[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    if (pm_calls != NULL) {
+        pm_calls->report(code, message, ptr);
+    }
+}
+
+/* ---- Pages that hold cached blocks: a pointer elsewhere is not a cache's, without reading it ------- */
+
+#define PM_PAGE_SHIFT 16
+static _Atomic(_Atomic uint64_t *) pm_pages[1u << 15]; /* by address >> 32, for 47-bit addresses */
+
+static int pm_page_known(uintptr_t p) {
+    if (p >> 47) {
+        return 0;
+    }
+    _Atomic uint64_t *leaf = atomic_load_explicit(&pm_pages[p >> 32], memory_order_acquire);
+    if (leaf == NULL) {
+        return 0;
+    }
+    size_t bit = (p >> PM_PAGE_SHIFT) & 0xFFFF;
+    return (int) ((atomic_load_explicit(&leaf[bit >> 6], memory_order_relaxed) >> (bit & 63)) & 1);
+}
+
+static int pm_page_mark(uintptr_t p) {
+    if (p >> 47) {
+        return 0;
+    }
+    _Atomic uint64_t *leaf = atomic_load_explicit(&pm_pages[p >> 32], memory_order_acquire);
+    if (leaf == NULL) {
+        _Atomic uint64_t *fresh = calloc(1024, sizeof *fresh);
+        if (fresh == NULL) {
+            return 0;
+        }
+        _Atomic uint64_t *expected = NULL;
+        if (atomic_compare_exchange_strong(&pm_pages[p >> 32], &expected, fresh)) {
+            leaf = fresh;
+        } else {
+            free(fresh);
+            leaf = expected;
+        }
+    }
+    size_t bit = (p >> PM_PAGE_SHIFT) & 0xFFFF;
+    atomic_fetch_or_explicit(&leaf[bit >> 6], UINT64_C(1) << (bit & 63), memory_order_release);
+    return 1;
+}
+
+/* ---- The depot: blocks any thread may take, kept between a low and a high mark by a Java thread ---- */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    void **blocks[PM_CACHE_CLASSES];
+    int count[PM_CACHE_CLASSES];
+    int room[PM_CACHE_CLASSES];
+    int stop;
+} pm_depot = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static int pm_depot_target(unsigned c) {
+    return c <= PM_DEPOT_PREFILLED ? 2 * pm_batch(c) : 0;
+}
+
+static int pm_depot_high(unsigned c) {
+    return 4 * pm_batch(c);
+}
+
+/* Whether a class needs the Java thread: below half its target, or above its high mark. Under the lock. */
+static int pm_depot_work(void) {
+    for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+        if (pm_depot.count[c] * 2 < pm_depot_target(c)) {
+            return (int) c;
+        }
+        if (pm_depot.count[c] > pm_depot_high(c)) {
+            return (int) c | 256;
+        }
+    }
+    return -1;
+}
+
+/* Adds n blocks of class c; the depot grows to hold them. Under the lock. Returns how many it took. */
+static int pm_depot_add(unsigned c, void *const *blocks, int n) {
+    if (pm_depot.count[c] + n > pm_depot.room[c]) {
+        int room = pm_depot.room[c] * 2 + n + 16;
+        void **grown = realloc(pm_depot.blocks[c], (size_t) room * sizeof *grown);
+        if (grown == NULL) {
+            return 0;
+        }
+        pm_depot.blocks[c] = grown;
+        pm_depot.room[c] = room;
+    }
+    memcpy(pm_depot.blocks[c] + pm_depot.count[c], blocks, (size_t) n * sizeof *blocks);
+    pm_depot.count[c] += n;
+    return n;
+}
+
+/* Takes up to n blocks of class c into out. */
+static int pm_depot_get(unsigned c, void **out, int n) {
+    pthread_mutex_lock(&pm_depot.lock);
+    int taken = n < pm_depot.count[c] ? n : pm_depot.count[c];
+    pm_depot.count[c] -= taken;
+    memcpy(out, pm_depot.blocks[c] + pm_depot.count[c], (size_t) taken * sizeof *out);
+    if (taken > 0 && pm_depot.count[c] * 2 < pm_depot_target(c)) {
+        pthread_cond_signal(&pm_depot.wake);
+    }
+    pthread_mutex_unlock(&pm_depot.lock);
+    return taken;
+}
+
+/* Service: waits up to timeout_ms for depot work. */
+PM_HIDDEN int32_t pm_service_depot_wait(int32_t timeout_ms) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pm_depot.lock);
+    int work = -1;
+    while (!pm_depot.stop && (work = pm_depot_work()) < 0) {
+        if (pthread_cond_timedwait(&pm_depot.wake, &pm_depot.lock, &until) != 0) {
+            work = pm_depot_work();
+            break;
+        }
+    }
+    if (pm_depot.stop) {
+        work = -2;
+    }
+    pthread_mutex_unlock(&pm_depot.lock);
+    return work;
+}
+
+/* Service: adds blocks Java lent for the depot; 0 once the layer is stopping (Java keeps them). */
+PM_HIDDEN int32_t pm_service_depot_put(int32_t cls, void *blocks, int32_t n) {
+    if (cls < 0 || cls >= PM_CACHE_CLASSES || n <= 0) {
+        return 0;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        if (!pm_page_mark((uintptr_t) ((void **) blocks)[i])) {
+            return 0;
+        }
+    }
+    pthread_mutex_lock(&pm_depot.lock);
+    int taken = pm_depot.stop ? 0 : pm_depot_add((unsigned) cls, (void *const *) blocks, n);
+    pthread_mutex_unlock(&pm_depot.lock);
+    return taken;
+}
+
+/* Service: takes blocks out of the depot (above its high mark) for Java to take back. */
+PM_HIDDEN int32_t pm_service_depot_take(int32_t cls, void *out, int32_t max) {
+    if (cls < 0 || cls >= PM_CACHE_CLASSES || max <= 0) {
+        return 0;
+    }
+    pthread_mutex_lock(&pm_depot.lock);
+    int extra = pm_depot.count[cls] - 2 * pm_batch((unsigned) cls);
+    int taken = extra < 0 ? 0 : extra < max ? extra : max;
+    pm_depot.count[cls] -= taken;
+    memcpy(out, pm_depot.blocks[cls] + pm_depot.count[cls], (size_t) taken * sizeof(void *));
+    pthread_mutex_unlock(&pm_depot.lock);
+    return taken;
+}
+
+/* Service: a class's block size, batch and depot target (0 past the last class). */
+PM_HIDDEN int32_t pm_service_cache_class_info(int32_t cls, int64_t *out) {
+    if (cls < 0 || cls >= PM_CACHE_CLASSES) {
+        return 0;
+    }
+    out[0] = (int64_t) pm_class_size((unsigned) cls);
+    out[1] = pm_batch((unsigned) cls);
+    out[2] = pm_depot_target((unsigned) cls);
+    return 1;
+}
+
+/* ---- The registry of threads ----------------------------------------------------------------------- */
+
+static pthread_rwlock_t pm_registry_lock = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_mutex_t pm_orphan_lock = PTHREAD_MUTEX_INITIALIZER;
+static PmThread *pm_threads;
+static int64_t pm_retired_totals[5]; /* counters of this epoch's threads that are gone */
+static pthread_key_t pm_thread_key;
+static pthread_once_t pm_thread_key_once = PTHREAD_ONCE_INIT;
+
+static void pm_thread_exit(void *arg);
+
+static void pm_make_key(void) {
+    pthread_key_create(&pm_thread_key, pm_thread_exit);
+}
+
+enum { PM_SET_INITIAL_SHIFT = 64 - 8 }; /* 256 slots */
+
+static PmSlot *pm_slots_new(unsigned shift) {
+    return calloc((size_t) 1 << (64 - shift), sizeof(PmSlot));
+}
+
+static void pm_counters_into(const PmThread *t, int64_t *totals) {
+    totals[0] += atomic_load_explicit(&t->live_bytes, memory_order_relaxed);
+    totals[1] += atomic_load_explicit(&t->live_blocks, memory_order_relaxed);
+    totals[2] += atomic_load_explicit(&t->allocations, memory_order_relaxed);
+    totals[3] += atomic_load_explicit(&t->frees, memory_order_relaxed);
+    totals[4] += atomic_load_explicit(&t->reallocations, memory_order_relaxed);
+}
+
+static void pm_thread_free(PmThread *t) {
+    void *retired = t->retired;
+    while (retired != NULL) {
+        void *next = *(void **) retired;
+        free(retired);
+        retired = next;
+    }
+    free(atomic_load_explicit(&t->live.slots, memory_order_relaxed));
+    free(t);
+}
+
+/* Forgets everything a thread had from an older start of the layer; its blocks went with that facade. */
+static void pm_thread_renew(PmThread *t, uint64_t epoch) {
+    unsigned shift = atomic_load_explicit(&t->live.shift, memory_order_relaxed);
+    PmSlot *slots = atomic_load_explicit(&t->live.slots, memory_order_relaxed);
+    uint64_t q = atomic_load_explicit(&t->seq, memory_order_relaxed);
+    atomic_store_explicit(&t->seq, q + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    for (size_t i = 0; i < ((size_t) 1 << (64 - shift)); i++) {
+        atomic_store_explicit(&slots[i], 0, memory_order_relaxed);
+    }
+    t->live.used = 0;
+    atomic_store_explicit(&t->seq, q + 2, memory_order_release);
+    memset(t->count, 0, sizeof t->count);
+    atomic_store_explicit(&t->remote, NULL, memory_order_relaxed);
+    atomic_store_explicit(&t->live_bytes, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->live_blocks, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->allocations, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->frees, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->reallocations, 0, memory_order_relaxed);
+    for (int i = 0; i < PM_CACHE_RECENT; i++) {
+        atomic_store_explicit(&t->recent[i], 0, memory_order_relaxed);
+    }
+    t->refills = 0;
+    t->epoch = epoch;
+}
+
+/* This thread's cache for the current start, made or renewed; NULL if the caches are off or out of memory. */
+static PmThread *pm_thread_ready(void) {
+    uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_acquire);
+    if (atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) == 0) {
+        return NULL;
+    }
+    PmThread *t = pm_self;
+    if (t != NULL && t->epoch == epoch) {
+        return t;
+    }
+    pthread_rwlock_wrlock(&pm_registry_lock);
+    if (t != NULL) {
+        pm_thread_renew(t, epoch);
+    } else {
+        size_t slots = 0;
+        for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+            slots += pm_class_capacity[c];
+        }
+        t = calloc(1, sizeof *t + slots * sizeof(void *));
+        PmSlot *table = t != NULL ? pm_slots_new(PM_SET_INITIAL_SHIFT) : NULL;
+        if (table == NULL) {
+            free(t);
+            pthread_rwlock_unlock(&pm_registry_lock);
+            return NULL;
+        }
+        size_t at = 0;
+        for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+            t->stack[c] = t->storage + at;
+            at += pm_class_capacity[c];
+        }
+        atomic_store_explicit(&t->live.slots, table, memory_order_relaxed);
+        atomic_store_explicit(&t->live.shift, PM_SET_INITIAL_SHIFT, memory_order_relaxed);
+        t->epoch = epoch;
+        t->next = pm_threads;
+        pm_threads = t;
+        pthread_once(&pm_thread_key_once, pm_make_key);
+        pthread_setspecific(pm_thread_key, t);
+        pm_self = t;
+    }
+    pthread_rwlock_unlock(&pm_registry_lock);
+    return t;
+}
+
+/* Doubles the set (load above one half). The old table stays readable until the thread goes. */
+PM_HIDDEN void pm_cache_grow(PmThread *t) {
+    unsigned shift = atomic_load_explicit(&t->live.shift, memory_order_relaxed);
+    PmSlot *old = atomic_load_explicit(&t->live.slots, memory_order_relaxed);
+    PmSlot *grown = pm_slots_new(shift - 1);
+    if (grown == NULL) {
+        fprintf(stderr, "platform-memory: out of memory growing a thread's set of live blocks\n");
+        abort();
+    }
+    size_t capacity = (size_t) 1 << (64 - shift), mask = ((size_t) 1 << (64 - (shift - 1))) - 1;
+    for (size_t i = 0; i < capacity; i++) {
+        uintptr_t v = atomic_load_explicit(&old[i], memory_order_relaxed);
+        if (v != 0) {
+            size_t j = pm_slot_home(v, shift - 1);
+            while (atomic_load_explicit(&grown[j], memory_order_relaxed) != 0) {
+                j = (j + 1) & mask;
+            }
+            atomic_store_explicit(&grown[j], v, memory_order_relaxed);
+        }
+    }
+    uint64_t q = atomic_load_explicit(&t->seq, memory_order_relaxed);
+    atomic_store_explicit(&t->seq, q + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&t->live.slots, grown, memory_order_relaxed);
+    atomic_store_explicit(&t->live.shift, shift - 1, memory_order_relaxed);
+    atomic_store_explicit(&t->seq, q + 2, memory_order_release);
+    /* readers may still probe the old table: it is kept, linked through its first slot */
+    *(void **) old = t->retired;
+    t->retired = old;
+}
+
+/* Whether thread o's set holds p now (a seqlock read: retried while o moves entries). */
+static int pm_set_holds(PmThread *o, uintptr_t p) {
+    for (unsigned tries = 0;; tries++) {
+        uint64_t before = atomic_load_explicit(&o->seq, memory_order_acquire);
+        if (before & 1) {
+            if (tries > 64) {
+                sched_yield();
+            }
+            continue;
+        }
+        PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_relaxed);
+        unsigned shift = atomic_load_explicit(&o->live.shift, memory_order_relaxed);
+        int found = pm_slots_find(slots, shift, p) != SIZE_MAX;
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&o->seq, memory_order_relaxed) == before) {
+            return found;
+        }
+    }
+}
+
+/* ---- Giving blocks back and taking them ------------------------------------------------------------ */
+
+/* Gives the older half of class c's full stack to the depot (below its high mark) or to the facade. */
+PM_HIDDEN void pm_cache_spill(PmThread *t, unsigned c) {
+    int half = pm_batch(c);
+    int given = 0;
+    pthread_mutex_lock(&pm_depot.lock);
+    if (!pm_depot.stop && pm_depot.count[c] + half <= pm_depot_high(c)) {
+        given = pm_depot_add(c, t->stack[c], half);
+    }
+    pthread_mutex_unlock(&pm_depot.lock);
+    if (given == 0) {
+        pm_calls->cache_release(pm_class_size(c), t->stack[c], half);
+    }
+    t->count[c] -= (uint32_t) half;
+    memmove(t->stack[c], t->stack[c] + half, t->count[c] * sizeof(void *));
+}
+
+/* Pushes a freed block (already out of the set, counted) onto its class stack. */
+static void pm_push(PmThread *t, void *p, unsigned c) {
+    if (t->count[c] == pm_class_capacity[c]) {
+        pm_cache_spill(t, c);
+    }
+    t->stack[c][t->count[c]++] = p;
+}
+
+/* Takes back the blocks other threads freed for this one (they counted the frees). */
+static void pm_drain_remote(PmThread *t) {
+    if (atomic_load_explicit(&t->remote, memory_order_relaxed) == NULL) {
+        return;
+    }
+    void *p = atomic_exchange_explicit(&t->remote, NULL, memory_order_acquire);
+    while (p != NULL) {
+        void *next = *(void **) p;
+        size_t i = pm_set_find(&t->live, (uintptr_t) p);
+        if (i != SIZE_MAX) {
+            pm_set_remove_at(t, i);
+        }
+        unsigned c = (unsigned) (pm_header(p)[0] >> 56);
+        atomic_store_explicit(pm_header_word1(p), 0, memory_order_relaxed);
+        pm_push(t, p, c);
+        p = next;
+    }
+}
+
+/* Fills class c's empty stack: blocks freed by others, then the depot, then the facade (one upcall). */
+static int pm_refill(PmThread *t, unsigned c) {
+    pm_drain_remote(t);
+    if (t->count[c] != 0) {
+        return 1;
+    }
+    int n = pm_depot_get(c, t->stack[c], pm_batch(c));
+    if (n == 0) {
+        n = pm_calls->cache_refill(pm_class_size(c), t->stack[c], pm_batch(c));
+        int kept = 0;
+        for (int i = 0; i < n; i++) {
+            if (pm_page_mark((uintptr_t) t->stack[c][i])) {
+                t->stack[c][kept++] = t->stack[c][i];
+            } else {
+                pm_calls->cache_release(pm_class_size(c), &t->stack[c][i], 1);
+            }
+        }
+        n = kept;
+        t->refills++;
+    }
+    t->count[c] = (uint32_t) n;
+    return n > 0;
+}
+
+PM_HIDDEN void *pm_cache_alloc_slow(size_t size, uint32_t flags) {
+    PmThread *t = pm_thread_ready();
+    if (t == NULL) {
+        return NULL;
+    }
+    unsigned c = pm_class_of(size);
+    if (t->count[c] == 0 && !pm_refill(t, c)) {
+        return NULL; /* the facade serves it and reports a failure */
+    }
+    uint32_t n = t->count[c] - 1;
+    t->count[c] = n;
+    return pm_cache_hand_out(t, t->stack[c][n], size, flags, c);
+}
+
+/* ---- Freeing: this thread's blocks, other threads' blocks, and pointers no cache knows --------------- */
+
+static const char *pm_op(int realloc_op) {
+    return realloc_op ? "reallocate" : "free";
+}
+
+/* Frees the block in slot i of this thread's set, checked; counted as a free when counted is set. */
+static void pm_free_own(PmThread *t, size_t i, void *ptr, size_t size, int counted) {
+    uint64_t w0 = pm_header(ptr)[0];
+    uint64_t recorded = w0 & PM_SIZE_MASK;
+    if (size != 0 && size != recorded) {
+        pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr, "free(%p, %zu): the block was allocated with %llu bytes; "
+                        "freed it as %llu", ptr, size, (unsigned long long) recorded, (unsigned long long) recorded);
+    }
+    pm_set_remove_at(t, i);
+    atomic_store_explicit(pm_header_word1(ptr), 0, memory_order_relaxed);
+    if (counted) {
+        pm_count(&t->frees, 1);
+        pm_count(&t->live_blocks, -1);
+        pm_count(&t->live_bytes, -(int64_t) recorded);
+    }
+    atomic_store_explicit(&t->recent[t->recent_next++ % PM_CACHE_RECENT], (uintptr_t) ptr, memory_order_relaxed);
+    pm_push(t, ptr, (unsigned) (w0 >> 56));
+}
+
+/* Whether a live-looking entry's header is sound; reports a double free or a damaged header if not. */
+static int pm_header_sound(void *ptr, int realloc_op) {
+    uint64_t w0 = pm_header(ptr)[0];
+    uint64_t w1 = atomic_load_explicit(pm_header_word1(ptr), memory_order_acquire);
+    uint64_t live = pm_word1((uintptr_t) ptr, w0);
+    if (w1 == live) {
+        return 1;
+    }
+    if ((w1 & ~PM_STATE_MASK) == (live & ~PM_STATE_MASK) && (w1 & PM_STATE_MASK) == PM_STATE_REMOTE) {
+        pm_cache_report(realloc_op ? PLATFORM_MEM_ERR_REALLOC_FREED : PLATFORM_MEM_ERR_DOUBLE_FREE, ptr,
+                        "%s(%p): the block was already freed; nothing was done", pm_op(realloc_op), ptr);
+    } else {
+        pm_cache_report(PLATFORM_MEM_ERR_HEADER_CORRUPTED, ptr, "the header before block %p was overwritten (a write "
+                        "before the start of the block?); the block is kept, not freed", ptr);
+    }
+    return 0;
+}
+
+/* Hands a block another thread freed to its owner (or, for an ended owner, to the depot). */
+static void pm_give_to_owner(PmThread *owner, void *ptr) {
+    if (owner->orphaned) {
+        pthread_mutex_lock(&pm_orphan_lock);
+        /* an ended thread's set changes only under this lock, one writer at a time */
+        size_t i = pm_set_find(&owner->live, (uintptr_t) ptr);
+        if (i != SIZE_MAX) {
+            pm_set_remove_at(owner, i);
+        }
+        pthread_mutex_unlock(&pm_orphan_lock);
+        unsigned c = (unsigned) (pm_header(ptr)[0] >> 56);
+        atomic_store_explicit(pm_header_word1(ptr), 0, memory_order_relaxed);
+        pthread_mutex_lock(&pm_depot.lock);
+        int taken = pm_depot_add(c, &ptr, 1);
+        if (pm_depot.count[c] > pm_depot_high(c)) {
+            pthread_cond_signal(&pm_depot.wake);
+        }
+        pthread_mutex_unlock(&pm_depot.lock);
+        if (taken == 0) {
+            pm_calls->cache_release(pm_class_size(c), &ptr, 1);
+        }
+        return;
+    }
+    void *head = atomic_load_explicit(&owner->remote, memory_order_relaxed);
+    do {
+        *(void **) ptr = head;
+    } while (!atomic_compare_exchange_weak_explicit(&owner->remote, &head, ptr, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+/* The live owner of p among the other threads of this start, with the registry read-locked; or NULL. */
+static PmThread *pm_owner_of(PmThread *self, uintptr_t p, uint64_t epoch) {
+    for (PmThread *o = pm_threads; o != NULL; o = o->next) {
+        if (o != self && o->epoch == epoch && pm_set_holds(o, p)) {
+            return o;
+        }
+    }
+    return NULL;
+}
+
+/* Claims a block another thread handed out (LIVE -> REMOTE). 1: claimed; 0: reported (freed, damaged). */
+static int pm_claim_remote(void *ptr, int realloc_op) {
+    uint64_t w0 = pm_header(ptr)[0];
+    uint64_t live = pm_word1((uintptr_t) ptr, w0);
+    uint64_t expected = live;
+    if (atomic_compare_exchange_strong_explicit(pm_header_word1(ptr), &expected,
+                                                (live & ~PM_STATE_MASK) | PM_STATE_REMOTE,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+        return 1;
+    }
+    return pm_header_sound(ptr, realloc_op);
+}
+
+/* Says why ptr, which no cache and not the facade knows, is not a live block. */
+static void pm_diagnose(PmThread *self, void *ptr, int realloc_op) {
+    uintptr_t p = (uintptr_t) ptr;
+    uint64_t epoch = self->epoch;
+    int freed = 0;
+    uintptr_t owner_block = 0;
+    uint64_t owner_size = 0;
+    pthread_rwlock_rdlock(&pm_registry_lock);
+    for (PmThread *o = pm_threads; o != NULL; o = o->next) {
+        if (o->epoch != epoch) {
+            continue;
+        }
+        for (int i = 0; i < PM_CACHE_RECENT && !freed; i++) {
+            freed = atomic_load_explicit(&o->recent[i], memory_order_relaxed) == p;
+        }
+        if (owner_block == 0 && pm_page_known(p)) {
+            /* inside a live block? (a scan of the set: only for pointers that are wrong anyway) */
+            PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_acquire);
+            size_t capacity = (size_t) 1 << (64 - atomic_load_explicit(&o->live.shift, memory_order_acquire));
+            for (size_t i = 0; i < capacity && owner_block == 0; i++) {
+                uintptr_t v = atomic_load_explicit(&slots[i], memory_order_relaxed);
+                if (v != 0 && p > v && p < v + PM_CACHE_LARGEST) {
+                    uint64_t size = pm_header((void *) v)[0] & PM_SIZE_MASK;
+                    if (p < v + size && pm_set_holds(o, v)) {
+                        owner_block = v;
+                        owner_size = size;
+                    }
+                }
+            }
+        }
+    }
+    pthread_rwlock_unlock(&pm_registry_lock);
+    if (owner_block != 0) {
+        pm_cache_report(PLATFORM_MEM_ERR_INTERIOR_POINTER, ptr, "%s(%p): points %llu bytes into the live block %p "
+                        "(%llu bytes), not at its start; nothing was done", pm_op(realloc_op), ptr,
+                        (unsigned long long) (p - owner_block), (void *) owner_block, (unsigned long long) owner_size);
+    } else if (freed) {
+        pm_cache_report(realloc_op ? PLATFORM_MEM_ERR_REALLOC_FREED : PLATFORM_MEM_ERR_DOUBLE_FREE, ptr,
+                        "%s(%p): the block was already freed; nothing was done", pm_op(realloc_op), ptr);
+    } else {
+        pm_cache_report(PLATFORM_MEM_ERR_INVALID_POINTER, ptr, "%s(%p): not a block this allocator handed out (or "
+                        "freed long ago); nothing was done", pm_op(realloc_op), ptr);
+    }
+}
+
+PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
+    PmThread *t = pm_thread_ready();
+    if (t == NULL) {
+        return PM_CACHE_NOT_MINE;
+    }
+    uintptr_t p = (uintptr_t) ptr;
+    pm_drain_remote(t);
+    size_t i = pm_set_find(&t->live, p);
+    if (i != SIZE_MAX) {
+        if (pm_header_sound(ptr, 0)) {
+            pm_free_own(t, i, ptr, size, 1);
+        }
+        return PM_CACHE_DONE;
+    }
+    if (!pm_page_known(p)) {
+        return PM_CACHE_NOT_MINE;
+    }
+    pthread_rwlock_rdlock(&pm_registry_lock);
+    PmThread *owner = pm_owner_of(t, p, t->epoch);
+    if (owner != NULL) {
+        if (pm_claim_remote(ptr, 0)) {
+            uint64_t recorded = pm_header(ptr)[0] & PM_SIZE_MASK;
+            pm_count(&t->frees, 1);
+            pm_count(&t->live_blocks, -1);
+            pm_count(&t->live_bytes, -(int64_t) recorded);
+            atomic_store_explicit(&t->recent[t->recent_next++ % PM_CACHE_RECENT], p, memory_order_relaxed);
+            pm_give_to_owner(owner, ptr);
+            pthread_rwlock_unlock(&pm_registry_lock);
+            if (size != 0 && size != recorded) {
+                pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr, "free(%p, %zu): the block was allocated with "
+                                "%llu bytes; freed it as %llu", ptr, size, (unsigned long long) recorded,
+                                (unsigned long long) recorded);
+            }
+            return PM_CACHE_DONE;
+        }
+        pthread_rwlock_unlock(&pm_registry_lock);
+        return PM_CACHE_DONE;
+    }
+    pthread_rwlock_unlock(&pm_registry_lock);
+    if (pm_calls->free_known(ptr, size)) {
+        return PM_CACHE_DONE;
+    }
+    pm_diagnose(t, ptr, 0);
+    return PM_CACHE_DONE;
+}
+
+/* ---- Resizing and sizes --------------------------------------------------------------------------- */
+
+/* A block for new_size from this thread's cache without counting it, or NULL. */
+static void *pm_take_quiet(PmThread *t, size_t new_size, uint32_t flags) {
+    unsigned c = pm_class_of(new_size);
+    if (t->count[c] == 0 && !pm_refill(t, c)) {
+        return NULL;
+    }
+    void *q = t->stack[c][--t->count[c]];
+    uint64_t w0 = pm_word0(new_size, flags, c);
+    pm_header(q)[0] = w0;
+    atomic_store_explicit(pm_header_word1(q), pm_word1((uintptr_t) q, w0), memory_order_relaxed);
+    pm_set_add(t, (uintptr_t) q);
+    return q;
+}
+
+/* Moves a claimed cache block to a new one: from this cache when it fits, else from the facade.
+ * Counts one reallocation; the facade's allocation count and live block are taken back here. */
+static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
+    uint64_t recorded = w0 & PM_SIZE_MASK;
+    uint32_t flags = (uint32_t) (w0 >> 48) & 0xFF;
+    void *q = new_size <= PM_CACHE_LARGEST ? pm_take_quiet(t, new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR) : NULL;
+    int from_facade = 0;
+    if (q == NULL) {
+        q = pm_calls->alloc(new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR);
+        if (q == NULL) {
+            return NULL;
+        }
+        from_facade = 1;
+    }
+    memcpy(q, ptr, recorded < new_size ? recorded : new_size);
+    pm_count(&t->reallocations, 1);
+    if (from_facade) {
+        pm_count(&t->allocations, -1);
+        pm_count(&t->live_blocks, -1);
+        pm_count(&t->live_bytes, -(int64_t) recorded);
+    } else {
+        pm_count(&t->live_bytes, (int64_t) new_size - (int64_t) recorded);
+    }
+    return q;
+}
+
+PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, int *handled) {
+    *handled = 1;
+    PmThread *t = pm_thread_ready();
+    if (t == NULL) {
+        *handled = 0;
+        return NULL;
+    }
+    uintptr_t p = (uintptr_t) ptr;
+    pm_drain_remote(t);
+    size_t i = pm_set_find(&t->live, p);
+    if (i != SIZE_MAX) {
+        if (!pm_header_sound(ptr, 1)) {
+            return NULL;
+        }
+        uint64_t w0 = pm_header(ptr)[0];
+        uint64_t recorded = w0 & PM_SIZE_MASK;
+        if (old_size != 0 && old_size != recorded) {
+            pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr, "reallocate(%p, %zu, ...): the block was allocated "
+                            "with %llu bytes; used %llu", ptr, old_size, (unsigned long long) recorded,
+                            (unsigned long long) recorded);
+        }
+        if (new_size == 0) {
+            pm_free_own(t, i, ptr, 0, 1);
+            return NULL;
+        }
+        unsigned c = (unsigned) (w0 >> 56);
+        if (new_size <= PM_CACHE_LARGEST && pm_class_of(new_size) == c) {
+            uint64_t resized = pm_word0(new_size, (uint32_t) (w0 >> 48) & 0xFF, c);
+            pm_header(ptr)[0] = resized;
+            atomic_store_explicit(pm_header_word1(ptr), pm_word1(p, resized), memory_order_relaxed);
+            pm_count(&t->reallocations, 1);
+            pm_count(&t->live_bytes, (int64_t) new_size - (int64_t) recorded);
+            return ptr;
+        }
+        void *q = pm_move(t, ptr, w0, new_size);
+        if (q != NULL) {
+            pm_free_own(t, pm_set_find(&t->live, p), ptr, 0, 0);
+        }
+        return q;
+    }
+    if (!pm_page_known(p)) {
+        *handled = 0;
+        return NULL;
+    }
+    pthread_rwlock_rdlock(&pm_registry_lock);
+    PmThread *owner = pm_owner_of(t, p, t->epoch);
+    if (owner == NULL) {
+        pthread_rwlock_unlock(&pm_registry_lock);
+        void *moved = pm_calls->realloc_known(ptr, old_size, new_size);
+        if (moved != (void *) 1) {
+            return moved;
+        }
+        pm_diagnose(t, ptr, 1);
+        return NULL;
+    }
+    if (!pm_claim_remote(ptr, 1)) {
+        pthread_rwlock_unlock(&pm_registry_lock);
+        return NULL;
+    }
+    uint64_t w0 = pm_header(ptr)[0];
+    uint64_t recorded = w0 & PM_SIZE_MASK;
+    void *q = new_size == 0 ? NULL : pm_move(t, ptr, w0, new_size);
+    if (new_size != 0 && q == NULL) {
+        /* no memory: the block stays as it was, its owner's */
+        atomic_store_explicit(pm_header_word1(ptr), pm_word1(p, w0), memory_order_release);
+        pthread_rwlock_unlock(&pm_registry_lock);
+        return NULL;
+    }
+    if (new_size == 0) {
+        pm_count(&t->frees, 1);
+        pm_count(&t->live_blocks, -1);
+        pm_count(&t->live_bytes, -(int64_t) recorded);
+    }
+    pm_give_to_owner(owner, ptr);
+    pthread_rwlock_unlock(&pm_registry_lock);
+    if (old_size != 0 && old_size != recorded) {
+        pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr, "reallocate(%p, %zu, ...): the block was allocated with "
+                        "%llu bytes; used %llu", ptr, old_size, (unsigned long long) recorded,
+                        (unsigned long long) recorded);
+    }
+    return q;
+}
+
+PM_HIDDEN size_t pm_cache_size(const void *ptr, int *handled) {
+    *handled = 1;
+    uintptr_t p = (uintptr_t) ptr;
+    PmThread *t = pm_cache_self();
+    if (t != NULL && pm_set_find(&t->live, p) != SIZE_MAX) {
+        uint64_t w0 = pm_header(ptr)[0];
+        return atomic_load_explicit(pm_header_word1(ptr), memory_order_relaxed) == pm_word1(p, w0)
+            ? (size_t) (w0 & PM_SIZE_MASK) : 0;
+    }
+    if (!pm_page_known(p)) {
+        *handled = 0;
+        return 0;
+    }
+    size_t size = 0;
+    pthread_rwlock_rdlock(&pm_registry_lock);
+    PmThread *owner = pm_owner_of(t, p, atomic_load_explicit(&pm_cache.epoch, memory_order_acquire));
+    if (owner != NULL) {
+        uint64_t w0 = pm_header(ptr)[0];
+        if (atomic_load_explicit(pm_header_word1(ptr), memory_order_relaxed) == pm_word1(p, w0)) {
+            size = (size_t) (w0 & PM_SIZE_MASK);
+        }
+    } else {
+        *handled = 0;
+    }
+    pthread_rwlock_unlock(&pm_registry_lock);
+    return size;
+}
+
+/* ---- Statistics and the leak report ---------------------------------------------------------------- */
+
+/* Service: the caches' counters of this start, summed over every thread (exact when no call runs). */
+PM_HIDDEN void pm_service_cache_totals(int64_t *out) {
+    int64_t totals[5];
+    uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_acquire);
+    pthread_rwlock_rdlock(&pm_registry_lock);
+    memcpy(totals, pm_retired_totals, sizeof totals);
+    for (PmThread *o = pm_threads; o != NULL; o = o->next) {
+        if (o->epoch == epoch) {
+            pm_counters_into(o, totals);
+        }
+    }
+    pthread_rwlock_unlock(&pm_registry_lock);
+    memcpy(out, totals, sizeof totals);
+}
+
+/* Writes the blocks handed out from the caches to stderr; returns how many there are. */
+PM_HIDDEN size_t pm_cache_dump(void) {
+    size_t blocks = 0;
+    uint64_t bytes = 0;
+    uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_acquire);
+    pthread_rwlock_rdlock(&pm_registry_lock);
+    for (PmThread *o = pm_threads; o != NULL; o = o->next) {
+        if (o->epoch != epoch) {
+            continue;
+        }
+        PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_acquire);
+        size_t capacity = (size_t) 1 << (64 - atomic_load_explicit(&o->live.shift, memory_order_acquire));
+        for (size_t i = 0; i < capacity; i++) {
+            uintptr_t v = atomic_load_explicit(&slots[i], memory_order_relaxed);
+            if (v == 0) {
+                continue;
+            }
+            uint64_t w0 = pm_header((void *) v)[0];
+            if (atomic_load_explicit(pm_header_word1((void *) v), memory_order_relaxed) != pm_word1(v, w0)) {
+                continue; /* freed by another thread, not yet taken back */
+            }
+            if (blocks == 0) {
+                fprintf(stderr, "blocks served by the per-thread caches (no sites in counters mode):\n");
+            }
+            fprintf(stderr, "  %p  %llu bytes\n", (void *) v, (unsigned long long) (w0 & PM_SIZE_MASK));
+            blocks++;
+            bytes += w0 & PM_SIZE_MASK;
+        }
+    }
+    pthread_rwlock_unlock(&pm_registry_lock);
+    if (blocks > 0) {
+        fprintf(stderr, "total from the caches: %zu live block%s, %llu bytes\n", blocks, blocks == 1 ? "" : "s",
+                (unsigned long long) bytes);
+    }
+    return blocks;
+}
+
+/* ---- Threads that end, starting and stopping ------------------------------------------------------- */
+
+/* Frees ended threads whose blocks are all freed. Under the registry's write lock. */
+static void pm_sweep_orphans(uint64_t epoch) {
+    for (PmThread **link = &pm_threads; *link != NULL;) {
+        PmThread *o = *link;
+        if ((o->orphaned && o->live.used == 0) || (o->orphaned && o->epoch != epoch)) {
+            if (o->epoch == epoch) {
+                pm_counters_into(o, pm_retired_totals);
+            }
+            *link = o->next;
+            pm_thread_free(o);
+        } else {
+            link = &o->next;
+        }
+    }
+}
+
+static void pm_thread_exit(void *arg) {
+    PmThread *t = arg;
+    pm_self = NULL;
+    pthread_rwlock_wrlock(&pm_registry_lock);
+    uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_acquire);
+    if (t->epoch == epoch && atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) != 0) {
+        pthread_mutex_lock(&pm_depot.lock);
+        int signal = 0;
+        /* blocks other threads freed for this one: straight to the depot (no upcall from a thread's end) */
+        for (void *p = atomic_exchange_explicit(&t->remote, NULL, memory_order_acquire); p != NULL;) {
+            void *next = *(void **) p;
+            size_t i = pm_set_find(&t->live, (uintptr_t) p);
+            if (i != SIZE_MAX) {
+                pm_set_remove_at(t, i);
+            }
+            atomic_store_explicit(pm_header_word1(p), 0, memory_order_relaxed);
+            pm_depot_add((unsigned) (pm_header(p)[0] >> 56), &p, 1);
+            p = next;
+        }
+        for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+            if (t->count[c] > 0 && pm_depot_add(c, t->stack[c], (int) t->count[c]) > 0) {
+                t->count[c] = 0;
+                signal |= pm_depot.count[c] > pm_depot_high(c);
+            }
+        }
+        if (signal) {
+            pthread_cond_signal(&pm_depot.wake);
+        }
+        pthread_mutex_unlock(&pm_depot.lock);
+    }
+    t->orphaned = 1;
+    pm_sweep_orphans(epoch);
+    pthread_rwlock_unlock(&pm_registry_lock);
+}
+
+PM_HIDDEN void pm_cache_start(const PmTable *calls) {
+    pm_calls = calls;
+    pthread_rwlock_wrlock(&pm_registry_lock);
+    uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_relaxed) + 1;
+    atomic_store_explicit(&pm_cache.epoch, epoch, memory_order_release);
+    memset(pm_retired_totals, 0, sizeof pm_retired_totals);
+    pm_sweep_orphans(epoch);
+    pthread_rwlock_unlock(&pm_registry_lock);
+    pthread_mutex_lock(&pm_depot.lock);
+    memset(pm_depot.count, 0, sizeof pm_depot.count);
+    pm_depot.stop = 0;
+    pthread_mutex_unlock(&pm_depot.lock);
+    /* Java starts its depot keeper when asked, now that the depot is ready for it */
+    size_t largest = calls->cache_limit();
+    atomic_store_explicit(&pm_cache.largest, largest > PM_CACHE_LARGEST ? PM_CACHE_LARGEST : largest,
+                          memory_order_release);
+}
+
+PM_HIDDEN void pm_cache_stop(void) {
+    if (atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) == 0) {
+        return;
+    }
+    atomic_store_explicit(&pm_cache.largest, 0, memory_order_release);
+    PmThread *t = pm_self;
+    uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_acquire);
+    /* this thread's cached blocks and the depot's go back before the facade closes */
+    if (t != NULL && t->epoch == epoch) {
+        pm_drain_remote(t);
+        for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+            if (t->count[c] > 0) {
+                pm_calls->cache_release(pm_class_size(c), t->stack[c], (int32_t) t->count[c]);
+                t->count[c] = 0;
+            }
+        }
+    }
+    pthread_mutex_lock(&pm_depot.lock);
+    pm_depot.stop = 1;
+    pthread_cond_broadcast(&pm_depot.wake);
+    for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+        if (pm_depot.count[c] > 0) {
+            pm_calls->cache_release(pm_class_size(c), pm_depot.blocks[c], pm_depot.count[c]);
+            pm_depot.count[c] = 0;
+        }
+    }
+    pthread_mutex_unlock(&pm_depot.lock);
+    /* every other cache belongs to the closing facade from now on: forgotten on its thread's next call */
+    atomic_store_explicit(&pm_cache.epoch, epoch + 1, memory_order_release);
+}

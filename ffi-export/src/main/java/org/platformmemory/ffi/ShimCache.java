@@ -1,0 +1,162 @@
+package org.platformmemory.ffi;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.platformmemory.api.BlockSupply;
+import org.platformmemory.api.TrackedAllocator;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The Java side of the shim's per-thread caches (pm_cache.c): the caches borrow blocks from the facade's
+ * {@link BlockSupply} through the table's {@code cache_refill}/{@code cache_release} entries; this class
+ * keeps the shim's depot (the blocks a thread takes on its first calls, so it need not wait for the JVM)
+ * full on a daemon thread, and reads the caches' counts for the facade's statistics. The shim's services
+ * are FFM downcalls, checked by {@link AbiContract} like the call table.
+ */
+final class ShimCache {
+
+    /** The shim's services (PM_SERVICES in platform_memory_shim.h), in order, as {@link AbiContract} checks them. */
+    static final List<Map.Entry<String, FunctionDescriptor>> SERVICES = List.of(
+        Map.entry("cacheTotals", FunctionDescriptor.ofVoid(JAVA_LONG)),
+        Map.entry("cacheClassInfo", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG)),
+        Map.entry("depotWait", FunctionDescriptor.of(JAVA_INT, JAVA_INT)),
+        Map.entry("depotPut", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT)),
+        Map.entry("depotTake", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT)));
+
+    /** The largest request the caches serve (PM_CACHE_LARGEST). */
+    static final long LARGEST = 8192;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+
+    private final BlockSupply supply;
+    private final MethodHandle totals;
+    private final MethodHandle depotWait;
+    private final MethodHandle depotPut;
+    private final MethodHandle depotTake;
+    private final long[][] classes; // {block size, batch, depot target} by class
+    private final MemorySegment counts = Arena.global().allocate(JAVA_LONG, 5);
+    private final Thread keeper;
+
+    private ShimCache(BlockSupply supply, Map<String, Long> services) throws Throwable {
+        this.supply = supply;
+        this.totals = downcall(services, "cacheTotals");
+        this.depotWait = downcall(services, "depotWait");
+        this.depotPut = downcall(services, "depotPut");
+        this.depotTake = downcall(services, "depotTake");
+        MethodHandle classInfo = downcall(services, "cacheClassInfo");
+        List<long[]> found = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = arena.allocate(JAVA_LONG, 3);
+            for (int c = 0; (int) classInfo.invokeExact(c, info.address()) != 0; c++) {
+                found.add(new long[] {info.getAtIndex(JAVA_LONG, 0), info.getAtIndex(JAVA_LONG, 1),
+                    info.getAtIndex(JAVA_LONG, 2)});
+            }
+        }
+        this.classes = found.toArray(long[][]::new);
+        this.keeper = Thread.ofPlatform().daemon(true).name("platform-memory-depot").unstarted(this::keepDepot);
+    }
+
+    /**
+     * The caches' Java side for a facade just opened; null when the facade cannot lend blocks
+     * ({@link BlockSupply#available()}) or {@code wanted} is false (option fastpath=off). The depot keeper
+     * starts when the shim, ready for it, asks for {@link NativeExports}' cache limit ({@link #startKeeper}).
+     */
+    static ShimCache start(TrackedAllocator memory, Map<String, Long> services, boolean wanted) throws Throwable {
+        BlockSupply supply = memory.supply();
+        if (!wanted || !supply.available()) {
+            return null;
+        }
+        ShimCache cache = new ShimCache(supply, services);
+        supply.setCounts(cache::readCounts);
+        return cache;
+    }
+
+    private static MethodHandle downcall(Map<String, Long> services, String name) {
+        Long address = services.get(name);
+        if (address == null) {
+            throw new IllegalStateException("the shim does not describe its service " + name);
+        }
+        FunctionDescriptor descriptor = SERVICES.stream().filter(e -> e.getKey().equals(name)).findFirst()
+            .orElseThrow().getValue();
+        return LINKER.downcallHandle(MemorySegment.ofAddress(address), descriptor);
+    }
+
+    /** Starts the depot keeper once; the shim calls for it after it has reset its depot. */
+    synchronized void startKeeper() {
+        if (keeper.getState() == Thread.State.NEW) {
+            keeper.start();
+        }
+    }
+
+    BlockSupply supply() {
+        return supply;
+    }
+
+    /** Waits a little for the keeper, which the shim has told to stop (its depot_wait answers -2). */
+    void stop() {
+        supply.setCounts(null);
+        try {
+            keeper.join(1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private synchronized void readCounts(long[] into) {
+        try {
+            totals.invokeExact(counts.address());
+        } catch (Throwable t) {
+            throw new IllegalStateException("reading the shim's counts failed", t);
+        }
+        for (int i = 0; i < 5; i++) {
+            into[i] = counts.getAtIndex(JAVA_LONG, i);
+        }
+    }
+
+    /** Refills the depot's classes below their target and trims those above their high mark, until stopped. */
+    private void keepDepot() {
+        long most = 0;
+        for (long[] c : classes) {
+            most = Math.max(most, 4 * c[1]);
+        }
+        MemorySegment buffer = Arena.ofAuto().allocate(JAVA_LONG, Math.max(1, most));
+        try {
+            for (;;) {
+                int work = (int) depotWait.invokeExact(250);
+                if (work == -2) {
+                    return;
+                }
+                if (work < 0) {
+                    continue;
+                }
+                long[] c = classes[work & 255];
+                if ((work & 256) != 0) {
+                    int taken = (int) depotTake.invokeExact(work & 255, buffer.address(), (int) most);
+                    supply.takeBack(c[0], buffer.address(), taken);
+                    continue;
+                }
+                int lent = supply.lend(c[0], buffer.address(), (int) c[2]);
+                int put = lent == 0 ? 0 : (int) depotPut.invokeExact(work, buffer.address(), lent);
+                if (put < lent) {
+                    supply.takeBack(c[0], buffer.address() + 8L * put, lent - put);
+                }
+                if (lent == 0) {
+                    Thread.sleep(50); // no memory now: the threads fall back to refills through the table
+                }
+            }
+        } catch (Throwable t) {
+            // the keeper is a convenience: without it new threads refill through the table
+            System.getLogger("org.platformmemory").log(System.Logger.Level.WARNING,
+                "platform-memory: the depot keeper stopped: " + t);
+        }
+    }
+}

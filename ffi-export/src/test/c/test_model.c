@@ -55,7 +55,7 @@ enum {
  */
 #define PEAK_SLACK 0
 
-static const unsigned long long default_seeds[] = {1, 2, 3};
+static const unsigned long long default_seeds[] = {1, 2, 3, 4};
 
 /* ---- random numbers (splitmix64: each thread its own stream) --------------------------------------- */
 

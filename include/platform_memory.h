@@ -69,7 +69,7 @@ extern "C" {
 typedef struct PlatformMemStats {
     uint64_t live_bytes;         /* bytes in live blocks */
     uint64_t live_blocks;        /* blocks allocated and not yet freed */
-    uint64_t peak_bytes;         /* the most live_bytes has been */
+    uint64_t peak_bytes;         /* the most live_bytes has been: never below it, see PLATFORM_MEM_CACHE_HELD */
     uint64_t allocations;        /* successful allocations */
     uint64_t frees;              /* blocks freed (including by heap destroy) */
     uint64_t reallocations;      /* successful reallocations */
@@ -80,6 +80,16 @@ typedef struct PlatformMemStats {
     uint64_t ram_total;          /* as Platform_Total_Ram_Free() */
     uint64_t start_failures;     /* attempts to start the layer that failed (no JDK, bad options...) */
 } PlatformMemStats;
+
+/*
+ * peak_bytes is never below the true peak. While the per-thread caches of small blocks are on (tracking
+ * "counters" without a limit, fastpath not off) it may lie above it by the blocks the caches hold unused
+ * at the time: at most PLATFORM_MEM_CACHE_HELD bytes on each thread's stacks, as much again per class in
+ * the shared depot, and the blocks other threads freed that their owner has not taken back yet; plus
+ * the rounding of each live cached block to its size class (at most 15 bytes for blocks up to 256 bytes,
+ * at most a quarter of the block above). Every other figure is exact whenever no call is in flight.
+ */
+#define PLATFORM_MEM_CACHE_HELD ((size_t) 512 * 1024)
 
 /* Called on every error, on the thread that made the failing call. message is valid only during
  * the call; ptr is the pointer involved or NULL. It must not call back into the layer. */

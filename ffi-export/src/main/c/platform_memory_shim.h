@@ -52,8 +52,8 @@ typedef int64_t *pm_i64_ptr;
     X(cache_limit, pm_size, (void)) /* the largest size the per-thread caches may serve; 0: none */ \
     X(cache_refill, pm_i32, (pm_size, pm_ptr, pm_i32)) /* lends up to n blocks of a class size */ \
     X(cache_release, void, (pm_size, pm_ptr, pm_i32)) /* takes n lent blocks back */ \
-    X(free_known, pm_i32, (pm_ptr, pm_size)) /* free if the facade knows the pointer: 1, else 0 */ \
-    X(realloc_known, pm_ptr, (pm_ptr, pm_size, pm_size)) /* realloc, or 1 for a pointer it does not know */ \
+    X(free_if_live, pm_i64, (pm_ptr, pm_size)) /* freed (0); not live: unknown (1), or known (3) */ \
+    X(realloc_if_live, pm_ptr, (pm_ptr, pm_size, pm_size)) /* realloc'd; not live: 1 unknown, 3 known */ \
     X(report, void, (pm_i32, pm_cstr, pm_ptr)) /* an error the shim found: counted and told */
 
 #define PM_TABLE_FIELD(field, ret, params) ret (*field) params;

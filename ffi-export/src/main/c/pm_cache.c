@@ -559,8 +559,12 @@ static int pm_claim_remote(void *ptr, int realloc_op) {
     return pm_header_sound(ptr, realloc_op);
 }
 
-/* Says why ptr, which no cache and not the facade knows, is not a live block. */
-static void pm_diagnose(PmThread *self, void *ptr, int realloc_op) {
+enum { PM_FACADE_FREED = 0, PM_FACADE_UNKNOWN = 1, PM_FACADE_KNOWN = 3 };
+
+/* Says why ptr, which is no cache's and not a live block of the facade's, is not a live block: inside a
+ * cached block, else the facade's to report when it knows it (facade_knows), else freed a moment ago
+ * by a cache, else never ours. Only reports, through the facade. */
+static void pm_diagnose(PmThread *self, void *ptr, size_t size, int realloc_op, int facade_knows) {
     uintptr_t p = (uintptr_t) ptr;
     uint64_t epoch = self->epoch;
     int freed = 0;
@@ -591,7 +595,14 @@ static void pm_diagnose(PmThread *self, void *ptr, int realloc_op) {
         }
     }
     pthread_rwlock_unlock(&pm_registry_lock);
-    if (owner_block != 0) {
+    if (owner_block == 0 && facade_knows) {
+        /* inside one of the facade's blocks, or freed by it: its own message */
+        if (realloc_op) {
+            (void) pm_calls->realloc(ptr, size, 1);
+        } else {
+            pm_calls->free(ptr, size);
+        }
+    } else if (owner_block != 0) {
         pm_cache_report(PLATFORM_MEM_ERR_INTERIOR_POINTER, ptr, "%s(%p): points %llu bytes into the live block %p "
                         "(%llu bytes), not at its start; nothing was done", pm_op(realloc_op), ptr,
                         (unsigned long long) (p - owner_block), (void *) owner_block, (unsigned long long) owner_size);
@@ -643,10 +654,10 @@ PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
         return PM_CACHE_DONE;
     }
     pthread_rwlock_unlock(&pm_registry_lock);
-    if (pm_calls->free_known(ptr, size)) {
-        return PM_CACHE_DONE;
+    int64_t facade = pm_calls->free_if_live(ptr, size);
+    if (facade != PM_FACADE_FREED) {
+        pm_diagnose(t, ptr, size, 0, facade == PM_FACADE_KNOWN);
     }
-    pm_diagnose(t, ptr, 0);
     return PM_CACHE_DONE;
 }
 
@@ -740,11 +751,11 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
     PmThread *owner = pm_owner_of(t, p, t->epoch);
     if (owner == NULL) {
         pthread_rwlock_unlock(&pm_registry_lock);
-        void *moved = pm_calls->realloc_known(ptr, old_size, new_size);
-        if (moved != (void *) 1) {
+        void *moved = pm_calls->realloc_if_live(ptr, old_size, new_size);
+        if (moved != (void *) PM_FACADE_UNKNOWN && moved != (void *) PM_FACADE_KNOWN) {
             return moved;
         }
-        pm_diagnose(t, ptr, 1);
+        pm_diagnose(t, ptr, old_size, 1, moved == (void *) PM_FACADE_KNOWN);
         return NULL;
     }
     if (!pm_claim_remote(ptr, 1)) {

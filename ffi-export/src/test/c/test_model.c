@@ -50,10 +50,14 @@ enum {
 
 /*
  * How far peak_bytes may lie above the highest live total any interleaving of the threads' calls could
- * have reached. Today's statistics are exact, so 0: the peak is then pinned exactly by the probe at each
- * quiescent point. A layer that sums per-thread counters may document a slack; raise it here, only here.
+ * have reached: the bound platform_memory.h documents (PLATFORM_MEM_CACHE_HELD) for the blocks the
+ * per-thread caches hold unused - on each thread that ever ran (stacks, and its share of the depot; an
+ * ended thread's go to the depot) - plus the rounding of live blocks to their size classes (at most a
+ * quarter, or 15 bytes). With the caches off it is 0 and the probe pins the peak exactly.
  */
-#define PEAK_SLACK 0
+#define PEAK_SLACK ((int64_t) (threads_started + 2) * 2 * (int64_t) PLATFORM_MEM_CACHE_HELD + peak_high / 4 \
+                    + 16 * (int64_t) (baseline.live_blocks + 64 * WORKERS))
+static int threads_started;
 
 static const unsigned long long default_seeds[] = {1, 2, 3, 4};
 
@@ -799,12 +803,13 @@ static void compare_stats(const char *where) {
     CHECK((int64_t) s.peak_bytes >= peak_low, "seed %llu round %d, %s: peak_bytes %llu is below %lld, a live total "
           "every interleaving reached", seed, round_no, where, (unsigned long long) s.peak_bytes, (long long) peak_low);
     CHECK((int64_t) s.peak_bytes <= peak_high + PEAK_SLACK, "seed %llu round %d, %s: peak_bytes %llu is above %lld, "
-          "the most any interleaving could reach, + PEAK_SLACK %d", seed, round_no, where,
-          (unsigned long long) s.peak_bytes, (long long) peak_high, PEAK_SLACK);
+          "the most any interleaving could reach, + PEAK_SLACK %lld", seed, round_no, where,
+          (unsigned long long) s.peak_bytes, (long long) peak_high, (long long) PEAK_SLACK);
     /* the per-call accessors say the same */
     CHECK((int64_t) Platform_Mem_GetAllocated() == (int64_t) s.live_bytes, "%s: Platform_Mem_GetAllocated", where);
     CHECK((int64_t) Platform_Mem_GetCount() == (int64_t) s.live_blocks, "%s: Platform_Mem_GetCount", where);
-    CHECK(Platform_Mem_GetPeak() == s.peak_bytes, "%s: Platform_Mem_GetPeak", where);
+    /* the depot keeper lends blocks in the background, which may raise the peak (an upper bound) */
+    CHECK(Platform_Mem_GetPeak() >= s.peak_bytes, "%s: Platform_Mem_GetPeak", where);
 }
 
 /* A block bigger than any interleaving could have reached: the peak must then be exactly live + its size. */
@@ -847,6 +852,7 @@ static void check_pool(Worker *m) {
 static void start_worker(int slot) {
     Worker *w = &workers[slot];
     w->incarnation++;
+    threads_started++;
     w->rng = seed * 0x100000001B3ULL + (uint64_t) slot * 7919u + (uint64_t) w->incarnation * 104729u;
     w->n_owned = 0;
     w->leaving = 0;

@@ -31,8 +31,12 @@ public final class BlockSupply {
         void read(long[] into);
     }
 
-    /** What {@link #reallocateIfKnown} returns for a pointer the facade knows nothing of (never a block). */
+    /** {@link #freeIfLive}: a live block of the facade's, freed. */
+    public static final long FREED = 0;
+    /** {@link #freeIfLive}, {@link #reallocateIfLive}: a pointer the facade knows nothing of (odd: never a block). */
     public static final long UNKNOWN = 1;
+    /** {@link #freeIfLive}, {@link #reallocateIfLive}: not live, but the facade can say what is wrong with it. */
+    public static final long KNOWN = 3;
 
     /** The room before each lent block that the cache may use for its own header. */
     public static final long HEADER_ROOM = 16;
@@ -101,24 +105,28 @@ public final class BlockSupply {
     }
 
     /**
-     * For a pointer the borrower does not know: frees it as {@link TrackedAllocator#free} does if it is one
-     * of the facade's blocks, or if the facade can tell what is wrong with it (reported). False, with
-     * nothing done or reported, when the facade knows nothing of it either: the borrower's to diagnose.
+     * For a pointer the borrower does not know: frees it as {@link TrackedAllocator#free} does if it is a
+     * live block of the facade's and returns {@link #FREED}. Otherwise nothing is done or reported: it
+     * returns {@link #KNOWN} when the facade can tell what is wrong with it (inside one of its live blocks,
+     * or freed by it a moment ago; {@link TrackedAllocator#free} then reports it), else {@link #UNKNOWN}.
      */
-    public boolean freeIfKnown(long address, long size) {
-        if (owner.isClosed() || live.sizeOf(address) != 0 || diagnosis.knows(address)) {
+    public long freeIfLive(long address, long size) {
+        if (owner.isClosed() || live.sizeOf(address) != 0) {
             owner.free(address, size);
-            return true;
+            return FREED;
         }
-        return false;
+        return diagnosis.knows(address) ? KNOWN : UNKNOWN;
     }
 
-    /** As {@link #freeIfKnown}, for {@link TrackedAllocator#reallocate}; {@link #UNKNOWN} when it knows nothing. */
-    public long reallocateIfKnown(long address, long oldSize, long newSize) {
-        if (owner.isClosed() || live.sizeOf(address) != 0 || diagnosis.knows(address)) {
+    /**
+     * As {@link #freeIfLive}, for {@link TrackedAllocator#reallocate}: its result for a live block of the
+     * facade's, else {@link #KNOWN} or {@link #UNKNOWN} (odd, so never a block), with nothing done.
+     */
+    public long reallocateIfLive(long address, long oldSize, long newSize) {
+        if (owner.isClosed() || live.sizeOf(address) != 0) {
             return owner.reallocate(address, oldSize, newSize);
         }
-        return UNKNOWN;
+        return diagnosis.knows(address) ? KNOWN : UNKNOWN;
     }
 
     /** Bytes lent now and not taken back. */

@@ -16,7 +16,11 @@ import org.platformmemory.api.InvalidConfigException;
  *       {@code pageSize << maxOrder}, at most 1 GiB; larger blocks are not pooled</td></tr>
  *   <tr><td>{@code allocator.netty.smallCacheSize}</td><td>256</td><td>{@code smallCacheSize}</td></tr>
  *   <tr><td>{@code allocator.netty.normalCacheSize}</td><td>64</td><td>{@code normalCacheSize}</td></tr>
- *   <tr><td>{@code allocator.netty.threadCaches}</td><td>true</td><td>{@code useCacheForAllThreads}</td></tr>
+ *   <tr><td>{@code allocator.netty.threadCaches}</td><td>false</td><td>{@code useCacheForAllThreads}: Netty
+ *       frees the cache of a thread that is not its own only once the GC collects the ended thread, and in a
+ *       C host threads come and go while the Java heap stays idle: the caches piled up (about 70 KiB of
+ *       resident memory per ended thread, without bound). This backend's own block cache below, which gives
+ *       an ended thread's buffers back without waiting for a GC, serves repeated sizes instead</td></tr>
  *   <tr><td>{@code allocator.netty.blockCacheSize}</td><td>16 (0 to 1024)</td><td>none: freed buffers this
  *       backend keeps per thread and size class (up to 32 KiB) so that the common path does not allocate
  *       on the Java heap; 0 sends every block to Netty and back</td></tr>
@@ -75,7 +79,7 @@ public record NettySettings(int arenas, int pageSize, int maxOrder, int smallCac
         }
         int small = config.integer(SMALL_CACHE_SIZE, 256, 0, 1 << 16);
         int normal = config.integer(NORMAL_CACHE_SIZE, 64, 0, 1 << 16);
-        boolean threadCaches = config.bool(THREAD_CACHES, true);
+        boolean threadCaches = config.bool(THREAD_CACHES, false);
         int blockCache = config.integer(BLOCK_CACHE_SIZE, 16, 0, 1024);
         return new NettySettings(arenas, (int) pageSize, maxOrder, small, normal, threadCaches, blockCache);
     }

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.platformmemory.api.AllocatorConfig;
+import org.platformmemory.api.BlockSupply;
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.InvalidConfigException;
 import org.platformmemory.api.MemoryStats;
@@ -96,8 +97,8 @@ public final class NativeExports {
             Map.entry("cacheLimit", FunctionDescriptor.of(JAVA_LONG)),
             Map.entry("cacheRefill", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT)),
             Map.entry("cacheRelease", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            Map.entry("freeKnown", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
-            Map.entry("reallocKnown", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            Map.entry("freeIfLive", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            Map.entry("reallocIfLive", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
             Map.entry("report", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_LONG, JAVA_LONG)),
         };
     }
@@ -418,24 +419,26 @@ public final class NativeExports {
         }
     }
 
-    private static int freeKnown(long ptr, long size) {
+    /** BlockSupply.freeIfLive for a pointer no cache knows: FREED (0), UNKNOWN (1) or KNOWN (3). */
+    private static long freeIfLive(long ptr, long size) {
         try {
             TrackedAllocator m = memory;
             if (m == null) {
                 closed("Platform_Free");
-                return 1;
+                return BlockSupply.FREED;
             }
-            return m.supply().freeIfKnown(ptr, size) ? 1 : 0;
+            return m.supply().freeIfLive(ptr, size);
         } catch (Throwable t) {
             internalError("Platform_Free", t);
-            return 1;
+            return BlockSupply.FREED;
         }
     }
 
-    private static long reallocKnown(long ptr, long oldSize, long newSize) {
+    /** BlockSupply.reallocateIfLive for a pointer no cache knows. */
+    private static long reallocIfLive(long ptr, long oldSize, long newSize) {
         try {
             TrackedAllocator m = memory;
-            return m != null ? m.supply().reallocateIfKnown(ptr, oldSize, newSize) : closed("Platform_Realloc");
+            return m != null ? m.supply().reallocateIfLive(ptr, oldSize, newSize) : closed("Platform_Realloc");
         } catch (Throwable t) {
             return internalError("Platform_Realloc", t);
         }

@@ -242,10 +242,12 @@ static PmSlot *pm_slots_new(unsigned shift) {
 }
 
 static void pm_counters_into(const PmThread *t, int64_t *totals) {
+    int64_t allocations = atomic_load_explicit(&t->allocations, memory_order_relaxed);
+    int64_t frees = atomic_load_explicit(&t->frees, memory_order_relaxed);
     totals[0] += atomic_load_explicit(&t->live_bytes, memory_order_relaxed);
-    totals[1] += atomic_load_explicit(&t->live_blocks, memory_order_relaxed);
-    totals[2] += atomic_load_explicit(&t->allocations, memory_order_relaxed);
-    totals[3] += atomic_load_explicit(&t->frees, memory_order_relaxed);
+    totals[1] += allocations - frees; /* every path that counts a block in or out counts one of these */
+    totals[2] += allocations;
+    totals[3] += frees;
     totals[4] += atomic_load_explicit(&t->reallocations, memory_order_relaxed);
 }
 
@@ -275,7 +277,6 @@ static void pm_thread_renew(PmThread *t, uint64_t epoch) {
     memset(t->count, 0, sizeof t->count);
     atomic_store_explicit(&t->remote, NULL, memory_order_relaxed);
     atomic_store_explicit(&t->live_bytes, 0, memory_order_relaxed);
-    atomic_store_explicit(&t->live_blocks, 0, memory_order_relaxed);
     atomic_store_explicit(&t->allocations, 0, memory_order_relaxed);
     atomic_store_explicit(&t->frees, 0, memory_order_relaxed);
     atomic_store_explicit(&t->reallocations, 0, memory_order_relaxed);
@@ -481,7 +482,6 @@ static void pm_free_own(PmThread *t, size_t i, void *ptr, size_t size, int count
     atomic_store_explicit(pm_header_word1(ptr), 0, memory_order_relaxed);
     if (counted) {
         pm_count(&t->frees, 1);
-        pm_count(&t->live_blocks, -1);
         pm_count(&t->live_bytes, -(int64_t) recorded);
     }
     atomic_store_explicit(&t->recent[t->recent_next++ % PM_CACHE_RECENT], (uintptr_t) ptr, memory_order_relaxed);
@@ -546,17 +546,14 @@ static PmThread *pm_owner_of(PmThread *self, uintptr_t p, uint64_t epoch) {
     return NULL;
 }
 
-/* Claims a block another thread handed out (LIVE -> REMOTE). 1: claimed; 0: reported (freed, damaged). */
-static int pm_claim_remote(void *ptr, int realloc_op) {
+/* Claims a block another thread handed out (LIVE -> REMOTE): 1 claimed, else 0 (to report afterwards). */
+static int pm_claim_remote(void *ptr) {
     uint64_t w0 = pm_header(ptr)[0];
     uint64_t live = pm_word1((uintptr_t) ptr, w0);
     uint64_t expected = live;
-    if (atomic_compare_exchange_strong_explicit(pm_header_word1(ptr), &expected,
-                                                (live & ~PM_STATE_MASK) | PM_STATE_REMOTE,
-                                                memory_order_acq_rel, memory_order_acquire)) {
-        return 1;
-    }
-    return pm_header_sound(ptr, realloc_op);
+    return atomic_compare_exchange_strong_explicit(pm_header_word1(ptr), &expected,
+                                                   (live & ~PM_STATE_MASK) | PM_STATE_REMOTE,
+                                                   memory_order_acq_rel, memory_order_acquire);
 }
 
 enum { PM_FACADE_FREED = 0, PM_FACADE_UNKNOWN = 1, PM_FACADE_KNOWN = 3 };
@@ -635,10 +632,9 @@ PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
     pthread_rwlock_rdlock(&pm_registry_lock);
     PmThread *owner = pm_owner_of(t, p, t->epoch);
     if (owner != NULL) {
-        if (pm_claim_remote(ptr, 0)) {
+        if (pm_claim_remote(ptr)) {
             uint64_t recorded = pm_header(ptr)[0] & PM_SIZE_MASK;
             pm_count(&t->frees, 1);
-            pm_count(&t->live_blocks, -1);
             pm_count(&t->live_bytes, -(int64_t) recorded);
             atomic_store_explicit(&t->recent[t->recent_next++ % PM_CACHE_RECENT], p, memory_order_relaxed);
             pm_give_to_owner(owner, ptr);
@@ -651,6 +647,7 @@ PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
             return PM_CACHE_DONE;
         }
         pthread_rwlock_unlock(&pm_registry_lock);
+        (void) pm_header_sound(ptr, 0); /* freed already, or damaged: reported */
         return PM_CACHE_DONE;
     }
     pthread_rwlock_unlock(&pm_registry_lock);
@@ -695,7 +692,6 @@ static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
     pm_count(&t->reallocations, 1);
     if (from_facade) {
         pm_count(&t->allocations, -1);
-        pm_count(&t->live_blocks, -1);
         pm_count(&t->live_bytes, -(int64_t) recorded);
     } else {
         pm_count(&t->live_bytes, (int64_t) new_size - (int64_t) recorded);
@@ -758,8 +754,9 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
         pm_diagnose(t, ptr, old_size, 1, moved == (void *) PM_FACADE_KNOWN);
         return NULL;
     }
-    if (!pm_claim_remote(ptr, 1)) {
+    if (!pm_claim_remote(ptr)) {
         pthread_rwlock_unlock(&pm_registry_lock);
+        (void) pm_header_sound(ptr, 1); /* freed already, or damaged: reported */
         return NULL;
     }
     uint64_t w0 = pm_header(ptr)[0];
@@ -773,7 +770,6 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
     }
     if (new_size == 0) {
         pm_count(&t->frees, 1);
-        pm_count(&t->live_blocks, -1);
         pm_count(&t->live_bytes, -(int64_t) recorded);
     }
     pm_give_to_owner(owner, ptr);
@@ -956,16 +952,25 @@ PM_HIDDEN void pm_cache_stop(void) {
             }
         }
     }
+    void **held[PM_CACHE_CLASSES];
+    int counts[PM_CACHE_CLASSES];
     pthread_mutex_lock(&pm_depot.lock);
     pm_depot.stop = 1;
     pthread_cond_broadcast(&pm_depot.wake);
     for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
-        if (pm_depot.count[c] > 0) {
-            pm_calls->cache_release(pm_class_size(c), pm_depot.blocks[c], pm_depot.count[c]);
-            pm_depot.count[c] = 0;
-        }
+        held[c] = pm_depot.blocks[c];
+        counts[c] = pm_depot.count[c];
+        pm_depot.blocks[c] = NULL;
+        pm_depot.count[c] = pm_depot.room[c] = 0;
     }
     pthread_mutex_unlock(&pm_depot.lock);
+    /* given back outside the lock: a report from the facade may reach a handler that calls in again */
+    for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+        if (counts[c] > 0) {
+            pm_calls->cache_release(pm_class_size(c), held[c], counts[c]);
+        }
+        free(held[c]);
+    }
     /* every other cache belongs to the closing facade from now on: forgotten on its thread's next call */
     atomic_store_explicit(&pm_cache.epoch, epoch + 1, memory_order_release);
 }

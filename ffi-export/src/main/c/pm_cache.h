@@ -70,7 +70,7 @@ typedef struct PmThread {
     void **stack[PM_CACHE_CLASSES];        /* each class's stack, in `storage` */
     PmSet live;
     _Atomic uint64_t seq;                  /* odd while `live` moves entries */
-    _Atomic int64_t live_bytes, live_blocks, allocations, frees, reallocations;
+    _Atomic int64_t live_bytes, allocations, frees, reallocations; /* live blocks: allocations - frees */
     _Atomic(uintptr_t) recent[PM_CACHE_RECENT];
     unsigned recent_next;
     _Atomic(void *) remote;                /* blocks other threads freed: owner-bound, linked by word 0 */
@@ -249,7 +249,6 @@ static inline void *pm_cache_hand_out(PmThread *t, void *p, size_t size, uint32_
     atomic_store_explicit(pm_header_word1(p), pm_word1((uintptr_t) p, w0), memory_order_relaxed);
     pm_set_add(t, (uintptr_t) p);
     pm_count(&t->allocations, 1);
-    pm_count(&t->live_blocks, 1);
     pm_count(&t->live_bytes, (int64_t) size);
     if (flags & PLATFORM_MEM_CLEAR) {
         memset(p, 0, size);
@@ -292,7 +291,6 @@ static inline int pm_cache_free(void *ptr, size_t size) {
     pm_set_remove_at(t, i);
     atomic_store_explicit(pm_header_word1(ptr), 0, memory_order_relaxed);
     pm_count(&t->frees, 1);
-    pm_count(&t->live_blocks, -1);
     pm_count(&t->live_bytes, -(int64_t) recorded);
     atomic_store_explicit(&t->recent[t->recent_next++ % PM_CACHE_RECENT], p, memory_order_relaxed);
     unsigned c = (unsigned) (w0 >> 56);

@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * own RSS growth, then one process of the real clients ({@code pm_clients}: Lua, SQLite, the C++ game,
  * each timed on a fixed amount of work). Quick mode: 3 rounds at scale 1 with 5,000 samples per
  * workload, clients at 2 units (~20 ms each with glibc); full mode: 5 rounds at scale 10 with 50,000
- * samples, clients at 16 units.
+ * samples, clients at 8 units.
  */
 public final class AbiBenchmark {
 
@@ -60,7 +60,7 @@ public final class AbiBenchmark {
 
         /** @return the real clients' work, in units of about 10 ms with glibc */
         int clientUnits() {
-            return full ? 16 : 2;
+            return full ? 8 : 2;
         }
     }
 

@@ -9,7 +9,10 @@
  * peer: "glibc" (this process's malloc). The jemalloc and mimalloc peers are this same source built
  * into pm_bench_jemalloc and pm_bench_mimalloc, linked against those libraries (see CMakeLists.txt).
  *
- * "speed" runs every throughput/latency workload; each memory workload runs in its own process
+ * "speed" runs every throughput/latency workload, ending with thread-100-calls (a new thread's first
+ * 100 calls, thread after thread), churn-4t (four threads of server-style requests, responses freed by
+ * the next thread) and live-500k-alloc/-free (alloc and free among 500,000 live 16-byte blocks, times
+ * --scale: live-5m at scale 10); each memory workload runs in its own process
  * (started fresh, so its RSS growth is its own): a short warm-up, then one pass measuring peak RSS
  * growth over peak live bytes, then a throughput pass and a sampled latency pass.
  *
@@ -20,6 +23,8 @@
  *   workload NAME THREADS OPS NANOS PEAK_LIVE RSS_GROWTH    throughput pass: OPS calls in NANOS;
  *                                        PEAK_LIVE/RSS_GROWTH in bytes, 0 when not measured
  *   samples NAME V V V ...               per-call latencies in ns of the sampled pass
+ *                                        (thread-100-calls: OPS 100 in NANOS the median thread's time,
+ *                                        one sample per thread)
  *   end
  * Exit status 0 only if every workload ran and every allocation succeeded.
  */
@@ -691,6 +696,275 @@ static void measure_first_calls(int count) {
     fputc('\n', out);
 }
 
+/* A new thread's first 100 calls: time from the thread's first instruction until its 100th call
+ * returned (for the backends this includes attaching the thread to the JVM). */
+typedef struct ShortThread {
+    uint64_t seed;
+    uint64_t ticks;
+    int failed;
+} ShortThread;
+
+static void *hundred_calls(void *arg) {
+    ShortThread *s = arg;
+    uint64_t t0 = ticks();
+    Context c; /* only its random stream: the calls go straight to the subject */
+    c.rng = s->seed * 0x9E3779B97F4A7C15ull + 1;
+    void *live[8] = {NULL};
+    size_t size[8] = {0};
+    /* 50 allocations of 16..512 bytes, up to 8 live at once, and 50 frees */
+    for (int i = 0; i < 50; i++) {
+        int slot = i % 8;
+        if (live[slot] != NULL) {
+            subject.free(live[slot], size[slot]);
+        }
+        size[slot] = 16 + (size_t) (next_random(&c) % 497);
+        unsigned char *p = subject.alloc(size[slot]);
+        if (p == NULL) {
+            s->failed = 1;
+        } else {
+            p[0] = (unsigned char) i;
+        }
+        live[slot] = p;
+    }
+    for (int slot = 0; slot < 8; slot++) {
+        subject.free(live[slot], size[slot]);
+    }
+    s->ticks = ticks() - t0;
+    return NULL;
+}
+
+static int compare_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* count threads one after another; the record's OPS/NANOS are 100 calls in the median thread's time,
+ * so the throughput ratio to glibc is the ratio of the medians. */
+static void measure_thread_100_calls(int count) {
+    uint32_t *ns = malloc((size_t) count * sizeof *ns);
+    uint32_t *sorted = malloc((size_t) count * sizeof *sorted);
+    if (ns == NULL || sorted == NULL) {
+        exit(2);
+    }
+    for (int i = 0; i < count; i++) {
+        ShortThread s = {(uint64_t) i + 1, 0, 0};
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, hundred_calls, &s) != 0) {
+            exit(2);
+        }
+        pthread_join(thread, NULL);
+        any_failed |= s.failed;
+        double v = (double) s.ticks * ns_per_tick + 0.5;
+        ns[i] = v > 4e9 ? 4000000000u : (uint32_t) v;
+    }
+    memcpy(sorted, ns, (size_t) count * sizeof *ns);
+    qsort(sorted, (size_t) count, sizeof *sorted, compare_u32);
+    fprintf(out, "workload thread-100-calls 1 100 %u 0 0\nsamples thread-100-calls", sorted[count / 2]);
+    for (int i = 0; i < count; i++) {
+        fprintf(out, " %u", ns[i]);
+    }
+    fputc('\n', out);
+    free(ns);
+    free(sorted);
+}
+
+/* ---- Server-style churn on four threads: requests of mixed sizes, responses freed by another thread -- */
+
+enum { CHURN_THREADS = 4, CHURN_RING = 256 };
+
+typedef struct ChurnInbox { /* one producer (the thread before), one consumer (the owner) */
+    _Atomic uint64_t head;
+    char pad1[56];
+    _Atomic uint64_t tail;
+    char pad2[56];
+    void *ptr[CHURN_RING];
+    uint32_t size[CHURN_RING];
+} ChurnInbox;
+
+typedef struct Churn {
+    _Atomic uint64_t joined;   /* tickets: thread index and pass */
+    _Atomic uint64_t finished; /* threads done with their requests, over every pass */
+    ChurnInbox inbox[CHURN_THREADS];
+} Churn;
+
+/* Writes a new buffer as a server fills it: its first 256 bytes, one byte a page, its last byte. */
+static void *touch(void *block, size_t size) {
+    unsigned char *p = block;
+    if (p != NULL) {
+        memset(p, 0x5A, size < 256 ? size : 256);
+        for (size_t i = 4096; i < size; i += 4096) {
+            p[i] = 1;
+        }
+        p[size - 1] = 1;
+    }
+    return p;
+}
+
+static size_t body_size(Context *c) {
+    uint64_t r = next_random(c);
+    unsigned kind = (unsigned) (r % 100);
+    r >>= 8;
+    if (kind < 60) {
+        return 512 + r % 3585;     /* 512 B..4 KiB */
+    }
+    if (kind < 95) {
+        return 4097 + r % 28672;   /* 4..32 KiB */
+    }
+    return 32769 + r % 98304;      /* 32..128 KiB */
+}
+
+static int churn_drain(Context *c, ChurnInbox *in) {
+    uint64_t tail = atomic_load_explicit(&in->tail, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&in->head, memory_order_acquire);
+    int n = 0;
+    for (; tail != head; tail++, n++) {
+        b_free(c, in->ptr[tail % CHURN_RING], in->size[tail % CHURN_RING]);
+    }
+    atomic_store_explicit(&in->tail, tail, memory_order_release);
+    return n;
+}
+
+/* Hands a block to the next thread, draining this thread's own inbox while the next one's is full. */
+static void churn_send(Context *c, ChurnInbox *to, ChurnInbox *mine, void *p, size_t size) {
+    uint64_t head = atomic_load_explicit(&to->head, memory_order_relaxed);
+    while (head - atomic_load_explicit(&to->tail, memory_order_acquire) == CHURN_RING) {
+        if (churn_drain(c, mine) == 0) {
+            sched_yield();
+        }
+    }
+    to->ptr[head % CHURN_RING] = p;
+    to->size[head % CHURN_RING] = (uint32_t) size;
+    atomic_store_explicit(&to->head, head + 1, memory_order_release);
+}
+
+/* amount = requests per thread. A request: a header (64..512 B), four parsed fields (16..128 B), a
+ * body (512 B..128 KiB, mostly small) and a response (256 B..16 KiB), all written; the fields and the
+ * header are freed here, the response is handed to the next thread (which sends and frees it), and so
+ * is the body of one request in four; the other bodies are freed here. param: a Churn. */
+static void run_churn(Context *c, uint64_t amount, size_t param) {
+    Churn *ch = (Churn *) (uintptr_t) param;
+    uint64_t ticket = atomic_fetch_add(&ch->joined, 1);
+    uint64_t pass = ticket / CHURN_THREADS;
+    ChurnInbox *mine = &ch->inbox[ticket % CHURN_THREADS], *next = &ch->inbox[(ticket + 1) % CHURN_THREADS];
+    for (uint64_t n = 0; n < amount && !c->failed; n++) {
+        churn_drain(c, mine);
+        size_t header_size = 64 + (size_t) (next_random(c) % 449);
+        void *header = touch(b_alloc(c, header_size), header_size);
+        void *field[4];
+        size_t field_size[4];
+        for (int i = 0; i < 4; i++) {
+            field_size[i] = 16 + (size_t) (next_random(c) % 113);
+            field[i] = touch(b_alloc(c, field_size[i]), field_size[i]);
+        }
+        size_t size = body_size(c);
+        void *body = touch(b_alloc(c, size), size);
+        size_t response_size = 256 + (size_t) (next_random(c) % 16129);
+        void *response = touch(b_alloc(c, response_size), response_size);
+        for (int i = 3; i >= 0; i--) {
+            b_free(c, field[i], field_size[i]);
+        }
+        b_free(c, header, header_size);
+        if (n % 4 == 3) {
+            churn_send(c, next, mine, body, size);
+        } else {
+            b_free(c, body, size);
+        }
+        churn_send(c, next, mine, response, response_size);
+    }
+    atomic_fetch_add(&ch->finished, 1);
+    while (atomic_load(&ch->finished) < (pass + 1) * CHURN_THREADS) { /* the others may still send */
+        if (churn_drain(c, mine) == 0) {
+            sched_yield();
+        }
+    }
+    churn_drain(c, mine);
+}
+
+/* ---- Alloc and free with millions of small blocks live ------------------------------------------- */
+
+enum { LIVE_BATCH = 1000 };
+
+/* One pass of churn over the live set: batches of LIVE_BATCH distinct random blocks (a partial
+ * Fisher-Yates shuffle moves them to the end of the array) are freed, then as many 16-byte blocks are
+ * allocated in their place; each loop is timed as a whole, so the clock costs nothing per call. */
+static void live_churn(Context *allocs, Context *frees, void **blocks, uint64_t count, uint64_t amount,
+                       uint64_t *alloc_ns, uint64_t *free_ns) {
+    for (uint64_t done = 0; done < amount && !allocs->failed; done += LIVE_BATCH) {
+        for (uint64_t k = 0; k < LIVE_BATCH; k++) {
+            uint64_t r = next_random(frees) % (count - k), last = count - 1 - k;
+            void *t = blocks[r];
+            blocks[r] = blocks[last];
+            blocks[last] = t;
+        }
+        uint64_t t0 = wall_ns();
+        for (uint64_t k = count - LIVE_BATCH; k < count; k++) {
+            b_free(frees, blocks[k], 16);
+        }
+        uint64_t t1 = wall_ns();
+        for (uint64_t k = count - LIVE_BATCH; k < count; k++) {
+            unsigned char *p = b_alloc(allocs, 16);
+            if (p != NULL) {
+                p[0] = (unsigned char) k;
+            }
+            blocks[k] = p;
+        }
+        uint64_t t2 = wall_ns();
+        *free_ns += t1 - t0;
+        *alloc_ns += t2 - t1;
+    }
+}
+
+/* count 16-byte blocks allocated (and written) first and kept live; then amount frees and as many
+ * allocations among them, reported as two workloads: live-N-alloc and live-N-free. */
+static void measure_live(uint64_t count, uint64_t amount) {
+    char label[32];
+    if (count % 1000000 == 0) {
+        snprintf(label, sizeof label, "live-%llum", (unsigned long long) (count / 1000000));
+    } else {
+        snprintf(label, sizeof label, "live-%lluk", (unsigned long long) (count / 1000));
+    }
+    void **blocks = malloc(count * sizeof *blocks);
+    if (blocks == NULL || count <= LIVE_BATCH) {
+        fprintf(stderr, "pm_bench: no room for %llu block pointers\n", (unsigned long long) count);
+        exit(2);
+    }
+    Context allocs, frees;
+    context_init(&allocs, 11, sample_target / 2);
+    context_init(&frees, 12, sample_target / 2);
+    for (uint64_t i = 0; i < count; i++) {
+        blocks[i] = fill_new(b_alloc(&allocs, 16), 16);
+    }
+    uint64_t alloc_ns = 0, free_ns = 0;
+    live_churn(&allocs, &frees, blocks, count, amount / 10, &alloc_ns, &free_ns); /* warm-up */
+    allocs.ops = frees.ops = alloc_ns = free_ns = 0;
+    live_churn(&allocs, &frees, blocks, count, amount, &alloc_ns, &free_ns);
+    uint64_t alloc_ops = allocs.ops, free_ops = frees.ops;
+    allocs.sampling = frees.sampling = 1;
+    live_churn(&allocs, &frees, blocks, count, amount / 4, &alloc_ns, &free_ns);
+    fprintf(out, "workload %s-alloc 1 %llu %llu 0 0\nsamples %s-alloc", label, (unsigned long long) alloc_ops,
+            (unsigned long long) alloc_ns, label);
+    for (size_t i = 0; i < allocs.sample_count; i++) {
+        fprintf(out, " %u", allocs.samples[i]);
+    }
+    fprintf(out, "\nworkload %s-free 1 %llu %llu 0 0\nsamples %s-free", label, (unsigned long long) free_ops,
+            (unsigned long long) free_ns, label);
+    for (size_t i = 0; i < frees.sample_count; i++) {
+        fprintf(out, " %u", frees.samples[i]);
+    }
+    fputc('\n', out);
+    if (allocs.failed) {
+        any_failed = 1;
+        fprintf(stderr, "pm_bench: %s: an allocation failed\n", subject.name);
+    }
+    allocs.sampling = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        b_free(&allocs, blocks[i], 16);
+    }
+    free(blocks);
+    free(allocs.samples);
+    free(frees.samples);
+}
+
 /* ---- main ------------------------------------------------------------------------------------------ */
 
 static void usage(void) {
@@ -803,6 +1077,11 @@ int main(int argc, char **argv) {
         measure_first_calls(8);
         fprintf(out, "workload start 1 1 %llu 0 0\nsamples start %llu\n", (unsigned long long) start_ns,
                 (unsigned long long) start_ns);
+        measure_thread_100_calls(scale >= 5 ? 1000 : 200);
+        Churn *churn = calloc(1, sizeof *churn);
+        measure("churn-4t", CHURN_THREADS, run_churn, 3000 * scale, (size_t) (uintptr_t) churn, 0);
+        free(churn);
+        measure_live(500000 * scale, 50000 * (scale + 1)); /* the live set grows with scale, the churn less */
     } else if (strcmp(workloads, "frame-mix") == 0) {
         measure("frame-mix", 1, run_frame_mix, 80 * scale, 0, 1);
     } else if (strcmp(workloads, "realloc-growth") == 0) {

@@ -22,20 +22,23 @@ import java.util.concurrent.TimeUnit;
  *
  * Each round runs, for every subject, one process for the speed workloads and one fresh process per
  * memory workload (frame-mix, realloc-growth, trace-replay), so each memory figure is that workload's
- * own RSS growth. Quick mode: 3 rounds at scale 1 with 5,000 samples per workload; full mode: 5
- * rounds at scale 10 with 50,000 samples.
+ * own RSS growth, then one process of the real clients ({@code pm_clients}: Lua, SQLite, the C++ game,
+ * each timed on a fixed amount of work). Quick mode: 3 rounds at scale 1 with 5,000 samples per
+ * workload, clients at 2 units (~20 ms each with glibc); full mode: 5 rounds at scale 10 with 50,000
+ * samples, clients at 8 units.
  */
 public final class AbiBenchmark {
 
     /** The native allocators measured beside the backends; the first is the baseline of every ratio. */
     public static final List<String> PEERS = List.of("glibc", "jemalloc", "mimalloc");
 
-    private static final List<String> GROUPS = List.of("speed", "frame-mix", "realloc-growth", "trace-replay");
+    private static final List<String> GROUPS = List.of("speed", "frame-mix", "realloc-growth", "trace-replay", "clients");
 
     /**
      * How to run.
      *
-     * @param bin      the folder holding pm_bench, pm_bench_jemalloc and pm_bench_mimalloc
+     * @param bin      the folder holding pm_bench, pm_bench_jemalloc and pm_bench_mimalloc, and pm_clients,
+     *                 pm_clients_glibc, pm_clients_jemalloc and pm_clients_mimalloc
      * @param backends the backends to measure through the C ABI
      * @param trace    the trace file replayed by trace-replay
      * @param out      where the reports and every run's raw output go
@@ -53,6 +56,11 @@ public final class AbiBenchmark {
 
         int samples() {
             return full ? 50_000 : 5_000;
+        }
+
+        /** @return the real clients' work, in units of about 10 ms with glibc */
+        int clientUnits() {
+            return full ? 8 : 2;
         }
     }
 
@@ -162,11 +170,15 @@ public final class AbiBenchmark {
         CsvReport.write(csv, figures);
         List<String> context = List.of(
             "Machine: " + machine(),
-            String.format(Locale.ROOT, "Mode: %s, %d rounds, scale %d, up to %d samples per workload and run; JDK %s.",
-                options.full() ? "full" : "quick", options.rounds(), options.scale(), options.samples(),
-                System.getProperty("java.version")),
+            String.format(Locale.ROOT, "Mode: %s, %d rounds, scale %d, up to %d samples per workload and run, "
+                + "clients at %d units; JDK %s.", options.full() ? "full" : "quick", options.rounds(), options.scale(),
+                options.samples(), options.clientUnits(), System.getProperty("java.version")),
             "Calls: Platform_Alloc/Platform_Free/Platform_Realloc for the backends, malloc/free/realloc "
-                + "(mi_malloc/mi_free/mi_realloc for mimalloc) for the peers, through the same function pointers.");
+                + "(mi_malloc/mi_free/mi_realloc for mimalloc) for the peers, through the same function pointers.",
+            "Clients: Lua 5.4 (lua_newstate with the subject as its allocator), SQLite (SQLITE_CONFIG_MALLOC; "
+                + "xSize is Platform_Mem_Size, malloc_usable_size or mi_usable_size), a C++ game loop (global "
+                + "operator new/delete on the game's Alloc(size, MEM_NEW)/Free from wwmem.h for the backends, on "
+                + "malloc/free for the peers).");
         HtmlReport.write(html, "platform-memory: backends and native allocators through the C ABI", context, figures,
             PEERS.get(0));
         Files.writeString(options.out().resolve("bench-abi.txt"), String.join(System.lineSeparator(), context)
@@ -176,17 +188,25 @@ public final class AbiBenchmark {
 
     private static void runHarness(Options options, String subject, String group, int maxThreads, Path file)
         throws IOException, InterruptedException {
-        String binary = switch (subject) {
-            case "jemalloc" -> "pm_bench_jemalloc";
-            case "mimalloc" -> "pm_bench_mimalloc";
-            default -> "pm_bench";
-        };
         Path log = Path.of(file.toString().replaceAll("\\.txt$", ".log"));
-        ProcessBuilder pb = new ProcessBuilder(options.bin().resolve(binary).toString(), "--subject", subject,
-            "--workloads", group, "--scale", Integer.toString(options.scale()), "--samples",
-            Integer.toString(options.samples()), "--max-threads", Integer.toString(maxThreads),
-            "--trace", options.trace().toString(), "--out", file.toString())
-            .redirectErrorStream(true).redirectOutput(log.toFile());
+        List<String> command;
+        if (group.equals("clients")) { // one build per kind of subject: the hooks call it directly
+            String binary = PEERS.contains(subject) ? "pm_clients_" + subject : "pm_clients";
+            command = List.of(options.bin().resolve(binary).toString(), "--subject", subject, "--scale",
+                Integer.toString(options.clientUnits()), "--samples", Integer.toString(options.samples()),
+                "--out", file.toString());
+        } else {
+            String binary = switch (subject) {
+                case "jemalloc" -> "pm_bench_jemalloc";
+                case "mimalloc" -> "pm_bench_mimalloc";
+                default -> "pm_bench";
+            };
+            command = List.of(options.bin().resolve(binary).toString(), "--subject", subject,
+                "--workloads", group, "--scale", Integer.toString(options.scale()), "--samples",
+                Integer.toString(options.samples()), "--max-threads", Integer.toString(maxThreads),
+                "--trace", options.trace().toString(), "--out", file.toString());
+        }
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = pb.environment();
         env.remove("PLATFORM_MEMORY_OPTIONS"); // --subject names the backend
         env.putIfAbsent("JAVA_HOME", System.getProperty("java.home"));

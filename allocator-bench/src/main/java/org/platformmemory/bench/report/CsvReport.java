@@ -9,6 +9,9 @@ import java.util.List;
  * The figures as CSV, one row per workload and subject. Each figure has three columns: the median
  * over the runs and the smallest and largest run ({@code _min}, {@code _max}). Empty means "not
  * measured" (throughput of the latency-only workloads, memory of the workloads that do not measure it).
+ * The real clients' rows ({@code client-*}) have their wall time for their fixed work in {@code wall_ns}
+ * (empty for the workloads); their {@code vs_baseline} is the baseline's wall time over theirs and
+ * their {@code ops_per_s} the allocator calls they made per second.
  */
 public final class CsvReport {
 
@@ -16,7 +19,8 @@ public final class CsvReport {
     public static final String HEADER = "workload,threads,subject,kind,runs,"
         + "ops_per_s,ops_per_s_min,ops_per_s_max,vs_baseline,vs_baseline_min,vs_baseline_max,"
         + "p50_ns,p50_ns_min,p50_ns_max,p99_ns,p99_ns_min,p99_ns_max,p999_ns,p999_ns_min,p999_ns_max,"
-        + "max_ns,max_ns_min,max_ns_max,rss_over_live,rss_over_live_min,rss_over_live_max";
+        + "max_ns,max_ns_min,max_ns_max,rss_over_live,rss_over_live_min,rss_over_live_max,"
+        + "wall_ns,wall_ns_min,wall_ns_max";
 
     private CsvReport() {
     }
@@ -28,7 +32,8 @@ public final class CsvReport {
             out.append(f.workload()).append(',').append(f.threads()).append(',').append(f.subject()).append(',')
                 .append(f.kind()).append(',').append(f.opsPerSecond().runs() > 0 ? f.opsPerSecond().runs() : f.p50().runs());
             for (Spread s : List.of(f.latencyOnly() ? Spread.NONE : f.opsPerSecond(),
-                f.latencyOnly() ? Spread.NONE : f.vsBaseline(), f.p50(), f.p99(), f.p999(), f.max(), f.memoryOverhead())) {
+                f.latencyOnly() ? Spread.NONE : f.vsBaseline(), f.p50(), f.p99(), f.p999(), f.max(), f.memoryOverhead(),
+                f.wallNanos())) {
                 out.append(',').append(Format.plain(s.median())).append(',').append(Format.plain(s.min()))
                     .append(',').append(Format.plain(s.max()));
             }

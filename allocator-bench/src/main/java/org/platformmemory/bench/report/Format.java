@@ -19,6 +19,15 @@ final class Format {
         return ns >= 100 ? String.format(Locale.ROOT, "%.0f", ns) : String.format(Locale.ROOT, "%.1f", ns);
     }
 
+    /** @return ns as milliseconds: one decimal below 100 ms, none above */
+    static String millis(double ns) {
+        if (!Double.isFinite(ns)) {
+            return "-";
+        }
+        double ms = ns / 1e6;
+        return ms >= 100 ? String.format(Locale.ROOT, "%.0f", ms) : String.format(Locale.ROOT, "%.1f", ms);
+    }
+
     /** @return millions with two decimals */
     static String millions(double value) {
         return Double.isFinite(value) ? String.format(Locale.ROOT, "%.2f", value / 1e6) : "-";

@@ -10,7 +10,9 @@ import java.util.Map;
 
 /**
  * What one run of the C harness ({@code pm_bench}) wrote: its subject and, per workload, the
- * throughput pass and the per-call latency samples. The format is described in {@code pm_bench.c}.
+ * throughput pass and the per-call latency samples; or what one run of the real clients
+ * ({@code pm_clients}) wrote: per client, its wall time for a fixed amount of work. The format is
+ * described in {@code pm_bench.c} and {@code pm_clients.c}.
  *
  * @param subject            the backend or native peer measured
  * @param timerOverheadNanos the cost of an empty timed interval, already subtracted from every sample
@@ -21,16 +23,25 @@ public record HarnessOutput(String subject, double timerOverheadNanos, List<Work
     /**
      * One workload's figures from one process.
      *
-     * @param name       the workload (for example {@code pair-64})
+     * @param name       the workload (for example {@code pair-64}, or {@code client-lua})
      * @param threads    how many threads ran it
-     * @param ops        allocator calls in the throughput pass
-     * @param nanos      wall time of the throughput pass
+     * @param ops        allocator calls in the throughput pass (a client: in its timed run)
+     * @param nanos      wall time of the throughput pass (a client: of its timed run)
      * @param peakLive   the most bytes live at once, 0 when the run did not measure memory
      * @param rssGrowth  how far the process's peak RSS rose during the pass, 0 when not measured
      * @param samples    per-call latencies in ns from the sampled pass
+     * @param client     true for a real client: a fixed amount of work, judged by its wall time
+     *                   ({@code nanos}), not by calls per second (its calls may differ by subject)
+     * @param check      a client's digest of its results, the same for every subject that did the
+     *                   same work; 0 for a workload
      */
     public record WorkloadRun(String name, int threads, long ops, long nanos, long peakLive, long rssGrowth,
-                              long[] samples) {
+                              long[] samples, boolean client, long check) {
+
+        /** A workload of pm_bench (not a client). */
+        public WorkloadRun(String name, int threads, long ops, long nanos, long peakLive, long rssGrowth, long[] samples) {
+            this(name, threads, ops, nanos, peakLive, rssGrowth, samples, false, 0);
+        }
 
         /** @return calls per second of the throughput pass, 0 when the pass took no measurable time */
         public double opsPerSecond() {
@@ -82,6 +93,13 @@ public record HarnessOutput(String subject, double timerOverheadNanos, List<Work
                         require(f.length == 7, where, "expected 'workload NAME THREADS OPS NANOS PEAK_LIVE RSS_GROWTH'");
                         workloadLines.add(f);
                     }
+                    case "client" -> {
+                        require(f.length == 5, where, "expected 'client NAME CALLS NANOS CHECK'");
+                        require(Long.parseLong(f[3]) > 0, where, "a client's wall time must be above 0");
+                        Long.parseLong(f[2]);
+                        Long.parseUnsignedLong(f[4]);
+                        workloadLines.add(f);
+                    }
                     case "samples" -> {
                         require(f.length >= 2, where, "expected 'samples NAME V...'");
                         long[] values = new long[f.length - 2];
@@ -104,8 +122,13 @@ public record HarnessOutput(String subject, double timerOverheadNanos, List<Work
         for (String[] f : workloadLines) {
             long[] s = samples.get(f[1]);
             require(s != null, origin + ": ", "no samples for workload " + f[1]);
-            workloads.add(new WorkloadRun(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
-                Long.parseLong(f[5]), Long.parseLong(f[6]), s));
+            if (f[0].equals("client")) {
+                workloads.add(new WorkloadRun(f[1], 1, Long.parseLong(f[2]), Long.parseLong(f[3]), 0, 0, s, true,
+                    Long.parseUnsignedLong(f[4])));
+            } else {
+                workloads.add(new WorkloadRun(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
+                    Long.parseLong(f[5]), Long.parseLong(f[6]), s));
+            }
         }
         return new HarnessOutput(subject, overhead, List.copyOf(workloads));
     }

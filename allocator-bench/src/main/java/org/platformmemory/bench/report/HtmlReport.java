@@ -12,8 +12,9 @@ import java.util.Map;
 /**
  * A self-contained report: one page of XHTML (so any XML parser can check it) with an inline SVG
  * bar chart per workload, backends and peers side by side, whiskers from the slowest to the fastest
- * run, then that workload's latency percentiles and memory overhead as a table. No scripts, no
- * external files.
+ * run, then that workload's latency percentiles and memory overhead as a table; then the real clients
+ * (Lua, SQLite, the C++ game), each with a chart of its wall time for its fixed work and a table. No
+ * scripts, no external files.
  */
 public final class HtmlReport {
 
@@ -50,33 +51,75 @@ public final class HtmlReport {
         out.append("<p>Blue: platform-memory backends through the C ABI. Grey: native allocators. Bars are medians ")
             .append("over the runs; whiskers span the slowest and the fastest run. Ratios are to ")
             .append(escape(baseline)).append(" in the same round.</p>\n");
+        boolean clientsIntroduced = false;
         for (Map.Entry<String, List<WorkloadFigures>> e : byWorkload.entrySet()) {
             List<WorkloadFigures> rows = e.getValue();
-            boolean latency = rows.get(0).latencyOnly();
-            out.append("<h2 id=\"").append(escape(e.getKey())).append("\">").append(escape(e.getKey()))
-                .append(rows.get(0).threads() > 1 ? " (" + rows.get(0).threads() + " threads)" : "").append("</h2>\n");
-            chart(out, e.getKey(), rows, latency);
-            table(out, rows, baseline);
+            boolean client = rows.get(0).client();
+            if (client && !clientsIntroduced) {
+                clientsIntroduced = true;
+                out.append("<h2 id=\"clients\">Real clients</h2>\n<p>Each client is a real program with its allocator ")
+                    .append("hook on the subject, doing the same fixed work for every subject (its results' digest is ")
+                    .append("checked). Bars are its wall time (shorter is better); the ratio is ").append(escape(baseline))
+                    .append("'s wall time over the subject's in the same round (above 1 is faster); the latencies are ")
+                    .append("of the allocator calls the client made.</p>\n");
+            }
+            out.append(client ? "<h3 id=\"" : "<h2 id=\"").append(escape(e.getKey())).append("\">").append(escape(e.getKey()))
+                .append(rows.get(0).threads() > 1 ? " (" + rows.get(0).threads() + " threads)" : "")
+                .append(client ? "</h3>\n" : "</h2>\n");
+            chart(out, e.getKey(), rows, client ? Bars.WALL : rows.get(0).latencyOnly() ? Bars.LATENCY : Bars.THROUGHPUT);
+            if (client) {
+                clientTable(out, rows, baseline);
+            } else {
+                table(out, rows, baseline);
+            }
         }
         out.append("</body>\n</html>\n");
         Files.writeString(file, out);
     }
 
-    private static void chart(StringBuilder out, String workload, List<WorkloadFigures> rows, boolean latency) {
+    /** What a chart's bars show. */
+    private enum Bars {
+        THROUGHPUT, LATENCY, WALL;
+
+        Spread of(WorkloadFigures f) {
+            return switch (this) {
+                case THROUGHPUT -> f.opsPerSecond();
+                case LATENCY -> f.p50();
+                case WALL -> f.wallNanos();
+            };
+        }
+
+        String caption() {
+            return switch (this) {
+                case THROUGHPUT -> "million allocator calls per second (longer is better)";
+                case LATENCY -> "p50 latency, ns (shorter is better)";
+                case WALL -> "wall time for the client's work, ms (shorter is better)";
+            };
+        }
+
+        String label(double value) {
+            return switch (this) {
+                case THROUGHPUT -> Format.millions(value) + " M/s";
+                case LATENCY -> Format.nanos(value) + " ns";
+                case WALL -> Format.millis(value) + " ms";
+            };
+        }
+    }
+
+    private static void chart(StringBuilder out, String workload, List<WorkloadFigures> rows, Bars bars) {
         double top = 0;
         for (WorkloadFigures f : rows) {
-            Spread s = latency ? f.p50() : f.opsPerSecond();
+            Spread s = bars.of(f);
             top = Math.max(top, s.present() ? s.max() : 0);
         }
         top = top > 0 ? top : 1;
         int height = rows.size() * (BAR + GAP) + 30;
         out.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
             + "role=\"img\" aria-label=\"%s\">%n", LABEL + WIDTH + VALUE, height, escape(workload)));
-        out.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"14\">%s</text>%n", LABEL,
-            latency ? "p50 latency, ns (shorter is better)" : "million allocator calls per second (longer is better)"));
+        out.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"14\">%s</text>%n", LABEL, bars.caption()));
         int y = 22;
         for (WorkloadFigures f : rows) {
-            Spread s = latency ? f.p50() : f.opsPerSecond();
+            Spread s = bars.of(f);
             double scale = WIDTH / top;
             double w = s.present() ? s.median() * scale : 0;
             out.append(String.format(Locale.ROOT, "<text x=\"0\" y=\"%d\">%s</text>%n", y + BAR - 8, escape(f.subject())));
@@ -86,7 +129,7 @@ public final class HtmlReport {
                 out.append(String.format(Locale.ROOT, "<line class=\"whisker\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>%n",
                     LABEL + s.min() * scale, LABEL + s.max() * scale, y + BAR / 2, y + BAR / 2));
             }
-            String label = latency ? Format.nanos(s.median()) + " ns" : Format.millions(s.median()) + " M/s";
+            String label = bars.label(s.median());
             out.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%s</text>%n",
                 LABEL + Math.max(w, s.present() ? s.max() * scale : 0) + 6, y + BAR - 8, escape(label)));
             y += BAR + GAP;
@@ -107,6 +150,23 @@ public final class HtmlReport {
                 .append("</td><td>").append(Format.nanos(f.max().median()))
                 .append("</td><td>").append(f.memoryOverhead().present()
                     ? String.format(Locale.ROOT, "%.2f %s", f.memoryOverhead().median(), Format.plusMinus(f.memoryOverhead())) : "-")
+                .append("</td></tr>\n");
+        }
+        out.append("</table>\n");
+    }
+
+    private static void clientTable(StringBuilder out, List<WorkloadFigures> rows, String baseline) {
+        out.append("<table>\n<tr><th>subject</th><th>wall ms</th><th>vs ").append(escape(baseline))
+            .append("</th><th>M calls/s</th><th>p50 ns</th><th>p99 ns</th><th>p99.9 ns</th><th>max ns</th></tr>\n");
+        for (WorkloadFigures f : rows) {
+            out.append("<tr><td>").append(escape(f.subject())).append("</td><td>")
+                .append(Format.millis(f.wallNanos().median())).append(' ').append(Format.plusMinus(f.wallNanos()))
+                .append("</td><td>").append(Format.ratio(f.vsBaseline().median()))
+                .append("</td><td>").append(Format.millions(f.opsPerSecond().median()))
+                .append("</td><td>").append(Format.nanos(f.p50().median()))
+                .append("</td><td>").append(Format.nanos(f.p99().median()))
+                .append("</td><td>").append(Format.nanos(f.p999().median()))
+                .append("</td><td>").append(Format.nanos(f.max().median()))
                 .append("</td></tr>\n");
         }
         out.append("</table>\n");

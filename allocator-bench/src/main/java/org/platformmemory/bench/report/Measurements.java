@@ -15,6 +15,9 @@ import org.HdrHistogram.Histogram;
  * A round runs every subject once, interleaved, so a machine that slows down part-way slows every
  * subject alike; a ratio to the baseline is taken within each round before its median is.
  * Latency percentiles come from an HdrHistogram (3 significant digits) of each run's samples.
+ * A real client's ratio is of wall times for the same work (the baseline's over the subject's), and
+ * every run of a client must report the same check (the digest of its results) as the first one did:
+ * otherwise the subjects did not do the same work and no ratio would mean anything.
  * Not thread-safe.
  */
 public final class Measurements {
@@ -25,6 +28,8 @@ public final class Measurements {
     // subject -> workload -> round -> run
     private final Map<String, Map<String, Map<Integer, HarnessOutput.WorkloadRun>>> runs = new LinkedHashMap<>();
     private final Map<String, Integer> sampleCounts = new LinkedHashMap<>();
+    // client -> the subject and check of its first run
+    private final Map<String, Map.Entry<String, Long>> checks = new LinkedHashMap<>();
 
     /** @param baseline the subject every ratio is taken against (glibc) */
     public Measurements(String baseline) {
@@ -36,11 +41,25 @@ public final class Measurements {
      *
      * @param round the repetition it belongs to, from 0
      * @param kind  {@code backend} or {@code peer}
-     * @throws IllegalArgumentException if that subject already has that workload in that round
+     * @throws IllegalArgumentException if that subject already has that workload in that round, or a
+     *                                  client's check differs from that of the client's first run
      */
     public void add(int round, String kind, HarnessOutput output) {
+        for (HarnessOutput.WorkloadRun run : output.workloads()) {
+            if (run.client()) {
+                Map.Entry<String, Long> first = checks.get(run.name());
+                if (first != null && first.getValue() != run.check()) {
+                    throw new IllegalArgumentException(run.name() + ": " + output.subject() + " in round " + round
+                        + " did other work than " + first.getKey() + " (check " + Long.toUnsignedString(run.check())
+                        + ", not " + Long.toUnsignedString(first.getValue()) + ")");
+                }
+            }
+        }
         kinds.putIfAbsent(output.subject(), kind);
         for (HarnessOutput.WorkloadRun run : output.workloads()) {
+            if (run.client()) {
+                checks.putIfAbsent(run.name(), Map.entry(output.subject(), run.check()));
+            }
             workloads.add(run.name());
             Map<Integer, HarnessOutput.WorkloadRun> byRound = runs.computeIfAbsent(output.subject(), s -> new LinkedHashMap<>())
                 .computeIfAbsent(run.name(), w -> new LinkedHashMap<>());
@@ -79,15 +98,23 @@ public final class Measurements {
         int n = byRound.size();
         double[] throughput = new double[n], ratio = new double[n], overhead = new double[n];
         double[] p50 = new double[n], p99 = new double[n], p999 = new double[n], max = new double[n];
+        double[] wall = new double[n];
         Map<Integer, HarnessOutput.WorkloadRun> base = runs.getOrDefault(baseline, Map.of()).getOrDefault(workload, Map.of());
         int i = 0;
         int threads = 1;
+        boolean client = false;
         for (Map.Entry<Integer, HarnessOutput.WorkloadRun> e : byRound.entrySet()) {
             HarnessOutput.WorkloadRun run = e.getValue();
             threads = run.threads();
+            client = run.client();
             throughput[i] = run.nanos() == 0 ? Double.NaN : run.opsPerSecond();
             HarnessOutput.WorkloadRun b = base.get(e.getKey());
-            ratio[i] = b == null || b.nanos() == 0 || run.nanos() == 0 ? Double.NaN : run.opsPerSecond() / b.opsPerSecond();
+            if (b == null || b.nanos() == 0 || run.nanos() == 0) {
+                ratio[i] = Double.NaN;
+            } else {
+                ratio[i] = client ? (double) b.nanos() / run.nanos() : run.opsPerSecond() / b.opsPerSecond();
+            }
+            wall[i] = client ? run.nanos() : Double.NaN;
             overhead[i] = run.memoryOverhead();
             Histogram h = new Histogram(3);
             for (long sample : run.samples()) {
@@ -101,6 +128,6 @@ public final class Measurements {
             i++;
         }
         return new WorkloadFigures(subject, kinds.get(subject), workload, threads, Spread.of(throughput), Spread.of(ratio),
-            Spread.of(p50), Spread.of(p99), Spread.of(p999), Spread.of(max), Spread.of(overhead));
+            Spread.of(p50), Spread.of(p99), Spread.of(p999), Spread.of(max), Spread.of(overhead), client, Spread.of(wall));
     }
 }

@@ -6,7 +6,9 @@ import java.util.Locale;
 /**
  * The benchmark's figures as a plain-text table for the terminal (and for README: it is also valid
  * Markdown). One row per workload and subject; every figure is the median over the runs, with the
- * throughput's spread as ±%.
+ * throughput's spread as ±%. The real clients, if any ran, follow in a table of their own: wall time
+ * for their fixed work (with its spread), its ratio to the baseline's, the allocator calls they made
+ * per second and the per-call latency of those calls.
  */
 public final class TerminalTable {
 
@@ -22,6 +24,9 @@ public final class TerminalTable {
         out.append("|------------------|----------|-------------:|---------:|----------:|----------:|----------:|")
             .append("-----------:|-----------:|---------:|").append(System.lineSeparator());
         for (WorkloadFigures f : figures) {
+            if (f.client()) {
+                continue;
+            }
             boolean pairs = f.workload().startsWith("pair-");
             out.append(String.format(Locale.ROOT, "| %-16s | %-8s | %12s | %8s | %9s | %9s | %9s | %10s | %10s | %8s |%n",
                 f.workload(), f.subject(),
@@ -31,6 +36,22 @@ public final class TerminalTable {
                 Format.nanos(f.p50().median()), Format.nanos(f.p99().median()), Format.nanos(f.p999().median()),
                 Format.nanos(f.max().median()),
                 f.memoryOverhead().present() ? String.format(Locale.ROOT, "%.2f", f.memoryOverhead().median()) : "-"));
+        }
+        if (figures.stream().anyMatch(WorkloadFigures::client)) {
+            out.append(System.lineSeparator());
+            out.append(String.format(Locale.ROOT, "| %-16s | %-8s | %14s | %8s | %9s | %9s | %9s | %10s | %10s |%n",
+                "client", "subject", "wall ms", "vs " + baseline, "Mcalls/s", "p50 ns", "p99 ns", "p99.9 ns", "max ns"));
+            out.append("|------------------|----------|---------------:|---------:|----------:|----------:|----------:|")
+                .append("-----------:|-----------:|").append(System.lineSeparator());
+            for (WorkloadFigures f : figures) {
+                if (f.client()) {
+                    out.append(String.format(Locale.ROOT, "| %-16s | %-8s | %14s | %8s | %9s | %9s | %9s | %10s | %10s |%n",
+                        f.workload(), f.subject(), Format.millis(f.wallNanos().median()) + " " + Format.plusMinus(f.wallNanos()),
+                        Format.ratio(f.vsBaseline().median()), Format.millions(f.opsPerSecond().median()),
+                        Format.nanos(f.p50().median()), Format.nanos(f.p99().median()), Format.nanos(f.p999().median()),
+                        Format.nanos(f.max().median())));
+                }
+            }
         }
         return out.toString();
     }

@@ -14,10 +14,14 @@ package org.platformmemory.bench.report;
  * @param p999            as p50
  * @param max             the largest sample, ns
  * @param memoryOverhead  peak RSS growth over peak live bytes; absent for workloads that do not measure it
+ * @param client          true for a real client (Lua, SQLite, the C++ game): fixed work, judged by wall time;
+ *                        its {@code vsBaseline} is the baseline's wall time over this subject's (above 1 is
+ *                        faster) and its {@code opsPerSecond} the allocator calls it made per second
+ * @param wallNanos       a client's wall time for its fixed work, ns; absent for the workloads
  */
 public record WorkloadFigures(String subject, String kind, String workload, int threads, Spread opsPerSecond,
                               Spread vsBaseline, Spread p50, Spread p99, Spread p999, Spread max,
-                              Spread memoryOverhead) {
+                              Spread memoryOverhead, boolean client, Spread wallNanos) {
 
     /** @return nanoseconds per allocate+free pair at the median throughput (two calls a pair) */
     public double nanosPerPair() {

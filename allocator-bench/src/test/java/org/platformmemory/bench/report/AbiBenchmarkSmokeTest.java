@@ -26,7 +26,10 @@ class AbiBenchmarkSmokeTest {
 
     private static final Set<String> WORKLOADS = Set.of("pair-16", "pair-64", "pair-256", "pair-4k", "pair-64k",
         "pair-1m", "cross-thread", "cross-thread-free", "pair-64-2t", "frame-mix-2t", "first-call-thread", "start",
-        "frame-mix", "realloc-growth", "trace-replay");
+        "thread-100-calls", "churn-4t", "live-500k-alloc", "live-500k-free", "frame-mix", "realloc-growth",
+        "trace-replay");
+
+    private static final Set<String> CLIENTS = Set.of("client-lua", "client-sqlite", "client-cpp");
 
     @Test
     void quickModeShouldReportEveryWorkloadForEveryBackendAndPeerInAWellFormedReport() throws Exception {
@@ -43,6 +46,8 @@ class AbiBenchmarkSmokeTest {
                 .map(WorkloadFigures::workload).collect(Collectors.toSet());
             assertTrue(seen.containsAll(WORKLOADS), subject + " lacks " + WORKLOADS.stream()
                 .filter(w -> !seen.contains(w)).toList());
+            assertTrue(seen.containsAll(CLIENTS), subject + " lacks " + CLIENTS.stream()
+                .filter(w -> !seen.contains(w)).toList());
         }
         for (WorkloadFigures f : report.figures()) {
             String what = f.subject() + " " + f.workload();
@@ -54,6 +59,11 @@ class AbiBenchmarkSmokeTest {
             }
             if (Set.of("frame-mix", "realloc-growth", "trace-replay").contains(f.workload())) {
                 assertTrue(f.memoryOverhead().present(), what + ": a memory overhead");
+            }
+            assertEquals(CLIENTS.contains(f.workload()), f.client(), what + ": a client or not");
+            if (f.client()) {
+                assertEquals(3, f.wallNanos().runs(), what + ": a wall time from each round");
+                assertTrue(f.wallNanos().median() > 0, what + ": a wall time");
             }
         }
 
@@ -69,7 +79,7 @@ class AbiBenchmarkSmokeTest {
         factory.setNamespaceAware(true);
         Document html = factory.newDocumentBuilder().parse(report.html().toFile()); // throws if not well-formed
         NodeList charts = html.getElementsByTagNameNS("http://www.w3.org/2000/svg", "svg");
-        assertEquals(WORKLOADS.size(), charts.getLength(), "one chart per workload");
+        assertEquals(WORKLOADS.size() + CLIENTS.size(), charts.getLength(), "one chart per workload and client");
         for (int i = 0; i < charts.getLength(); i++) {
             String text = charts.item(i).getTextContent();
             for (String subject : subjects) {
@@ -78,6 +88,12 @@ class AbiBenchmarkSmokeTest {
         }
         for (String subject : subjects) {
             assertTrue(report.table().contains("| " + subject + " "), "the table shows " + subject);
+            for (String workload : List.of("thread-100-calls", "churn-4t", "live-500k-alloc", "live-500k-free",
+                "client-lua", "client-sqlite", "client-cpp")) {
+                assertTrue(report.table().lines().anyMatch(l -> l.matches("\\| " + workload + " +\\| " + subject + " .*")),
+                    "the table has a row for " + workload + " on " + subject);
+            }
         }
+        assertTrue(report.table().contains("| client ") && report.table().contains("wall ms"), "the clients' table");
     }
 }

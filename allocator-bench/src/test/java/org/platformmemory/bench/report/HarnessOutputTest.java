@@ -2,6 +2,7 @@ package org.platformmemory.bench.report;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,6 +36,36 @@ class HarnessOutputTest {
         assertArrayEquals(new long[] {30, 31, 45}, pairs.samples());
         assertTrue(Double.isNaN(pairs.memoryOverhead()), "pairs do not measure memory");
         assertEquals(1.3, output.workloads().get(1).memoryOverhead(), 1e-9);
+    }
+
+    @Test
+    void shouldReadAClientAsFixedWorkWithItsCheck() {
+        HarnessOutput output = HarnessOutput.parse("clients", List.of("pm-bench 1", "subject glibc", "timer rdtscp 10.0",
+            "client client-lua 250525 19236146 15656329323549867465", "samples client-lua 20 30",
+            "client client-cpp 419078 19962519 2160909244733815465", "samples client-cpp 10", "end"));
+
+        assertEquals(2, output.workloads().size());
+        HarnessOutput.WorkloadRun lua = output.workloads().get(0);
+        assertTrue(lua.client());
+        assertEquals("client-lua", lua.name());
+        assertEquals(1, lua.threads());
+        assertEquals(250525, lua.ops());
+        assertEquals(19236146, lua.nanos());
+        assertEquals("15656329323549867465", Long.toUnsignedString(lua.check()), "a check above Long.MAX_VALUE");
+        assertArrayEquals(new long[] {20, 30}, lua.samples());
+        assertTrue(Double.isNaN(lua.memoryOverhead()));
+        assertFalse(HarnessOutput.parse("good", GOOD).workloads().get(0).client(), "workloads are not clients");
+    }
+
+    @Test
+    void shouldRejectAMalformedClientRecord() {
+        for (String bad : List.of("client client-lua 100 200", "client client-lua 100 0 7", "client client-lua x 200 7",
+            "client client-lua 100 200 -7")) {
+            List<String> lines = List.of("pm-bench 1", "subject glibc", "timer rdtscp 10.0", bad, "samples client-lua 1", "end");
+
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HarnessOutput.parse("c", lines), bad);
+            assertTrue(e.getMessage().startsWith("c:4: "), bad + ": " + e.getMessage());
+        }
     }
 
     @Test

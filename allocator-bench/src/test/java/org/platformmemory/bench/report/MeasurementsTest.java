@@ -39,6 +39,51 @@ class MeasurementsTest {
         assertEquals("backend", arena.kind());
     }
 
+    private static HarnessOutput client(String subject, long calls, long nanos, long check) {
+        return HarnessOutput.parse(subject, List.of("pm-bench 1", "subject " + subject, "timer rdtscp 10",
+            "client client-sqlite " + calls + " " + nanos + " " + check, "samples client-sqlite 5 6", "end"));
+    }
+
+    @Test
+    void shouldRateAClientByItsWallTimeNotByItsCalls() {
+        Measurements m = new Measurements("glibc");
+        // SQLite makes fewer calls where the allocator's usable sizes are larger: the ratio is of wall times
+        m.add(0, "peer", client("glibc", 1000, 10_000_000, 42));
+        m.add(0, "backend", client("arena", 1200, 40_000_000, 42));
+        m.add(1, "peer", client("glibc", 1000, 20_000_000, 42));
+        m.add(1, "backend", client("arena", 1200, 80_000_000, 42));
+
+        WorkloadFigures arena = m.figures().stream().filter(f -> f.subject().equals("arena")).findFirst().orElseThrow();
+        assertTrue(arena.client());
+        assertEquals(0.25, arena.vsBaseline().median(), 1e-12);
+        assertEquals(60_000_000, arena.wallNanos().median(), 1e-6);
+        assertEquals(40_000_000, arena.wallNanos().min(), 1e-6);
+        assertEquals((1200 / 0.04 + 1200 / 0.08) / 2, arena.opsPerSecond().median(), 1e-6); // calls per second
+        assertFalse(arena.latencyOnly());
+        WorkloadFigures glibc = m.figures().stream().filter(f -> f.subject().equals("glibc")).findFirst().orElseThrow();
+        assertEquals(1.0, glibc.vsBaseline().median(), 1e-12);
+    }
+
+    @Test
+    void shouldRefuseAClientThatDidOtherWork() {
+        Measurements m = new Measurements("glibc");
+        m.add(0, "peer", client("glibc", 1000, 10_000_000, 42));
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> m.add(0, "backend", client("netty", 1000, 10_000_000, 43)));
+        assertTrue(e.getMessage().contains("netty") && e.getMessage().contains("other work"), e.getMessage());
+        assertEquals(List.of("glibc"), m.subjects(), "nothing of the refused run is kept");
+    }
+
+    @Test
+    void shouldGiveWorkloadsNoWallTime() {
+        Measurements m = new Measurements("glibc");
+        m.add(0, "peer", output("glibc", 1000, new long[] {1}));
+
+        assertFalse(m.figures().get(0).client());
+        assertFalse(m.figures().get(0).wallNanos().present());
+    }
+
     @Test
     void shouldReadPercentilesFromAHistogramOfTheSamples() {
         Measurements m = new Measurements("glibc");

@@ -89,7 +89,7 @@ typedef struct PlatformMemStats {
  * the rounding of each live cached block to its size class (at most 15 bytes for blocks up to 256 bytes,
  * at most a quarter of the block above). Every other figure is exact whenever no call is in flight.
  */
-#define PLATFORM_MEM_CACHE_HELD ((size_t) 512 * 1024)
+#define PLATFORM_MEM_CACHE_HELD ((size_t) 1280 * 1024)
 
 /* Called on every error, on the thread that made the failing call. message is valid only during
  * the call; ptr is the pointer involved or NULL. It must not call back into the layer. */

@@ -4,7 +4,8 @@
  *
  *   Memory_Error       called (if set) when an allocation fails, before NULL is returned;
  *   Memory_Error_Exit  called (if set) after that with a message, for a game that exits on it;
- *   MinRam / MaxRam    the least free memory and the most allocated memory seen so far by Alloc.
+ *   MinRam / MaxRam    the least free memory and the most allocated memory seen so far by Alloc
+ *                      (sampled: on a thread's first Alloc and every 1024th after, and on Resize_Alloc).
  *
  * The hooks and records are weak definitions here, so every file can include this header and the
  * game can still define them itself; set them with  Memory_Error = my_handler;  as the game does.
@@ -75,6 +76,20 @@ static inline void pm_update_records(void) {
     }
 }
 
+/* Alloc's records: reading the layer's totals costs more than an allocation from the fast path, so Alloc
+ * samples them, on the first and then every 1024th call of a thread (the records are figures for a debug
+ * display; Platform_Mem_GetPeak() is exact). */
+static inline void pm_update_records_sometimes(void) {
+#if defined(__GNUC__)
+    static __thread unsigned pm_ww_calls;
+#else
+    static unsigned pm_ww_calls;
+#endif
+    if ((pm_ww_calls++ & 1023u) == 0u) {
+        pm_update_records();
+    }
+}
+
 /* Allocates bytes_to_alloc bytes (MEM_CLEAR zeroes), recording file:line as the site when given.
  * 0 bytes: NULL, no error. Failure: the hooks are called, then NULL. */
 static inline void *pm_ww_alloc(unsigned long bytes_to_alloc, MemoryFlagType flags, const char *file, int line) {
@@ -86,7 +101,7 @@ static inline void *pm_ww_alloc(unsigned long bytes_to_alloc, MemoryFlagType fla
         pm_memory_error("Alloc");
         return 0;
     }
-    pm_update_records();
+    pm_update_records_sometimes();
     return block;
 }
 

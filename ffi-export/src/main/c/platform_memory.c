@@ -726,7 +726,14 @@ PLATFORM_MEMORY_API void *Platform_AllocAligned(size_t size, size_t alignment, u
 }
 
 PLATFORM_MEMORY_API void *Platform_Alloc_Dbg(size_t size, uint32_t flags, const char *file, int line) {
-    return size != 0 && pm_ready() ? pm.calls.alloc_dbg(size, flags, file, line) : NULL;
+    if (size == 0 || !pm_ready()) {
+        return NULL;
+    }
+    /* the caches run only in counters mode, which records no sites: the same block as Platform_Alloc */
+    if (PM_LIKELY(size <= atomic_load_explicit(&pm_cache.largest, memory_order_relaxed))) {
+        return pm_fast_alloc(size, flags);
+    }
+    return pm.calls.alloc_dbg(size, flags, file, line);
 }
 
 PLATFORM_MEMORY_API void Platform_Mem_GetStats(PlatformMemStats *out) {

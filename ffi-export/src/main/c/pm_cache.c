@@ -22,10 +22,13 @@
 PM_HIDDEN PmCacheState pm_cache;
 PM_HIDDEN _Thread_local PmThread *pm_self __attribute__((tls_model("initial-exec")));
 
-/* Stack depth per class: 64 blocks up to 256 bytes, then about 16 KiB of blocks, at least 4. */
-#define PM_CAP(size) ((size) <= 256 ? 64 : (16384 / (size)) < 4 ? 4 : (16384 / (size)))
+/* Stack depth per class: about 32 KiB of blocks, 8 to 512 of them. Deep enough that a thread building
+ * and tearing down a structure of a few hundred small objects (a tree of Lua tables, a frame's temporaries)
+ * stays inside its cache; refills and spills move half a stack in one upcall. */
+#define PM_CAP(size) ((32768 / (size)) > 512 ? 512 : (32768 / (size)) < 8 ? 8 : (32768 / (size)))
 PM_HIDDEN const uint16_t pm_class_capacity[PM_CACHE_CLASSES] = {
-    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    PM_CAP(16), PM_CAP(32), PM_CAP(48), PM_CAP(64), PM_CAP(80), PM_CAP(96), PM_CAP(112), PM_CAP(128),
+    PM_CAP(144), PM_CAP(160), PM_CAP(176), PM_CAP(192), PM_CAP(208), PM_CAP(224), PM_CAP(240), PM_CAP(256),
     PM_CAP(320), PM_CAP(384), PM_CAP(448), PM_CAP(512), PM_CAP(640), PM_CAP(768), PM_CAP(896), PM_CAP(1024),
     PM_CAP(1280), PM_CAP(1536), PM_CAP(1792), PM_CAP(2048), PM_CAP(2560), PM_CAP(3072), PM_CAP(3584),
     PM_CAP(4096), PM_CAP(5120), PM_CAP(6144), PM_CAP(7168), PM_CAP(8192)};
@@ -145,10 +148,11 @@ static int pm_depot_add(unsigned c, void *const *blocks, int n) {
 static int pm_depot_get(unsigned c, void **out, int n) {
     pthread_mutex_lock(&pm_depot.lock);
     int taken = n < pm_depot.count[c] ? n : pm_depot.count[c];
+    int was_low = pm_depot.count[c] * 2 < pm_depot_target(c);
     pm_depot.count[c] -= taken;
     memcpy(out, pm_depot.blocks[c] + pm_depot.count[c], (size_t) taken * sizeof *out);
-    if (taken > 0 && pm_depot.count[c] * 2 < pm_depot_target(c)) {
-        pthread_cond_signal(&pm_depot.wake);
+    if (taken > 0 && !was_low && pm_depot.count[c] * 2 < pm_depot_target(c)) {
+        pthread_cond_signal(&pm_depot.wake); /* once, as the class falls below half its target */
     }
     pthread_mutex_unlock(&pm_depot.lock);
     return taken;
@@ -426,13 +430,16 @@ static void pm_drain_remote(PmThread *t) {
     }
 }
 
-/* Fills class c's empty stack: blocks freed by others, then the depot, then the facade (one upcall). */
+enum { PM_NEW_THREAD_REFILLS = 16 }; /* a thread's first refills come from the depot, not the JVM */
+
+/* Fills class c's empty stack: blocks freed by others; then, for a thread still new to the JVM, the
+ * depot; then the facade (one upcall); then the depot after all. */
 static int pm_refill(PmThread *t, unsigned c) {
     pm_drain_remote(t);
     if (t->count[c] != 0) {
         return 1;
     }
-    int n = pm_depot_get(c, t->stack[c], pm_batch(c));
+    int n = t->refills < PM_NEW_THREAD_REFILLS ? pm_depot_get(c, t->stack[c], pm_batch(c)) : 0;
     if (n == 0) {
         n = pm_calls->cache_refill(pm_class_size(c), t->stack[c], pm_batch(c));
         int kept = 0;
@@ -445,6 +452,9 @@ static int pm_refill(PmThread *t, unsigned c) {
         }
         n = kept;
         t->refills++;
+        if (n == 0) {
+            n = pm_depot_get(c, t->stack[c], pm_batch(c));
+        }
     }
     t->count[c] = (uint32_t) n;
     return n > 0;

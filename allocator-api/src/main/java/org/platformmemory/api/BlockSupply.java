@@ -80,15 +80,16 @@ public final class BlockSupply {
             return 0;
         }
         Allocator source = backend.backend();
-        for (int i = 0; i < count; i++) {
+        int lent = 0;
+        while (lent < count) {
             long base = backend.allocate(source, blockSize + HEADER_ROOM, Allocator.MIN_ALIGNMENT);
             if (base == 0) {
-                return i;
+                break;
             }
-            accounting.lend(blockSize);
-            NativeMemory.putLong(out + 8L * i, base + HEADER_ROOM);
+            NativeMemory.putLong(out + 8L * lent++, base + HEADER_ROOM);
         }
-        return count;
+        accounting.lend(blockSize * lent); // once per batch: one atomic update, not one per block
+        return lent;
     }
 
     /** Takes back {@code count} lent blocks of {@code blockSize} bytes, whose addresses are at {@code in}. */
@@ -100,8 +101,8 @@ public final class BlockSupply {
         for (int i = 0; i < count; i++) {
             long user = NativeMemory.getLong(in + 8L * i);
             backend.free(source, user - HEADER_ROOM, blockSize + HEADER_ROOM, Allocator.MIN_ALIGNMENT, user);
-            accounting.lend(-blockSize);
         }
+        accounting.lend(-blockSize * count);
     }
 
     /**

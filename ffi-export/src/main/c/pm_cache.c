@@ -239,10 +239,23 @@ static void pm_make_key(void) {
     pthread_key_create(&pm_thread_key, pm_thread_exit);
 }
 
-enum { PM_SET_INITIAL_SHIFT = 64 - 8 }; /* 256 slots */
+enum { PM_INDEX_INITIAL_SHIFT = 64 - 6 }; /* 64 pages */
 
-static PmSlot *pm_slots_new(unsigned shift) {
+static PmSlot *pm_index_new(unsigned shift) {
     return calloc((size_t) 1 << (64 - shift), sizeof(PmSlot));
+}
+
+/* Frees a thread's page records and empties its index. Under the registry's write lock (no reader). */
+static void pm_pages_free(PmThread *t) {
+    PmSlot *slots = atomic_load_explicit(&t->live.slots, memory_order_relaxed);
+    size_t capacity = (size_t) 1 << (64 - atomic_load_explicit(&t->live.shift, memory_order_relaxed));
+    for (size_t i = 0; i < capacity; i++) {
+        free(atomic_load_explicit(&slots[i], memory_order_relaxed));
+        atomic_store_explicit(&slots[i], NULL, memory_order_relaxed);
+    }
+    t->live.pages = 0;
+    t->live.used = 0;
+    t->live.last = NULL;
 }
 
 static void pm_counters_into(const PmThread *t, int64_t *totals) {
@@ -262,22 +275,14 @@ static void pm_thread_free(PmThread *t) {
         free(retired);
         retired = next;
     }
+    pm_pages_free(t);
     free(atomic_load_explicit(&t->live.slots, memory_order_relaxed));
     free(t);
 }
 
 /* Forgets everything a thread had from an older start of the layer; its blocks went with that facade. */
 static void pm_thread_renew(PmThread *t, uint64_t epoch) {
-    unsigned shift = atomic_load_explicit(&t->live.shift, memory_order_relaxed);
-    PmSlot *slots = atomic_load_explicit(&t->live.slots, memory_order_relaxed);
-    uint64_t q = atomic_load_explicit(&t->seq, memory_order_relaxed);
-    atomic_store_explicit(&t->seq, q + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    for (size_t i = 0; i < ((size_t) 1 << (64 - shift)); i++) {
-        atomic_store_explicit(&slots[i], 0, memory_order_relaxed);
-    }
-    t->live.used = 0;
-    atomic_store_explicit(&t->seq, q + 2, memory_order_release);
+    pm_pages_free(t); /* under the registry's write lock: nobody reads them */
     memset(t->count, 0, sizeof t->count);
     atomic_store_explicit(&t->remote, NULL, memory_order_relaxed);
     atomic_store_explicit(&t->live_bytes, 0, memory_order_relaxed);
@@ -310,7 +315,7 @@ static PmThread *pm_thread_ready(void) {
             slots += pm_class_capacity[c];
         }
         t = calloc(1, sizeof *t + slots * sizeof(void *));
-        PmSlot *table = t != NULL ? pm_slots_new(PM_SET_INITIAL_SHIFT) : NULL;
+        PmSlot *table = t != NULL ? pm_index_new(PM_INDEX_INITIAL_SHIFT) : NULL;
         if (table == NULL) {
             free(t);
             pthread_rwlock_unlock(&pm_registry_lock);
@@ -322,7 +327,7 @@ static PmThread *pm_thread_ready(void) {
             at += pm_class_capacity[c];
         }
         atomic_store_explicit(&t->live.slots, table, memory_order_relaxed);
-        atomic_store_explicit(&t->live.shift, PM_SET_INITIAL_SHIFT, memory_order_relaxed);
+        atomic_store_explicit(&t->live.shift, PM_INDEX_INITIAL_SHIFT, memory_order_relaxed);
         t->epoch = epoch;
         t->next = pm_threads;
         pm_threads = t;
@@ -334,35 +339,54 @@ static PmThread *pm_thread_ready(void) {
     return t;
 }
 
-/* Doubles the set (load above one half). The old table stays readable until the thread goes. */
-PM_HIDDEN void pm_cache_grow(PmThread *t) {
-    unsigned shift = atomic_load_explicit(&t->live.shift, memory_order_relaxed);
-    PmSlot *old = atomic_load_explicit(&t->live.slots, memory_order_relaxed);
-    PmSlot *grown = pm_slots_new(shift - 1);
-    if (grown == NULL) {
-        fprintf(stderr, "platform-memory: out of memory growing a thread's set of live blocks\n");
+/* A page's record for this thread, new; the index doubles when half full (its old table stays readable
+ * until the thread goes, linked through its first slot). */
+PM_HIDDEN PmPage *pm_cache_new_page(PmThread *t, uintptr_t page) {
+    PmPage *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        fprintf(stderr, "platform-memory: out of memory for a thread's record of its live blocks\n");
         abort();
     }
-    size_t capacity = (size_t) 1 << (64 - shift), mask = ((size_t) 1 << (64 - (shift - 1))) - 1;
-    for (size_t i = 0; i < capacity; i++) {
-        uintptr_t v = atomic_load_explicit(&old[i], memory_order_relaxed);
-        if (v != 0) {
-            size_t j = pm_slot_home(v, shift - 1);
-            while (atomic_load_explicit(&grown[j], memory_order_relaxed) != 0) {
-                j = (j + 1) & mask;
-            }
-            atomic_store_explicit(&grown[j], v, memory_order_relaxed);
+    r->page = page;
+    unsigned shift = atomic_load_explicit(&t->live.shift, memory_order_relaxed);
+    PmSlot *slots = atomic_load_explicit(&t->live.slots, memory_order_relaxed);
+    if ((t->live.pages + 1) * 2 > ((size_t) 1 << (64 - shift))) {
+        PmSlot *grown = pm_index_new(shift - 1);
+        if (grown == NULL) {
+            fprintf(stderr, "platform-memory: out of memory growing a thread's record of its live blocks\n");
+            abort();
         }
+        size_t capacity = (size_t) 1 << (64 - shift), mask = ((size_t) 1 << (64 - (shift - 1))) - 1;
+        for (size_t i = 0; i < capacity; i++) {
+            PmPage *v = atomic_load_explicit(&slots[i], memory_order_relaxed);
+            if (v != NULL) {
+                size_t j = pm_page_home(v->page, shift - 1);
+                while (atomic_load_explicit(&grown[j], memory_order_relaxed) != NULL) {
+                    j = (j + 1) & mask;
+                }
+                atomic_store_explicit(&grown[j], v, memory_order_relaxed);
+            }
+        }
+        uint64_t q = atomic_load_explicit(&t->seq, memory_order_relaxed);
+        atomic_store_explicit(&t->seq, q + 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_release);
+        atomic_store_explicit(&t->live.slots, grown, memory_order_relaxed);
+        atomic_store_explicit(&t->live.shift, shift - 1, memory_order_relaxed);
+        atomic_store_explicit(&t->seq, q + 2, memory_order_release);
+        *(void **) slots = t->retired;
+        t->retired = slots;
+        slots = grown;
+        shift--;
     }
-    uint64_t q = atomic_load_explicit(&t->seq, memory_order_relaxed);
-    atomic_store_explicit(&t->seq, q + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    atomic_store_explicit(&t->live.slots, grown, memory_order_relaxed);
-    atomic_store_explicit(&t->live.shift, shift - 1, memory_order_relaxed);
-    atomic_store_explicit(&t->seq, q + 2, memory_order_release);
-    /* readers may still probe the old table: it is kept, linked through its first slot */
-    *(void **) old = t->retired;
-    t->retired = old;
+    size_t mask = ((size_t) 1 << (64 - shift)) - 1;
+    size_t i = pm_page_home(page, shift);
+    while (atomic_load_explicit(&slots[i], memory_order_relaxed) != NULL) {
+        i = (i + 1) & mask;
+    }
+    atomic_store_explicit(&slots[i], r, memory_order_release);
+    t->live.pages++;
+    t->live.last = r;
+    return r;
 }
 
 /* Whether thread o's set holds p now (a seqlock read: retried while o moves entries). */
@@ -377,10 +401,11 @@ static int pm_set_holds(PmThread *o, uintptr_t p) {
         }
         PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_relaxed);
         unsigned shift = atomic_load_explicit(&o->live.shift, memory_order_relaxed);
-        int found = pm_slots_find(slots, shift, p) != SIZE_MAX;
+        PmPage *r = pm_pages_find(slots, shift, p >> PM_PAGE_SHIFT_BITS);
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&o->seq, memory_order_relaxed) == before) {
-            return found;
+            /* a record, once in the index, stays until the thread goes */
+            return r != NULL && (atomic_load_explicit(pm_word(r, p), memory_order_acquire) & pm_bit(p)) != 0;
         }
     }
 }
@@ -419,9 +444,8 @@ static void pm_drain_remote(PmThread *t) {
     void *p = atomic_exchange_explicit(&t->remote, NULL, memory_order_acquire);
     while (p != NULL) {
         void *next = *(void **) p;
-        size_t i = pm_set_find(&t->live, (uintptr_t) p);
-        if (i != SIZE_MAX) {
-            pm_set_remove_at(t, i);
+        if (pm_set_has(t, (uintptr_t) p)) {
+            pm_set_remove(t, (uintptr_t) p);
         }
         unsigned c = (unsigned) (pm_header(p)[0] >> 56);
         atomic_store_explicit(pm_header_word1(p), 0, memory_order_relaxed);
@@ -480,15 +504,15 @@ static const char *pm_op(int realloc_op) {
     return realloc_op ? "reallocate" : "free";
 }
 
-/* Frees the block in slot i of this thread's set, checked; counted as a free when counted is set. */
-static void pm_free_own(PmThread *t, size_t i, void *ptr, size_t size, int counted) {
+/* Frees a block this thread handed out; counted as a free when counted is set. */
+static void pm_free_own(PmThread *t, void *ptr, size_t size, int counted) {
     uint64_t w0 = pm_header(ptr)[0];
     uint64_t recorded = w0 & PM_SIZE_MASK;
     if (size != 0 && size != recorded) {
         pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr, "free(%p, %zu): the block was allocated with %llu bytes; "
                         "freed it as %llu", ptr, size, (unsigned long long) recorded, (unsigned long long) recorded);
     }
-    pm_set_remove_at(t, i);
+    pm_set_remove(t, (uintptr_t) ptr);
     atomic_store_explicit(pm_header_word1(ptr), 0, memory_order_relaxed);
     if (counted) {
         pm_count(&t->frees, 1);
@@ -521,9 +545,8 @@ static void pm_give_to_owner(PmThread *owner, void *ptr) {
     if (owner->orphaned) {
         pthread_mutex_lock(&pm_orphan_lock);
         /* an ended thread's set changes only under this lock, one writer at a time */
-        size_t i = pm_set_find(&owner->live, (uintptr_t) ptr);
-        if (i != SIZE_MAX) {
-            pm_set_remove_at(owner, i);
+        if (pm_set_has(owner, (uintptr_t) ptr)) {
+            pm_set_remove(owner, (uintptr_t) ptr);
         }
         pthread_mutex_unlock(&pm_orphan_lock);
         unsigned c = (unsigned) (pm_header(ptr)[0] >> 56);
@@ -586,18 +609,24 @@ static void pm_diagnose(PmThread *self, void *ptr, size_t size, int realloc_op, 
             freed = atomic_load_explicit(&o->recent[i], memory_order_relaxed) == p;
         }
         if (owner_block == 0 && pm_page_known(p)) {
-            /* inside a live block? (a scan of the set: only for pointers that are wrong anyway) */
+            /* inside a live block? the nearest block start before p, in p's page or the one before */
             PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_acquire);
-            size_t capacity = (size_t) 1 << (64 - atomic_load_explicit(&o->live.shift, memory_order_acquire));
-            for (size_t i = 0; i < capacity && owner_block == 0; i++) {
-                uintptr_t v = atomic_load_explicit(&slots[i], memory_order_relaxed);
-                if (v != 0 && p > v && p < v + PM_CACHE_LARGEST) {
-                    uint64_t size = pm_header((void *) v)[0] & PM_SIZE_MASK;
-                    if (p < v + size && pm_set_holds(o, v)) {
-                        owner_block = v;
+            unsigned shift = atomic_load_explicit(&o->live.shift, memory_order_acquire);
+            for (uintptr_t q = (p - 1) & ~(uintptr_t) 15; q + PM_CACHE_LARGEST > p && q >= 16 && owner_block == 0;) {
+                PmPage *r = pm_pages_find(slots, shift, q >> PM_PAGE_SHIFT_BITS);
+                if (r == NULL) {
+                    q = ((q >> PM_PAGE_SHIFT_BITS) << PM_PAGE_SHIFT_BITS) - 16; /* the page before */
+                    continue;
+                }
+                if (atomic_load_explicit(pm_word(r, q), memory_order_acquire) & pm_bit(q)) {
+                    uint64_t size = pm_header((void *) q)[0] & PM_SIZE_MASK;
+                    if (p < q + size) {
+                        owner_block = q;
                         owner_size = size;
                     }
+                    break; /* the nearest start before p: p is inside it or inside no block of o */
                 }
+                q -= 16;
             }
         }
     }
@@ -629,10 +658,9 @@ PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
     }
     uintptr_t p = (uintptr_t) ptr;
     pm_drain_remote(t);
-    size_t i = pm_set_find(&t->live, p);
-    if (i != SIZE_MAX) {
+    if (pm_set_has(t, p)) {
         if (pm_header_sound(ptr, 0)) {
-            pm_free_own(t, i, ptr, size, 1);
+            pm_free_own(t, ptr, size, 1);
         }
         return PM_CACHE_DONE;
     }
@@ -718,8 +746,7 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
     }
     uintptr_t p = (uintptr_t) ptr;
     pm_drain_remote(t);
-    size_t i = pm_set_find(&t->live, p);
-    if (i != SIZE_MAX) {
+    if (pm_set_has(t, p)) {
         if (!pm_header_sound(ptr, 1)) {
             return NULL;
         }
@@ -731,7 +758,7 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
                             (unsigned long long) recorded);
         }
         if (new_size == 0) {
-            pm_free_own(t, i, ptr, 0, 1);
+            pm_free_own(t, ptr, 0, 1);
             return NULL;
         }
         unsigned c = (unsigned) (w0 >> 56);
@@ -745,7 +772,7 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
         }
         void *q = pm_move(t, ptr, w0, new_size);
         if (q != NULL) {
-            pm_free_own(t, pm_set_find(&t->live, p), ptr, 0, 0);
+            pm_free_own(t, ptr, 0, 0);
         }
         return q;
     }
@@ -796,7 +823,7 @@ PM_HIDDEN size_t pm_cache_size(const void *ptr, int *handled) {
     *handled = 1;
     uintptr_t p = (uintptr_t) ptr;
     PmThread *t = pm_cache_self();
-    if (t != NULL && pm_set_find(&t->live, p) != SIZE_MAX) {
+    if (t != NULL && pm_set_has(t, p)) {
         uint64_t w0 = pm_header(ptr)[0];
         return atomic_load_explicit(pm_header_word1(ptr), memory_order_relaxed) == pm_word1(p, w0)
             ? (size_t) (w0 & PM_SIZE_MASK) : 0;
@@ -850,20 +877,23 @@ PM_HIDDEN size_t pm_cache_dump(void) {
         PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_acquire);
         size_t capacity = (size_t) 1 << (64 - atomic_load_explicit(&o->live.shift, memory_order_acquire));
         for (size_t i = 0; i < capacity; i++) {
-            uintptr_t v = atomic_load_explicit(&slots[i], memory_order_relaxed);
-            if (v == 0) {
-                continue;
+            PmPage *r = atomic_load_explicit(&slots[i], memory_order_acquire);
+            for (int w = 0; r != NULL && w < PM_PAGE_WORDS; w++) {
+                for (uint64_t bits = atomic_load_explicit(&r->bits[w], memory_order_acquire); bits != 0;
+                     bits &= bits - 1) {
+                    uintptr_t v = r->page << PM_PAGE_SHIFT_BITS | (uintptr_t) (w * 64 + __builtin_ctzll(bits)) << 4;
+                    uint64_t w0 = pm_header((void *) v)[0];
+                    if (atomic_load_explicit(pm_header_word1((void *) v), memory_order_relaxed) != pm_word1(v, w0)) {
+                        continue; /* freed by another thread, not yet taken back */
+                    }
+                    if (blocks == 0) {
+                        fprintf(stderr, "blocks served by the per-thread caches (no sites in counters mode):\n");
+                    }
+                    fprintf(stderr, "  %p  %llu bytes\n", (void *) v, (unsigned long long) (w0 & PM_SIZE_MASK));
+                    blocks++;
+                    bytes += w0 & PM_SIZE_MASK;
+                }
             }
-            uint64_t w0 = pm_header((void *) v)[0];
-            if (atomic_load_explicit(pm_header_word1((void *) v), memory_order_relaxed) != pm_word1(v, w0)) {
-                continue; /* freed by another thread, not yet taken back */
-            }
-            if (blocks == 0) {
-                fprintf(stderr, "blocks served by the per-thread caches (no sites in counters mode):\n");
-            }
-            fprintf(stderr, "  %p  %llu bytes\n", (void *) v, (unsigned long long) (w0 & PM_SIZE_MASK));
-            blocks++;
-            bytes += w0 & PM_SIZE_MASK;
         }
     }
     pthread_rwlock_unlock(&pm_registry_lock);
@@ -903,9 +933,8 @@ static void pm_thread_exit(void *arg) {
         /* blocks other threads freed for this one: straight to the depot (no upcall from a thread's end) */
         for (void *p = atomic_exchange_explicit(&t->remote, NULL, memory_order_acquire); p != NULL;) {
             void *next = *(void **) p;
-            size_t i = pm_set_find(&t->live, (uintptr_t) p);
-            if (i != SIZE_MAX) {
-                pm_set_remove_at(t, i);
+            if (pm_set_has(t, (uintptr_t) p)) {
+                pm_set_remove(t, (uintptr_t) p);
             }
             atomic_store_explicit(pm_header_word1(p), 0, memory_order_relaxed);
             pm_depot_add((unsigned) (pm_header(p)[0] >> 56), &p, 1);

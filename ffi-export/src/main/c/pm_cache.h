@@ -52,14 +52,27 @@ enum {
 #define PM_STATE_LIVE UINT64_C(1)
 #define PM_STATE_REMOTE UINT64_C(2)
 
-/* The handed-out blocks of one thread: open addressing, linear probing, removal by backward shift.
- * Written by its thread only; read by others under the thread's sequence counter (seqlock). */
-typedef _Atomic(uintptr_t) PmSlot;
+/* The handed-out blocks of one thread, by page: for each 64 KiB page it handed out blocks in, a bitmap of
+ * the 16-byte granules where one starts. Blocks handed out together mostly share pages, so a lookup
+ * touches the same few cache lines again and again, whatever the number of live blocks. Written by its
+ * thread only (a bit is set or cleared with a plain load and store of its word); other threads read a
+ * bit without a lock, and the page index under the thread's sequence counter (it moves pages only when
+ * it grows). */
+enum { PM_PAGE_SHIFT_BITS = 16, PM_PAGE_WORDS = (1 << PM_PAGE_SHIFT_BITS) / 16 / 64 };
+
+typedef struct PmPage {
+    uintptr_t page;                          /* address >> 16 */
+    _Atomic uint64_t bits[PM_PAGE_WORDS];    /* bit i: a block starts at page << 16 | i << 4 */
+} PmPage;
+
+typedef _Atomic(PmPage *) PmSlot;
 
 typedef struct PmSet {
-    _Atomic(PmSlot *) slots;
-    _Atomic unsigned shift; /* 64 - log2(capacity) */
-    size_t used;            /* owner only */
+    _Atomic(PmSlot *) slots; /* the page index: open addressing by page number, never shrinks */
+    _Atomic unsigned shift;  /* 64 - log2(capacity) */
+    size_t pages;            /* pages in the index (owner only) */
+    size_t used;             /* live blocks (owner only; read by the registry under its write lock) */
+    PmPage *last;            /* the page of the owner's last lookup */
 } PmSet;
 
 /* One thread's cache. The fields up to `live` are its own; the counters are written by it only and
@@ -95,7 +108,6 @@ extern PM_HIDDEN const uint16_t pm_class_capacity[PM_CACHE_CLASSES];
 PM_HIDDEN void *pm_cache_alloc_slow(size_t size, uint32_t flags);
 PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size);
 PM_HIDDEN void pm_cache_spill(PmThread *t, unsigned cls);
-PM_HIDDEN void pm_cache_grow(PmThread *t);
 PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, int *handled);
 PM_HIDDEN size_t pm_cache_size(const void *ptr, int *handled);
 PM_HIDDEN size_t pm_cache_dump(void);
@@ -153,73 +165,72 @@ static inline _Atomic uint64_t *pm_header_word1(const void *ptr) {
 
 /* ---- The set of handed-out blocks ------------------------------------------------------------------- */
 
-static inline size_t pm_slot_home(uintptr_t p, unsigned shift) {
-    return (size_t) (((uint64_t) p * UINT64_C(0x9E3779B97F4A7C15)) >> shift);
+PM_HIDDEN PmPage *pm_cache_new_page(PmThread *t, uintptr_t page);
+
+static inline size_t pm_page_home(uintptr_t page, unsigned shift) {
+    return (size_t) (((uint64_t) page * UINT64_C(0x9E3779B97F4A7C15)) >> shift);
 }
 
-/* The slot holding p in a table of 2^(64 - shift) slots, or SIZE_MAX. */
-static inline size_t pm_slots_find(PmSlot *slots, unsigned shift, uintptr_t p) {
+/* The record of a page in an index of 2^(64 - shift) slots, or NULL. */
+static inline PmPage *pm_pages_find(PmSlot *slots, unsigned shift, uintptr_t page) {
     size_t mask = ((size_t) 1 << (64 - shift)) - 1;
-    for (size_t i = pm_slot_home(p, shift);; i = (i + 1) & mask) {
-        uintptr_t v = atomic_load_explicit(&slots[i], memory_order_relaxed);
-        if (v == p) {
-            return i;
-        }
-        if (v == 0) {
-            return SIZE_MAX;
+    for (size_t i = pm_page_home(page, shift);; i = (i + 1) & mask) {
+        PmPage *r = atomic_load_explicit(&slots[i], memory_order_acquire);
+        if (r == NULL || r->page == page) {
+            return r;
         }
     }
 }
 
-/* The owner's lookup: the slot holding p, or SIZE_MAX. */
-static inline size_t pm_set_find(PmSet *s, uintptr_t p) {
-    return pm_slots_find(atomic_load_explicit(&s->slots, memory_order_relaxed),
-                         atomic_load_explicit(&s->shift, memory_order_relaxed), p);
+/* The owner's record of a page, or NULL. */
+static inline PmPage *pm_page_of(PmThread *t, uintptr_t page);
+
+static inline uint64_t pm_bit(uintptr_t p) {
+    return UINT64_C(1) << ((p >> 4) & 63);
 }
 
-/* Adds p (not present). Readers may miss it until the store: nobody can free a block not yet returned. */
+static inline _Atomic uint64_t *pm_word(PmPage *r, uintptr_t p) {
+    return &r->bits[(p & 0xFFFF) >> 10];
+}
+
+/* Whether this thread handed out p and has not taken it back. */
+static inline int pm_set_has(PmThread *t, uintptr_t p) {
+    PmPage *r = pm_page_of(t, p >> PM_PAGE_SHIFT_BITS);
+    return r != NULL && (atomic_load_explicit(pm_word(r, p), memory_order_relaxed) & pm_bit(p)) != 0;
+}
+
+/* Records p (not present) as handed out. Readers may miss it until the store: nobody can free a block
+ * not yet returned to the caller. */
 static inline void pm_set_add(PmThread *t, uintptr_t p) {
-    PmSet *s = &t->live;
-    unsigned shift = atomic_load_explicit(&s->shift, memory_order_relaxed);
-    if (PM_CACHE_UNLIKELY((s->used + 1) * 2 > ((size_t) 1 << (64 - shift)))) {
-        pm_cache_grow(t);
-        shift = atomic_load_explicit(&s->shift, memory_order_relaxed);
+    uintptr_t page = p >> PM_PAGE_SHIFT_BITS;
+    PmPage *r = pm_page_of(t, page);
+    if (PM_CACHE_UNLIKELY(r == NULL)) {
+        r = pm_cache_new_page(t, page);
     }
-    PmSlot *slots = atomic_load_explicit(&s->slots, memory_order_relaxed);
-    size_t mask = ((size_t) 1 << (64 - shift)) - 1;
-    size_t i = pm_slot_home(p, shift);
-    while (atomic_load_explicit(&slots[i], memory_order_relaxed) != 0) {
-        i = (i + 1) & mask;
-    }
-    atomic_store_explicit(&slots[i], p, memory_order_relaxed);
-    s->used++;
+    _Atomic uint64_t *w = pm_word(r, p);
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | pm_bit(p), memory_order_release);
+    t->live.used++;
 }
 
-/* Removes the entry in slot i, moving later entries of its run back, inside a seqlock write. */
-static inline void pm_set_remove_at(PmThread *t, size_t i) {
-    PmSet *s = &t->live;
-    PmSlot *slots = atomic_load_explicit(&s->slots, memory_order_relaxed);
-    unsigned shift = atomic_load_explicit(&s->shift, memory_order_relaxed);
-    size_t mask = ((size_t) 1 << (64 - shift)) - 1;
-    uint64_t q = atomic_load_explicit(&t->seq, memory_order_relaxed);
-    atomic_store_explicit(&t->seq, q + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    size_t hole = i;
-    for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
-        uintptr_t v = atomic_load_explicit(&slots[j], memory_order_relaxed);
-        if (v == 0) {
-            break;
-        }
-        size_t home = pm_slot_home(v, shift);
-        /* v may fill the hole if its home is not in (hole, j] (cyclically) */
-        if (((j - home) & mask) >= ((j - hole) & mask)) {
-            atomic_store_explicit(&slots[hole], v, memory_order_relaxed);
-            hole = j;
-        }
+/* Forgets p (present). */
+static inline void pm_set_remove(PmThread *t, uintptr_t p) {
+    PmPage *r = pm_page_of(t, p >> PM_PAGE_SHIFT_BITS);
+    _Atomic uint64_t *w = pm_word(r, p);
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) & ~pm_bit(p), memory_order_release);
+    t->live.used--;
+}
+
+static inline PmPage *pm_page_of(PmThread *t, uintptr_t page) {
+    PmPage *last = t->live.last;
+    if (PM_CACHE_LIKELY(last != NULL && last->page == page)) {
+        return last;
     }
-    atomic_store_explicit(&slots[hole], 0, memory_order_relaxed);
-    s->used--;
-    atomic_store_explicit(&t->seq, q + 2, memory_order_release);
+    PmPage *r = pm_pages_find(atomic_load_explicit(&t->live.slots, memory_order_relaxed),
+                              atomic_load_explicit(&t->live.shift, memory_order_relaxed), page);
+    if (r != NULL) {
+        t->live.last = r;
+    }
+    return r;
 }
 
 /* ---- Counters (owner-written) ----------------------------------------------------------------------- */
@@ -278,8 +289,7 @@ static inline int pm_cache_free(void *ptr, size_t size) {
         return pm_cache_free_slow(ptr, size);
     }
     uintptr_t p = (uintptr_t) ptr;
-    size_t i = pm_set_find(&t->live, p);
-    if (PM_CACHE_UNLIKELY(i == SIZE_MAX)) {
+    if (PM_CACHE_UNLIKELY(!pm_set_has(t, p))) {
         return pm_cache_free_slow(ptr, size);
     }
     uint64_t w0 = pm_header(ptr)[0];
@@ -288,7 +298,7 @@ static inline int pm_cache_free(void *ptr, size_t size) {
         PM_CACHE_UNLIKELY(size != 0 && size != recorded)) {
         return pm_cache_free_slow(ptr, size);
     }
-    pm_set_remove_at(t, i);
+    pm_set_remove(t, p);
     atomic_store_explicit(pm_header_word1(ptr), 0, memory_order_relaxed);
     pm_count(&t->frees, 1);
     pm_count(&t->live_bytes, -(int64_t) recorded);

@@ -504,14 +504,20 @@ static const char *pm_op(int realloc_op) {
     return realloc_op ? "reallocate" : "free";
 }
 
+/* Reports a non-zero size that is not the block's own (the call goes on with the recorded one). */
+static void pm_report_size(void *ptr, size_t given, uint64_t recorded, int realloc_op) {
+    if (given != 0 && given != recorded) {
+        pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr, "%s(%p, %zu%s): the block was allocated with %llu bytes; "
+                        "%s %llu", pm_op(realloc_op), ptr, given, realloc_op ? ", ..." : "",
+                        (unsigned long long) recorded, realloc_op ? "used" : "freed it as", (unsigned long long) recorded);
+    }
+}
+
 /* Frees a block this thread handed out; counted as a free when counted is set. */
 static void pm_free_own(PmThread *t, void *ptr, size_t size, int counted) {
     uint64_t w0 = pm_header(ptr)[0];
     uint64_t recorded = w0 & PM_SIZE_MASK;
-    if (size != 0 && size != recorded) {
-        pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr, "free(%p, %zu): the block was allocated with %llu bytes; "
-                        "freed it as %llu", ptr, size, (unsigned long long) recorded, (unsigned long long) recorded);
-    }
+    pm_report_size(ptr, size, recorded, 0);
     pm_set_remove(t, (uintptr_t) ptr);
     atomic_store_explicit(pm_header_word1(ptr), 0, memory_order_relaxed);
     if (counted) {
@@ -677,11 +683,7 @@ PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
             atomic_store_explicit(&t->recent[t->recent_next++ % PM_CACHE_RECENT], p, memory_order_relaxed);
             pm_give_to_owner(owner, ptr);
             pthread_rwlock_unlock(&pm_registry_lock);
-            if (size != 0 && size != recorded) {
-                pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr, "free(%p, %zu): the block was allocated with "
-                                "%llu bytes; freed it as %llu", ptr, size, (unsigned long long) recorded,
-                                (unsigned long long) recorded);
-            }
+            pm_report_size(ptr, size, recorded, 0);
             return PM_CACHE_DONE;
         }
         pthread_rwlock_unlock(&pm_registry_lock);
@@ -752,11 +754,7 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
         }
         uint64_t w0 = pm_header(ptr)[0];
         uint64_t recorded = w0 & PM_SIZE_MASK;
-        if (old_size != 0 && old_size != recorded) {
-            pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr, "reallocate(%p, %zu, ...): the block was allocated "
-                            "with %llu bytes; used %llu", ptr, old_size, (unsigned long long) recorded,
-                            (unsigned long long) recorded);
-        }
+        pm_report_size(ptr, old_size, recorded, 1);
         if (new_size == 0) {
             pm_free_own(t, ptr, 0, 1);
             return NULL;
@@ -811,11 +809,7 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
     }
     pm_give_to_owner(owner, ptr);
     pthread_rwlock_unlock(&pm_registry_lock);
-    if (old_size != 0 && old_size != recorded) {
-        pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr, "reallocate(%p, %zu, ...): the block was allocated with "
-                        "%llu bytes; used %llu", ptr, old_size, (unsigned long long) recorded,
-                        (unsigned long long) recorded);
-    }
+    pm_report_size(ptr, old_size, recorded, 1);
     return q;
 }
 

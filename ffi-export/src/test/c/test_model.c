@@ -63,16 +63,7 @@ static const unsigned long long default_seeds[] = {1, 2, 3, 4};
 
 /* ---- random numbers (splitmix64: each thread its own stream) --------------------------------------- */
 
-static uint64_t next_random(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static size_t below(uint64_t *state, size_t n) {
-    return (size_t) (next_random(state) % n);
-}
+/* next_random and below: check.h */
 
 /* ---- blocks and their patterns ----------------------------------------------------------------------- */
 

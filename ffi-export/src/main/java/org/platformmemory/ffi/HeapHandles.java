@@ -13,6 +13,9 @@ import org.platformmemory.api.TrackedAllocator;
  */
 final class HeapHandles {
 
+    /** The handles of the heaps the C side created: the call table's heap entries below use them. */
+    static final HeapHandles TABLE = new HeapHandles();
+
     private final AtomicReferenceArray<PrivateHeap> heaps = new AtomicReferenceArray<>(PrivateHeap.MAX_ID + 1);
 
     /** The handle of a new heap, 0 when none could be created (reported by the facade). */
@@ -49,6 +52,52 @@ final class HeapHandles {
     void clear() {
         for (int i = 0; i < heaps.length(); i++) {
             heaps.set(i, null);
+        }
+    }
+
+    // ---- the call table's heap entries (Platform_Heap*): each catches everything ------------------------
+
+    static int heapCreate() {
+        try {
+            TrackedAllocator m = NativeExports.memory();
+            return m != null ? (int) TABLE.create(m) : (int) NativeExports.closed("Platform_HeapCreate");
+        } catch (Throwable t) {
+            return (int) NativeExports.internalError("Platform_HeapCreate", t);
+        }
+    }
+
+    static long heapAlloc(long heap, long size, int flags) {
+        try {
+            TrackedAllocator m = NativeExports.memory();
+            if (m == null) {
+                return NativeExports.closed("Platform_HeapAlloc");
+            }
+            PrivateHeap h = TABLE.find(m, heap, "Platform_HeapAlloc");
+            return h != null ? h.allocate(size, flags, CSites.unknown()) : 0;
+        } catch (Throwable t) {
+            return NativeExports.internalError("Platform_HeapAlloc", t);
+        }
+    }
+
+    static int heapFree(long heap, long ptr) {
+        try {
+            TrackedAllocator m = NativeExports.memory();
+            if (m == null) {
+                return 0;
+            }
+            PrivateHeap h = TABLE.find(m, heap, "Platform_HeapFree");
+            return h != null && h.free(ptr) ? 1 : 0;
+        } catch (Throwable t) {
+            return (int) NativeExports.internalError("Platform_HeapFree", t);
+        }
+    }
+
+    static int heapDestroy(long heap) {
+        try {
+            TrackedAllocator m = NativeExports.memory();
+            return m != null && TABLE.destroy(m, heap) ? 1 : 0;
+        } catch (Throwable t) {
+            return (int) NativeExports.internalError("Platform_HeapDestroy", t);
         }
     }
 }

@@ -11,14 +11,11 @@ import java.lang.invoke.MethodType;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.platformmemory.api.AllocatorConfig;
-import org.platformmemory.api.BlockSupply;
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.InvalidConfigException;
 import org.platformmemory.api.MemoryStats;
-import org.platformmemory.api.PrivateHeap;
 import org.platformmemory.api.Tracking;
 import org.platformmemory.api.TrackedAllocator;
 
@@ -48,7 +45,7 @@ public final class NativeExports {
      * The table entries in the order of {@code PmTable} in platform_memory_shim.h ({@code PM_CALLS}):
      * {@link AbiContract#check} compares names, order and sizes with the shim's description at install.
      */
-    private static final Map.Entry<String, FunctionDescriptor>[] ENTRIES = entries();
+    private static final Entry[] ENTRIES = entries();
 
     private static final Linker LINKER = Linker.nativeLinker();
     /** How long Platform_Mem_Shutdown lets calls already under way on other threads finish. */
@@ -59,47 +56,44 @@ public final class NativeExports {
     private static volatile ShimCache cache;
     /** The option that turns the shim's per-thread caches off ({@code fastpath=off}). */
     static final String FAST_PATH = "allocator.fastpath";
-    private static volatile int cSite;
     private static volatile MethodHandle report;
     private static MemorySegment table;
-    private static final Map<SiteKey, Integer> SITES = new ConcurrentHashMap<>();
-    private static final HeapHandles HEAPS = new HeapHandles();
-
-    /** A C allocation site: the address of its {@code __FILE__} string and the line. */
-    private record SiteKey(long file, int line) {
-    }
 
     private NativeExports() {
     }
 
     /** The table entries in order, as {@link AbiContract#check} compares them. */
     static List<Map.Entry<String, FunctionDescriptor>> tableEntries() {
-        return List.of(ENTRIES);
+        return java.util.Arrays.stream(ENTRIES).map(e -> Map.entry(e.name(), e.descriptor())).toList();
     }
 
-    @SuppressWarnings("unchecked")
-    private static Map.Entry<String, FunctionDescriptor>[] entries() {
-        return new Map.Entry[] {
-            Map.entry("alloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            Map.entry("free", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG)),
-            Map.entry("realloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            Map.entry("allocAligned", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            Map.entry("allocDbg", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT)),
-            Map.entry("size", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG)),
-            Map.entry("getStats", FunctionDescriptor.ofVoid(JAVA_LONG)),
-            Map.entry("dumpLeaks", FunctionDescriptor.of(JAVA_LONG)),
-            Map.entry("heapCreate", FunctionDescriptor.of(JAVA_INT)),
-            Map.entry("heapAlloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            Map.entry("heapFree", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
-            Map.entry("heapDestroy", FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
-            Map.entry("shutdown", FunctionDescriptor.ofVoid()),
-            Map.entry("stat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
-            Map.entry("cacheLimit", FunctionDescriptor.of(JAVA_LONG)),
-            Map.entry("cacheRefill", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            Map.entry("cacheRelease", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            Map.entry("freeIfLive", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            Map.entry("reallocIfLive", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            Map.entry("report", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_LONG, JAVA_LONG)),
+    /** One entry of the table: the static method {@code owner.name}, upcalled with {@code descriptor}. */
+    private record Entry(String name, Class<?> owner, FunctionDescriptor descriptor) {
+    }
+
+    private static Entry[] entries() {
+        Class<?> self = NativeExports.class;
+        return new Entry[] {
+            new Entry("alloc", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("free", self, FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG)),
+            new Entry("realloc", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            new Entry("allocAligned", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("allocDbg", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT)),
+            new Entry("size", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG)),
+            new Entry("getStats", self, FunctionDescriptor.ofVoid(JAVA_LONG)),
+            new Entry("dumpLeaks", self, FunctionDescriptor.of(JAVA_LONG)),
+            new Entry("heapCreate", HeapHandles.class, FunctionDescriptor.of(JAVA_INT)),
+            new Entry("heapAlloc", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("heapFree", HeapHandles.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
+            new Entry("heapDestroy", HeapHandles.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
+            new Entry("shutdown", self, FunctionDescriptor.ofVoid()),
+            new Entry("stat", self, FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
+            new Entry("cacheLimit", CacheEntries.class, FunctionDescriptor.of(JAVA_LONG)),
+            new Entry("cacheRefill", CacheEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("cacheRelease", CacheEntries.class, FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("freeIfLive", CacheEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            new Entry("reallocIfLive", CacheEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            new Entry("report", CacheEntries.class, FunctionDescriptor.ofVoid(JAVA_INT, JAVA_LONG, JAVA_LONG)),
         };
     }
 
@@ -142,9 +136,8 @@ public final class NativeExports {
                 return ERR_START;
             }
             opened.setErrorHandler(NativeExports::onError);
-            cSite = opened.site(null, 0);
-            SITES.clear();
-            HEAPS.clear();
+            CSites.reset(opened);
+            HeapHandles.TABLE.clear();
             if (table == null) {
                 table = buildTable();
             }
@@ -189,9 +182,9 @@ public final class NativeExports {
         t.setAtIndex(JAVA_LONG, 0, ENTRIES.length);
         MethodHandles.Lookup lookup = MethodHandles.lookup();
         for (int i = 0; i < ENTRIES.length; i++) {
-            FunctionDescriptor descriptor = ENTRIES[i].getValue();
+            FunctionDescriptor descriptor = ENTRIES[i].descriptor();
             MethodType type = descriptor.toMethodType();
-            MethodHandle target = lookup.findStatic(NativeExports.class, ENTRIES[i].getKey(), type);
+            MethodHandle target = lookup.findStatic(ENTRIES[i].owner(), ENTRIES[i].name(), type);
             MemorySegment stub = LINKER.upcallStub(target, descriptor, Arena.global());
             t.setAtIndex(ValueLayout.ADDRESS, i + 1L, stub);
         }
@@ -204,7 +197,7 @@ public final class NativeExports {
     private static long alloc(long size, int flags) {
         try {
             TrackedAllocator m = memory;
-            return m != null ? m.allocate(size, flags, 16, cSite) : closed("Platform_Alloc");
+            return m != null ? m.allocate(size, flags, 16, CSites.unknown()) : closed("Platform_Alloc");
         } catch (Throwable t) {
             return internalError("Platform_Alloc", t);
         }
@@ -229,7 +222,7 @@ public final class NativeExports {
             if (m == null) {
                 return closed("Platform_Realloc");
             }
-            return ptr == 0 ? m.allocate(newSize, 0, 16, cSite) : m.reallocate(ptr, oldSize, newSize);
+            return ptr == 0 ? m.allocate(newSize, 0, 16, CSites.unknown()) : m.reallocate(ptr, oldSize, newSize);
         } catch (Throwable t) {
             return internalError("Platform_Realloc", t);
         }
@@ -238,7 +231,7 @@ public final class NativeExports {
     private static long allocAligned(long size, long alignment, int flags) {
         try {
             TrackedAllocator m = memory;
-            return m != null ? m.allocate(size, flags, alignment, cSite) : closed("Platform_AllocAligned");
+            return m != null ? m.allocate(size, flags, alignment, CSites.unknown()) : closed("Platform_AllocAligned");
         } catch (Throwable t) {
             return internalError("Platform_AllocAligned", t);
         }
@@ -250,7 +243,7 @@ public final class NativeExports {
             if (m == null) {
                 return closed("Platform_Alloc_Dbg");
             }
-            return m.allocate(size, flags, 16, m.tracking() == Tracking.COUNTERS ? cSite : site(m, file, line));
+            return m.allocate(size, flags, 16, m.tracking() == Tracking.COUNTERS ? CSites.unknown() : CSites.of(m, file, line));
         } catch (Throwable t) {
             return internalError("Platform_Alloc_Dbg", t);
         }
@@ -297,50 +290,6 @@ public final class NativeExports {
         }
     }
 
-    private static int heapCreate() {
-        try {
-            TrackedAllocator m = memory;
-            return m != null ? (int) HEAPS.create(m) : (int) closed("Platform_HeapCreate");
-        } catch (Throwable t) {
-            return (int) internalError("Platform_HeapCreate", t);
-        }
-    }
-
-    private static long heapAlloc(long heap, long size, int flags) {
-        try {
-            TrackedAllocator m = memory;
-            if (m == null) {
-                return closed("Platform_HeapAlloc");
-            }
-            PrivateHeap h = HEAPS.find(m, heap, "Platform_HeapAlloc");
-            return h != null ? h.allocate(size, flags, cSite) : 0;
-        } catch (Throwable t) {
-            return internalError("Platform_HeapAlloc", t);
-        }
-    }
-
-    private static int heapFree(long heap, long ptr) {
-        try {
-            TrackedAllocator m = memory;
-            if (m == null) {
-                return 0;
-            }
-            PrivateHeap h = HEAPS.find(m, heap, "Platform_HeapFree");
-            return h != null && h.free(ptr) ? 1 : 0;
-        } catch (Throwable t) {
-            return (int) internalError("Platform_HeapFree", t);
-        }
-    }
-
-    private static int heapDestroy(long heap) {
-        try {
-            TrackedAllocator m = memory;
-            return m != null && HEAPS.destroy(m, heap) ? 1 : 0;
-        } catch (Throwable t) {
-            return (int) internalError("Platform_HeapDestroy", t);
-        }
-    }
-
     /** One figure, by the shim's PM_STAT_* id (checked at install): no allocation (counters read in place). */
     private static long stat(int which) {
         try {
@@ -383,111 +332,30 @@ public final class NativeExports {
     }
 
     // ---------------------------------------------------------------------------------------------
-    // The shim caches' entries (pm_cache.c): each catches everything
 
-    /** PM_CACHE_LARGEST while the caches may run, else 0. */
-    private static long cacheLimit() {
-        try {
-            ShimCache c = cache;
-            if (c == null) {
-                return 0;
-            }
-            c.startKeeper();
-            return ShimCache.LARGEST;
-        } catch (Throwable t) {
-            return internalError("starting the caches", t);
-        }
+
+    /** The facade being served, or null while the layer is stopped. */
+    static TrackedAllocator memory() {
+        return memory;
     }
 
-    private static int cacheRefill(long blockSize, long out, int count) {
-        try {
-            ShimCache c = cache;
-            return c != null ? c.supply().lend(blockSize, out, count) : 0;
-        } catch (Throwable t) {
-            return (int) internalError("a cache refill", t);
-        }
+    /** The shim caches' Java side, or null when they are off. */
+    static ShimCache cache() {
+        return cache;
     }
 
-    private static void cacheRelease(long blockSize, long in, int count) {
-        try {
-            ShimCache c = cache;
-            if (c != null) {
-                c.supply().takeBack(blockSize, in, count);
-            }
-        } catch (Throwable t) {
-            internalError("a cache release", t);
-        }
-    }
-
-    /** BlockSupply.freeIfLive for a pointer no cache knows: FREED (0), UNKNOWN (1) or KNOWN (3). */
-    private static long freeIfLive(long ptr, long size) {
-        try {
-            TrackedAllocator m = memory;
-            if (m == null) {
-                closed("Platform_Free");
-                return BlockSupply.FREED;
-            }
-            return m.supply().freeIfLive(ptr, size);
-        } catch (Throwable t) {
-            internalError("Platform_Free", t);
-            return BlockSupply.FREED;
-        }
-    }
-
-    /** BlockSupply.reallocateIfLive for a pointer no cache knows. */
-    private static long reallocIfLive(long ptr, long oldSize, long newSize) {
-        try {
-            TrackedAllocator m = memory;
-            return m != null ? m.supply().reallocateIfLive(ptr, oldSize, newSize) : closed("Platform_Realloc");
-        } catch (Throwable t) {
-            return internalError("Platform_Realloc", t);
-        }
-    }
-
-    /** An error the shim found on its fast path: counted, logged and told like the facade's own. */
-    private static void report(int code, long message, long ptr) {
-        try {
-            TrackedAllocator m = memory;
-            String text = MemorySegment.ofAddress(message).reinterpret(4096).getString(0);
-            ErrorCode error = ErrorCode.of(code);
-            if (m != null && error != null) {
-                m.reportError(error, text, ptr);
-            } else {
-                reportToC(code, text, ptr);
-            }
-        } catch (Throwable t) {
-            internalError("an error report", t);
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------------
-
-    /** The site id of a C {@code file:line}; file names are interned by their address. */
-    private static int site(TrackedAllocator m, long file, int line) {
-        if (file == 0) {
-            return cSite;
-        }
-        SiteKey key = new SiteKey(file, line);
-        Integer id = SITES.get(key);
-        if (id == null) {
-            String name = MemorySegment.ofAddress(file).reinterpret(4096).getString(0);
-            id = m.site(name, line);
-            SITES.put(key, id);
-        }
-        return id;
-    }
 
     private static void onError(ErrorCode error, String message, long address) {
         reportToC(error.code(), message, address);
     }
 
     /** A call after Platform_Mem_Shutdown that raced it past the shim's check: refused, reported, 0. */
-    private static long closed(String function) {
+    static long closed(String function) {
         reportToC(ErrorCode.CLOSED.code(), function + ": the allocator was shut down", 0);
         return 0;
     }
 
-    private static long internalError(String function, Throwable t) {
+    static long internalError(String function, Throwable t) {
         try {
             reportToC(ERR_INTERNAL, function + ": internal error: " + t, 0);
         } catch (Throwable ignored) {
@@ -496,7 +364,7 @@ public final class NativeExports {
         return 0;
     }
 
-    private static void reportToC(int code, String message, long address) {
+    static void reportToC(int code, String message, long address) {
         MethodHandle r = report;
         if (r == null) {
             return;

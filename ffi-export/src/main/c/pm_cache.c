@@ -521,10 +521,9 @@ static void pm_free_own(PmThread *t, void *ptr, size_t size, int counted) {
     pm_set_remove(t, (uintptr_t) ptr);
     atomic_store_explicit(pm_header_word1(ptr), 0, memory_order_relaxed);
     if (counted) {
-        pm_count(&t->frees, 1);
-        pm_count(&t->live_bytes, -(int64_t) recorded);
+        pm_count_free(t, recorded);
     }
-    atomic_store_explicit(&t->recent[t->recent_next++ % PM_CACHE_RECENT], (uintptr_t) ptr, memory_order_relaxed);
+    pm_remember_freed(t, (uintptr_t) ptr);
     pm_push(t, ptr, (unsigned) (w0 >> 56));
 }
 
@@ -678,9 +677,8 @@ PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
     if (owner != NULL) {
         if (pm_claim_remote(ptr)) {
             uint64_t recorded = pm_header(ptr)[0] & PM_SIZE_MASK;
-            pm_count(&t->frees, 1);
-            pm_count(&t->live_bytes, -(int64_t) recorded);
-            atomic_store_explicit(&t->recent[t->recent_next++ % PM_CACHE_RECENT], p, memory_order_relaxed);
+            pm_count_free(t, recorded);
+            pm_remember_freed(t, p);
             pm_give_to_owner(owner, ptr);
             pthread_rwlock_unlock(&pm_registry_lock);
             pm_report_size(ptr, size, recorded, 0);
@@ -804,8 +802,7 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
         return NULL;
     }
     if (new_size == 0) {
-        pm_count(&t->frees, 1);
-        pm_count(&t->live_bytes, -(int64_t) recorded);
+        pm_count_free(t, recorded);
     }
     pm_give_to_owner(owner, ptr);
     pthread_rwlock_unlock(&pm_registry_lock);
@@ -904,7 +901,7 @@ PM_HIDDEN size_t pm_cache_dump(void) {
 static void pm_sweep_orphans(uint64_t epoch) {
     for (PmThread **link = &pm_threads; *link != NULL;) {
         PmThread *o = *link;
-        if ((o->orphaned && o->live.used == 0) || (o->orphaned && o->epoch != epoch)) {
+        if (o->orphaned && (o->live.used == 0 || o->epoch != epoch)) {
             if (o->epoch == epoch) {
                 pm_counters_into(o, pm_retired_totals);
             }

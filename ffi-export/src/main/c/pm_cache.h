@@ -240,6 +240,17 @@ static inline void pm_count(_Atomic int64_t *counter, int64_t delta) {
                           memory_order_relaxed);
 }
 
+/* Counts a free of a block of `bytes`: the freeing thread counts it, whoever handed it out. */
+static inline void pm_count_free(PmThread *t, uint64_t bytes) {
+    pm_count(&t->frees, 1);
+    pm_count(&t->live_bytes, -(int64_t) bytes);
+}
+
+/* Remembers a freed address, so that a later free of it is told as a double free, not a foreign pointer. */
+static inline void pm_remember_freed(PmThread *t, uintptr_t p) {
+    atomic_store_explicit(&t->recent[t->recent_next++ % PM_CACHE_RECENT], p, memory_order_relaxed);
+}
+
 /* ---- The fast paths --------------------------------------------------------------------------------- */
 
 /* This thread's cache when it is ready for the current start of the layer, else NULL. */
@@ -300,9 +311,8 @@ static inline int pm_cache_free(void *ptr, size_t size) {
     }
     pm_set_remove(t, p);
     atomic_store_explicit(pm_header_word1(ptr), 0, memory_order_relaxed);
-    pm_count(&t->frees, 1);
-    pm_count(&t->live_bytes, -(int64_t) recorded);
-    atomic_store_explicit(&t->recent[t->recent_next++ % PM_CACHE_RECENT], p, memory_order_relaxed);
+    pm_count_free(t, recorded);
+    pm_remember_freed(t, p);
     unsigned c = (unsigned) (w0 >> 56);
     if (PM_CACHE_UNLIKELY(t->count[c] == pm_class_capacity[c])) {
         pm_cache_spill(t, c);

@@ -112,11 +112,11 @@ public final class BlockSupply {
      * or freed by it a moment ago; {@link TrackedAllocator#free} then reports it), else {@link #UNKNOWN}.
      */
     public long freeIfLive(long address, long size) {
-        if (owner.isClosed() || live.sizeOf(address) != 0) {
+        if (facadeAnswers(address)) {
             owner.free(address, size);
             return FREED;
         }
-        return diagnosis.knows(address) ? KNOWN : UNKNOWN;
+        return knownOrUnknown(address);
     }
 
     /**
@@ -124,9 +124,18 @@ public final class BlockSupply {
      * facade's, else {@link #KNOWN} or {@link #UNKNOWN} (odd, so never a block), with nothing done.
      */
     public long reallocateIfLive(long address, long oldSize, long newSize) {
-        if (owner.isClosed() || live.sizeOf(address) != 0) {
+        if (facadeAnswers(address)) {
             return owner.reallocate(address, oldSize, newSize);
         }
+        return knownOrUnknown(address);
+    }
+
+    // a live block of the facade's, or a call the closed facade refuses itself
+    private boolean facadeAnswers(long address) {
+        return owner.isClosed() || live.sizeOf(address) != 0;
+    }
+
+    private long knownOrUnknown(long address) {
         return diagnosis.knows(address) ? KNOWN : UNKNOWN;
     }
 

@@ -49,7 +49,10 @@ public final class Accounting {
 
     /** Raises the peak to {@code liveTotal} (live bytes, as {@link #reserve} returned them) plus the bytes lent, if higher. */
     public void raisePeak(long liveTotal) {
-        long candidate = liveTotal + lentBytes.get();
+        raisePeakTo(liveTotal + lentBytes.get());
+    }
+
+    private void raisePeakTo(long candidate) {
         long peak;
         while (candidate > (peak = peakBytes.get()) && !peakBytes.compareAndSet(peak, candidate)) {
             Thread.onSpinWait();
@@ -63,11 +66,7 @@ public final class Accounting {
     public void lend(long bytes) {
         long lent = lentBytes.addAndGet(bytes);
         if (bytes > 0) {
-            long candidate = liveBytes.get() + lent;
-            long peak;
-            while (candidate > (peak = peakBytes.get()) && !peakBytes.compareAndSet(peak, candidate)) {
-                Thread.onSpinWait();
-            }
+            raisePeakTo(liveBytes.get() + lent);
         }
     }
 

@@ -60,6 +60,7 @@ extern "C" {
 #define PLATFORM_MEM_ERR_ALLOCATION_FAILED 11 /* out of memory or over allocator.limit */
 #define PLATFORM_MEM_ERR_CLOSED           12  /* a call after Platform_Mem_Shutdown */
 #define PLATFORM_MEM_ERR_INVALID_HEAP     13  /* a heap never created or already destroyed */
+#define PLATFORM_MEM_ERR_USE_AFTER_FREE   14  /* a freed block written to (tracking=debug, quarantine) */
 #define PLATFORM_MEM_ERR_START           100  /* the layer could not start (see Platform_Mem_LastError) */
 #define PLATFORM_MEM_ERR_INTERNAL        101  /* an unexpected failure inside the layer; call returned 0 */
 
@@ -132,6 +133,12 @@ PLATFORM_MEMORY_API size_t Platform_Mem_GetCount(void);
  * totals) to stderr; returns the number of live blocks. Sites need allocator.tracking=leaks or debug. */
 PLATFORM_MEMORY_API size_t Platform_Mem_DumpLeaks(void);
 
+/* Checks the whole heap now (tracking=debug): every live block's guard bytes (PLATFORM_MEM_ERR_GUARD_CORRUPTED)
+ * and every freed block held in the quarantine for writes after free (PLATFORM_MEM_ERR_USE_AFTER_FREE,
+ * with the block's allocation site). Each damaged block is reported once; returns how many were found.
+ * Other tracking modes keep no guards or quarantine: returns 0. Cost: a pass over every live block. */
+PLATFORM_MEMORY_API int Platform_Mem_CheckHeap(void);
+
 /* memcpy: n bytes, the ranges must not overlap. NULL with n 0: allowed. Returns dst. Done in C. */
 PLATFORM_MEMORY_API void *Platform_MemCopy(void *dst, const void *src, size_t n);
 
@@ -189,11 +196,17 @@ PLATFORM_MEMORY_API PlatformHeap Platform_HeapCreate(void);
 /* Allocates in a heap (as Platform_Alloc). An unknown heap: NULL, PLATFORM_MEM_ERR_INVALID_HEAP. */
 PLATFORM_MEMORY_API void *Platform_HeapAlloc(PlatformHeap heap, size_t size, uint32_t flags);
 
-/* Frees a block of the heap; returns 1, or 0 if it is not a live block of that heap (reported).
- * NULL: returns 1. Heap blocks may also be freed and resized with Platform_Free/Platform_Realloc. */
+/* Frees a block of the heap; returns 1, or 0 if it is not a live block of that heap, or the heap is
+ * unknown or destroyed (reported; nothing is freed). NULL: returns 1. Heap blocks may also be freed and resized with Platform_Free/Platform_Realloc. */
 PLATFORM_MEMORY_API int Platform_HeapFree(PlatformHeap heap, void *ptr);
 
-/* Frees every block of the heap at once, then the heap. An unknown heap: reported, nothing freed. */
+/* The requested size of a live block of that heap; 0 (reported: PLATFORM_MEM_ERR_INVALID_HEAP for an
+ * unknown or destroyed heap, PLATFORM_MEM_ERR_INVALID_POINTER for a block of another heap or of none, or
+ * not a live block). NULL: 0, not reported. */
+PLATFORM_MEMORY_API size_t Platform_HeapSize(PlatformHeap heap, const void *ptr);
+
+/* Frees every block of the heap at once, then the heap. An unknown heap: reported, nothing freed.
+ * A handle is never handed out twice: a destroyed heap's handle stays unknown for good. */
 PLATFORM_MEMORY_API void Platform_HeapDestroy(PlatformHeap heap);
 
 /* ---- Leak sites --------------------------------------------------------------------------------- */

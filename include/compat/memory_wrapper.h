@@ -186,21 +186,21 @@ static inline LPVOID HeapAlloc(HANDLE heap, DWORD flags, SIZE_T bytes) {
                                    : Platform_HeapAlloc((PlatformHeap) heap, bytes, pm_flags);
 }
 
-/* The block's size, or (SIZE_T)-1 if pointer is not a live block. */
+/* The size of a live block of that heap (any live block for the process heap); (SIZE_T)-1 otherwise,
+ * and the layer reports a block of another heap or an unknown heap. */
 static inline SIZE_T HeapSize(HANDLE heap, DWORD flags, LPCVOID pointer) {
-    (void) heap;
     (void) flags;
-    SIZE_T size = Platform_Mem_Size(pointer);
+    SIZE_T size = heap == PM_PROCESS_HEAP ? Platform_Mem_Size(pointer)
+                                          : Platform_HeapSize((PlatformHeap) heap, pointer);
     return size == 0 ? (SIZE_T) -1 : size;
 }
 
-/* Resizes (the block stays in its heap). HEAP_ZERO_MEMORY zeroes only the grown tail;
+/* Resizes a live block of that heap (it stays in its heap). HEAP_ZERO_MEMORY zeroes only the grown tail;
  * HEAP_REALLOC_IN_PLACE_ONLY fails unless the size is unchanged. Failure: NULL, the block as it was. */
 static inline LPVOID HeapReAlloc(HANDLE heap, DWORD flags, LPVOID pointer, SIZE_T bytes) {
-    (void) heap;
-    SIZE_T old = Platform_Mem_Size(pointer);
-    if (old == 0) {
-        return NULL;
+    SIZE_T old = HeapSize(heap, 0, pointer);
+    if (old == (SIZE_T) -1) {
+        return NULL; /* not a live block of that heap: reported, nothing changed */
     }
     if (bytes == 0) {
         bytes = 1;

@@ -635,6 +635,10 @@ PLATFORM_MEMORY_API size_t Platform_Mem_GetCount(void) {
     return pm_stat(PM_STAT_LIVE_BLOCKS);
 }
 
+PLATFORM_MEMORY_API int Platform_Mem_CheckHeap(void) {
+    return pm_ready() ? pm.calls.check_heap() : 0;
+}
+
 PLATFORM_MEMORY_API size_t Platform_Mem_DumpLeaks(void) {
     fflush(stderr);
     if (!pm_ready()) {
@@ -746,9 +750,14 @@ PLATFORM_MEMORY_API void Platform_Mem_SetErrorHandler(PlatformMemErrorHandler ha
     atomic_store_explicit(&pm.handler, handler, memory_order_release);
 }
 
-/* Heaps cross the ABI as their id (1..4096) disguised as an opaque pointer. */
+/* Heaps cross the ABI as a 64-bit handle disguised as an opaque pointer: never a canonical address and
+ * never handed out twice (HeapHandles), so a stale or bogus handle is reported, not taken for a heap. */
 PLATFORM_MEMORY_API PlatformHeap Platform_HeapCreate(void) {
     return pm_ready() ? (PlatformHeap) (intptr_t) pm.calls.heap_create() : NULL;
+}
+
+PLATFORM_MEMORY_API size_t Platform_HeapSize(PlatformHeap heap, const void *ptr) {
+    return ptr != NULL && pm_ready() ? pm.calls.heap_size((int64_t) (intptr_t) heap, ptr) : 0;
 }
 
 PLATFORM_MEMORY_API void *Platform_HeapAlloc(PlatformHeap heap, size_t size, uint32_t flags) {

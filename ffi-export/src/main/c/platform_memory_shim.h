@@ -43,10 +43,12 @@ typedef int64_t *pm_i64_ptr;
     X(size, pm_size, (pm_cptr)) \
     X(get_stats, void, (pm_stats_ptr)) \
     X(dump_leaks, pm_size, (void)) \
-    X(heap_create, pm_i32, (void)) \
+    X(heap_create, pm_i64, (void)) /* a handle: never a pointer, never reused */ \
     X(heap_alloc, pm_ptr, (pm_i64, pm_size, pm_u32)) \
     X(heap_free, pm_i32, (pm_i64, pm_ptr)) \
     X(heap_destroy, pm_i32, (pm_i64)) \
+    X(heap_size, pm_size, (pm_i64, pm_cptr)) /* a live block of that heap: its size; else 0, reported */ \
+    X(check_heap, pm_i32, (void)) /* damaged blocks found (guards, quarantine fills), each reported */ \
     X(shutdown, void, (void)) \
     X(stat, pm_u64, (pm_i32)) /* one PM_STAT_* figure, without building the whole struct */ \
     X(cache_limit, pm_size, (void)) /* the largest size the per-thread caches may serve; 0: none */ \
@@ -102,7 +104,7 @@ typedef struct PmTable {
 #define PM_ERRORS(X) \
     X(DOUBLE_FREE) X(INVALID_POINTER) X(INTERIOR_POINTER) X(SIZE_MISMATCH) X(SIZE_OVERFLOW) \
     X(BAD_ALIGNMENT) X(REALLOC_FREED) X(GUARD_CORRUPTED) X(HEADER_CORRUPTED) X(BACKEND_FAILURE) \
-    X(ALLOCATION_FAILED) X(CLOSED) X(INVALID_HEAP) X(START) X(INTERNAL)
+    X(ALLOCATION_FAILED) X(CLOSED) X(INVALID_HEAP) X(USE_AFTER_FREE) X(START) X(INTERNAL)
 
 /* The figures of the table's stat entry: PM_STAT_<name> is its position in this list. */
 #define PM_STAT_IDS(X) X(LIVE_BYTES) X(PEAK_BYTES) X(LIVE_BLOCKS) X(RAM_FREE) X(RAM_TOTAL)

@@ -25,7 +25,9 @@
  * The header a cached block carries while it is handed out (the 16 bytes before it, where the
  * facade's own header would be):
  *     word0  requested size (48 bits) | flags (8) | size class (8)
- *     word1  check of (address, word0) (32) | state (2): LIVE, or REMOTE once another thread freed it
+ *     word1  check of (address, word0) (32) | state (2): LIVE, REMOTE once another thread freed it, and
+ *            FREED once it is back on a stack: a later free of the address is then told as a double
+ *            free as long as nobody has written over the header (pm_diagnose reads it with a checked read)
  */
 #ifndef PM_CACHE_H
 #define PM_CACHE_H
@@ -51,6 +53,7 @@ enum {
 #define PM_STATE_MASK UINT64_C(3)
 #define PM_STATE_LIVE UINT64_C(1)
 #define PM_STATE_REMOTE UINT64_C(2)
+#define PM_STATE_FREED UINT64_C(3)
 
 /* The handed-out blocks of one thread, by page: for each 64 KiB page it handed out blocks in, a bitmap of
  * the 16-byte granules where one starts. Blocks handed out together mostly share pages, so a lookup
@@ -161,6 +164,11 @@ static inline uint64_t *pm_header(const void *ptr) {
 
 static inline _Atomic uint64_t *pm_header_word1(const void *ptr) {
     return (_Atomic uint64_t *) ((uint64_t *) ptr - 1);
+}
+
+/* word1 of a block at p with word0 w0 once it has been freed. */
+static inline uint64_t pm_word1_freed(uint64_t live) {
+    return (live & ~PM_STATE_MASK) | PM_STATE_FREED;
 }
 
 /* ---- The set of handed-out blocks ------------------------------------------------------------------- */
@@ -305,12 +313,13 @@ static inline int pm_cache_free(void *ptr, size_t size) {
     }
     uint64_t w0 = pm_header(ptr)[0];
     uint64_t recorded = w0 & PM_SIZE_MASK;
-    if (PM_CACHE_UNLIKELY(atomic_load_explicit(pm_header_word1(ptr), memory_order_relaxed) != pm_word1(p, w0)) ||
+    uint64_t live = pm_word1(p, w0);
+    if (PM_CACHE_UNLIKELY(atomic_load_explicit(pm_header_word1(ptr), memory_order_relaxed) != live) ||
         PM_CACHE_UNLIKELY(size != 0 && size != recorded)) {
         return pm_cache_free_slow(ptr, size);
     }
     pm_set_remove(t, p);
-    atomic_store_explicit(pm_header_word1(ptr), 0, memory_order_relaxed);
+    atomic_store_explicit(pm_header_word1(ptr), pm_word1_freed(live), memory_order_relaxed);
     pm_count_free(t, recorded);
     pm_remember_freed(t, p);
     unsigned c = (unsigned) (w0 >> 56);

@@ -31,6 +31,13 @@ public final class AllocatorConfig {
     public static final String LIMIT = "allocator.limit";
     /** {@code counters}, {@code leaks} or {@code debug}: see {@link Tracking}. */
     public static final String TRACKING = "allocator.tracking";
+    /**
+     * {@code tracking=debug} only: the bytes of freed blocks held back (filled with 0xDD) before the backend
+     * may reuse them, so writes after free and stale frees are found; {@code 0} turns it off.
+     */
+    public static final String QUARANTINE = "allocator.quarantine";
+    /** {@code tracking=debug} only: the most freed blocks the quarantine holds at once. */
+    public static final String QUARANTINE_BLOCKS = "allocator.quarantine_blocks";
     /** The environment variable read when {@code allocator.backend} is not a system property. */
     public static final String BACKEND_ENV = "ALLOCATOR_BACKEND";
 

@@ -32,7 +32,12 @@ public enum ErrorCode {
     /** A call after the allocator was closed. */
     CLOSED(12),
     /** A heap id that was never created or is already destroyed. */
-    INVALID_HEAP(13);
+    INVALID_HEAP(13),
+    /**
+     * A freed block was written to while it was held back in the debug quarantine (tracking {@code debug}):
+     * found when it leaves the quarantine or by a heap check; the message names its allocation site.
+     */
+    USE_AFTER_FREE(14);
 
     private final int code;
 

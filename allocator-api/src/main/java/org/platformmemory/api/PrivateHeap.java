@@ -77,10 +77,11 @@ public final class PrivateHeap implements AutoCloseable {
             return true;
         }
         int tag = live.heapTagOf(address);
-        if (tag >= 0 && tag != record.tag) {
-            int other = live.heapIdOf(address);
-            errors.report(ErrorCode.INVALID_POINTER, "heapFree(" + record.id + ", " + ErrorReporter.hex(address)
-                + "): the block belongs to " + (other <= 0 ? "no heap" : "heap " + other) + "; nothing was done", address);
+        if (tag != record.tag && (tag >= 0 || !release.knows(address))) {
+            // a block of another heap or of none, or a pointer the facade knows nothing of (a block of
+            // the C shim's caches, a stray pointer); a freed block or an interior pointer go on to the
+            // claim below, which reports them as every free does
+            reportOtherHeap("heapFree", address, tag);
             return false;
         }
         if (owner.isClosed()) {
@@ -95,6 +96,33 @@ public final class PrivateHeap implements AutoCloseable {
         }
         release.release(address, word0);
         return true;
+    }
+
+    /**
+     * The requested size of a live block of this heap ({@code HeapSize}). A block of another heap or of
+     * none, or an address that is not a live block, is reported as {@link ErrorCode#INVALID_POINTER}; a
+     * destroyed heap as {@link ErrorCode#INVALID_HEAP}.
+     *
+     * @return the size, or 0 after a report
+     */
+    public long sizeOf(long address) {
+        if (record.destroyed()) {
+            errors.report(ErrorCode.INVALID_HEAP, "heapSize(" + record.id + "): the heap was destroyed", 0);
+            return 0;
+        }
+        int tag = live.heapTagOf(address);
+        if (tag != record.tag) {
+            reportOtherHeap("heapSize", address, tag);
+            return 0;
+        }
+        return live.sizeOf(address);
+    }
+
+    private void reportOtherHeap(String op, long address, int tag) {
+        String whose = tag < 0 ? "is not a live block of this heap"
+            : "belongs to " + (HeapRegistry.idOf(tag) == 0 ? "no heap" : "heap " + HeapRegistry.idOf(tag));
+        errors.report(ErrorCode.INVALID_POINTER, op + "(" + record.id + ", " + ErrorReporter.hex(address) + "): the block "
+            + whose + "; nothing was done", address);
     }
 
     /**

@@ -16,6 +16,7 @@ import org.platformmemory.api.internal.HeapRegistry;
 import org.platformmemory.api.internal.LiveBlocks;
 import org.platformmemory.api.internal.LiveBlockSet;
 import org.platformmemory.api.internal.PointerDiagnosis;
+import org.platformmemory.api.internal.Quarantine;
 import org.platformmemory.api.internal.SiteTable;
 import org.platformmemory.api.internal.Tracker;
 
@@ -56,6 +57,7 @@ public final class TrackedAllocator implements AutoCloseable {
     private final Accounting accounting;
     private final CheckedBackend backend;
     private final Tracker tracker;
+    private final Quarantine quarantine;
     private final HeapRegistry heaps = new HeapRegistry();
     private final BlockRelease release;
     private final BlockPlacement placement;
@@ -64,15 +66,21 @@ public final class TrackedAllocator implements AutoCloseable {
 
     private volatile boolean closed;
 
-    private TrackedAllocator(Allocator backend, Tracking tracking, long limit) {
+    /** The debug quarantine's default bound in bytes ({@link AllocatorConfig#QUARANTINE}). */
+    public static final long DEFAULT_QUARANTINE = 32L << 20;
+
+    private TrackedAllocator(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks) {
         this.tracking = tracking;
         this.header = new BlockHeader(tracking);
-        this.blocks = new LiveBlockSet(Math.max(16, Runtime.getRuntime().availableProcessors() * 8));
+        this.blocks = new LiveBlockSet(Math.max(16, Runtime.getRuntime().availableProcessors() * 8), header::size);
         this.accounting = new Accounting(limit, errors);
         this.backend = new CheckedBackend(backend, errors);
         this.tracker = Tracker.of(tracking, header, errors);
-        PointerDiagnosis diagnosis = new PointerDiagnosis(blocks, header, errors);
-        this.release = new BlockRelease(blocks, header, accounting, errors, tracker, this.backend, heaps, diagnosis);
+        this.quarantine = new Quarantine(tracking == Tracking.DEBUG ? quarantineBytes : 0, quarantineBlocks, header,
+            this.backend, tracker, errors);
+        PointerDiagnosis diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
+        this.release = new BlockRelease(blocks, header, accounting, errors, tracker, this.backend, heaps, diagnosis,
+            quarantine);
         this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, this.backend, heaps, release);
         this.live = new LiveBlocks(blocks, header, tracker, backend.name(), tracking);
         this.supply = new BlockSupply(this, live, diagnosis, accounting, this.backend, header, tracking);
@@ -87,7 +95,10 @@ public final class TrackedAllocator implements AutoCloseable {
     public static TrackedAllocator open(AllocatorConfig config) {
         Tracking tracking = config.choice(AllocatorConfig.TRACKING, Tracking.class, Tracking.COUNTERS);
         long limit = config.bytes(AllocatorConfig.LIMIT, 0, 0, Long.MAX_VALUE);
-        return new TrackedAllocator(Backends.create(config), tracking, limit);
+        long quarantineBytes = config.bytes(AllocatorConfig.QUARANTINE, DEFAULT_QUARANTINE, 0, Long.MAX_VALUE);
+        int quarantineBlocks = config.integer(AllocatorConfig.QUARANTINE_BLOCKS, Quarantine.DEFAULT_BLOCKS, 1,
+            Integer.MAX_VALUE / 4);
+        return new TrackedAllocator(Backends.create(config), tracking, limit, quarantineBytes, quarantineBlocks);
     }
 
     /** {@link #open(AllocatorConfig)} with the system properties and environment. */
@@ -103,7 +114,7 @@ public final class TrackedAllocator implements AutoCloseable {
         if (limit < 0) {
             throw new InvalidConfigException(AllocatorConfig.LIMIT + ": '" + limit + "' is negative; use 0 for no limit");
         }
-        return new TrackedAllocator(backend, tracking, limit);
+        return new TrackedAllocator(backend, tracking, limit, DEFAULT_QUARANTINE, Quarantine.DEFAULT_BLOCKS);
     }
 
     // ---- Allocation -----------------------------------------------------------------------------
@@ -350,6 +361,21 @@ public final class TrackedAllocator implements AutoCloseable {
      */
     public int checkAllGuards() {
         return tracker.checkAll(blocks);
+    }
+
+    /**
+     * Checks the whole heap ({@code Platform_Mem_CheckHeap}): every live block's guards and every block in
+     * the debug quarantine for writes after free ({@link ErrorCode#USE_AFTER_FREE}), each reported.
+     *
+     * @return the number of damaged blocks found; always 0 outside {@code debug} mode
+     */
+    public int checkHeap() {
+        return closed ? 0 : tracker.checkAll(blocks) + quarantine.checkAll();
+    }
+
+    /** Freed blocks the debug quarantine holds now (0 outside {@code debug} mode or with it off). */
+    public int quarantinedBlocks() {
+        return quarantine.size();
     }
 
     // ---- Errors and lifecycle -------------------------------------------------------------------

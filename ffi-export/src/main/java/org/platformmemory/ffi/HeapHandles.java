@@ -1,5 +1,6 @@
 package org.platformmemory.ffi;
 
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import org.platformmemory.api.ErrorCode;
@@ -7,16 +8,30 @@ import org.platformmemory.api.PrivateHeap;
 import org.platformmemory.api.TrackedAllocator;
 
 /**
- * The C side's private heaps: a {@code PlatformHeap} handle is the heap's id, and this map turns it back
- * into the {@link PrivateHeap}. An unknown, destroyed or bogus handle (NULL, a stray pointer) is reported
- * as {@link ErrorCode#INVALID_HEAP} and the call touches nothing. Thread-safe; lookups allocate nothing.
+ * The C side's private heaps: a {@code PlatformHeap} handle names one heap for its whole life and is
+ * never handed out again. It carries the heap's id (low 12 bits) and a serial number from a counter
+ * that does not wrap in practice (2^35 heaps), and lies outside the canonical address range, so it can
+ * never equal a pointer or a destroyed heap's handle whose id was reused. An unknown, destroyed or bogus
+ * handle (NULL, a stray pointer, a stale copy) is reported as {@link ErrorCode#INVALID_HEAP} and the
+ * call touches nothing. Thread-safe; lookups allocate nothing.
  */
 final class HeapHandles {
 
     /** The handles of the heaps the C side created: the call table's heap entries below use them. */
     static final HeapHandles TABLE = new HeapHandles();
 
-    private final AtomicReferenceArray<PrivateHeap> heaps = new AtomicReferenceArray<>(PrivateHeap.MAX_ID + 1);
+    /** Set in every handle: bits 53..62, so no handle is a canonical user-space address. */
+    static final long MARK = 0x7FE0_0000_0000_0000L;
+    private static final int ID_BITS = 12;
+    private static final long ID_MASK = (1L << ID_BITS) - 1;
+    private static final long SERIAL_LIMIT = 1L << (53 - ID_BITS);
+
+    /** A live heap and the one handle that names it. */
+    private record Named(long handle, PrivateHeap heap) {
+    }
+
+    private final AtomicReferenceArray<Named> heaps = new AtomicReferenceArray<>(PrivateHeap.MAX_ID + 1);
+    private final AtomicLong serials = new AtomicLong();
 
     /** The handle of a new heap, 0 when none could be created (reported by the facade). */
     long create(TrackedAllocator memory) {
@@ -24,18 +39,26 @@ final class HeapHandles {
         if (heap == null) {
             return 0;
         }
-        heaps.set(heap.id(), heap);
-        return heap.id();
+        long serial = serials.incrementAndGet() % SERIAL_LIMIT;
+        long handle = MARK | serial << ID_BITS | heap.id();
+        heaps.set(heap.id(), new Named(handle, heap));
+        return handle;
     }
 
     /** The heap behind {@code handle}, or null after reporting it as {@link ErrorCode#INVALID_HEAP}. */
     PrivateHeap find(TrackedAllocator memory, long handle, String function) {
-        PrivateHeap heap = handle > 0 && handle <= PrivateHeap.MAX_ID ? heaps.get((int) handle) : null;
-        if (heap == null) {
-            memory.reportError(ErrorCode.INVALID_HEAP, function + "(" + Long.toHexString(handle)
-                + "): no such heap (never created, or destroyed); nothing was done", 0);
+        int slot = (int) (handle & ID_MASK);
+        Named named = (handle & MARK) == MARK && slot <= PrivateHeap.MAX_ID ? heaps.get(slot) : null;
+        if (named == null || named.handle != handle) {
+            reportUnknown(memory, handle, function);
+            return null;
         }
-        return heap;
+        return named.heap;
+    }
+
+    private static void reportUnknown(TrackedAllocator memory, long handle, String function) {
+        memory.reportError(ErrorCode.INVALID_HEAP, function + "(0x" + Long.toHexString(handle)
+            + "): no such heap (never created, or destroyed); nothing was done", 0);
     }
 
     /** Destroys the heap behind {@code handle} and forgets the handle; false for an unknown one (reported). */
@@ -44,7 +67,13 @@ final class HeapHandles {
         if (heap == null) {
             return false;
         }
-        heaps.compareAndSet((int) handle, heap, null);
+        int slot = heap.id();
+        Named named = heaps.get(slot);
+        if (named == null || named.handle != handle || !heaps.compareAndSet(slot, named, null)) {
+            // another thread destroyed it since the lookup: that destroy did the work, this one is reported
+            reportUnknown(memory, handle, "Platform_HeapDestroy");
+            return false;
+        }
         return heap.destroy();
     }
 
@@ -57,12 +86,12 @@ final class HeapHandles {
 
     // ---- the call table's heap entries (Platform_Heap*): each catches everything ------------------------
 
-    static int heapCreate() {
+    static long heapCreate() {
         try {
             TrackedAllocator m = NativeExports.memory();
-            return m != null ? (int) TABLE.create(m) : (int) NativeExports.closed("Platform_HeapCreate");
+            return m != null ? TABLE.create(m) : NativeExports.closed("Platform_HeapCreate");
         } catch (Throwable t) {
-            return (int) NativeExports.internalError("Platform_HeapCreate", t);
+            return NativeExports.internalError("Platform_HeapCreate", t);
         }
     }
 
@@ -89,6 +118,19 @@ final class HeapHandles {
             return h != null && h.free(ptr) ? 1 : 0;
         } catch (Throwable t) {
             return (int) NativeExports.internalError("Platform_HeapFree", t);
+        }
+    }
+
+    static long heapSize(long heap, long ptr) {
+        try {
+            TrackedAllocator m = NativeExports.memory();
+            if (m == null) {
+                return 0;
+            }
+            PrivateHeap h = TABLE.find(m, heap, "Platform_HeapSize");
+            return h != null ? h.sizeOf(ptr) : 0;
+        } catch (Throwable t) {
+            return NativeExports.internalError("Platform_HeapSize", t);
         }
     }
 

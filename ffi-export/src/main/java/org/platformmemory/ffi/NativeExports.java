@@ -82,10 +82,12 @@ public final class NativeExports {
             new Entry("size", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG)),
             new Entry("getStats", self, FunctionDescriptor.ofVoid(JAVA_LONG)),
             new Entry("dumpLeaks", self, FunctionDescriptor.of(JAVA_LONG)),
-            new Entry("heapCreate", HeapHandles.class, FunctionDescriptor.of(JAVA_INT)),
+            new Entry("heapCreate", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG)),
             new Entry("heapAlloc", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
             new Entry("heapFree", HeapHandles.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
             new Entry("heapDestroy", HeapHandles.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
+            new Entry("heapSize", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            new Entry("checkHeap", self, FunctionDescriptor.of(JAVA_INT)),
             new Entry("shutdown", self, FunctionDescriptor.ofVoid()),
             new Entry("stat", self, FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
             new Entry("cacheLimit", CacheEntries.class, FunctionDescriptor.of(JAVA_LONG)),
@@ -273,6 +275,15 @@ public final class NativeExports {
             }
         } catch (Throwable t) {
             internalError("Platform_Mem_GetStats", t);
+        }
+    }
+
+    private static int checkHeap() {
+        try {
+            TrackedAllocator m = memory;
+            return m == null ? 0 : m.checkHeap();
+        } catch (Throwable t) {
+            return (int) internalError("Platform_Mem_CheckHeap", t);
         }
     }
 

@@ -29,6 +29,7 @@ public final class BlockHeader {
     public static final byte FILL_GUARD = (byte) 0xFD;
 
     private static final int MAGIC = 0x504D454D; // "PMEM"
+    private static final int FREED = 0x46524545; // "FREE": xor'd into the check of a freed block
 
     private final int coreOffset;
     private final int siteOffset;
@@ -98,9 +99,28 @@ public final class BlockHeader {
         return (int) (word1 >>> 32) == check(user, word0, (int) word1);
     }
 
-    /** Spoils the check, so a stale copy of this header never passes {@link #intact}. */
-    public void invalidate(long user) {
-        NativeMemory.putLong(user - coreOffset + 8, 0);
+    /**
+     * Marks a block being freed: its check becomes the freed check, so a stale copy of this header never
+     * passes {@link #intact}, and a later free of the address is known for a double free while the mark
+     * survives ({@link #freedAt}).
+     */
+    public void invalidate(long user, long word0) {
+        long word1 = NativeMemory.getLong(user - coreOffset + 8);
+        int heap = (int) word1;
+        NativeMemory.putLong(user - coreOffset + 8, (long) (check(user, word0, heap) ^ FREED) << 32 | (heap & 0xFFFFFFFFL));
+    }
+
+    /**
+     * Whether {@code address}, which nobody vouches for, carries the mark {@link #invalidate} leaves: a block
+     * of ours freed there, whose header no one has written over since. Reads through
+     * {@link NativeMemory#readChecked}, so any address is safe.
+     */
+    public boolean freedAt(long address) {
+        if ((address & 15) != 0 || address < 4096) {
+            return false;
+        }
+        long[] core = NativeMemory.readChecked(address - coreOffset, 2);
+        return core != null && (int) (core[1] >>> 32) == (check(address, core[0], (int) core[1]) ^ FREED);
     }
 
     private static int check(long user, long word0, int heap) {

@@ -29,9 +29,11 @@ public final class BlockRelease {
     private final CheckedBackend backend;
     private final HeapRegistry heaps;
     private final PointerDiagnosis diagnosis;
+    private final Quarantine quarantine;
 
     public BlockRelease(LiveBlockSet blocks, BlockHeader header, Accounting accounting, ErrorReporter errors,
-                        Tracker tracker, CheckedBackend backend, HeapRegistry heaps, PointerDiagnosis diagnosis) {
+                        Tracker tracker, CheckedBackend backend, HeapRegistry heaps, PointerDiagnosis diagnosis,
+                        Quarantine quarantine) {
         this.blocks = blocks;
         this.header = header;
         this.accounting = accounting;
@@ -40,6 +42,7 @@ public final class BlockRelease {
         this.backend = backend;
         this.heaps = heaps;
         this.diagnosis = diagnosis;
+        this.quarantine = quarantine;
     }
 
     /**
@@ -79,6 +82,11 @@ public final class BlockRelease {
         return false;
     }
 
+    /** Whether a free of {@code address}, not a live block, would be told as more than a foreign pointer. */
+    public boolean knows(long address) {
+        return diagnosis.knows(address);
+    }
+
     /** Gives a claimed block back to where it came from and counts its bytes. */
     public void release(long user, long word0) {
         int tag = header.heap(user);
@@ -114,8 +122,10 @@ public final class BlockRelease {
         long size = BlockHeader.sizeOf(word0);
         long align = 1L << BlockHeader.alignmentLog2Of(word0);
         tracker.beforeRelease(user, size, "free");
-        header.invalidate(user);
-        backend.free(source, user - header.offsetFor(align), header.overheadFor(align) + size, align, user);
+        header.invalidate(user, word0);
+        if (source != backend.backend() || !quarantine.hold(user, word0)) {
+            backend.free(source, user - header.offsetFor(align), header.overheadFor(align) + size, align, user);
+        }
         accounting.add(-size);
     }
 
@@ -179,6 +189,7 @@ public final class BlockRelease {
             }
         }
         long[] freed = releaseAll();
+        quarantine.releaseAll();
         if (freed[0] > 0) {
             errors.inform("closing with " + freed[0] + " live blocks (" + freed[1] + " bytes); freed them");
         }

@@ -3,6 +3,7 @@ package org.platformmemory.api.internal;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
+import java.util.concurrent.ConcurrentSkipListSet;
 
 /**
  * The addresses of live blocks: a lock-striped, open-addressing hash set of {@code long}s with no boxing
@@ -17,6 +18,11 @@ import java.util.Arrays;
  *
  * <p>Each stripe is guarded by a small spin lock (one compare-and-set to enter, a release store to
  * leave): the critical sections are a few loads and stores.
+ *
+ * <p>Built with a size reader, it also answers "which live block holds this address?" in bounded time
+ * ({@link #blockAround}): it probes the 16-byte steps before the address up to {@link #NEAR} bytes back,
+ * and keeps blocks of {@link #NEAR} bytes or more in a sorted index (one small object each, changed
+ * under the block's stripe lock), so no question walks every live block.
  */
 public final class LiveBlockSet {
 
@@ -55,11 +61,27 @@ public final class LiveBlockSet {
         }
     }
 
+    /** How far back {@link #blockAround} probes; blocks at least this large are also kept sorted. */
+    public static final long NEAR = 64 * 1024;
+
     private final Stripe[] stripes;
     private final int mask;
+    private final Reader sizeOf;
+    private final ConcurrentSkipListSet<Long> large;
 
     /** @param concurrency the number of stripes, rounded up to a power of two */
     public LiveBlockSet(int concurrency) {
+        this(concurrency, null);
+    }
+
+    /**
+     * A set that can also say which live block holds an address ({@link #blockAround}).
+     *
+     * @param sizeOf reads a live block's size (called under its stripe's lock); null: no such answers
+     */
+    public LiveBlockSet(int concurrency, Reader sizeOf) {
+        this.sizeOf = sizeOf;
+        this.large = sizeOf == null ? null : new ConcurrentSkipListSet<>();
         int n = Integer.highestOneBit(Math.max(1, concurrency - 1)) << 1;
         stripes = new Stripe[n];
         for (int i = 0; i < n; i++) {
@@ -106,6 +128,9 @@ public final class LiveBlockSet {
         try {
             s.insert(address, h);
             s.count(event);
+            if (large != null && sizeOf.read(address) >= NEAR) {
+                large.add(address);
+            }
         } finally {
             unlock(s);
         }
@@ -124,6 +149,9 @@ public final class LiveBlockSet {
                 return false;
             }
             s.count(event);
+            if (large != null && !large.isEmpty() && sizeOf.read(address) >= NEAR) {
+                large.remove(address);
+            }
             return true;
         } finally {
             unlock(s);
@@ -189,6 +217,38 @@ public final class LiveBlockSet {
     }
 
     /**
+     * The live block that holds {@code address} past its first byte (an interior pointer), or 0; in
+     * bounded time whatever the number of live blocks. Blocks never overlap, so the nearest live start
+     * before {@code address} is the only candidate: found by probing up to {@link #NEAR} bytes back, else
+     * in the index of large blocks. Needs a set built with a size reader.
+     */
+    public long blockAround(long address) {
+        long lowest = Math.max(16, address - NEAR);
+        for (long q = (address - 1) & ~15L; q >= lowest && q > 0; q -= 16) {
+            long size = readIfLive(q, sizeOf, -1);
+            if (size >= 0) {
+                return address - q < size ? q : 0;
+            }
+        }
+        // no block starts within NEAR bytes before it: only a block of NEAR bytes or more can hold it
+        for (Long start = large.lower(address); start != null; start = large.lower(start)) {
+            long q = start;
+            long h = mix(q);
+            Stripe s = stripe(h);
+            lock(s);
+            try {
+                if (s.find(q, h) >= 0) {
+                    return address - q < sizeOf.read(q) ? q : 0;
+                }
+                large.remove(start); // left by a removal that read a damaged size: not live, forget it
+            } finally {
+                unlock(s);
+            }
+        }
+        return 0;
+    }
+
+    /**
      * Visits every live address, one stripe at a time under that stripe's lock, so that no visited block
      * can be freed while it is being looked at. The visitor must not call back into this set.
      */
@@ -247,6 +307,9 @@ public final class LiveBlockSet {
                 }
                 s.table = new long[INITIAL_CAPACITY];
                 s.size = 0;
+                if (large != null) {
+                    large.clear();
+                }
             } finally {
                 unlock(s);
             }

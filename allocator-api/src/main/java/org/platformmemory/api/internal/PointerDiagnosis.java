@@ -9,54 +9,54 @@ import static org.platformmemory.api.internal.ErrorReporter.hex;
  * points inside a live block ({@link ErrorCode#INTERIOR_POINTER}), was freed already
  * ({@link ErrorCode#DOUBLE_FREE}, {@link ErrorCode#REALLOC_FREED}) or was never ours
  * ({@link ErrorCode#INVALID_POINTER}); or the size disagrees with the block's ({@link ErrorCode#SIZE_MISMATCH}).
- * Only the live-block set and the headers of live blocks are read, never the memory at the address
- * itself, so an unmapped pointer is diagnosed without a crash.
+ *
+ * <p>Every answer takes bounded time, whatever the number of live blocks: the live-block set finds the
+ * block around an address without walking them ({@link LiveBlockSet#blockAround}). A free is told as a
+ * double free when the address was freed a moment ago, is held in the debug quarantine, or still carries
+ * the mark a free leaves in its header ({@link BlockHeader#freedAt}, read through a checked read that
+ * cannot fault, so an unmapped or protected pointer is diagnosed without a crash).
  */
 public final class PointerDiagnosis {
 
     private final LiveBlockSet blocks;
     private final BlockHeader header;
     private final ErrorReporter errors;
+    private final Quarantine quarantine;
 
-    public PointerDiagnosis(LiveBlockSet blocks, BlockHeader header, ErrorReporter errors) {
+    public PointerDiagnosis(LiveBlockSet blocks, BlockHeader header, ErrorReporter errors, Quarantine quarantine) {
         this.blocks = blocks;
         this.header = header;
         this.errors = errors;
+        this.quarantine = quarantine;
     }
 
     /**
      * Whether the facade can say something about {@code address}, which is not a live block: it lies
-     * inside one, or a block there was freed a moment ago. False: the facade knows nothing of it.
+     * inside one, or a block there was freed. False: the facade knows nothing of it.
      */
     public boolean knows(long address) {
-        if (blocks.recentlyRemoved(address)) {
-            return true;
-        }
-        boolean[] inside = {false};
-        blocks.forEach(user -> inside[0] |= address > user && address < user + header.size(user));
-        return inside[0];
+        return freed(address) || blocks.blockAround(address) != 0;
+    }
+
+    private boolean freed(long address) {
+        return blocks.recentlyRemoved(address) || quarantine.holds(address) || header.freedAt(address);
     }
 
     /** Reports {@code address}, which {@code op} was given and which is not a live block; touches nothing. */
     public void reject(long address, String op, boolean realloc) {
         // inside a live block first: a stale pointer whose memory now belongs to another block is
         // reported as pointing into that block, whatever it was before
-        long[] owner = {0, 0};
-        blocks.forEach(user -> {
-            long size = header.size(user);
-            if (address > user && address < user + size) {
-                owner[0] = user;
-                owner[1] = size;
-            }
-        });
-        boolean freedBefore = blocks.recentlyRemoved(address);
-        if (owner[0] != 0) {
-            errors.report(ErrorCode.INTERIOR_POINTER, op + "(" + hex(address) + "): points " + (address - owner[0])
-                + " bytes into the live block " + hex(owner[0]) + " (" + owner[1] + " bytes), not at its start"
+        long owner = blocks.blockAround(address);
+        long size = owner == 0 ? 0 : blocks.readIfLive(owner, header::size, 0);
+        boolean freedBefore = freed(address);
+        if (owner != 0 && size > 0) {
+            errors.report(ErrorCode.INTERIOR_POINTER, op + "(" + hex(address) + "): points " + (address - owner)
+                + " bytes into the live block " + hex(owner) + " (" + size + " bytes), not at its start"
                 + (freedBefore ? " (a block freed earlier began there)" : "") + "; nothing was done", address);
         } else if (freedBefore) {
             ErrorCode error = realloc ? ErrorCode.REALLOC_FREED : ErrorCode.DOUBLE_FREE;
-            errors.report(error, op + "(" + hex(address) + "): the block was already freed; nothing was done", address);
+            errors.report(error, op + "(" + hex(address) + "): the block was already freed"
+                + (quarantine.holds(address) ? " (it is held in the debug quarantine)" : "") + "; nothing was done", address);
         } else {
             errors.report(ErrorCode.INVALID_POINTER, op + "(" + hex(address)
                 + "): not a block this allocator handed out (or freed long ago); nothing was done", address);

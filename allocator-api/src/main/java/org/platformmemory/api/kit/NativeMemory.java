@@ -1,7 +1,13 @@
 package org.platformmemory.api.kit;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Raw access to native memory by address, without allocating: one segment spanning the address space,
@@ -10,6 +16,7 @@ import java.lang.foreign.ValueLayout;
  * <p>Thread-safe (stateless), with plain (non-volatile) memory accesses. Nothing is checked: callers
  * guarantee that every address they pass lies in memory they own, and a wrong one crashes the JVM or
  * corrupts another block. Needs native access enabled for the module (the segment is restricted).
+ * The one exception is {@link #readChecked}, for addresses nobody vouches for.
  */
 public final class NativeMemory {
 
@@ -85,5 +92,48 @@ public final class NativeMemory {
             }
         }
         return -1;
+    }
+
+    /**
+     * The {@code words} 8-byte words at {@code address}, read without any risk of a fault: through the
+     * process's own memory file ({@code /proc/self/mem}), which fails cleanly for an unmapped or unreadable
+     * address instead of crashing. A system call: for rare questions about pointers nobody vouches for.
+     *
+     * @return the words, or null when any byte cannot be read (or the system offers no such file)
+     */
+    public static long[] readChecked(long address, int words) {
+        if (address <= 0 || address > Long.MAX_VALUE - 8L * words) {
+            return null;
+        }
+        FileChannel memory = SelfMemory.CHANNEL;
+        if (memory == null) {
+            return null;
+        }
+        ByteBuffer bytes = ByteBuffer.allocate(8 * words).order(ByteOrder.nativeOrder());
+        try {
+            while (bytes.hasRemaining()) {
+                if (memory.read(bytes, address + bytes.position()) <= 0) {
+                    return null;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        long[] out = new long[words];
+        bytes.flip().asLongBuffer().get(out);
+        return out;
+    }
+
+    /** The process's memory file, opened on first use and kept; null where there is none. */
+    private static final class SelfMemory {
+        static final FileChannel CHANNEL = open();
+
+        private static FileChannel open() {
+            try {
+                return FileChannel.open(Path.of("/proc/self/mem"), StandardOpenOption.READ);
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@ package org.platformmemory.api.internal;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,8 +24,13 @@ class PointerDiagnosisTest {
     private final ErrorReporter errors = new ErrorReporter();
     private final RecordingErrorHandler handler = new RecordingErrorHandler();
     private final BlockHeader header = new BlockHeader(Tracking.COUNTERS);
-    private final LiveBlockSet blocks = new LiveBlockSet(4);
-    private final PointerDiagnosis diagnosis = new PointerDiagnosis(blocks, header, errors);
+    private final AtomicLong sizeReads = new AtomicLong();
+    private final LiveBlockSet blocks = new LiveBlockSet(4, user -> {
+        sizeReads.incrementAndGet();
+        return header.size(user);
+    });
+    private final Quarantine none = new Quarantine(0, 1, header, null, null, errors);
+    private final PointerDiagnosis diagnosis = new PointerDiagnosis(blocks, header, errors, none);
 
     @BeforeEach
     void listen() {
@@ -111,5 +117,56 @@ class PointerDiagnosisTest {
             new Report(ErrorCode.SIZE_MISMATCH, "reallocate(0x7f0000001000, 18446744073709551615, ...): the block was"
                 + " allocated with 100 bytes; used 100", 0x7f0000001000L)), handler.reports());
         assertEquals(2, errors.callerErrors());
+    }
+
+    @Test
+    void shouldFindAPointerDeepInsideALargeBlockThroughTheSortedIndex() {
+        long big = live(LiveBlockSet.NEAR * 3);
+        long small = live(32);
+        diagnosis.reject(big + LiveBlockSet.NEAR * 2 + 48, "free", false);
+        assertEquals(ErrorCode.INTERIOR_POINTER, handler.last().error());
+        assertTrue(handler.last().message().contains("into the live block " + hex(big)), handler.last().message());
+        diagnosis.reject(small + 16, "free", false);
+        assertTrue(handler.last().message().contains("into the live block " + hex(small)), handler.last().message());
+        blocks.remove(big, LiveBlockSet.FREED);
+        diagnosis.reject(big + LiveBlockSet.NEAR * 2 + 48, "free", false);
+        assertEquals(ErrorCode.INVALID_POINTER, handler.last().error(), "a freed large block holds nothing any more");
+    }
+
+    @Test
+    void shouldLookOnlyAtTheNearestLiveBlockBeforeAPointerWhateverTheNumberOfLiveBlocks() {
+        long last = 0;
+        for (int i = 0; i < 20_000; i++) {
+            last = live(16 + i % 200);
+        }
+        sizeReads.set(0);
+        long past = last + header.size(last) + 16;
+        diagnosis.reject(past, "free", false);
+        assertEquals(ErrorCode.INVALID_POINTER, handler.last().error(), handler.last().message());
+        // blocks never overlap: once the nearest live start before it does not reach it, none does
+        assertTrue(sizeReads.get() <= 2, "size reads: " + sizeReads.get());
+        assertEquals(20_000, blocks.size());
+    }
+
+    @Test
+    void shouldTellALateDoubleFreeByTheMarkItsFreeLeftInTheHeader() {
+        long user = live(64);
+        long word0 = header.word0(user);
+        blocks.remove(user, LiveBlockSet.FREED);
+        header.invalidate(user, word0);
+        assertTrue(!header.intact(user, word0), "a freed header never passes as live");
+        // long after: the stripes' memories of recent frees have moved on
+        for (int i = 0; i < 5_000; i++) {
+            long other = live(16);
+            blocks.remove(other, LiveBlockSet.FREED);
+        }
+        assertTrue(!blocks.recentlyRemoved(user));
+        diagnosis.reject(user, "free", false);
+        assertEquals(ErrorCode.DOUBLE_FREE, handler.last().error(), handler.last().message());
+        assertTrue(diagnosis.knows(user));
+        // the same address with its header written over is a stranger again
+        header.write(user, 64, 0, 4, 0);
+        diagnosis.reject(user, "free", false);
+        assertEquals(ErrorCode.INVALID_POINTER, handler.last().error());
     }
 }

@@ -9,25 +9,34 @@ final class Rooms {
     final RecordingErrorHandler handler = new RecordingErrorHandler();
     final ErrorReporter errors = new ErrorReporter();
     final BlockHeader header;
-    final LiveBlockSet blocks = new LiveBlockSet(8);
+    final LiveBlockSet blocks;
     final Accounting accounting;
     final TestBackend raw;
     final CheckedBackend backend;
     final Tracker tracker;
     final HeapRegistry heaps = new HeapRegistry();
+    final Quarantine quarantine;
     final PointerDiagnosis diagnosis;
     final BlockRelease release;
     final BlockPlacement placement;
 
     Rooms(Tracking mode, long limit, TestBackend raw) {
+        this(mode, limit, raw, 0);
+    }
+
+    /** With a debug quarantine of {@code quarantineBytes} (debug mode only; 0: none). */
+    Rooms(Tracking mode, long limit, TestBackend raw, long quarantineBytes) {
         errors.setHandler(handler);
         this.header = new BlockHeader(mode);
+        this.blocks = new LiveBlockSet(8, header::size);
         this.accounting = new Accounting(limit, errors);
         this.raw = raw;
         this.backend = new CheckedBackend(raw, errors);
         this.tracker = Tracker.of(mode, header, errors);
-        this.diagnosis = new PointerDiagnosis(blocks, header, errors);
-        this.release = new BlockRelease(blocks, header, accounting, errors, tracker, backend, heaps, diagnosis);
+        this.quarantine = new Quarantine(quarantineBytes, Quarantine.DEFAULT_BLOCKS, header, backend, tracker, errors);
+        this.diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
+        this.release = new BlockRelease(blocks, header, accounting, errors, tracker, backend, heaps, diagnosis,
+            quarantine);
         this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, backend, heaps, release);
     }
 

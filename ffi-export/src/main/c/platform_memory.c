@@ -61,10 +61,14 @@ static void pm_set_error(const char *format, ...) {
     va_end(args);
 }
 
-/* Java reports every error here: it fills the error slot and tells the game's handler. */
+/* Java reports every error here: it fills the error slot and tells the game's handler. A failed start
+ * only fills the slot: pm_start_failed tells the handler, once per failed start. */
 static void pm_report(int code, const char *message, void *ptr) {
     const char *text = message != NULL ? message : "";
     pm_set_error("%s", text);
+    if (code == PLATFORM_MEM_ERR_START) {
+        return;
+    }
     PlatformMemErrorHandler handler = atomic_load_explicit(&pm.handler, memory_order_acquire);
     if (handler != NULL) {
         handler(code, text, ptr); /* valid for the whole call: Java keeps it until this returns */

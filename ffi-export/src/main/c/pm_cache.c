@@ -416,6 +416,9 @@ PM_HIDDEN PmPage *pm_cache_new_page(PmThread *t, uintptr_t page) {
 
 /* Whether thread o's set holds p now (a seqlock read: retried while o moves entries). */
 static int pm_set_holds(PmThread *o, uintptr_t p) {
+    if ((p & 15) != 0) {
+        return 0; /* a bit stands for a 16-byte granule: only its start is a block */
+    }
     for (unsigned tries = 0;; tries++) {
         uint64_t before = atomic_load_explicit(&o->seq, memory_order_acquire);
         if (before & 1) {

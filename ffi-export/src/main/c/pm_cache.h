@@ -201,8 +201,12 @@ static inline _Atomic uint64_t *pm_word(PmPage *r, uintptr_t p) {
     return &r->bits[(p & 0xFFFF) >> 10];
 }
 
-/* Whether this thread handed out p and has not taken it back. */
+/* Whether this thread handed out p and has not taken it back. A bit stands for a 16-byte granule: p
+ * must be its start (an unaligned pointer into a block is an interior pointer, for the slow path). */
 static inline int pm_set_has(PmThread *t, uintptr_t p) {
+    if (PM_CACHE_UNLIKELY((p & 15) != 0)) {
+        return 0;
+    }
     PmPage *r = pm_page_of(t, p >> PM_PAGE_SHIFT_BITS);
     return r != NULL && (atomic_load_explicit(pm_word(r, p), memory_order_relaxed) & pm_bit(p)) != 0;
 }

@@ -62,7 +62,7 @@ public final class LiveBlockSet {
     }
 
     /** How far back {@link #blockAround} probes; blocks at least this large are also kept sorted. */
-    public static final long NEAR = 64 * 1024;
+    public static final long NEAR = 4096;
 
     private final Stripe[] stripes;
     private final int mask;

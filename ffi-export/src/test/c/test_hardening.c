@@ -1,0 +1,306 @@
+/*
+ * Hardening through the C ABI, for one backend (each scenario starts the layer with its own options):
+ *
+ *   test_hardening BACKEND heaps        NULL, bogus and stale heap handles are INVALID_HEAP and touch
+ *                                       nothing; HeapSize/HeapFree check the block's heap
+ *   test_hardening BACKEND quarantine   tracking=debug: a stale free after the address could have been
+ *                                       reused is a DOUBLE_FREE; three writes after free are found (heap
+ *                                       check, leaving the quarantine, shutdown) with their sites;
+ *                                       Platform_Mem_CheckHeap finds a damaged guard
+ *   test_hardening BACKEND late         a double free long after the fact is still a DOUBLE_FREE
+ *   test_hardening BACKEND bounded      with 5 million live blocks (through the caches, then through the
+ *                                       facade alone) a bad free takes under 1 ms (median of 21)
+ *   test_hardening BACKEND start-once   a failed Platform_Mem_Init reaches the handler exactly once
+ *
+ * Ends with "N passed, M failed" and exits non-zero if anything failed.
+ */
+#define _GNU_SOURCE
+#include "platform_memory.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+
+static atomic_int last_code;
+static atomic_int reports;
+static char last_message[1024];
+static int uaf_seen[3];
+static const char *uaf_sites[3] = {"uaf_check.c:1", "uaf_leave.c:2", "uaf_shutdown.c:3"};
+
+static void on_error(int code, const char *message, void *ptr) {
+    (void) ptr;
+    atomic_store(&last_code, code);
+    atomic_fetch_add(&reports, 1);
+    snprintf(last_message, sizeof last_message, "%s", message != NULL ? message : "");
+    if (code == PLATFORM_MEM_ERR_USE_AFTER_FREE) {
+        for (int i = 0; i < 3; i++) {
+            if (strstr(last_message, uaf_sites[i]) != NULL) {
+                uaf_seen[i]++;
+            }
+        }
+    }
+}
+
+static int start(const char *backend, const char *extra) {
+    char options[256];
+    snprintf(options, sizeof options, "backend=%s%s", backend, extra);
+    int rc = Platform_Mem_Init(options);
+    CHECK(rc == 0, "init %s: %s", options, Platform_Mem_LastError());
+    return rc == 0;
+}
+
+static void fill(void *p, size_t n, unsigned char v) {
+    memset(p, v, n);
+}
+
+static int holds(const void *p, size_t n, unsigned char v) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != v) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- heap handles ------------------------------------------------------------------------------------ */
+
+static void heaps(void) {
+    void *p = Platform_Alloc(64, 0);
+    fill(p, 64, 0x5A);
+    PlatformMemStats before;
+    Platform_Mem_GetStats(&before);
+
+    CHECK(Platform_HeapFree(NULL, p) == 0, "HeapFree(NULL, p) refuses");
+    CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_INVALID_HEAP, "NULL heap: code %d", atomic_load(&last_code));
+    CHECK(Platform_HeapFree((PlatformHeap) (intptr_t) 0x7ffdeadbeef0, p) == 0, "HeapFree(bogus, p) refuses");
+    CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_INVALID_HEAP, "bogus heap: code %d", atomic_load(&last_code));
+    CHECK(Platform_HeapFree((PlatformHeap) (intptr_t) 1, p) == 0, "HeapFree(1, p) (an old-style id) refuses");
+    CHECK(Platform_Mem_Size(p) == 64 && holds(p, 64, 0x5A), "p is live and untouched");
+
+    PlatformHeap h1 = Platform_HeapCreate();
+    void *in_h1 = Platform_HeapAlloc(h1, 32, 0);
+    CHECK(h1 != NULL && in_h1 != NULL, "h1");
+    Platform_HeapDestroy(h1);
+    PlatformHeap h2 = Platform_HeapCreate();
+    CHECK(h2 != NULL && h2 != h1, "a new heap never gets a destroyed heap's handle: %p %p", (void *) h1, (void *) h2);
+    void *q = Platform_HeapAlloc(h2, 100, 0);
+    fill(q, 100, 0x33);
+    int seen = atomic_load(&reports);
+    Platform_HeapDestroy(h1); /* stale: must not destroy h2 */
+    CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_INVALID_HEAP && atomic_load(&reports) == seen + 1,
+          "stale destroy reported once: code %d", atomic_load(&last_code));
+    CHECK(Platform_Mem_Size(q) == 100 && holds(q, 100, 0x33), "h2's block survives a stale destroy of h1");
+    CHECK(Platform_HeapAlloc(h1, 10, 0) == NULL && atomic_load(&last_code) == PLATFORM_MEM_ERR_INVALID_HEAP,
+          "stale alloc refused");
+    CHECK(Platform_HeapFree(h1, q) == 0 && Platform_Mem_Size(q) == 100, "stale HeapFree refused, q live");
+
+    CHECK(Platform_HeapSize(h2, q) == 100, "HeapSize of its own block");
+    CHECK(Platform_HeapSize(h2, p) == 0 && atomic_load(&last_code) == PLATFORM_MEM_ERR_INVALID_POINTER,
+          "HeapSize of a block of no heap: code %d", atomic_load(&last_code));
+    CHECK(Platform_HeapSize(h1, q) == 0 && atomic_load(&last_code) == PLATFORM_MEM_ERR_INVALID_HEAP,
+          "HeapSize through a stale handle");
+    CHECK(Platform_HeapFree(h2, p) == 0 && atomic_load(&last_code) == PLATFORM_MEM_ERR_INVALID_POINTER,
+          "HeapFree of a block of no heap: code %d %s", atomic_load(&last_code), last_message);
+    CHECK(Platform_Mem_Size(p) == 64 && holds(p, 64, 0x5A), "p still live and untouched");
+
+    PlatformMemStats after;
+    Platform_Mem_GetStats(&after);
+    CHECK(after.live_bytes == before.live_bytes + 100 && after.live_blocks == before.live_blocks + 1,
+          "only q was added: %llu -> %llu bytes", (unsigned long long) before.live_bytes,
+          (unsigned long long) after.live_bytes);
+    CHECK(Platform_HeapFree(h2, q) == 1, "HeapFree of its own block");
+    Platform_HeapDestroy(h2);
+    Platform_Free(p, 64);
+    CHECK(Platform_Mem_GetCount() == 0, "nothing live at the end");
+}
+
+/* ---- the debug quarantine ---------------------------------------------------------------------------- */
+
+static void quarantine(void) {
+    /* a stale free of an address the allocator could have handed out again */
+    void *a = Platform_Alloc_Dbg(48, 0, "level.c", 10);
+    Platform_Free(a, 0);
+    void *b = Platform_Alloc(48, 0);
+    fill(b, 48, 0x42);
+    CHECK(b != a, "the quarantine keeps a freed address from being handed out at once");
+    int seen = atomic_load(&reports);
+    Platform_Free(a, 0);
+    CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_DOUBLE_FREE && atomic_load(&reports) == seen + 1,
+          "stale free: code %d %s", atomic_load(&last_code), last_message);
+    CHECK(Platform_Mem_Size(b) == 48 && holds(b, 48, 0x42), "the block allocated since is untouched");
+    Platform_Free(b, 0);
+
+    /* three writes after free */
+    unsigned char *w1 = Platform_Alloc_Dbg(64, 0, "uaf_check.c", 1);
+    unsigned char *w2 = Platform_Alloc_Dbg(200, 0, "uaf_leave.c", 2);
+    unsigned char *w3 = Platform_Alloc_Dbg(32, 0, "uaf_shutdown.c", 3);
+    Platform_Free(w1, 0);
+    Platform_Free(w2, 0);
+    Platform_Free(w3, 0);
+    w1[0] = 1;     /* found by a heap check */
+    w2[199] = 2;   /* found when it leaves the quarantine */
+    w3[16] = 3;    /* found when the layer shuts down */
+    CHECK(Platform_Mem_CheckHeap() == 3, "the heap check finds all three writes");
+    CHECK(uaf_seen[0] == 1 && uaf_seen[1] == 1 && uaf_seen[2] == 1, "each reported once with its site: %d %d %d",
+          uaf_seen[0], uaf_seen[1], uaf_seen[2]);
+    CHECK(Platform_Mem_CheckHeap() == 0, "a write is reported once");
+    w2[100] = 4;
+    /* push w2 out of a 1 MiB quarantine with 2 MiB of other frees */
+    for (int i = 0; i < 64; i++) {
+        Platform_Free(Platform_Alloc(32768, 0), 0);
+    }
+    CHECK(uaf_seen[1] == 2, "the write found as the block left the quarantine: %d (%s)", uaf_seen[1], last_message);
+
+    /* planted guard damage in a live block */
+    unsigned char *g = Platform_Alloc(32, 0);
+    g[32] = 0;
+    seen = atomic_load(&reports);
+    CHECK(Platform_Mem_CheckHeap() == 1, "CheckHeap finds the damaged guard");
+    CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_GUARD_CORRUPTED && atomic_load(&reports) == seen + 1,
+          "as GUARD_CORRUPTED: %d", atomic_load(&last_code));
+    g[32] = 0xFD;
+    CHECK(Platform_Mem_CheckHeap() == 0, "repaired");
+    Platform_Free(g, 0);
+
+    /* a write to a block still held when the layer shuts down */
+    unsigned char *s = Platform_Alloc_Dbg(40, 0, "uaf_shutdown.c", 3);
+    Platform_Free(s, 0);
+    s[39] = 6;
+    Platform_Mem_Shutdown();
+    CHECK(uaf_seen[2] == 2, "the write found at shutdown: %d", uaf_seen[2]);
+}
+
+/* ---- a double free long after the fact ---------------------------------------------------------------- */
+
+static void late(void) {
+    size_t sizes[] = {48, 3000, 100000};
+    for (int k = 0; k < 3; k++) {
+        void *a = Platform_Alloc(sizes[k], 0);
+        void *keep = Platform_Alloc(sizes[k], 0); /* a live neighbour the stale free must not touch */
+        fill(keep, sizes[k], 0x77);
+        Platform_Free(a, 0);
+        /* plenty of other traffic since, of other sizes, through the caches and through the facade (enough
+         * frees that no memory of recent frees still holds a) */
+        for (int i = 0; i < 20000; i++) {
+            size_t other = i % 2 ? 200 + (size_t) (i % 7) * 16 : 150000 + (size_t) (i % 3) * 4096;
+            Platform_Free(Platform_Alloc(other, 0), 0);
+        }
+        PlatformMemStats before;
+        Platform_Mem_GetStats(&before);
+        Platform_Free(a, 0);
+        CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_DOUBLE_FREE, "late double free of %zu bytes: code %d (%s)",
+              sizes[k], atomic_load(&last_code), last_message);
+        PlatformMemStats after;
+        Platform_Mem_GetStats(&after);
+        CHECK(after.live_bytes == before.live_bytes && holds(keep, sizes[k], 0x77), "nothing touched");
+        Platform_Free(keep, 0);
+    }
+}
+
+/* ---- bounded diagnosis --------------------------------------------------------------------------------- */
+
+enum { LIVE = 5000000, TIMES = 21 };
+
+static double median_bad_free_ns(void *bad) {
+    double t[TIMES];
+    for (int i = 0; i < TIMES; i++) {
+        double t0 = now_ns();
+        Platform_Free(bad, 0);
+        t[i] = now_ns() - t0;
+    }
+    qsort(t, TIMES, sizeof t[0], by_value);
+    return t[TIMES / 2];
+}
+
+static void bounded(const char *backend, const char *mode) {
+    void **live = malloc(sizeof(void *) * LIVE);
+    for (size_t i = 0; i < LIVE; i++) {
+        live[i] = Platform_Alloc(16, 0);
+    }
+    CHECK(Platform_Mem_GetCount() == LIVE, "%d live blocks", LIVE);
+    int on_stack;
+    void *foreign = malloc(64);
+    struct {
+        const char *what;
+        void *ptr;
+        int code;
+    } cases[] = {
+        {"stack pointer", &on_stack, PLATFORM_MEM_ERR_INVALID_POINTER},
+        {"libc pointer", foreign, PLATFORM_MEM_ERR_INVALID_POINTER},
+        {"interior pointer", (char *) live[LIVE / 2] + 8, PLATFORM_MEM_ERR_INTERIOR_POINTER},
+        {"unmapped pointer", (void *) (uintptr_t) 0x7f00deadbee0, PLATFORM_MEM_ERR_INVALID_POINTER},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        double ns = median_bad_free_ns(cases[c].ptr);
+        CHECK(atomic_load(&last_code) == cases[c].code, "%s: code %d", cases[c].what, atomic_load(&last_code));
+        CHECK(ns < 1e6, "%s with %d live blocks: %.0f ns (median of %d)", cases[c].what, LIVE, ns, TIMES);
+        printf("bad free (%s, %s, %s) with %d live blocks: %.1f us\n", cases[c].what, backend, mode, LIVE, ns / 1000);
+    }
+    void *freed = live[LIVE - 1];
+    Platform_Free(freed, 0);
+    live[LIVE - 1] = NULL;
+    double ns = median_bad_free_ns(freed);
+    CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_DOUBLE_FREE, "double free: code %d", atomic_load(&last_code));
+    CHECK(ns < 1e6, "double free with %d live blocks: %.0f ns", LIVE, ns);
+    printf("bad free (double free, %s, %s) with %d live blocks: %.1f us\n", backend, mode, LIVE, ns / 1000);
+    for (size_t i = 0; i < LIVE; i++) {
+        Platform_Free(live[i], 0);
+    }
+    CHECK(Platform_Mem_GetCount() == 0, "all freed");
+    free(foreign);
+    free(live);
+}
+
+int main(int argc, char **argv) {
+    const char *backend = argc > 1 ? argv[1] : "system";
+    const char *scenario = argc > 2 ? argv[2] : "heaps";
+    Platform_Mem_SetErrorHandler(on_error);
+    if (strcmp(scenario, "heaps") == 0) {
+        if (start(backend, "")) {
+            heaps();
+        }
+    } else if (strcmp(scenario, "quarantine") == 0) {
+        if (start(backend, ";tracking=debug;quarantine=1m")) {
+            quarantine();
+        }
+    } else if (strcmp(scenario, "late") == 0) {
+        if (start(backend, "")) {
+            late();
+        }
+    } else if (strcmp(scenario, "bounded") == 0) {
+        if (start(backend, "")) {
+            bounded(backend, "caches");
+        }
+        Platform_Mem_Shutdown();
+        if (start(backend, ";fastpath=off")) {
+            bounded(backend, "facade");
+        }
+    } else if (strcmp(scenario, "start-once") == 0) {
+        CHECK(Platform_Mem_Init("backend=nope") == PLATFORM_MEM_ERR_START, "an unknown backend fails");
+        CHECK(atomic_load(&reports) == 1, "the handler heard of it once: %d", atomic_load(&reports));
+        CHECK(Platform_Mem_Init("backend=system;limit=abc") == PLATFORM_MEM_ERR_START, "a bad limit fails");
+        CHECK(atomic_load(&reports) == 2, "once more: %d", atomic_load(&reports));
+        CHECK(Platform_Alloc(16, 0) == NULL && atomic_load(&reports) == 2, "a call after a failed init does not start");
+    } else {
+        fprintf(stderr, "unknown scenario %s\n", scenario);
+        return 2;
+    }
+    Platform_Mem_Shutdown();
+    return check_summary();
+}

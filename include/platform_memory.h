@@ -164,7 +164,8 @@ PLATFORM_MEMORY_API void Platform_ZeroMemory(void *dst, size_t n);
  * same, else PLATFORM_MEM_ERR_START (shut down first to change them). */
 PLATFORM_MEMORY_API int Platform_Mem_Init(const char *options);
 
-/* Frees every live block, closes the backend. Later calls start the layer again. */
+/* Frees every live block, closes the backend. The next Platform_* call starts the layer again (pointers
+ * from before are unknown to it); calls under way on other threads get 20 ms, then PLATFORM_MEM_ERR_CLOSED. */
 PLATFORM_MEMORY_API void Platform_Mem_Shutdown(void);
 
 /* The active backend's name ("system", "arena", ...), or "" if the layer has not started. */

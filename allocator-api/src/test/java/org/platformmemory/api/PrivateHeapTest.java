@@ -176,4 +176,28 @@ class PrivateHeapTest {
         assertEquals(1, memory.frees());
         assertEquals(List.of(), errors.reports());
     }
+
+    @Test
+    void shouldGiveTheSizeOfItsOwnBlocksOnlyAndReportTheRest() {
+        PrivateHeap level = memory.createHeap();
+        PrivateHeap ui = memory.createHeap();
+        long mine = level.allocate(80, 0);
+        long theirs = ui.allocate(40, 0);
+        long plain = memory.allocate(24, 0);
+        assertEquals(80, level.sizeOf(mine));
+        assertEquals(0, level.sizeOf(theirs));
+        assertEquals(ErrorCode.INVALID_POINTER, errors.last().error());
+        assertTrue(errors.last().message().contains("belongs to heap " + ui.id()), errors.last().message());
+        assertEquals(0, level.sizeOf(plain));
+        assertTrue(errors.last().message().contains("belongs to no heap"), errors.last().message());
+        assertEquals(0, level.sizeOf(0x7f00_dead_0000L));
+        assertTrue(errors.last().message().contains("is not a live block of this heap"), errors.last().message());
+        assertFalse(level.free(plain), "HeapFree of a block of no heap");
+        assertEquals(24, memory.sizeOf(plain));
+        level.destroy();
+        assertEquals(0, level.sizeOf(mine));
+        assertEquals(ErrorCode.INVALID_HEAP, errors.last().error());
+        memory.free(plain, 0);
+        ui.close();
+    }
 }

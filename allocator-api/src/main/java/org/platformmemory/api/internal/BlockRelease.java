@@ -117,13 +117,21 @@ public final class BlockRelease {
         }
     }
 
-    /** Gives a claimed block back to {@code source} and counts its bytes. */
+    /**
+     * Gives a claimed block back to {@code source} and counts its bytes; in {@code debug} a block of the
+     * backend's goes to the quarantine first.
+     */
     public void releaseTo(Allocator source, long user, long word0) {
+        releaseTo(source, user, word0, true);
+    }
+
+    /** As {@link #releaseTo(Allocator, long, long)}; {@code hold} false: straight back (a heap's bulk destroy). */
+    private void releaseTo(Allocator source, long user, long word0, boolean hold) {
         long size = BlockHeader.sizeOf(word0);
         long align = 1L << BlockHeader.alignmentLog2Of(word0);
         tracker.beforeRelease(user, size, "free");
         header.invalidate(user, word0);
-        if (source != backend.backend() || !quarantine.hold(user, word0)) {
+        if (!hold || source != backend.backend() || !quarantine.hold(user, word0)) {
             backend.free(source, user - header.offsetFor(align), header.overheadFor(align) + size, align, user);
         }
         accounting.add(-size);
@@ -164,7 +172,8 @@ public final class BlockRelease {
                     tracker.beforeDiscard(user, BlockHeader.sizeOf(word0), "destroyHeap");
                     accounting.add(-BlockHeader.sizeOf(word0));
                 } else {
-                    releaseTo(backend.backend(), user, word0);
+                    // a heap's destroy gives its memory back at once, as a native heap's close does
+                    releaseTo(backend.backend(), user, word0, false);
                 }
             }
             if (heap.pendingReleases == 0) {

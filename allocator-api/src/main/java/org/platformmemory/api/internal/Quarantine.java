@@ -19,8 +19,8 @@ import static org.platformmemory.api.internal.ErrorReporter.hex;
  *   <li>a stale pointer cannot free someone else's block: while a block is held nobody else gets its
  *       address, so a second free of it is a {@link ErrorCode#DOUBLE_FREE} ({@link #holds}).
  * </ul>
- * Only blocks whose memory goes back to the backend itself are held; a block of a heap of the backend's
- * own goes with its heap. With {@code maxBytes == 0} nothing is held. Thread-safe: one lock for the
+ * Only blocks freed one by one whose memory goes back to the backend itself are held; a block of a heap
+ * of the backend's own goes with its heap, and a heap's destroy gives all its blocks back at once. With {@code maxBytes == 0} nothing is held. Thread-safe: one lock for the
  * queue; fills are checked, errors reported and memory freed outside it.
  */
 public final class Quarantine {

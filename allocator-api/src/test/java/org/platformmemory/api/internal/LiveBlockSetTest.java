@@ -60,4 +60,29 @@ class LiveBlockSetTest {
         assertEquals(0x1000 + 1, set.readIfLive(0x1000, a -> a + 1, -1));
         assertEquals(-1, set.readIfLive(0x3000, a -> a + 1, -1));
     }
+
+    @Test
+    void shouldFindTheBlockAroundAnAddressNearOrFarFromItsStart() {
+        java.util.Map<Long, Long> sizes = new java.util.HashMap<>();
+        LiveBlockSet set = new LiveBlockSet(4, sizes::get);
+        long small = 0x10_0000L;
+        long big = 0x20_0000L;
+        sizes.put(small, 100L);
+        sizes.put(big, 5 * LiveBlockSet.NEAR);
+        set.add(small, LiveBlockSet.ALLOCATED);
+        set.add(big, LiveBlockSet.ALLOCATED);
+        assertEquals(small, set.blockAround(small + 1));
+        assertEquals(small, set.blockAround(small + 99));
+        assertEquals(0, set.blockAround(small + 100), "one past the end is not inside");
+        assertEquals(0, set.blockAround(small), "the start itself is not an interior pointer");
+        assertEquals(big, set.blockAround(big + 8));
+        assertEquals(big, set.blockAround(big + 4 * LiveBlockSet.NEAR + 7), "far from its start: the sorted index");
+        assertEquals(0, set.blockAround(big + 5 * LiveBlockSet.NEAR));
+        assertEquals(0, set.blockAround(0x30_0000L));
+        assertTrue(set.remove(big, LiveBlockSet.FREED));
+        assertEquals(0, set.blockAround(big + 4 * LiveBlockSet.NEAR + 7), "a freed block holds nothing");
+        set.add(big, LiveBlockSet.ALLOCATED);
+        set.drain(LiveBlockSet.FREED);
+        assertEquals(0, set.blockAround(big + 8));
+    }
 }

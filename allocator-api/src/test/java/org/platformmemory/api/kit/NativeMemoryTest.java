@@ -7,7 +7,9 @@ import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 class NativeMemoryTest {
 
@@ -60,5 +62,15 @@ class NativeMemoryTest {
         }
         NativeMemory.copy(base + 8, base, 0);
         assertEquals((byte) 0, NativeMemory.getByte(base), "a length of 0 copies nothing");
+    }
+
+    @Test
+    void shouldReadCheckedWhatIsThereAndNothingWhereNothingCanBeRead() {
+        NativeMemory.putLong(base + 16, 0x1122334455667788L);
+        NativeMemory.putLong(base + 24, -5L);
+        assertArrayEquals(new long[] {0x1122334455667788L, -5L}, NativeMemory.readChecked(base + 16, 2));
+        assertNull(NativeMemory.readChecked(0x10, 1), "page zero is never mapped: a plain read would crash the JVM");
+        assertNull(NativeMemory.readChecked(0x7f00_dead_bee0L, 2), "unmapped");
+        assertNull(NativeMemory.readChecked(-16, 1), "not an address");
     }
 }

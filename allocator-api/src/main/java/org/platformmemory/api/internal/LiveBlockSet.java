@@ -3,7 +3,6 @@ package org.platformmemory.api.internal;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentSkipListSet;
 
 /**
  * The addresses of live blocks: a lock-striped, open-addressing hash set of {@code long}s with no boxing
@@ -21,8 +20,8 @@ import java.util.concurrent.ConcurrentSkipListSet;
  *
  * <p>Built with a size reader, it also answers "which live block holds this address?" in bounded time
  * ({@link #blockAround}): it probes the 16-byte steps before the address up to {@link #NEAR} bytes back,
- * and keeps blocks of {@link #NEAR} bytes or more in a sorted index (one small object each, changed
- * under the block's stripe lock), so no question walks every live block.
+ * and files blocks of {@link #NEAR} bytes or more in a {@link LargeBlockIndex} (no object per block,
+ * changed under the block's stripe lock), so no question walks every live block.
  */
 public final class LiveBlockSet {
 
@@ -61,13 +60,13 @@ public final class LiveBlockSet {
         }
     }
 
-    /** How far back {@link #blockAround} probes; blocks at least this large are also kept sorted. */
-    public static final long NEAR = 4096;
+    /** How far back {@link #blockAround} probes; blocks at least this large are also filed by region. */
+    public static final long NEAR = LargeBlockIndex.SMALLEST;
 
     private final Stripe[] stripes;
     private final int mask;
     private final Reader sizeOf;
-    private final ConcurrentSkipListSet<Long> large;
+    private final LargeBlockIndex large;
 
     /** @param concurrency the number of stripes, rounded up to a power of two */
     public LiveBlockSet(int concurrency) {
@@ -81,7 +80,7 @@ public final class LiveBlockSet {
      */
     public LiveBlockSet(int concurrency, Reader sizeOf) {
         this.sizeOf = sizeOf;
-        this.large = sizeOf == null ? null : new ConcurrentSkipListSet<>();
+        this.large = sizeOf == null ? null : new LargeBlockIndex();
         int n = Integer.highestOneBit(Math.max(1, concurrency - 1)) << 1;
         stripes = new Stripe[n];
         for (int i = 0; i < n; i++) {
@@ -128,8 +127,11 @@ public final class LiveBlockSet {
         try {
             s.insert(address, h);
             s.count(event);
-            if (large != null && sizeOf.read(address) >= NEAR) {
-                large.add(address);
+            if (large != null) {
+                long size = sizeOf.read(address);
+                if (size >= NEAR) {
+                    large.add(address, size);
+                }
             }
         } finally {
             unlock(s);
@@ -149,8 +151,11 @@ public final class LiveBlockSet {
                 return false;
             }
             s.count(event);
-            if (large != null && !large.isEmpty() && sizeOf.read(address) >= NEAR) {
-                large.remove(address);
+            if (large != null && !large.isEmpty()) {
+                long size = sizeOf.read(address);
+                if (size >= NEAR) {
+                    large.remove(address, size);
+                }
             }
             return true;
         } finally {
@@ -231,21 +236,16 @@ public final class LiveBlockSet {
             }
         }
         // no block starts within NEAR bytes before it: only a block of NEAR bytes or more can hold it
-        for (Long start = large.lower(address); start != null; start = large.lower(start)) {
-            long q = start;
-            long h = mix(q);
-            Stripe s = stripe(h);
-            lock(s);
-            try {
-                if (s.find(q, h) >= 0) {
-                    return address - q < sizeOf.read(q) ? q : 0;
-                }
-                large.remove(start); // left by a removal that read a damaged size: not live, forget it
-            } finally {
-                unlock(s);
+        long[] found = {0};
+        large.nearestStarts(address, start -> {
+            long size = readIfLive(start, sizeOf, -1);
+            if (size >= 0 && address - start < size) {
+                found[0] = start;
+                return true;
             }
-        }
-        return 0;
+            return false;
+        });
+        return found[0];
     }
 
     /**

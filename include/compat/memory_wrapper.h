@@ -13,6 +13,7 @@
  *     move (unless the block is locked and GMEM_MOVEABLE is not passed), and a failed GlobalReAlloc
  *     leaves the original valid. GlobalHandle maps a pointer back to its handle. GMEM_ZEROINIT (0x40).
  *   - ZeroMemory/CopyMemory/MoveMemory/FillMemory.
+ *   - GlobalMemoryStatus: the machine's figures from the OS (/proc/meminfo), not the layer's budget.
  * Every function is static inline; nothing to link but libplatform_memory. Win32 types are defined
  * only when the game has none (define PLATFORM_MEMORY_HAVE_WIN32_TYPES if it has its own).
  */
@@ -22,7 +23,12 @@
 #include "../platform_memory.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#if defined(__linux__)
+#  include <sys/resource.h>
+#  include <sys/sysinfo.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -76,6 +82,22 @@ typedef HANDLE HLOCAL;
 #  define LMEM_ZEROINIT GMEM_ZEROINIT
 #  define LPTR GPTR
 #  define LHND GHND
+#endif
+
+/* GlobalMemoryStatus's record, laid out as Win32's: dwLength and dwMemoryLoad are DWORDs, the figures
+ * SIZE_T (so 8 bytes each, at offset 8 onwards, on a 64-bit build). Define
+ * PLATFORM_MEMORY_HAVE_MEMORYSTATUS if the game declares its own. */
+#if !defined(_WIN32) && !defined(PLATFORM_MEMORY_HAVE_MEMORYSTATUS)
+typedef struct _MEMORYSTATUS {
+    DWORD dwLength;         /* sizeof(MEMORYSTATUS), set by GlobalMemoryStatus */
+    DWORD dwMemoryLoad;     /* per cent of physical memory in use, 0 to 100 */
+    SIZE_T dwTotalPhys;     /* physical memory */
+    SIZE_T dwAvailPhys;     /* physical memory available without paging anything out */
+    SIZE_T dwTotalPageFile; /* the commit limit: physical memory plus swap */
+    SIZE_T dwAvailPageFile; /* what of it is available: available physical memory plus free swap */
+    SIZE_T dwTotalVirtual;  /* the process's user address space (its RLIMIT_AS, if one is set) */
+    SIZE_T dwAvailVirtual;  /* what of it the process has not mapped yet */
+} MEMORYSTATUS, *LPMEMORYSTATUS;
 #endif
 
 #define PM_PAGE_SIZE ((SIZE_T) 4096)
@@ -420,6 +442,88 @@ static inline LPVOID LocalLock(HLOCAL handle) {
 
 static inline BOOL LocalUnlock(HLOCAL handle) {
     return GlobalUnlock(handle);
+}
+
+/* ---- Memory status -------------------------------------------------------------------------------- */
+
+/* A figure clamped to SIZE_T, as Win32 clamps on a 32-bit build (where SIZE_T is 4 bytes). */
+static inline SIZE_T pm_clamp_size(uint64_t bytes) {
+    return bytes > (uint64_t) (SIZE_T) -1 ? (SIZE_T) -1 : (SIZE_T) bytes;
+}
+
+/* Reads "Key:  N kB" lines of a /proc file into out[i] (bytes) for each keys[i]; returns how many were
+ * found (0 if the file cannot be read). */
+static inline int pm_read_kb(const char *path, const char *const *keys, uint64_t *out, int count) {
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        return 0;
+    }
+    char line[256];
+    int found = 0;
+    while (found < count && fgets(line, sizeof line, file) != NULL) {
+        for (int i = 0; i < count; i++) {
+            size_t length = strlen(keys[i]);
+            unsigned long long kb;
+            if (strncmp(line, keys[i], length) == 0 && sscanf(line + length, " %llu", &kb) == 1) {
+                out[i] = (uint64_t) kb * 1024u;
+                found++;
+                break;
+            }
+        }
+    }
+    fclose(file);
+    return found;
+}
+
+/* Fills *status with the machine's memory figures, as Win32's GlobalMemoryStatus (dwLength is set to
+ * sizeof(MEMORYSTATUS); the caller need not set it). Physical memory and swap come from /proc/meminfo
+ * (MemTotal, MemAvailable, SwapTotal, SwapFree; sysinfo(2) if it cannot be read, with free plus buffer
+ * memory as available); the address space from getrlimit(RLIMIT_AS), else 128 TiB on a 64-bit build
+ * (x86-64's user half) or 3 GiB on a 32-bit one, less the process's VmSize (/proc/self/status).
+ * These are the OS's figures for the whole machine (a container's cgroup limit is not applied) and do not
+ * reflect allocator.limit: Ram_Free and Heap_Size (wwmem.h) and Platform_Ram_Free() report the budget.
+ * Figures above SIZE_T's range are clamped to (SIZE_T)-1. NULL does nothing. */
+static inline void GlobalMemoryStatus(LPMEMORYSTATUS status) {
+    if (status == NULL) {
+        return;
+    }
+    memset(status, 0, sizeof *status);
+    status->dwLength = (DWORD) sizeof *status;
+    static const char *const memory_keys[] = {"MemTotal:", "MemAvailable:", "SwapTotal:", "SwapFree:"};
+    uint64_t memory[4] = {0, 0, 0, 0};
+    uint64_t total_virtual = sizeof(void *) >= 8 ? (uint64_t) 1 << 47 : (uint64_t) 3 << 30;
+    uint64_t used_virtual = 0;
+#if defined(__linux__)
+    if (pm_read_kb("/proc/meminfo", memory_keys, memory, 4) < 4) {
+        struct sysinfo info;
+        if (sysinfo(&info) == 0) {
+            uint64_t unit = info.mem_unit == 0 ? 1 : info.mem_unit;
+            memory[0] = (uint64_t) info.totalram * unit;
+            memory[1] = ((uint64_t) info.freeram + (uint64_t) info.bufferram) * unit;
+            memory[2] = (uint64_t) info.totalswap * unit;
+            memory[3] = (uint64_t) info.freeswap * unit;
+        }
+    }
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+        && (uint64_t) limit.rlim_cur < total_virtual) {
+        total_virtual = (uint64_t) limit.rlim_cur;
+    }
+    static const char *const process_keys[] = {"VmSize:"};
+    pm_read_kb("/proc/self/status", process_keys, &used_virtual, 1);
+#else
+    (void) memory_keys;
+#endif
+    if (memory[1] > memory[0]) {
+        memory[1] = memory[0];
+    }
+    status->dwMemoryLoad = memory[0] == 0 ? 0 : (DWORD) ((memory[0] - memory[1]) * 100u / memory[0]);
+    status->dwTotalPhys = pm_clamp_size(memory[0]);
+    status->dwAvailPhys = pm_clamp_size(memory[1]);
+    status->dwTotalPageFile = pm_clamp_size(memory[0] + memory[2]);
+    status->dwAvailPageFile = pm_clamp_size(memory[1] + memory[3]);
+    status->dwTotalVirtual = pm_clamp_size(total_virtual);
+    status->dwAvailVirtual = pm_clamp_size(used_virtual < total_virtual ? total_virtual - used_virtual : 0);
 }
 
 /* ---- Memory operations ---------------------------------------------------------------------------- */

@@ -10,6 +10,39 @@
  * The hooks and records are weak definitions here, so every file can include this header and the
  * game can still define them itself; set them with  Memory_Error = my_handler;  as the game does.
  * Flags are the game's MemoryFlagType values: MEM_CLEAR zeroes.
+ *
+ * Mem_Copy(source, dest, bytes) keeps the game's argument order: SOURCE FIRST, the reverse of memcpy.
+ *
+ * Routing the game's C++ global operator new/delete to Alloc(size, MEM_NEW)/Free, in one .cpp file of
+ * the game (the bench's C++ client, allocator-bench/src/main/c/pm_client_game.cpp, does the same for
+ * every form of new and delete):
+ *
+ *     #include <new>
+ *     #include "compat/wwmem.h"
+ *
+ *     void *operator new(std::size_t size) {
+ *         void *block = Alloc(size == 0 ? 1 : (unsigned long) size, MEM_NEW); // new(0) is a real block
+ *         if (block == nullptr) {
+ *             throw std::bad_alloc();                                          // Alloc returns NULL
+ *         }
+ *         return block;
+ *     }
+ *     void *operator new[](std::size_t size) { return operator new(size); }
+ *     void *operator new(std::size_t size, const std::nothrow_t &) noexcept {
+ *         return Alloc(size == 0 ? 1 : (unsigned long) size, MEM_NEW);
+ *     }
+ *     void *operator new[](std::size_t size, const std::nothrow_t &t) noexcept { return operator new(size, t); }
+ *     void operator delete(void *block) noexcept { Free(block); }
+ *     void operator delete[](void *block) noexcept { Free(block); }
+ *     void operator delete(void *block, std::size_t) noexcept { Free(block); }   // C++14 sized forms
+ *     void operator delete[](void *block, std::size_t) noexcept { Free(block); }
+ *
+ * Alloc blocks are 16-byte aligned, enough for every type up to alignof(std::max_align_t). Types with a
+ * larger alignas() use the C++17 std::align_val_t forms, which these lines leave to the C++ library
+ * (route them too with Platform_AllocAligned(size, (size_t) alignment, PLATFORM_MEM_NEW) and
+ * Platform_Free, as the bench's client does). The Memory_Error hooks run before the throw. The first
+ * new, even from a static constructor before main, starts the layer; the JVM it starts does not call
+ * the game's operator new (the bench's client counts such calls and finds none).
  */
 #ifndef PLATFORM_MEMORY_WWMEM_H
 #define PLATFORM_MEMORY_WWMEM_H
@@ -149,6 +182,17 @@ static inline long Heap_Size(MemoryFlagType flag) {
 /* All free memory (the same figure as Ram_Free here: there is no fragmentation to subtract). */
 static inline long Total_Ram_Free(MemoryFlagType flag) {
     return Ram_Free(flag);
+}
+
+/* Copies bytes_to_copy bytes from source to dest: the game's order, SOURCE FIRST (memcpy's is dest,
+ * source). Overlapping ranges are allowed, in either direction: the copy is done as by memmove, as if
+ * through a buffer, so sliding a block along inside itself works (code written for a copy routine that
+ * tolerated overlap keeps working, and one that did not could only have relied on undefined results).
+ * Done in C by the library, no call into the allocator; 0 bytes or source == dest does nothing. */
+static inline void Mem_Copy(void const *source, void *dest, unsigned long bytes_to_copy) {
+    if (bytes_to_copy != 0 && source != dest) {
+        Platform_MemMove(dest, source, (size_t) bytes_to_copy);
+    }
 }
 
 #ifdef __cplusplus

@@ -5,8 +5,10 @@
 #include "compat/memory_wrapper.h"
 #include "compat/wwmem.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 
 #include "check.h"
 
@@ -147,12 +149,86 @@ static void game_api(void) {
     Memory_Error_Exit = 0;
 }
 
+/* Mem_Copy takes the SOURCE first (the reverse of memcpy), and copies overlapping ranges either way. */
+static void game_copy(void) {
+    unsigned char *from = Alloc(64, MEM_NORMAL);
+    unsigned char *to = Alloc(64, MEM_CLEAR);
+    CHECK(from != NULL && to != NULL, "two blocks");
+    for (int i = 0; i < 64; i++) {
+        from[i] = (unsigned char) (i + 1);
+    }
+    Mem_Copy(from, to, 40);
+    int same = 1;
+    for (int i = 0; i < 40; i++) {
+        same &= to[i] == (unsigned char) (i + 1);
+    }
+    CHECK(same && to[40] == 0, "Mem_Copy(source, dest, 40) copied 40 bytes from the first argument to the second");
+    CHECK(from[0] == 1 && from[39] == 40, "and left the source alone");
+
+    Mem_Copy(from, from + 8, 32); /* forwards over itself: dest above source */
+    same = 1;
+    for (int i = 0; i < 32; i++) {
+        same &= from[8 + i] == (unsigned char) (i + 1);
+    }
+    CHECK(same && from[7] == 8 && from[40] == 41, "an overlapping copy upwards moves the bytes intact");
+    Mem_Copy(to + 8, to, 32); /* backwards over itself: dest below source */
+    same = 1;
+    for (int i = 0; i < 32; i++) {
+        same &= to[i] == (unsigned char) (i + 9);
+    }
+    CHECK(same && to[39] == 40 && to[40] == 0, "an overlapping copy downwards moves the bytes intact");
+    Mem_Copy(from, to, 0);
+    CHECK(to[0] == 9, "0 bytes copies nothing");
+    Free(from);
+    Free(to);
+}
+
+/* GlobalMemoryStatus: the Win32 record, filled with the OS's figures (checked against sysinfo(2), which
+ * the header does not use unless /proc/meminfo cannot be read). */
+static void memory_status(void) {
+    CHECK(offsetof(MEMORYSTATUS, dwLength) == 0 && offsetof(MEMORYSTATUS, dwMemoryLoad) == 4
+          && offsetof(MEMORYSTATUS, dwTotalPhys) == 8
+          && sizeof(MEMORYSTATUS) == 8 + 6 * sizeof(SIZE_T), "the Win32 layout: two DWORDs, six SIZE_Ts");
+    MEMORYSTATUS status;
+    memset(&status, 0xAB, sizeof status);
+    GlobalMemoryStatus(&status);
+    struct sysinfo info;
+    CHECK(sysinfo(&info) == 0, "sysinfo");
+    uint64_t unit = info.mem_unit == 0 ? 1 : info.mem_unit;
+    uint64_t total = (uint64_t) info.totalram * unit;
+    CHECK(status.dwLength == sizeof(MEMORYSTATUS), "dwLength %u", (unsigned) status.dwLength);
+    CHECK(status.dwTotalPhys == total, "dwTotalPhys %zu is the OS's total RAM %llu", (size_t) status.dwTotalPhys,
+          (unsigned long long) total);
+    CHECK(status.dwTotalPhys >= ((SIZE_T) 64 << 20), "a plausible total: %zu bytes", (size_t) status.dwTotalPhys);
+    CHECK(status.dwAvailPhys > 0 && status.dwAvailPhys <= status.dwTotalPhys, "dwAvailPhys %zu of %zu",
+          (size_t) status.dwAvailPhys, (size_t) status.dwTotalPhys);
+    CHECK(status.dwAvailPhys >= (SIZE_T) info.freeram * unit / 2, "available %zu is at least about the free %llu",
+          (size_t) status.dwAvailPhys, (unsigned long long) info.freeram * unit);
+    CHECK(status.dwMemoryLoad <= 100
+          && status.dwMemoryLoad == (DWORD) ((status.dwTotalPhys - status.dwAvailPhys) * 100u / status.dwTotalPhys),
+          "dwMemoryLoad %u%%", (unsigned) status.dwMemoryLoad);
+    CHECK(status.dwTotalPageFile == total + (uint64_t) info.totalswap * unit,
+          "dwTotalPageFile %zu is RAM plus swap", (size_t) status.dwTotalPageFile);
+    CHECK(status.dwAvailPageFile >= status.dwAvailPhys && status.dwAvailPageFile <= status.dwTotalPageFile,
+          "dwAvailPageFile %zu", (size_t) status.dwAvailPageFile);
+    CHECK(status.dwTotalVirtual > status.dwAvailVirtual && status.dwAvailVirtual > 0,
+          "address space: %zu of %zu available", (size_t) status.dwAvailVirtual, (size_t) status.dwTotalVirtual);
+    /* the layer's own figure (no budget set here) is the same MemAvailable, read a moment apart */
+    size_t layer = Platform_Ram_Free();
+    size_t apart = layer > status.dwAvailPhys ? layer - status.dwAvailPhys : status.dwAvailPhys - layer;
+    CHECK(apart < status.dwTotalPhys / 10, "Platform_Ram_Free %zu and dwAvailPhys %zu agree", layer,
+          (size_t) status.dwAvailPhys);
+    GlobalMemoryStatus(NULL); /* does nothing */
+}
+
 int main(void) {
     size_t live = Platform_Mem_GetCount();
     virtual_memory();
     heaps();
     global_memory();
     game_api();
+    game_copy();
+    memory_status();
     CHECK(Platform_Mem_GetCount() == live, "nothing left live: %zu", Platform_Mem_GetCount());
     printf("compat headers on backend %s\n", Platform_Mem_Backend());
     return check_summary();

@@ -26,7 +26,7 @@ public final class AgronaAllocatorProvider implements AllocatorProvider {
 
     @Override
     public String description() {
-        return "off-heap slabs of fixed-size slots on Agrona buffers, lock-free free stacks (needs "
+        return "off-heap slabs of fixed-size slots on Agrona buffers behind per-thread magazines (needs "
             + REQUIRED_FLAG + ")";
     }
 

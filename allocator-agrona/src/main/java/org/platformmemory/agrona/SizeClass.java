@@ -11,7 +11,8 @@ import org.platformmemory.api.kit.AddressIndex;
  * that got free slots back, and the table that maps a freed block to its slab.
  *
  * <p>Fast paths ({@link #allocate}, {@link #free}, and the batches {@link #take} and {@link #give} that
- * thread thread caches use) are CASes on slab heads and allocate nothing. Changing the current slab, making
+ * thread caches use) are CASes on slab heads (a pop also takes its slab's monitor, see {@link Slab}) and
+ * allocate nothing. Changing the current slab, making
  * a slab and releasing empty ones take the class's lock; a free never waits for it (it only tries it).
  * Requested bytes (for the rounding waste) are counted by the caller, per thread.
  */

@@ -8,7 +8,7 @@ import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * One page-aligned off-heap buffer cut into equal slots, with a lock-free stack of its free slots.
+ * One page-aligned off-heap buffer cut into equal slots, with a stack of its free slots.
  *
  * <p>The stack's links live on the Java heap ({@code int[]}), never in the slots: a thread that read
  * the head just before the slab was released only ever touches the array, so releasing a slab can
@@ -18,9 +18,33 @@ import org.agrona.concurrent.UnsafeBuffer;
  *   bits 21..41  free slots
  *   bit  42      QUEUED: the slab sits in its class's queue of slabs with free slots
  *   bit  43      RETIRED: the memory is gone; the stack is empty for ever
- *   bits 44..63  a tag bumped by every change, so a stale pop cannot succeed (ABA)
  * </pre>
- * {@link #pop}, {@link #pop(long[], int, int)} and {@link #push} are thread-safe and allocate nothing.
+ *
+ * <h2>Why there is no ABA hazard (and no tag)</h2>
+ * A lock-free pop reads the top slot A and its link B, then swaps the head from A to B. If meanwhile
+ * other threads popped A, popped B and pushed A back, the head shows A again and the swap succeeds with
+ * the stale B: B now has two owners. The classic cure is a tag in the head word, bumped by every change;
+ * this class used to have one of 20 bits, which a thread held up for 2^20 changes (a few tens of
+ * milliseconds of other threads' traffic: an ordinary preemption) could see wrap round. No tag width that
+ * fits beside two 21-bit fields in 64 bits makes a wrap impossible, only rarer.
+ *
+ * <p>So pops are serialised instead: {@link #pop} and {@link #pop(long[], int, int)} run under this slab's
+ * monitor, while {@link #push} and the flag changes stay lock-free CASes. With one popper at a time the
+ * hazard cannot arise. While a pop holds the monitor, slot A sits on the stack and nobody else may take
+ * it, so nobody can push it either; every push puts a slot that is not on the stack on top, and only a
+ * pop could bring A back to the top. Hence if the head still shows A at the CAS, nothing was pushed or
+ * popped since it was read, and the links read below A are still the stack. The other changes
+ * (QUEUED cleared by {@link #unqueue}, RETIRED set by {@link #retireIfEmpty}) alter the word, so the CAS
+ * fails and the pop reads again; a retired slab never changes back. The whole word therefore identifies
+ * the stack while a pop runs, without a tag.
+ *
+ * <p>The monitor costs a pop two more atomic operations when nobody contends, and pops are rare: the
+ * backend's per-thread magazines take and give slots in batches (one pop per half magazine), and only
+ * with {@code magazineSize=0} does every allocation pop. Frees never wait: a push never takes the
+ * monitor. The monitor is Java's own ({@code synchronized}): it allocates nothing on the Java heap, and a
+ * popper descheduled while holding it only delays other poppers of this one slab.
+ *
+ * <p>{@link #pop}, {@link #pop(long[], int, int)} and {@link #push} are thread-safe and allocate nothing.
  */
 final class Slab {
 
@@ -38,7 +62,6 @@ final class Slab {
     private static final int FREE_SHIFT = 21;
     private static final long QUEUED = 1L << 42;
     private static final long RETIRED = 1L << 43;
-    private static final long TAG_ONE = 1L << 44;
     private static final long STACK = FIELD | (FIELD << FREE_SHIFT);
 
     private static final VarHandle HEAD;
@@ -123,19 +146,21 @@ final class Slab {
 
     /** @return the index of a slot taken off the free stack, or -1 when none is free (or retired) */
     int pop() {
-        long h = (long) HEAD.getVolatile(this);
-        while (true) {
-            int top = (int) (h & FIELD);
-            if (top == 0) {
-                return -1;
+        synchronized (this) { // one popper at a time: see the class comment
+            long h = (long) HEAD.getVolatile(this);
+            while (true) {
+                int top = (int) (h & FIELD);
+                if (top == 0) {
+                    return -1;
+                }
+                int next = links[top - 1];
+                long updated = (h & ~STACK) | next | ((((h >>> FREE_SHIFT) & FIELD) - 1) << FREE_SHIFT);
+                long witness = (long) HEAD.compareAndExchange(this, h, updated);
+                if (witness == h) {
+                    return top - 1;
+                }
+                h = witness; // a push or a flag changed the word: read the new top
             }
-            int next = links[top - 1];
-            long updated = ((h + TAG_ONE) & ~STACK) | next | ((((h >>> FREE_SHIFT) & FIELD) - 1) << FREE_SHIFT);
-            long witness = (long) HEAD.compareAndExchange(this, h, updated);
-            if (witness == h) {
-                return top - 1;
-            }
-            h = witness;
         }
     }
 
@@ -146,30 +171,28 @@ final class Slab {
      * @return how many were taken: 0 when none is free (or the slab is retired)
      */
     int pop(long[] dest, int at, int n) {
-        long h = (long) HEAD.getVolatile(this);
-        while (true) {
-            int free = (int) ((h >>> FREE_SHIFT) & FIELD);
-            int taken = Math.min(n, free);
-            if (taken == 0) {
-                return 0;
-            }
-            // links read here may be stale if another thread changes the stack meanwhile; the tag then
-            // fails the CAS and nothing read is used
-            int top = (int) (h & FIELD);
-            for (int i = 0; i < taken; i++) {
-                if (top == 0) {
-                    taken = i; // only with a stale read: the CAS below fails
-                    break;
+        synchronized (this) { // one popper at a time: see the class comment
+            long h = (long) HEAD.getVolatile(this);
+            while (true) {
+                int free = (int) ((h >>> FREE_SHIFT) & FIELD);
+                int taken = Math.min(n, free);
+                if (taken == 0) {
+                    return 0;
                 }
-                dest[at + i] = address(top - 1);
-                top = links[top - 1];
+                // no other pop runs, so the chain below the top read here stays as it is; a push meanwhile
+                // changes the top and fails the CAS, and the walk starts again from the new top
+                int top = (int) (h & FIELD);
+                for (int i = 0; i < taken; i++) {
+                    dest[at + i] = address(top - 1);
+                    top = links[top - 1];
+                }
+                long updated = (h & ~STACK) | top | ((long) (free - taken) << FREE_SHIFT);
+                long witness = (long) HEAD.compareAndExchange(this, h, updated);
+                if (witness == h) {
+                    return taken;
+                }
+                h = witness;
             }
-            long updated = ((h + TAG_ONE) & ~STACK) | top | ((long) (free - taken) << FREE_SHIFT);
-            long witness = (long) HEAD.compareAndExchange(this, h, updated);
-            if (witness == h) {
-                return taken;
-            }
-            h = witness;
         }
     }
 
@@ -185,7 +208,7 @@ final class Slab {
             long free = (h >>> FREE_SHIFT) & FIELD;
             links[index] = (int) (h & FIELD); // published by the CAS below
             boolean queue = free == 0 && (h & QUEUED) == 0;
-            long updated = ((h + TAG_ONE) & ~STACK) | (index + 1) | ((free + 1) << FREE_SHIFT) | (queue ? QUEUED : 0);
+            long updated = (h & ~STACK) | (index + 1) | ((free + 1) << FREE_SHIFT) | (queue ? QUEUED : 0);
             long witness = (long) HEAD.compareAndExchange(this, h, updated);
             if (witness == h) {
                 return (queue ? BECAME_AVAILABLE : 0) | (free + 1 == slotCount ? BECAME_EMPTY : 0);
@@ -205,7 +228,7 @@ final class Slab {
             if ((h & RETIRED) != 0) {
                 return false;
             }
-            long witness = (long) HEAD.compareAndExchange(this, h, (h + TAG_ONE) & ~QUEUED);
+            long witness = (long) HEAD.compareAndExchange(this, h, h & ~QUEUED);
             if (witness == h) {
                 return true;
             }
@@ -242,7 +265,7 @@ final class Slab {
             if ((h & RETIRED) != 0 || ((h >>> FREE_SHIFT) & FIELD) != slotCount) {
                 return false;
             }
-            long witness = (long) HEAD.compareAndExchange(this, h, ((h + TAG_ONE) & ~STACK) | RETIRED);
+            long witness = (long) HEAD.compareAndExchange(this, h, (h & ~STACK) | RETIRED);
             if (witness == h) {
                 return true;
             }

@@ -14,7 +14,8 @@ import org.platformmemory.api.kit.ThreadStacks;
  *
  * <p>Each thread allocates from and frees into its own magazine of free slots per class (a
  * {@link ThreadStacks}): no lock, no shared atomic, no Java-heap allocation. Magazines refill from and
- * spill to the slabs' lock-free free stacks in batches, each slot to its own slab. Any thread may free
+ * spill to the slabs' free stacks in batches, each slot to its own slab (a push is one CAS; pops of one
+ * slab take turns on its monitor, which keeps the stack free of ABA, see {@link Slab}). Any thread may free
  * any block; the slot goes home to its slab when that thread's magazine spills, is flushed or its thread
  * ends (retired when a new thread arrives, every 256 refills, on {@link #reclaim} and before a class
  * makes a new slab). Each thread also tallies the bytes requested for live blocks per class, for the

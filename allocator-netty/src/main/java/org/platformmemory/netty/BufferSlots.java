@@ -47,11 +47,13 @@ final class BufferSlots {
     private int pooled;
 
     private final PerThread<LocalSlots> threads;
+    /** Bumped by {@link #trim}: a thread whose cache is of an older epoch gives its cached buffers back. */
+    private volatile int trimEpoch;
 
     /** @param cacheDepth freed buffers each thread keeps per size class; 0 keeps none */
     BufferSlots(int cacheDepth) {
         this.cacheDepth = cacheDepth;
-        this.threads = new PerThread<>(() -> new LocalSlots(cacheDepth), this::retire);
+        this.threads = new PerThread<>(() -> new LocalSlots(cacheDepth, trimEpoch), this::retire);
         pages[0] = new ByteBuf[PAGE_SIZE];
     }
 
@@ -104,6 +106,9 @@ final class BufferSlots {
      */
     int takeCached(int sizeClass) {
         LocalSlots mine = threads.current();
+        if (mine.epoch != trimEpoch) {
+            trimLocal(mine);
+        }
         int n = mine.cachedCount[sizeClass];
         if (n == 0) {
             return -1;
@@ -119,6 +124,9 @@ final class BufferSlots {
      */
     boolean cache(int slot, int sizeClass) {
         LocalSlots mine = threads.current();
+        if (mine.epoch != trimEpoch) {
+            trimLocal(mine);
+        }
         int n = mine.cachedCount[sizeClass];
         if (n == cacheDepth) {
             return false;
@@ -126,6 +134,24 @@ final class BufferSlots {
         mine.cached[sizeClass * cacheDepth + n] = slot;
         mine.cachedCount[sizeClass] = n + 1;
         return true;
+    }
+
+    /**
+     * Gives every cached buffer back to Netty: this thread's now, every other thread's on its next
+     * allocation or free through the cache (a thread that never calls again keeps its cache until it
+     * ends). A cached buffer keeps its whole Netty chunk from being freed, so this is what lets chunks
+     * empty out after a wave of frees.
+     */
+    void trim() {
+        synchronized (lock) {
+            trimEpoch++;
+        }
+        trimLocal(threads.current());
+    }
+
+    private void trimLocal(LocalSlots mine) {
+        mine.epoch = trimEpoch;
+        retire(mine); // the same as for an ended thread: buffers released, slot numbers to the pool
     }
 
     /** Slots ever handed out: the table's high-water mark. */
@@ -265,9 +291,12 @@ final class BufferSlots {
         int count;
         final int[] cached;
         final int[] cachedCount = new int[NettyAllocator.CLASSES.count()];
+        /** The {@link #trimEpoch} this cache last gave its buffers back at (or was made at). */
+        int epoch;
 
-        LocalSlots(int depth) {
+        LocalSlots(int depth, int epoch) {
             cached = new int[cachedCount.length * depth];
+            this.epoch = epoch;
         }
     }
 }

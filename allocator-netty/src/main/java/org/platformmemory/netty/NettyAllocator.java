@@ -2,6 +2,7 @@ package org.platformmemory.netty;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 import io.netty.buffer.ByteBuf;
@@ -54,6 +55,8 @@ public final class NettyAllocator implements Allocator {
     private static final int CHECK = 0x4E455454; // "NETT"
     /** Room a block needs beyond its user bytes at 16-byte alignment: the trailer and its own alignment. */
     private static final long OVERHEAD = TRAILER + 7;
+    /** A trim runs after at least this many bytes went back to Netty since the last (or 4 chunks, if more). */
+    static final long TRIM_AFTER = 32L << 20;
 
     private final NettySettings settings;
     private final PooledByteBufAllocator netty;
@@ -68,6 +71,10 @@ public final class NettyAllocator implements Allocator {
     private final LongAdder failedAllocations = new LongAdder();
     private final LongAdder realigned = new LongAdder();
     private final LongAdder corruptTrailers = new LongAdder();
+    /** Bytes given back to Netty since the last trim; a trim runs when it reaches {@link #trimAfter}. */
+    private final AtomicLong releasedSinceTrim = new AtomicLong();
+    private final long trimAfter;
+    private final LongAdder trims = new LongAdder();
 
     /** Creates a backend on the module's private Netty pool for {@code settings}. */
     public NettyAllocator(NettySettings settings) {
@@ -76,6 +83,7 @@ public final class NettyAllocator implements Allocator {
         this.chunkSize = netty.chunkSize();
         this.slots = new BufferSlots(settings.blockCacheSize());
         this.caching = settings.blockCacheSize() > 0;
+        this.trimAfter = Math.max(TRIM_AFTER, 4L * chunkSize);
     }
 
     @Override
@@ -139,6 +147,32 @@ public final class NettyAllocator implements Allocator {
             countHugeFree(capacity);
         }
         buffer.release();
+        if (releasedSinceTrim.addAndGet(capacity) >= trimAfter) {
+            trimSoon();
+        }
+    }
+
+    /** The thread whose free crossed the threshold trims (one thread at a time); the others go on. */
+    private void trimSoon() {
+        long released = releasedSinceTrim.get();
+        if (released >= trimAfter && releasedSinceTrim.compareAndSet(released, 0)) {
+            trim();
+        }
+    }
+
+    /**
+     * Gives back what the freed blocks left resident: the cached buffers (this thread's now, other threads'
+     * on their next call), so that Netty can free chunks left empty, and then the C library's free memory
+     * to the system ({@link ResidentMemory#trim}), since a freed chunk stays in glibc's heap otherwise.
+     * Runs by itself once {@link #TRIM_AFTER} bytes (or 4 chunks) went back to Netty since the last trim;
+     * public for a caller that knows it just freed a lot (a level unloaded). What Netty itself keeps cannot
+     * be given back: see README ("netty and resident memory").
+     */
+    public void trim() {
+        trims.increment();
+        slots.trim();
+        netty.trimCurrentThreadCache();
+        ResidentMemory.trim();
     }
 
     private static void writeTrailer(long user, long size, int slot) {
@@ -248,6 +282,7 @@ public final class NettyAllocator implements Allocator {
         out.put("failedAllocations", failedAllocations.sum());
         out.put("realigned", realigned.sum());
         out.put("corruptTrailers", corruptTrailers.sum());
+        out.put("trims", trims.sum());
         out.put("slots", (long) slots.capacity());
         long cached = slots.cached();
         out.put("cachedBuffers", cached);

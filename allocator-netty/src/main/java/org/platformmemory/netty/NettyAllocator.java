@@ -152,11 +152,18 @@ public final class NettyAllocator implements Allocator {
         }
     }
 
-    /** The thread whose free crossed the threshold trims (one thread at a time); the others go on. */
+    /**
+     * The thread whose free crossed the threshold gives the cached buffers back (one thread at a time; the
+     * others go on); the C library's trim, which can take milliseconds, runs on a background thread so no
+     * game thread waits for it.
+     */
     private void trimSoon() {
         long released = releasedSinceTrim.get();
         if (released >= trimAfter && releasedSinceTrim.compareAndSet(released, 0)) {
-            trim();
+            trims.increment();
+            slots.trim();
+            netty.trimCurrentThreadCache();
+            ResidentMemory.trimInBackground();
         }
     }
 

@@ -42,6 +42,27 @@ final class ResidentMemory {
         return MALLOC_TRIM != null;
     }
 
+    /** One trim at a time in the background; a request while one is under way is merged into it. */
+    private static final java.util.concurrent.atomic.AtomicBoolean PENDING = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Starts {@link #trim()} on a short-lived daemon thread, unless one is already waiting to run. */
+    static void trimInBackground() {
+        if (MALLOC_TRIM != null && PENDING.compareAndSet(false, true)) {
+            Thread.ofPlatform().daemon().name("platform-memory-trim").start(() -> {
+                try {
+                    trim();
+                } finally {
+                    PENDING.set(false);
+                }
+            });
+        }
+    }
+
+    /** Whether a background trim has been asked for and has not finished. */
+    static boolean pending() {
+        return PENDING.get();
+    }
+
     /** Gives the C library's free pages back to the system; does nothing where that is not possible. */
     static void trim() {
         if (MALLOC_TRIM == null) {

@@ -47,7 +47,7 @@ class NettyResidentMemoryTest {
     }
 
     @Test
-    void shouldGiveResidentMemoryBackAfterAWorkingSetIsFreed() throws IOException {
+    void shouldGiveResidentMemoryBackAfterAWorkingSetIsFreed() throws IOException, InterruptedException {
         SplittableRandom random = new SplittableRandom(12);
         long[] blocks = new long[200_000];
         long[] sizes = new long[blocks.length];
@@ -80,6 +80,10 @@ class NettyResidentMemoryTest {
         }
         for (int i = 0; i < count; i++) {
             allocator.free(blocks[i], sizes[i], 16);
+        }
+        // the automatic trim runs in the background: wait for it to finish (bounded)
+        for (int waited = 0; waited < 1000 && ResidentMemory.pending(); waited++) {
+            Thread.sleep(10);
         }
         long freed = residentBytes();
         Map<String, Long> stats = allocator.statistics();

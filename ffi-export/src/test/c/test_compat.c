@@ -70,6 +70,16 @@ static void heaps(void) {
     CHECK(HeapFree(heap, 0, blocks[4]), "HeapFree");
     CHECK(HeapSize(heap, 0, blocks[4]) == (SIZE_T) -1, "HeapSize of a freed block is (SIZE_T)-1");
     CHECK(!HeapFree(heap, 0, blocks[4]), "HeapFree twice fails");
+    /* a block of another heap: refused by HeapSize, HeapReAlloc and HeapFree, and left as it was */
+    HANDLE other = HeapCreate(0, 0, 0);
+    unsigned char *stranger = HeapAlloc(other, 0, 24);
+    memset(stranger, 0x3C, 24);
+    CHECK(HeapSize(heap, 0, stranger) == (SIZE_T) -1, "HeapSize of another heap's block");
+    CHECK(HeapReAlloc(heap, 0, stranger, 48) == NULL, "HeapReAlloc of another heap's block");
+    CHECK(!HeapFree(heap, 0, stranger), "HeapFree of another heap's block");
+    CHECK(HeapSize(other, 0, stranger) == 24 && stranger[23] == 0x3C, "it is untouched");
+    CHECK(HeapDestroy(other), "the other heap");
+    CHECK(!HeapFree(other, 0, blocks[5]) && HeapSize(heap, 0, blocks[5]) == 15, "a destroyed heap's handle touches nothing");
     size_t live = Platform_Mem_GetCount();
     CHECK(HeapDestroy(heap), "HeapDestroy");
     CHECK(Platform_Mem_GetCount() == live - 99, "destroy freed every block: %zu", Platform_Mem_GetCount());

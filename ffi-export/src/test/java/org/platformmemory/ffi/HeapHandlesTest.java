@@ -36,15 +36,17 @@ class HeapHandlesTest {
     }
 
     @Test
-    void shouldHandOutTheHeapsIdAsItsHandle() {
+    void shouldHandOutHandlesThatCarryTheIdAndCannotBePointers() {
         long first = handles.create(memory);
         long second = handles.create(memory);
-        assertEquals(1, first);
-        assertEquals(2, second);
+        assertNotEquals(first, second);
+        for (long handle : new long[] {first, second}) {
+            assertEquals(HeapHandles.MARK, handle & HeapHandles.MARK, "outside the canonical address range");
+        }
         PrivateHeap heap = handles.find(memory, second, "Platform_HeapAlloc");
-        assertEquals(2, heap.id());
+        assertEquals(second & 0xFFF, heap.id());
         long p = heap.allocate(64, 0);
-        assertEquals(2, memory.heapOf(p));
+        assertEquals(heap.id(), memory.heapOf(p));
         assertEquals(List.of(), errors.reports());
     }
 
@@ -52,18 +54,19 @@ class HeapHandlesTest {
     void shouldReportAnUnknownHandleAsInvalidHeapAndTouchNothing() {
         long known = handles.create(memory);
         long p = handles.find(memory, known, "Platform_HeapAlloc").allocate(32, 0);
-        long[] bogus = {0, -1, PrivateHeap.MAX_ID + 1, known + 1, 0x7f00deadbee0L};
+        long id = known & 0xFFF;
+        long[] bogus = {0, -1, id, PrivateHeap.MAX_ID + 1, known + 1, known + (1 << 12), 0x7f00deadbee0L};
         for (long handle : bogus) {
             assertNull(handles.find(memory, handle, "Platform_HeapAlloc"), "handle " + handle);
         }
         assertEquals(bogus.length, errors.reports().size());
         assertTrue(errors.reports().stream().allMatch(r -> r.error() == ErrorCode.INVALID_HEAP && r.address() == 0));
-        assertEquals(new Report(ErrorCode.INVALID_HEAP, "Platform_HeapAlloc(ffffffffffffffff): no such heap"
+        assertEquals(new Report(ErrorCode.INVALID_HEAP, "Platform_HeapAlloc(0xffffffffffffffff): no such heap"
             + " (never created, or destroyed); nothing was done", 0), errors.reports().get(1));
         assertEquals(bogus.length, memory.callerErrors());
         assertEquals(32, memory.liveBytes());
         assertEquals(32, memory.sizeOf(p));
-        assertEquals(known, handles.find(memory, known, "Platform_HeapFree").id());
+        assertEquals(id, handles.find(memory, known, "Platform_HeapFree").id());
     }
 
     @Test
@@ -79,33 +82,38 @@ class HeapHandlesTest {
         assertNull(handles.find(memory, handle, "Platform_HeapAlloc"));
         assertFalse(handles.destroy(memory, handle));
         assertEquals(List.of(ErrorCode.INVALID_HEAP, ErrorCode.INVALID_HEAP), errors.errors(), "one report per refused call");
-        assertTrue(errors.last().message().startsWith("Platform_HeapDestroy(" + Long.toHexString(handle) + "): "));
+        assertTrue(errors.last().message().startsWith("Platform_HeapDestroy(0x" + Long.toHexString(handle) + "): "));
     }
 
     @Test
-    void shouldGiveAReusedIdToTheNewHeapOnly() {
+    void shouldNeverLetAStaleHandleReachTheHeapThatReusedItsId() {
         long handle = handles.create(memory);
         PrivateHeap old = handles.find(memory, handle, "Platform_HeapAlloc");
         assertTrue(handles.destroy(memory, handle));
         long again = handles.create(memory);
-        assertEquals(handle, again);
+        assertNotEquals(handle, again, "a new handle");
         PrivateHeap reused = handles.find(memory, again, "Platform_HeapAlloc");
-        assertNotEquals(old, reused);
+        assertEquals(old.id(), reused.id(), "the id is reused");
+        long p = reused.allocate(16, 0);
+        assertNotEquals(0, p);
+        assertFalse(handles.destroy(memory, handle), "the stale handle destroys nothing");
+        assertNull(handles.find(memory, handle, "Platform_HeapFree"));
         assertFalse(reused.isDestroyed());
-        assertNotEquals(0, reused.allocate(16, 0));
-        assertEquals(List.of(), errors.reports());
+        assertEquals(16, memory.sizeOf(p));
+        assertEquals(List.of(ErrorCode.INVALID_HEAP, ErrorCode.INVALID_HEAP), errors.errors());
     }
 
     @Test
     void shouldForgetEveryHandleOnClearWithoutDestroyingTheHeaps() {
         long one = handles.create(memory);
         long two = handles.create(memory);
-        long p = handles.find(memory, two, "Platform_HeapAlloc").allocate(8, 0);
+        PrivateHeap heap = handles.find(memory, two, "Platform_HeapAlloc");
+        long p = heap.allocate(8, 0);
         handles.clear();
         assertNull(handles.find(memory, one, "Platform_HeapAlloc"));
         assertNull(handles.find(memory, two, "Platform_HeapAlloc"));
         assertEquals(2, errors.reports().size());
-        assertEquals(two, memory.heapOf(p), "the heap itself is untouched");
+        assertEquals(heap.id(), memory.heapOf(p), "the heap itself is untouched");
         assertEquals(8, memory.liveBytes());
     }
 

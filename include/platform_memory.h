@@ -163,6 +163,11 @@ PLATFORM_MEMORY_API void Platform_Mem_Shutdown(void);
 /* The active backend's name ("system", "arena", ...), or "" if the layer has not started. */
 PLATFORM_MEMORY_API const char *Platform_Mem_Backend(void);
 
+/* This library's version, as the project's pom.xml states it (e.g. "0.1.0-SNAPSHOT"; the release
+ * archive's name carries the same). A constant string: it may be called at any time, before
+ * Platform_Mem_Init or after Platform_Mem_Shutdown, and never starts the layer or a JVM. */
+PLATFORM_MEMORY_API const char *Platform_Mem_Version(void);
+
 /* The last error's message on this thread ("" if none), as errno: each thread has its own. Valid
  * until the thread's next error. */
 PLATFORM_MEMORY_API const char *Platform_Mem_LastError(void);

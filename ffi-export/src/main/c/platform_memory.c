@@ -31,6 +31,11 @@
 #error "PM_JDK_MINIMUM is not defined: build with CMake, which passes the pom's jdk.minimum"
 #endif
 
+/* The project's version (the root pom's <version>), passed by CMake. */
+#ifndef PM_VERSION
+#error "PM_VERSION is not defined: build with CMake, which passes the pom's version"
+#endif
+
 #define PM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define PM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -701,6 +706,10 @@ PLATFORM_MEMORY_API void Platform_Mem_Shutdown(void) {
 
 PLATFORM_MEMORY_API const char *Platform_Mem_Backend(void) {
     return pm_ready() ? pm.backend : "";
+}
+
+PLATFORM_MEMORY_API const char *Platform_Mem_Version(void) {
+    return PM_VERSION; /* a constant: no start, no JVM */
 }
 
 PLATFORM_MEMORY_API const char *Platform_Mem_LastError(void) {

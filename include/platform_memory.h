@@ -64,6 +64,28 @@ extern "C" {
 #define PLATFORM_MEM_ERR_START           100  /* the layer could not start (see Platform_Mem_LastError) */
 #define PLATFORM_MEM_ERR_INTERNAL        101  /* an unexpected failure inside the layer; call returned 0 */
 
+/*
+ * Messages. Each error is also written to stderr as ONE line (unless the option log=quiet):
+ *     platform-memory: CODE at PTR: MESSAGE
+ * CODE is the error's name without PLATFORM_MEM_ERR_ (DOUBLE_FREE, INVALID_POINTER, START...); " at PTR"
+ * is there when a pointer is involved; MESSAGE names the call, and ends with "; allocated at FILE:LINE"
+ * when the block is live and its site is recorded (tracking=leaks or debug, Platform_Alloc_Dbg). For example:
+ *     platform-memory: DOUBLE_FREE at 0x7f3a2c001230: free(0x7f3a2c001230): the block was already freed; nothing was done
+ * The option log=verbose adds "platform-memory: info: ..." lines (such as blocks still live at
+ * Platform_Mem_Shutdown); log=errors is the default. The error handler is called whatever log says.
+ *
+ * The option failOnError=1 makes allocator errors fail the run, for test runs: every error reported from
+ * then on is counted (all codes but ALLOCATION_FAILED, which a game is expected to handle); if any was,
+ * Platform_Mem_Shutdown writes
+ *     platform-memory: failOnError: N allocator errors since the layer started (the first: CODE at PTR); the process will exit with status 70
+ * and when the process exits (exit() or a return from main) it writes
+ *     platform-memory: failOnError: N allocator errors in this process (the first: CODE at PTR); exit status 70
+ * and ends with status PLATFORM_MEM_EXIT_ON_ERROR instead of the program's own (after flushing stdio;
+ * atexit handlers registered before the layer first started with failOnError=1 and library destructors
+ * do not run). These lines are written whatever log says. Without errors nothing changes.
+ */
+#define PLATFORM_MEM_EXIT_ON_ERROR 70
+
 /* ---- Types -------------------------------------------------------------------------------------- */
 
 /* Every counter at once. All figures are exact; bytes are the sizes callers asked for. */
@@ -170,6 +192,11 @@ PLATFORM_MEMORY_API void Platform_Mem_Shutdown(void);
 
 /* The active backend's name ("system", "arena", ...), or "" if the layer has not started. */
 PLATFORM_MEMORY_API const char *Platform_Mem_Backend(void);
+
+/* This library's version, as the project's pom.xml states it (e.g. "0.1.0-SNAPSHOT"; the release
+ * archive's name carries the same). A constant string: it may be called at any time, before
+ * Platform_Mem_Init or after Platform_Mem_Shutdown, and never starts the layer or a JVM. */
+PLATFORM_MEMORY_API const char *Platform_Mem_Version(void);
 
 /* The last error's message on this thread ("" if none), as errno: each thread has its own. Valid
  * until the thread's next error. */

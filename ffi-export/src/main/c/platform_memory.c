@@ -24,11 +24,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 /* The oldest JDK whose JVM can load the jars (they are compiled for it): the pom's jdk.minimum, passed
  * by CMake. */
 #ifndef PM_JDK_MINIMUM
 #error "PM_JDK_MINIMUM is not defined: build with CMake, which passes the pom's jdk.minimum"
+#endif
+
+/* The project's version (the root pom's <version>), passed by CMake. */
+#ifndef PM_VERSION
+#error "PM_VERSION is not defined: build with CMake, which passes the pom's version"
 #endif
 
 #define PM_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -47,7 +54,17 @@ static struct {
     _Atomic(PlatformMemErrorHandler) handler;
     atomic_ullong start_failures;         /* failed attempts to start, for PlatformMemStats */
     JavaVM *vm;                           /* the JVM, once found or created */
-} pm = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    atomic_int log_level;                 /* PM_LOG_*: what reaches stderr (allocator.log) */
+    atomic_int fail_on_error;             /* allocator.failOnError of the current start */
+    atomic_ullong errors_since_start;     /* errors counted while fail_on_error was on, this start */
+    atomic_ullong errors_in_process;      /* the same, since the process began */
+    atomic_int first_error;               /* the first of those: its code... */
+    _Atomic(void *) first_error_ptr;      /* ...and its pointer */
+    atomic_int exit_check;                /* the exit check is registered (atexit) */
+} pm = {.lock = PTHREAD_MUTEX_INITIALIZER, .log_level = 1};
+
+/* allocator.log, as NativeExports.logLevel numbers it (LogLevel's order) */
+enum { PM_LOG_QUIET = 0, PM_LOG_ERRORS = 1, PM_LOG_VERBOSE = 2 };
 
 /* The error slot: the last error's message, per thread (as errno), so concurrent reports never tear. */
 static _Thread_local char pm_error[1024];
@@ -61,13 +78,132 @@ static void pm_set_error(const char *format, ...) {
     va_end(args);
 }
 
-/* Java reports every error here: it fills the error slot and tells the game's handler. A failed start
- * only fills the slot: pm_start_failed tells the handler, once per failed start. */
+/* ---- Messages: one line each on stderr ----------------------------------------------------------- */
+
+/* The name of an error code (PM_ERRORS), as the line on stderr gives it. */
+static const char *pm_code_name(int code) {
+    switch (code) {
+#define PM_CODE_NAME(name) case PLATFORM_MEM_ERR_##name: return #name;
+        PM_ERRORS(PM_CODE_NAME)
+    default:
+        return "ERROR";
+    }
+}
+
+/*
+ * Writes one line to stderr: "platform-memory: " then what (an error code's name, "info" or
+ * "failOnError"), " at PTR" when ptr is not NULL, ": " and the text with any line break turned into a
+ * space. The line is written with one write(2), so lines from several threads never interleave.
+ */
+static void pm_line(const char *what, const void *ptr, const char *text) {
+    char line[2048];
+    int n = ptr != NULL ? snprintf(line, sizeof line - 1, "platform-memory: %s at %p: ", what, ptr)
+                        : snprintf(line, sizeof line - 1, "platform-memory: %s: ", what);
+    size_t used = n > 0 && (size_t) n < sizeof line - 1 ? (size_t) n : 0;
+    for (const char *c = text != NULL ? text : ""; *c != '\0' && used < sizeof line - 1; c++) {
+        line[used++] = *c == '\n' || *c == '\r' ? ' ' : *c;
+    }
+    line[used++] = '\n';
+    fflush(stderr); /* the game's own buffered lines first */
+    for (size_t done = 0; done < used;) {
+        ssize_t w = write(STDERR_FILENO, line + done, used - done);
+        if (w <= 0) {
+            break;
+        }
+        done += (size_t) w;
+    }
+}
+
+/* Whether options (a "key=value;key=value" string) sets key, with or without "allocator.", to value. For
+ * the one case Java cannot answer: the layer did not start, but the options may have asked for quiet. */
+static int pm_option_is(const char *options, const char *key, const char *value) {
+    if (options == NULL) {
+        return 0;
+    }
+    size_t key_length = strlen(key), value_length = strlen(value);
+    const char *c = options;
+    while (*c != '\0') {
+        while (*c == ';' || *c == '\n' || *c == ' ' || *c == '\t') {
+            c++;
+        }
+        const char *end = c + strcspn(c, ";\n");
+        const char *k = strncmp(c, "allocator.", 10) == 0 ? c + 10 : c;
+        const char *v = k + key_length;
+        while (v < end && (*v == ' ' || *v == '\t')) {
+            v++;
+        }
+        if (strncmp(k, key, key_length) == 0 && v < end && *v == '=') {
+            v++;
+            while (v < end && (*v == ' ' || *v == '\t')) {
+                v++;
+            }
+            const char *w = end;
+            while (w > v && (w[-1] == ' ' || w[-1] == '\t' || w[-1] == '\r')) {
+                w--;
+            }
+            if ((size_t) (w - v) == value_length && strncasecmp(v, value, value_length) == 0) {
+                return 1;
+            }
+        }
+        c = end;
+    }
+    return 0;
+}
+
+/* "N errors ... (the first: CODE at PTR)" for the fail-on-error lines. */
+static void pm_error_count_line(unsigned long long errors, const char *since, const char *then) {
+    char text[512];
+    void *first_ptr = atomic_load(&pm.first_error_ptr);
+    char at[64] = "";
+    if (first_ptr != NULL) {
+        snprintf(at, sizeof at, " at %p", first_ptr);
+    }
+    snprintf(text, sizeof text, "%llu allocator error%s %s (the first: %s%s)%s", errors, errors == 1 ? "" : "s",
+             since, pm_code_name(atomic_load(&pm.first_error)), at, then);
+    pm_line("failOnError", NULL, text);
+}
+
+/* At process exit, with failOnError: any error counted makes the process exit with
+ * PLATFORM_MEM_EXIT_ON_ERROR, after one line saying so. */
+static void pm_exit_check(void) {
+    unsigned long long errors = atomic_load(&pm.errors_in_process);
+    if (errors == 0) {
+        return;
+    }
+    char then[64];
+    snprintf(then, sizeof then, "; exit status %d", PLATFORM_MEM_EXIT_ON_ERROR);
+    pm_error_count_line(errors, "in this process", then);
+    fflush(NULL);
+    _exit(PLATFORM_MEM_EXIT_ON_ERROR);
+}
+
+/* Java reports every error here (and, with code PLATFORM_MEM_OK, its informational lines): an error
+ * fills the error slot, is counted for failOnError, printed as one line unless allocator.log=quiet, and
+ * told to the game's handler. A failed start only fills the slot: pm_start_failed prints it and tells the
+ * handler, once per failed start. */
 static void pm_report(int code, const char *message, void *ptr) {
     const char *text = message != NULL ? message : "";
+    int level = atomic_load_explicit(&pm.log_level, memory_order_relaxed);
+    if (code == PLATFORM_MEM_OK) {
+        if (level >= PM_LOG_VERBOSE) {
+            pm_line("info", NULL, text);
+        }
+        return;
+    }
     pm_set_error("%s", text);
+    if (atomic_load_explicit(&pm.fail_on_error, memory_order_relaxed) && code != PLATFORM_MEM_ERR_ALLOCATION_FAILED) {
+        if (atomic_fetch_add(&pm.errors_in_process, 1) == 0) {
+            atomic_store(&pm.first_error, code);
+            atomic_store(&pm.first_error_ptr, ptr);
+        }
+        atomic_fetch_add(&pm.errors_since_start, 1);
+    }
+    /* a failed start is printed once, by pm_start_failed, with what the shim adds */
     if (code == PLATFORM_MEM_ERR_START) {
         return;
+    }
+    if (level >= PM_LOG_ERRORS) {
+        pm_line(pm_code_name(code), ptr, text);
     }
     PlatformMemErrorHandler handler = atomic_load_explicit(&pm.handler, memory_order_acquire);
     if (handler != NULL) {
@@ -75,10 +211,18 @@ static void pm_report(int code, const char *message, void *ptr) {
     }
 }
 
-/* A start that failed: counted, on stderr, and told to the game's handler. Called with pm.lock held. */
-static void pm_start_failed(void) {
+/* A start that failed: counted, on stderr (unless the options asked for quiet), and told to the game's
+ * handler. Called with pm.lock held. */
+static void pm_start_failed(const char *options) {
     atomic_fetch_add(&pm.start_failures, 1);
-    fprintf(stderr, "platform-memory: cannot start: %s\n", pm_error);
+    if (options == NULL || options[0] == '\0') {
+        options = getenv("PLATFORM_MEMORY_OPTIONS");
+    }
+    if (!pm_option_is(options, "log", "quiet")) {
+        char text[sizeof pm_error + 32];
+        snprintf(text, sizeof text, "cannot start: %s", pm_error);
+        pm_line(pm_code_name(PLATFORM_MEM_ERR_START), NULL, text);
+    }
     PlatformMemErrorHandler handler = atomic_load_explicit(&pm.handler, memory_order_acquire);
     if (handler != NULL) {
         handler(PLATFORM_MEM_ERR_START, pm_error, NULL);
@@ -524,6 +668,13 @@ static int pm_start_locked(const char *options) {
     }
     if (result == PLATFORM_MEM_OK && atomic_load(&pm.state) == PM_READY) {
         snprintf(pm.options, sizeof pm.options, "%s", options);
+        atomic_store(&pm.log_level, pm.calls.log_level());
+        atomic_store(&pm.errors_since_start, 0);
+        int failing = pm.calls.fail_on_error();
+        if (failing && !atomic_exchange(&pm.exit_check, 1)) {
+            atexit(pm_exit_check);
+        }
+        atomic_store(&pm.fail_on_error, failing);
         pm_cache_start(&pm.calls);
         return PLATFORM_MEM_OK;
     }
@@ -540,7 +691,7 @@ static __attribute__((noinline)) int pm_start_lazily(void) {
     if (state == PM_STOPPED) {
         if (pm_start_locked(NULL) != PLATFORM_MEM_OK) {
             atomic_store(&pm.state, PM_FAILED);
-            pm_start_failed();
+            pm_start_failed(NULL);
         }
         state = atomic_load(&pm.state);
     }
@@ -682,7 +833,7 @@ PLATFORM_MEMORY_API int Platform_Mem_Init(const char *options) {
     pthread_mutex_lock(&pm.lock);
     int rc = pm_start_locked(options);
     if (rc != PLATFORM_MEM_OK) {
-        pm_start_failed();
+        pm_start_failed(options);
         if (atomic_load(&pm.state) != PM_READY) {
             atomic_store(&pm.state, PM_FAILED);
         }
@@ -701,6 +852,12 @@ PLATFORM_MEMORY_API void Platform_Mem_Shutdown(void) {
         pm.calls.shutdown();
         pm.backend[0] = '\0';
         pm.options[0] = '\0';
+        unsigned long long errors = atomic_exchange(&pm.errors_since_start, 0);
+        if (atomic_exchange(&pm.fail_on_error, 0) && errors > 0) {
+            char then[96];
+            snprintf(then, sizeof then, "; the process will exit with status %d", PLATFORM_MEM_EXIT_ON_ERROR);
+            pm_error_count_line(errors, "since the layer started", then);
+        }
     } else if (atomic_load(&pm.state) == PM_FAILED) {
         atomic_store(&pm.state, PM_STOPPED); /* the next call may try again */
     }
@@ -709,6 +866,10 @@ PLATFORM_MEMORY_API void Platform_Mem_Shutdown(void) {
 
 PLATFORM_MEMORY_API const char *Platform_Mem_Backend(void) {
     return pm_ready() ? pm.backend : "";
+}
+
+PLATFORM_MEMORY_API const char *Platform_Mem_Version(void) {
+    return PM_VERSION; /* a constant: no start, no JVM */
 }
 
 PLATFORM_MEMORY_API const char *Platform_Mem_LastError(void) {

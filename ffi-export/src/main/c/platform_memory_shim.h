@@ -56,7 +56,9 @@ typedef int64_t *pm_i64_ptr;
     X(cache_release, void, (pm_size, pm_ptr, pm_i32)) /* takes n lent blocks back */ \
     X(free_if_live, pm_i64, (pm_ptr, pm_size)) /* freed (0); not live: unknown (1), or known (3) */ \
     X(realloc_if_live, pm_ptr, (pm_ptr, pm_size, pm_size)) /* realloc'd; not live: 1 unknown, 3 known */ \
-    X(report, void, (pm_i32, pm_cstr, pm_ptr)) /* an error the shim found: counted and told */
+    X(report, void, (pm_i32, pm_cstr, pm_ptr)) /* an error the shim found: counted and told */ \
+    X(log_level, pm_i32, (void)) /* what the shim prints (allocator.log): 0 quiet, 1 errors, 2 verbose */ \
+    X(fail_on_error, pm_i32, (void)) /* 1: errors fail the run (allocator.failOnError) */
 
 #define PM_TABLE_FIELD(field, ret, params) ret (*field) params;
 #define PM_TABLE_COUNT(field, ret, params) +1
@@ -112,7 +114,8 @@ typedef struct PmTable {
 #define PM_STAT_ENUM(name) PM_STAT_##name,
 enum { PM_STAT_IDS(PM_STAT_ENUM) PM_STAT_COUNT };
 
-/* Java calls these back (their addresses are passed to NativeExports.install). */
+/* Java calls these back (their addresses are passed to NativeExports.install). PmReportFn with code
+ * PLATFORM_MEM_OK is an informational line (allocator.log=verbose), not an error. */
 typedef int (*PmInstallFn)(const PmTable *table, const char *backend);
 typedef void (*PmReportFn)(int code, const char *message, void *ptr);
 

@@ -47,7 +47,7 @@ static void on_error(int code, const char *message, void *ptr) {
 
 static int start(const char *backend, const char *extra) {
     char options[256];
-    snprintf(options, sizeof options, "backend=%s%s", backend, extra);
+    snprintf(options, sizeof options, "backend=%s;log=quiet%s", backend, extra); /* the handler sees every error */
     int rc = Platform_Mem_Init(options);
     CHECK(rc == 0, "init %s: %s", options, Platform_Mem_LastError());
     return rc == 0;

@@ -37,7 +37,14 @@ public final class AllocatorConfig {
      */
     public static final String QUARANTINE = "allocator.quarantine";
     /** {@code tracking=debug} only: the most freed blocks the quarantine holds at once. */
-    public static final String QUARANTINE_BLOCKS = "allocator.quarantine_blocks";
+    public static final String QUARANTINE_BLOCKS = "allocator.quarantineBlocks";
+    /** {@code quiet}, {@code errors} or {@code verbose}: what the layer logs, see {@link LogLevel}. */
+    public static final String LOG = "allocator.log";
+    /**
+     * {@code true}: the C ABI makes errors fail the run ({@code Platform_Mem_Shutdown} and process exit
+     * report how many there were, and the process exits with a non-zero status); see platform_memory.h.
+     */
+    public static final String FAIL_ON_ERROR = "allocator.failOnError";
     /** The environment variable read when {@code allocator.backend} is not a system property. */
     public static final String BACKEND_ENV = "ALLOCATOR_BACKEND";
 

@@ -84,6 +84,9 @@ public final class TrackedAllocator implements AutoCloseable {
         this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, this.backend, heaps, release);
         this.live = new LiveBlocks(blocks, header, tracker, backend.name(), tracking);
         this.supply = new BlockSupply(this, live, diagnosis, accounting, this.backend, header, tracking);
+        if (tracking != Tracking.COUNTERS) {
+            errors.lookUpSites(blocks, header, tracker);
+        }
     }
 
     /**
@@ -98,7 +101,11 @@ public final class TrackedAllocator implements AutoCloseable {
         long quarantineBytes = config.bytes(AllocatorConfig.QUARANTINE, DEFAULT_QUARANTINE, 0, Long.MAX_VALUE);
         int quarantineBlocks = config.integer(AllocatorConfig.QUARANTINE_BLOCKS, Quarantine.DEFAULT_BLOCKS, 1,
             Integer.MAX_VALUE / 4);
-        return new TrackedAllocator(Backends.create(config), tracking, limit, quarantineBytes, quarantineBlocks);
+        LogLevel log = config.choice(AllocatorConfig.LOG, LogLevel.class, LogLevel.ERRORS);
+        TrackedAllocator opened = new TrackedAllocator(Backends.create(config), tracking, limit, quarantineBytes,
+            quarantineBlocks);
+        opened.errors.setLevel(log);
+        return opened;
     }
 
     /** {@link #open(AllocatorConfig)} with the system properties and environment. */
@@ -383,6 +390,25 @@ public final class TrackedAllocator implements AutoCloseable {
     /** Sets the handler told about every error, or removes it with {@code null}. */
     public void setErrorHandler(ErrorHandler handler) {
         errors.setHandler(handler);
+    }
+
+    /** What this allocator logs ({@code allocator.log}; {@link LogLevel#ERRORS} unless set). */
+    public LogLevel logLevel() {
+        return errors.level();
+    }
+
+    /** Sets what this allocator logs. */
+    public void setLogLevel(LogLevel level) {
+        errors.setLevel(java.util.Objects.requireNonNull(level));
+    }
+
+    /**
+     * Sends the informational lines ({@link LogLevel#VERBOSE}) to {@code sink} instead of
+     * {@code System.Logger}, and stops logging errors: the caller prints what its error handler gets (the
+     * C boundary does, as one line each). {@code null} goes back to {@code System.Logger}.
+     */
+    public void logTo(java.util.function.Consumer<String> sink) {
+        errors.logTo(sink);
     }
 
     /** Reports an error a layer in front of the facade found, counted and told exactly like the facade's own. */

@@ -15,6 +15,7 @@ import java.util.Map;
 import org.platformmemory.api.AllocatorConfig;
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.InvalidConfigException;
+import org.platformmemory.api.LogLevel;
 import org.platformmemory.api.MemoryStats;
 import org.platformmemory.api.Tracking;
 import org.platformmemory.api.TrackedAllocator;
@@ -56,6 +57,9 @@ public final class NativeExports {
     private static volatile ShimCache cache;
     /** The option that turns the shim's per-thread caches off ({@code fastpath=off}). */
     static final String FAST_PATH = "allocator.fastpath";
+    /** What the shim prints on stderr (allocator.log), and whether errors fail the run (allocator.failOnError). */
+    private static volatile LogLevel logLevel = LogLevel.ERRORS;
+    private static volatile boolean failOnError;
     private static volatile MethodHandle report;
     private static MemorySegment table;
 
@@ -96,6 +100,8 @@ public final class NativeExports {
             new Entry("freeIfLive", CacheEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG)),
             new Entry("reallocIfLive", CacheEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
             new Entry("report", CacheEntries.class, FunctionDescriptor.ofVoid(JAVA_INT, JAVA_LONG, JAVA_LONG)),
+            new Entry("logLevel", self, FunctionDescriptor.of(JAVA_INT)),
+            new Entry("failOnError", self, FunctionDescriptor.of(JAVA_INT)),
         };
     }
 
@@ -129,15 +135,21 @@ public final class NativeExports {
             }
             TrackedAllocator opened;
             boolean fastPath;
+            boolean failing;
             try {
                 AllocatorConfig config = AllocatorConfig.parse(options);
                 fastPath = config.bool(FAST_PATH, true);
+                failing = config.bool(AllocatorConfig.FAIL_ON_ERROR, false);
                 opened = TrackedAllocator.open(config);
             } catch (InvalidConfigException e) {
                 reportToC(ERR_START, e.getMessage(), 0);
                 return ERR_START;
             }
             opened.setErrorHandler(NativeExports::onError);
+            // the shim prints each error its handler gets as one line; the facade's other lines go there too
+            opened.logTo(NativeExports::inform);
+            logLevel = opened.logLevel();
+            failOnError = failing;
             CSites.reset(opened);
             HeapHandles.TABLE.clear();
             if (table == null) {
@@ -334,6 +346,16 @@ public final class NativeExports {
         }
     }
 
+    /** The shim's {@code log_level} entry: 0 quiet, 1 errors, 2 verbose (the shim prints accordingly). */
+    private static int logLevel() {
+        return logLevel.ordinal();
+    }
+
+    /** The shim's {@code fail_on_error} entry: 1 when errors fail the run (allocator.failOnError). */
+    private static int failOnError() {
+        return failOnError ? 1 : 0;
+    }
+
     private static void stopCache() {
         ShimCache c = cache;
         cache = null;
@@ -358,6 +380,11 @@ public final class NativeExports {
 
     private static void onError(ErrorCode error, String message, long address) {
         reportToC(error.code(), message, address);
+    }
+
+    /** An informational line (allocator.log=verbose) for the shim to print: code OK, no handler. */
+    static void inform(String message) {
+        reportToC(OK, message, 0);
     }
 
     /** A call after Platform_Mem_Shutdown that raced it past the shim's check: refused, reported, 0. */

@@ -155,8 +155,7 @@ final class ShimCache {
             }
         } catch (Throwable t) {
             // the keeper is a convenience: without it new threads refill through the table
-            System.getLogger("org.platformmemory").log(System.Logger.Level.WARNING,
-                "platform-memory: the depot keeper stopped: " + t);
+            NativeExports.reportToC(NativeExports.ERR_INTERNAL, "the depot keeper stopped: " + t, 0);
         }
     }
 }

@@ -70,7 +70,7 @@ public final class PointerDiagnosis {
     public void sizeMismatch(long address, long given, long recorded, boolean realloc) {
         String call = realloc ? "reallocate(" + hex(address) + ", " + Long.toUnsignedString(given) + ", ...)"
             : "free(" + hex(address) + ", " + Long.toUnsignedString(given) + ")";
-        errors.report(ErrorCode.SIZE_MISMATCH, call + ": the block was allocated with " + recorded + " bytes; "
+        errors.reportHeld(ErrorCode.SIZE_MISMATCH, call + ": the block was allocated with " + recorded + " bytes; "
             + (realloc ? "used " : "freed it as ") + recorded, address);
     }
 }

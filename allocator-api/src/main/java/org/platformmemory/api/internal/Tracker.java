@@ -200,7 +200,7 @@ public abstract class Tracker {
             String where = front >= 0
                 ? "the guard before it was overwritten at byte " + (front - BlockHeader.GUARD) + " (buffer underrun)"
                 : "the guard after it was overwritten at byte " + (size + back) + " (buffer overrun)";
-            errors.report(ErrorCode.GUARD_CORRUPTED, op + ": block " + hex(user) + " (" + size + " bytes): " + where, user);
+            errors.reportHeld(ErrorCode.GUARD_CORRUPTED, op + ": block " + hex(user) + " (" + size + " bytes): " + where, user);
         }
     }
 }

@@ -1,5 +1,6 @@
 package org.platformmemory.api.internal;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
@@ -8,12 +9,18 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+import org.platformmemory.api.AllocatorConfig;
 import org.platformmemory.api.ErrorCode;
+import org.platformmemory.api.InvalidConfigException;
+import org.platformmemory.api.LogLevel;
+import org.platformmemory.api.TrackedAllocator;
 import org.platformmemory.api.contract.RecordingErrorHandler;
 import org.platformmemory.api.contract.RecordingErrorHandler.Report;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ErrorReporterTest {
 
@@ -94,6 +101,49 @@ class ErrorReporterTest {
         assertEquals(2_000, errors.callerErrors());
         assertEquals(4_000, handler.reports().size());
         assertEquals(2_000, handler.errors().stream().filter(e -> e == ErrorCode.ALLOCATION_FAILED).count());
+    }
+
+    @Test
+    void shouldSendInformationalLinesToTheSinkOnlyWhenVerbose() {
+        List<String> lines = new ArrayList<>();
+        errors.logTo(lines::add);
+        errors.setHandler(handler);
+        for (LogLevel level : LogLevel.values()) {
+            errors.setLevel(level);
+            errors.inform("at " + level);
+            errors.report(ErrorCode.DOUBLE_FREE, "at " + level, 0x40); // the handler's, never the sink's
+        }
+        assertEquals(List.of("at VERBOSE"), lines);
+        assertEquals(3, handler.reports().size(), "the handler hears every error whatever the level");
+    }
+
+    @Test
+    void shouldTakeTheLevelFromTheLogOptionAndRefuseAnUnknownOne() {
+        try (TrackedAllocator quiet = TrackedAllocator.open(AllocatorConfig.parse("backend=system;log=quiet"));
+             TrackedAllocator plain = TrackedAllocator.open(AllocatorConfig.parse("backend=system"))) {
+            assertEquals(LogLevel.QUIET, quiet.logLevel());
+            assertEquals(LogLevel.ERRORS, plain.logLevel(), "errors is the default");
+        }
+        InvalidConfigException e = assertThrows(InvalidConfigException.class,
+            () -> TrackedAllocator.open(AllocatorConfig.parse("backend=system;log=loud")));
+        assertTrue(e.getMessage().contains("allocator.log") && e.getMessage().contains("quiet, errors, verbose"),
+            e.getMessage());
+    }
+
+    @Test
+    void shouldNameTheSiteOfTheBlockAWrongSizeWasGivenForWhenSitesAreRecorded() {
+        for (String tracking : List.of("leaks", "counters")) {
+            RecordingErrorHandler seen = new RecordingErrorHandler();
+            try (TrackedAllocator memory = TrackedAllocator.open(AllocatorConfig.parse("backend=system;tracking=" + tracking))) {
+                memory.setErrorHandler(seen);
+                int site = memory.site("level.c", 77);
+                long p = memory.allocate(100, 0, 16, site);
+                memory.free(p, 99);
+            }
+            assertEquals(List.of(ErrorCode.SIZE_MISMATCH), seen.errors(), tracking);
+            String message = seen.reports().get(0).message();
+            assertEquals(tracking.equals("leaks"), message.endsWith("; allocated at level.c:77"), tracking + ": " + message);
+        }
     }
 
     private Void burst(CyclicBarrier start, ErrorCode error) throws Exception {

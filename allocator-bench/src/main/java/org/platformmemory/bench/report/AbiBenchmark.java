@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -75,6 +76,45 @@ public final class AbiBenchmark {
     public record Report(List<WorkloadFigures> figures, Path csv, Path html, String table) {
     }
 
+    /** The file the harness's CMake writes into its build folder when it skipped peers it did not find. */
+    public static final String SKIPPED_FILE = "skipped-peers.txt";
+
+    /**
+     * What the harness was built without (jemalloc, mimalloc, the real clients), as its CMake wrote it in
+     * {@link #SKIPPED_FILE}: the names on the first line, the line it printed at build time on the second.
+     *
+     * @param names the skipped peers ({@code jemalloc}, {@code mimalloc}) and {@code clients}
+     * @param line  the one line saying what was skipped and how to install it; empty when nothing was
+     */
+    public record Skipped(Set<String> names, String line) {
+
+        /** Nothing skipped. */
+        public static final Skipped NONE = new Skipped(Set.of(), "");
+
+        /** Reads {@link #SKIPPED_FILE} from the harness's folder; {@link #NONE} when it is not there. */
+        public static Skipped of(Path bin) throws IOException {
+            Path file = bin.resolve(SKIPPED_FILE);
+            if (!Files.exists(file)) {
+                return NONE;
+            }
+            List<String> lines = Files.readAllLines(file);
+            if (lines.size() < 2 || lines.get(0).isBlank()) {
+                throw new IllegalStateException(file + " is not what the harness's CMake writes (names, then a line)");
+            }
+            return new Skipped(Set.of(lines.get(0).strip().split("\\s+")), lines.get(1).strip());
+        }
+
+        /** The peers that were built: {@link #PEERS} without the skipped ones (glibc is never skipped). */
+        public List<String> peers() {
+            return PEERS.stream().filter(p -> !names.contains(p)).toList();
+        }
+
+        /** Whether the real clients were built. */
+        public boolean clients() {
+            return !names.contains("clients");
+        }
+    }
+
     private AbiBenchmark() {
     }
 
@@ -96,6 +136,10 @@ public final class AbiBenchmark {
             System.out.println();
             System.out.println("report: " + report.html());
             System.out.println("data:   " + report.csv());
+            String skipped = Skipped.of(options.bin()).line();
+            if (!skipped.isEmpty()) {
+                System.out.println(skipped);
+            }
         } catch (IllegalStateException | IllegalArgumentException e) {
             System.err.println();
             System.err.println("bench-abi: " + e.getMessage());
@@ -144,15 +188,20 @@ public final class AbiBenchmark {
     public static Report run(Options options) throws IOException, InterruptedException {
         Path runs = options.out().resolve("runs");
         Files.createDirectories(runs);
+        Skipped skipped = Skipped.of(options.bin());
+        if (!skipped.line().isEmpty()) {
+            System.err.println(skipped.line());
+        }
         List<String> subjects = new ArrayList<>(options.backends());
-        subjects.addAll(PEERS);
+        subjects.addAll(skipped.peers());
+        List<String> groups = skipped.clients() ? GROUPS : GROUPS.stream().filter(g -> !g.equals("clients")).toList();
         int maxThreads = Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
         Measurements measurements = new Measurements(PEERS.get(0));
-        int total = options.rounds() * subjects.size() * GROUPS.size(), done = 0;
+        int total = options.rounds() * subjects.size() * groups.size(), done = 0;
         long started = System.nanoTime();
         for (int round = 0; round < options.rounds(); round++) {
             for (String subject : subjects) {
-                for (String group : GROUPS) {
+                for (String group : groups) {
                     progress(String.format(Locale.ROOT, "[%3d/%d] round %d/%d  %-9s %-15s %4.0f s", ++done, total,
                         round + 1, options.rounds(), subject, group, (System.nanoTime() - started) / 1e9));
                     Path file = runs.resolve("r" + round + "-" + subject + "-" + group + ".txt");
@@ -168,7 +217,7 @@ public final class AbiBenchmark {
         Path csv = options.out().resolve("bench-abi.csv");
         Path html = options.out().resolve("bench-abi.html");
         CsvReport.write(csv, figures);
-        List<String> context = List.of(
+        List<String> context = new ArrayList<>(List.of(
             "Machine: " + machine(),
             String.format(Locale.ROOT, "Mode: %s, %d rounds, scale %d, up to %d samples per workload and run, "
                 + "clients at %d units; JDK %s.", options.full() ? "full" : "quick", options.rounds(), options.scale(),
@@ -178,7 +227,10 @@ public final class AbiBenchmark {
             "Clients: Lua 5.4 (lua_newstate with the subject as its allocator), SQLite (SQLITE_CONFIG_MALLOC; "
                 + "xSize is Platform_Mem_Size, malloc_usable_size or mi_usable_size), a C++ game loop (global "
                 + "operator new/delete on the game's Alloc(size, MEM_NEW)/Free from wwmem.h for the backends, on "
-                + "malloc/free for the peers).");
+                + "malloc/free for the peers)."));
+        if (!skipped.line().isEmpty()) {
+            context.add(skipped.line());
+        }
         HtmlReport.write(html, "platform-memory: backends and native allocators through the C ABI", context, figures,
             PEERS.get(0));
         Files.writeString(options.out().resolve("bench-abi.txt"), String.join(System.lineSeparator(), context)

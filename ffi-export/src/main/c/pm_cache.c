@@ -169,10 +169,15 @@ static int pm_depot_add(unsigned c, void *const *blocks, int n) {
     return n;
 }
 
-/* Takes up to n blocks of class c into out. */
-static int pm_depot_get(unsigned c, void **out, int n) {
+/* Takes up to n blocks of class c into out; with surplus_only, only blocks above the class's target
+ * (what threads spilled), leaving the target for threads new to the JVM. */
+static int pm_depot_get(unsigned c, void **out, int n, int surplus_only) {
+    if (surplus_only && *(volatile int *) &pm_depot.count[c] <= pm_depot_target(c)) {
+        return 0; /* a racy look to skip the lock: the common case for a thread past its first refills */
+    }
     pthread_mutex_lock(&pm_depot.lock);
-    int taken = n < pm_depot.count[c] ? n : pm_depot.count[c];
+    int available = surplus_only ? pm_depot.count[c] - pm_depot_target(c) : pm_depot.count[c];
+    int taken = n < available ? n : available > 0 ? available : 0;
     int was_low = pm_depot.count[c] * 2 < pm_depot_target(c);
     pm_depot.count[c] -= taken;
     memcpy(out, pm_depot.blocks[c] + pm_depot.count[c], (size_t) taken * sizeof *out);
@@ -485,14 +490,17 @@ static void pm_drain_remote(PmThread *t) {
 
 enum { PM_NEW_THREAD_REFILLS = 16 }; /* a thread's first refills come from the depot, not the JVM */
 
-/* Fills class c's empty stack: blocks freed by others; then, for a thread still new to the JVM, the
- * depot; then the facade (one upcall); then the depot after all. */
+/* Fills class c's empty stack: blocks freed by others; then the depot (a thread still new to the JVM
+ * takes anything, others only what was spilled beyond the depot's target); then the facade (one upcall);
+ * then the depot after all. */
 static int pm_refill(PmThread *t, unsigned c) {
     pm_drain_remote(t);
     if (t->count[c] != 0) {
         return 1;
     }
-    int n = t->refills < PM_NEW_THREAD_REFILLS ? pm_depot_get(c, t->stack[c], pm_batch(c)) : 0;
+    /* a thread new to the JVM may take anything the depot has; later, what threads spilled beyond its target
+     * (a burst of frees and then of allocations never crosses into Java) */
+    int n = pm_depot_get(c, t->stack[c], pm_batch(c), t->refills >= PM_NEW_THREAD_REFILLS);
     if (n == 0) {
         n = pm_calls->cache_refill(pm_class_size(c), t->stack[c], pm_batch(c));
         int kept = 0;
@@ -506,7 +514,7 @@ static int pm_refill(PmThread *t, unsigned c) {
         n = kept;
         t->refills++;
         if (n == 0) {
-            n = pm_depot_get(c, t->stack[c], pm_batch(c));
+            n = pm_depot_get(c, t->stack[c], pm_batch(c), 0);
         }
     }
     t->count[c] = (uint32_t) n;

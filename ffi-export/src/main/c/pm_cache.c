@@ -344,7 +344,12 @@ static PmThread *pm_thread_ready(void) {
         for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
             slots += pm_class_capacity[c];
         }
-        t = calloc(1, sizeof *t + slots * sizeof(void *));
+        /* the stacks need no zeroing (a slot is written before it is read): clearing them would cost a
+         * thread's first call a microsecond for nothing */
+        t = malloc(sizeof *t + slots * sizeof(void *));
+        if (t != NULL) {
+            memset(t, 0, sizeof *t);
+        }
         PmSlot *table = t != NULL ? pm_index_new(PM_INDEX_INITIAL_SHIFT) : NULL;
         if (table == NULL) {
             free(t);
@@ -500,7 +505,14 @@ static int pm_refill(PmThread *t, unsigned c) {
     }
     /* a thread new to the JVM may take anything the depot has; later, what threads spilled beyond its target
      * (a burst of frees and then of allocations never crosses into Java) */
-    int n = pm_depot_get(c, t->stack[c], pm_batch(c), t->refills >= PM_NEW_THREAD_REFILLS);
+    int want = pm_batch(c);
+    if (t->fills[c] < 6) {
+        /* a class's first refills take 8, 16, 32... blocks: a short-lived thread that makes a few calls
+         * of many sizes copies (and gives back at its end) a few blocks per class, not half a stack */
+        int ramp = 8 << t->fills[c]++;
+        want = ramp < want ? ramp : want;
+    }
+    int n = pm_depot_get(c, t->stack[c], want, t->refills >= PM_NEW_THREAD_REFILLS);
     if (n == 0) {
         n = pm_calls->cache_refill(pm_class_size(c), t->stack[c], pm_batch(c));
         int kept = 0;

@@ -92,6 +92,7 @@ typedef struct PmThread {
     _Atomic(void *) remote;                /* blocks other threads freed: owner-bound, linked by word 0 */
     int orphaned;                          /* its thread has ended; changed under the registry lock */
     int refills;                           /* refills from Java so far */
+    uint8_t fills[PM_CACHE_CLASSES];       /* refills of each class so far (a new thread's first ones are small) */
     struct PmThread *next;                 /* the registry, under its lock */
     void *retired;                         /* set tables replaced by larger ones, freed with the thread */
     void *storage[];                       /* the class stacks */

@@ -4,14 +4,7 @@
 # archive's library and report Platform_Mem_Version() = the pom's version (VERSION); so must pkg-config
 # and the CMake package. The demo game in the archive must run too.
 #   cmake -DARCHIVE=... -DVERSION=... -DSRC=... -DJAVA_HOME_FOR_TEST=... -P release_check.cmake
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
-  endif()
-  set(last_output "${out}" PARENT_SCOPE)
-  set(last_error "${err}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run_checked.cmake)
 function(expect text pattern what)
   if(NOT text MATCHES "${pattern}")
     message(FATAL_ERROR "${what}: expected '${pattern}' in:\n${text}")

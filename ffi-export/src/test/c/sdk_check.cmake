@@ -2,20 +2,14 @@
 # then builds it again with pkg-config and with find_package(PlatformMemory).
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
-  endif()
-  set(last_output "${out}${err}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run_checked.cmake)
 
 # (no options: the default backend, arena, must start)
 # 1. README: cc game.c -I dist/include -L dist/lib -lplatform_memory, run with LD_LIBRARY_PATH=dist/lib
 run(cc ${SRC}/sdk_game.c -I ${DIST}/include -L ${DIST}/lib -lplatform_memory -o ${WORK}/game)
 run(env -i JAVA_HOME=${JAVA_HOME_FOR_TEST} PATH=/usr/bin:/bin LD_LIBRARY_PATH=${DIST}/lib ${WORK}/game)
-if(NOT last_output MATCHES "sdk_game: ok with backend arena")
-  message(FATAL_ERROR "unexpected output: ${last_output}")
+if(NOT "${last_output}${last_error}" MATCHES "sdk_game: ok with backend arena")
+  message(FATAL_ERROR "unexpected output: ${last_output}${last_error}")
 endif()
 
 # 2. pkg-config (relocatable .pc with an rpath: no LD_LIBRARY_PATH needed)

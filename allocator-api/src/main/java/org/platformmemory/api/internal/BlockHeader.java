@@ -104,10 +104,10 @@ public final class BlockHeader {
      * passes {@link #intact}, and a later free of the address is known for a double free while the mark
      * survives ({@link #freedAt}).
      */
-    public void invalidate(long user, long word0) {
-        long word1 = NativeMemory.getLong(user - coreOffset + 8);
-        int heap = (int) word1;
-        NativeMemory.putLong(user - coreOffset + 8, (long) (check(user, word0, heap) ^ FREED) << 32 | (heap & 0xFFFFFFFFL));
+    public void invalidate(long user) {
+        // the header was found intact when the block was claimed: its check word is the live check
+        long at = user - coreOffset + 8;
+        NativeMemory.putLong(at, NativeMemory.getLong(at) ^ (long) FREED << 32);
     }
 
     /**

@@ -66,7 +66,7 @@ public final class BlockPlacement {
         if (heap != null) {
             heap.blocks.add(user, LiveBlockSet.NONE);
         }
-        blocks.add(user, LiveBlockSet.ALLOCATED);
+        blocks.add(user, LiveBlockSet.ALLOCATED, size);
         accounting.raisePeak(reserved);
         return user;
     }
@@ -131,7 +131,7 @@ public final class BlockPlacement {
             heap.blocks.remove(address, LiveBlockSet.NONE);
             heap.blocks.add(user, LiveBlockSet.NONE);
         }
-        blocks.add(user, LiveBlockSet.REALLOCATED);
+        blocks.add(user, LiveBlockSet.REALLOCATED, newSize);
         if (grow > 0) {
             accounting.raisePeak(reserved);
         }

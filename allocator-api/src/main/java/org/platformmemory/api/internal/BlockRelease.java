@@ -30,6 +30,8 @@ public final class BlockRelease {
     private final HeapRegistry heaps;
     private final PointerDiagnosis diagnosis;
     private final Quarantine quarantine;
+    /** Whether freed blocks go to the quarantine ({@code debug} with a bound above 0): decided once. */
+    private final boolean quarantining;
 
     public BlockRelease(LiveBlockSet blocks, BlockHeader header, Accounting accounting, ErrorReporter errors,
                         Tracker tracker, CheckedBackend backend, HeapRegistry heaps, PointerDiagnosis diagnosis,
@@ -43,6 +45,7 @@ public final class BlockRelease {
         this.heaps = heaps;
         this.diagnosis = diagnosis;
         this.quarantine = quarantine;
+        this.quarantining = quarantine.enabled();
     }
 
     /**
@@ -130,8 +133,8 @@ public final class BlockRelease {
         long size = BlockHeader.sizeOf(word0);
         long align = 1L << BlockHeader.alignmentLog2Of(word0);
         tracker.beforeRelease(user, size, "free");
-        header.invalidate(user, word0);
-        if (!hold || source != backend.backend() || !quarantine.hold(user, word0)) {
+        header.invalidate(user);
+        if (!hold || !quarantining || source != backend.backend() || !quarantine.hold(user, word0)) {
             backend.free(source, user - header.offsetFor(align), header.overheadFor(align) + size, align, user);
         }
         accounting.add(-size);

@@ -121,17 +121,19 @@ public final class LiveBlockSet {
 
     /** Adds a live block's address (never 0) and counts {@code event}. */
     public void add(long address, int event) {
+        add(address, event, large != null ? sizeOf.read(address) : 0);
+    }
+
+    /** As {@link #add(long, int)}, for a caller that knows the block's {@code size} (no header read). */
+    public void add(long address, int event, long size) {
         long h = mix(address);
         Stripe s = stripe(h);
         lock(s);
         try {
             s.insert(address, h);
             s.count(event);
-            if (large != null) {
-                long size = sizeOf.read(address);
-                if (size >= NEAR) {
-                    large.add(address, size);
-                }
+            if (size >= NEAR && large != null) {
+                large.add(address, size);
             }
         } finally {
             unlock(s);

@@ -110,6 +110,12 @@ class PerThreadTest {
     }
 
     @Test
+    void shouldRefuseAMissingFactoryOrRetireAction() {
+        assertThrows(NullPointerException.class, () -> new PerThread<int[]>(null, retired::add));
+        assertThrows(NullPointerException.class, () -> new PerThread<>(() -> new int[1], null));
+    }
+
+    @Test
     void shouldRefuseStatesSetOrRemovedFromOutsideThePolicy() {
         int[] mine = perThread.current();
         assertThrows(UnsupportedOperationException.class, () -> perThread.set(new int[] {-1}));

@@ -17,9 +17,13 @@ import java.util.Arrays;
  * <p>Each thread also keeps a signed tally per class that the backend may use (e.g. bytes requested),
  * added up over live and retired threads by {@link #totals}.
  *
+ * <p>The stacks are a {@link PerThread} of their own: {@link #current()} is the calling thread's
+ * {@link Stacks}, one thread-local lookup straight from the backend's field (see {@link PerThread} for
+ * why it is not a field of this object).
+ *
  * <p>Thread-safe as described; a class with capacity 0 passes every block straight through.
  */
-public final class ThreadStacks {
+public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
 
     /**
      * Where the stacks refill from and spill to. Called by the thread that owns the stack, or by the one
@@ -45,7 +49,6 @@ public final class ThreadStacks {
     private final int[] capacity;
     private final int[] start;
     private final int total;
-    private final PerThread<Stacks> threads;
     // guarded by itself: the tallies of retired threads
     private final long[] retiredTally;
 
@@ -71,27 +74,17 @@ public final class ThreadStacks {
         }
         this.total = sum + 1;
         this.retiredTally = new long[capacity.length];
-        this.threads = new PerThread<>(() -> new Stacks(this), this::retire);
     }
 
-    /** The calling thread's stacks; never {@code null}. The hot path: one thread-local lookup. */
-    public Stacks current() {
-        return threads.current();
+    // the calling thread's stacks, on its first current(): the hot path is then one thread-local lookup
+    @Override
+    Stacks create() {
+        return new Stacks(this);
     }
 
     /** Gives every block in the calling thread's stacks back to the backing. */
     public void flushCurrent() {
         drain(current());
-    }
-
-    /** Gives the blocks of every thread that has ended back; @return whether there was any such thread */
-    public boolean retireEnded() {
-        return threads.retireEnded();
-    }
-
-    /** How many threads have stacks now. */
-    public int threads() {
-        return threads.threads();
     }
 
     /**
@@ -104,7 +97,7 @@ public final class ThreadStacks {
         synchronized (retiredTally) {
             System.arraycopy(retiredTally, 0, tally, 0, tally.length);
         }
-        threads.forEach(s -> {
+        forEach(s -> {
             for (int c = 0; c < capacity.length; c++) {
                 tally[c] += s.tally[c];
                 cached[c] += s.count[c];
@@ -114,7 +107,7 @@ public final class ThreadStacks {
 
     /** Forgets every thread's stacks without giving anything back: the memory is about to go. */
     public void close() {
-        threads.forgetAll();
+        forgetAll();
     }
 
     private void drain(Stacks s) {
@@ -127,7 +120,9 @@ public final class ThreadStacks {
         }
     }
 
-    private void retire(Stacks s) {
+    // an ended thread's stacks (or every thread's at retireAll): the blocks go back, the tally stays
+    @Override
+    void retire(Stacks s) {
         drain(s);
         synchronized (retiredTally) {
             for (int c = 0; c < capacity.length; c++) {

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -102,5 +103,25 @@ class PerThreadTest {
         perThread.forgetAll();
         assertEquals(0, perThread.threads());
         assertEquals(2, retired.size(), "forgetting retires nothing");
+        int[] fresh = perThread.current();
+        assertNotSame(mine, fresh, "a fresh state after forgetting");
+        assertSame(fresh, perThread.get(), "get() is current()");
+        assertEquals(1, perThread.threads());
+    }
+
+    @Test
+    void shouldRefuseAMissingFactoryOrRetireAction() {
+        assertThrows(NullPointerException.class, () -> new PerThread<int[]>(null, retired::add));
+        assertThrows(NullPointerException.class, () -> new PerThread<>(() -> new int[1], null));
+    }
+
+    @Test
+    void shouldRefuseStatesSetOrRemovedFromOutsideThePolicy() {
+        int[] mine = perThread.current();
+        assertThrows(UnsupportedOperationException.class, () -> perThread.set(new int[] {-1}));
+        assertThrows(UnsupportedOperationException.class, perThread::remove);
+        assertSame(mine, perThread.current(), "the state is untouched");
+        assertEquals(1, perThread.threads());
+        assertTrue(retired.isEmpty());
     }
 }

@@ -85,6 +85,17 @@ class SizeClassesTest {
     }
 
     @Property(tries = 200)
+    void shouldMapEverySizeToTheSmallestClassHoldingItForAnySpacing(
+        @ForAll @IntRange(min = 1, max = 16) int perDoubling, @ForAll @LongRange(min = 1, max = 256) long quanta) {
+        SizeClasses custom = new SizeClasses((int) quanta * 16, perDoubling);
+        for (long size = 0; size <= custom.largest(); size++) {
+            int c = custom.classOf(size);
+            assertTrue(custom.size(c) >= size, "size " + size + " fits class " + c);
+            assertTrue(c == 0 || custom.size(c - 1) < size, "size " + size + ": class " + c + " is the smallest");
+        }
+    }
+
+    @Property(tries = 200)
     void shouldKeepEveryClassAMultipleOfSixteenForAnySpacing(
         @ForAll @IntRange(min = 1, max = 16) int perDoubling, @ForAll @LongRange(min = 1, max = 4096) long quanta) {
         SizeClasses custom = new SizeClasses((int) quanta * 16, perDoubling);

@@ -85,15 +85,15 @@ public final class NativeExports {
             new Entry("allocDbg", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT)),
             new Entry("size", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG)),
             new Entry("getStats", self, FunctionDescriptor.ofVoid(JAVA_LONG)),
-            new Entry("dumpLeaks", self, FunctionDescriptor.of(JAVA_LONG)),
+            new Entry("dumpLeaks", ReportEntries.class, FunctionDescriptor.of(JAVA_LONG)),
             new Entry("heapCreate", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG)),
             new Entry("heapAlloc", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
             new Entry("heapFree", HeapHandles.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
             new Entry("heapDestroy", HeapHandles.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
             new Entry("heapSize", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            new Entry("checkHeap", self, FunctionDescriptor.of(JAVA_INT)),
+            new Entry("checkHeap", ReportEntries.class, FunctionDescriptor.of(JAVA_INT)),
             new Entry("shutdown", self, FunctionDescriptor.ofVoid()),
-            new Entry("stat", self, FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
+            new Entry("stat", ReportEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
             new Entry("cacheLimit", CacheEntries.class, FunctionDescriptor.of(JAVA_LONG)),
             new Entry("cacheRefill", CacheEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT)),
             new Entry("cacheRelease", CacheEntries.class, FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_INT)),
@@ -287,49 +287,6 @@ public final class NativeExports {
             }
         } catch (Throwable t) {
             internalError("Platform_Mem_GetStats", t);
-        }
-    }
-
-    private static int checkHeap() {
-        try {
-            TrackedAllocator m = memory;
-            return m == null ? 0 : m.checkHeap();
-        } catch (Throwable t) {
-            return (int) internalError("Platform_Mem_CheckHeap", t);
-        }
-    }
-
-    private static long dumpLeaks() {
-        try {
-            TrackedAllocator m = memory;
-            if (m == null) {
-                return 0;
-            }
-            System.err.print(m.leakReport());
-            System.err.flush();
-            return m.liveBlocks();
-        } catch (Throwable t) {
-            return internalError("Platform_Mem_DumpLeaks", t);
-        }
-    }
-
-    /** One figure, by the shim's PM_STAT_* id (checked at install): no allocation (counters read in place). */
-    private static long stat(int which) {
-        try {
-            TrackedAllocator m = memory;
-            if (m == null) {
-                return 0;
-            }
-            return switch (which) {
-                case AbiContract.STAT_LIVE_BYTES -> m.liveBytes();
-                case AbiContract.STAT_PEAK_BYTES -> m.peakBytes();
-                case AbiContract.STAT_LIVE_BLOCKS -> m.liveBlocks();
-                case AbiContract.STAT_RAM_FREE -> m.ramFree();
-                case AbiContract.STAT_RAM_TOTAL -> m.ramTotal();
-                default -> 0;
-            };
-        } catch (Throwable t) {
-            return internalError("Platform_Mem_Get*", t);
         }
     }
 

@@ -48,13 +48,11 @@ public final class LiveBlockSet {
         void visit(long address);
     }
 
-    private static final int INITIAL_CAPACITY = 64;
-    private static final int RECENT = 64;
     private static final VarHandle LOCK;
 
     static {
         try {
-            LOCK = MethodHandles.lookup().findVarHandle(Stripe.class, "lock", int.class);
+            LOCK = MethodHandles.lookup().findVarHandle(LiveStripe.class, "lock", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -63,7 +61,7 @@ public final class LiveBlockSet {
     /** How far back {@link #blockAround} probes; blocks at least this large are also filed by region. */
     public static final long NEAR = LargeBlockIndex.SMALLEST;
 
-    private final Stripe[] stripes;
+    private final LiveStripe[] stripes;
     private final int mask;
     private final Reader sizeOf;
     private final LargeBlockIndex large;
@@ -82,29 +80,29 @@ public final class LiveBlockSet {
         this.sizeOf = sizeOf;
         this.large = sizeOf == null ? null : new LargeBlockIndex();
         int n = Integer.highestOneBit(Math.max(1, concurrency - 1)) << 1;
-        stripes = new Stripe[n];
+        stripes = new LiveStripe[n];
         for (int i = 0; i < n; i++) {
-            stripes[i] = new Stripe();
+            stripes[i] = new LiveStripe();
         }
         mask = n - 1;
     }
 
-    private static long mix(long address) {
+    static long mix(long address) {
         long h = (address >>> 4) * 0x9E3779B97F4A7C15L;
         return h ^ (h >>> 32);
     }
 
-    private Stripe stripe(long hash) {
+    private LiveStripe stripe(long hash) {
         return stripes[(int) hash & mask];
     }
 
-    private static void lock(Stripe s) {
+    private static void lock(LiveStripe s) {
         if (!LOCK.compareAndSet(s, 0, 1)) {
             lockContended(s);
         }
     }
 
-    private static void lockContended(Stripe s) {
+    private static void lockContended(LiveStripe s) {
         int spins = 0;
         while (!LOCK.compareAndSet(s, 0, 1)) {
             if (++spins < 64) {
@@ -115,7 +113,7 @@ public final class LiveBlockSet {
         }
     }
 
-    private static void unlock(Stripe s) {
+    private static void unlock(LiveStripe s) {
         LOCK.setRelease(s, 0);
     }
 
@@ -127,7 +125,7 @@ public final class LiveBlockSet {
     /** As {@link #add(long, int)}, for a caller that knows the block's {@code size} (no header read). */
     public void add(long address, int event, long size) {
         long h = mix(address);
-        Stripe s = stripe(h);
+        LiveStripe s = stripe(h);
         lock(s);
         try {
             s.insert(address, h);
@@ -146,7 +144,7 @@ public final class LiveBlockSet {
      */
     public boolean remove(long address, int event) {
         long h = mix(address);
-        Stripe s = stripe(h);
+        LiveStripe s = stripe(h);
         lock(s);
         try {
             if (!s.delete(address, h)) {
@@ -167,7 +165,7 @@ public final class LiveBlockSet {
 
     /** Counts {@code event} for {@code address} without adding or removing it. */
     public void record(long address, int event) {
-        Stripe s = stripe(mix(address));
+        LiveStripe s = stripe(mix(address));
         lock(s);
         try {
             s.count(event);
@@ -179,7 +177,7 @@ public final class LiveBlockSet {
     /** Whether {@code address} is a live block. */
     public boolean contains(long address) {
         long h = mix(address);
-        Stripe s = stripe(h);
+        LiveStripe s = stripe(h);
         lock(s);
         try {
             return s.find(address, h) >= 0;
@@ -194,7 +192,7 @@ public final class LiveBlockSet {
      */
     public long readIfLive(long address, Reader reader, long otherwise) {
         long h = mix(address);
-        Stripe s = stripe(h);
+        LiveStripe s = stripe(h);
         lock(s);
         try {
             return s.find(address, h) >= 0 ? reader.read(address) : otherwise;
@@ -206,7 +204,7 @@ public final class LiveBlockSet {
     /** Whether {@code address} is among the most recently removed (and is not live again). */
     public boolean recentlyRemoved(long address) {
         long h = mix(address);
-        Stripe s = stripe(h);
+        LiveStripe s = stripe(h);
         lock(s);
         try {
             if (s.find(address, h) >= 0) {
@@ -255,7 +253,7 @@ public final class LiveBlockSet {
      * can be freed while it is being looked at. The visitor must not call back into this set.
      */
     public void forEach(Visitor visitor) {
-        for (Stripe s : stripes) {
+        for (LiveStripe s : stripes) {
             lock(s);
             try {
                 for (long a : s.table) {
@@ -272,7 +270,7 @@ public final class LiveBlockSet {
     /** The number of live addresses (exact when no other thread is changing the set). */
     public long size() {
         long n = 0;
-        for (Stripe s : stripes) {
+        for (LiveStripe s : stripes) {
             lock(s);
             n += s.size;
             unlock(s);
@@ -283,7 +281,7 @@ public final class LiveBlockSet {
     /** How many times {@code event} was counted (exact when no other thread is changing the set). */
     public long count(int event) {
         long n = 0;
-        for (Stripe s : stripes) {
+        for (LiveStripe s : stripes) {
             lock(s);
             n += s.counts[event];
             unlock(s);
@@ -295,7 +293,7 @@ public final class LiveBlockSet {
     public long[] drain(int event) {
         long[] all = new long[0];
         int count = 0;
-        for (Stripe s : stripes) {
+        for (LiveStripe s : stripes) {
             lock(s);
             try {
                 if (count + s.size > all.length) {
@@ -307,7 +305,7 @@ public final class LiveBlockSet {
                         s.count(event);
                     }
                 }
-                s.table = new long[INITIAL_CAPACITY];
+                s.table = new long[LiveStripe.INITIAL_CAPACITY];
                 s.size = 0;
                 if (large != null) {
                     large.clear();
@@ -317,97 +315,5 @@ public final class LiveBlockSet {
             }
         }
         return Arrays.copyOf(all, count);
-    }
-
-    private static final class Stripe {
-        // keeps two stripes' hot fields off one cache line
-        @SuppressWarnings("unused")
-        long p0, p1, p2, p3, p4, p5, p6;
-        volatile int lock;
-        int size;
-        long[] table = new long[INITIAL_CAPACITY];
-        final long[] counts = new long[5];
-        final long[] recent = new long[RECENT];
-        int recentNext;
-        @SuppressWarnings("unused")
-        long q0, q1, q2, q3, q4, q5, q6;
-
-        void count(int event) {
-            if (event == FREE_UNDONE) {
-                counts[FREED]--;
-            } else {
-                counts[event]++;
-            }
-        }
-
-        int find(long address, long hash) {
-            long[] t = table;
-            int m = t.length - 1;
-            for (int i = (int) (hash >>> 40) & m; ; i = (i + 1) & m) {
-                long a = t[i];
-                if (a == address) {
-                    return i;
-                }
-                if (a == 0) {
-                    return -1;
-                }
-            }
-        }
-
-        void insert(long address, long hash) {
-            if ((size + 1) * 2 > table.length) {
-                grow();
-            }
-            long[] t = table;
-            int m = t.length - 1;
-            int i = (int) (hash >>> 40) & m;
-            while (t[i] != 0) {
-                if (t[i] == address) {
-                    return;
-                }
-                i = (i + 1) & m;
-            }
-            t[i] = address;
-            size++;
-        }
-
-        boolean delete(long address, long hash) {
-            int i = find(address, hash);
-            if (i < 0) {
-                return false;
-            }
-            long[] t = table;
-            int m = t.length - 1;
-            // backward-shift deletion keeps probe chains whole without tombstones
-            int hole = i;
-            for (int j = (hole + 1) & m; t[j] != 0; j = (j + 1) & m) {
-                int home = (int) (mix(t[j]) >>> 40) & m;
-                if (((j - home) & m) >= ((j - hole) & m)) {
-                    t[hole] = t[j];
-                    hole = j;
-                }
-            }
-            t[hole] = 0;
-            size--;
-            recent[recentNext] = address;
-            recentNext = (recentNext + 1) & (RECENT - 1);
-            return true;
-        }
-
-        private void grow() {
-            long[] old = table;
-            long[] t = new long[old.length * 2];
-            int m = t.length - 1;
-            for (long a : old) {
-                if (a != 0) {
-                    int i = (int) (mix(a) >>> 40) & m;
-                    while (t[i] != 0) {
-                        i = (i + 1) & m;
-                    }
-                    t[i] = a;
-                }
-            }
-            table = t;
-        }
     }
 }

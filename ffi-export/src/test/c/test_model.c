@@ -437,12 +437,9 @@ static void op_size(Worker *w) {
     check_pattern(w, b, "Platform_Mem_Size");
 }
 
-/* Hands one of this thread's blocks to whoever takes it from the pool. */
-static void op_give(Worker *w) {
-    if (w->n_owned == 0) {
-        return;
-    }
-    Block b = take(w, (int) below(&w->rng, (size_t) w->n_owned));
+/* Puts a block this thread no longer owns into the pool for another thread to free; when the pool is
+ * full, frees it here (a wrong size allowed with allow_mismatch, as free_block). */
+static void pool_or_free(Worker *w, Block b, int allow_mismatch) {
     pthread_mutex_lock(&pool_lock);
     int room = pool_n < POOL_CAP;
     if (room) {
@@ -450,8 +447,16 @@ static void op_give(Worker *w) {
     }
     pthread_mutex_unlock(&pool_lock);
     if (!room) {
-        free_block(w, b, 1);
+        free_block(w, b, allow_mismatch);
     }
+}
+
+/* Hands one of this thread's blocks to whoever takes it from the pool. */
+static void op_give(Worker *w) {
+    if (w->n_owned == 0) {
+        return;
+    }
+    pool_or_free(w, take(w, (int) below(&w->rng, (size_t) w->n_owned)), 1);
 }
 
 /* Takes a block another thread (perhaps one that has ended) allocated: frees or resizes it here. */
@@ -710,16 +715,7 @@ static void *worker_main(void *arg) {
     }
     /* this thread ends holding live blocks: they go to the pool for others to free */
     while (w->n_owned > 0) {
-        Block b = take(w, w->n_owned - 1);
-        pthread_mutex_lock(&pool_lock);
-        int room = pool_n < POOL_CAP;
-        if (room) {
-            pool[pool_n++] = b;
-        }
-        pthread_mutex_unlock(&pool_lock);
-        if (!room) {
-            free_block(w, b, 0);
-        }
+        pool_or_free(w, take(w, w->n_owned - 1), 0);
     }
     w->opname = "thread end";
     EXPECT(w, seen.without_message == 0, "%u errors were reported without a message", seen.without_message);

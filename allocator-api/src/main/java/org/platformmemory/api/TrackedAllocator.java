@@ -380,11 +380,6 @@ public final class TrackedAllocator implements AutoCloseable {
         return closed ? 0 : tracker.checkAll(blocks) + quarantine.checkAll();
     }
 
-    /** Freed blocks the debug quarantine holds now (0 outside {@code debug} mode or with it off). */
-    public int quarantinedBlocks() {
-        return quarantine.size();
-    }
-
     // ---- Errors and lifecycle -------------------------------------------------------------------
 
     /** Sets the handler told about every error, or removes it with {@code null}. */

@@ -307,12 +307,12 @@ public final class LiveBlockSet {
                 }
                 s.table = new long[LiveStripe.INITIAL_CAPACITY];
                 s.size = 0;
-                if (large != null) {
-                    large.clear();
-                }
             } finally {
                 unlock(s);
             }
+        }
+        if (large != null) {
+            large.clear(); // once, not once a stripe: every address it held has just been drained
         }
         return Arrays.copyOf(all, count);
     }

@@ -1,8 +1,5 @@
 package org.platformmemory.api.internal;
 
-import java.util.ArrayList;
-import java.util.List;
-
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.kit.NativeMemory;
 
@@ -146,26 +143,23 @@ public final class Quarantine {
 
     /** Takes the blocks that must leave (all of them, or the oldest beyond the bounds); holds the lock. */
     private long[] takeOldest(boolean all) {
-        List<Long> out = null;
-        while (count > 0 && (all || bytes > maxBytes || count > maxBlocks)) {
-            if (out == null) {
-                out = new ArrayList<>();
-            }
+        int leaving = 0;
+        for (long left = bytes; leaving < count && (all || left > maxBytes || count - leaving > maxBlocks); leaving++) {
+            left -= BlockHeader.sizeOf(words[(first + leaving) % users.length]);
+        }
+        if (leaving == 0) {
+            return null;
+        }
+        long[] pairs = new long[2 * leaving];
+        for (int i = 0; i < leaving; i++) {
             long user = users[first];
             long word0 = words[first];
             first = (first + 1) % users.length;
             count--;
             bytes -= BlockHeader.sizeOf(word0);
             members.remove(user, LiveBlockSet.NONE);
-            out.add(user);
-            out.add(word0);
-        }
-        if (out == null) {
-            return null;
-        }
-        long[] pairs = new long[out.size()];
-        for (int i = 0; i < pairs.length; i++) {
-            pairs[i] = out.get(i);
+            pairs[2 * i] = user;
+            pairs[2 * i + 1] = word0;
         }
         return pairs;
     }

@@ -42,25 +42,41 @@ final class ResidentMemory {
         return MALLOC_TRIM != null;
     }
 
-    /** One trim at a time in the background; a request while one is under way is merged into it. */
-    private static final java.util.concurrent.atomic.AtomicBoolean PENDING = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Background trim state: 0 idle, 1 running, 2 running and asked again (it runs once more). */
+    private static final java.util.concurrent.atomic.AtomicInteger STATE = new java.util.concurrent.atomic.AtomicInteger();
 
-    /** Starts {@link #trim()} on a short-lived daemon thread, unless one is already waiting to run. */
+    /**
+     * Starts {@link #trim()} on a short-lived daemon thread. One trim runs at a time; requests made while
+     * it runs are merged into one more trim after it, so the memory freed since it started is trimmed too.
+     */
     static void trimInBackground() {
-        if (MALLOC_TRIM != null && PENDING.compareAndSet(false, true)) {
-            Thread.ofPlatform().daemon().name("platform-memory-trim").start(() -> {
-                try {
-                    trim();
-                } finally {
-                    PENDING.set(false);
-                }
-            });
+        if (MALLOC_TRIM == null) {
+            return;
         }
+        while (true) {
+            int state = STATE.get();
+            if (state == 2) {
+                return; // a trim is already due after the running one
+            }
+            if (STATE.compareAndSet(state, state + 1)) {
+                if (state == 0) {
+                    Thread.ofPlatform().daemon().name("platform-memory-trim").start(ResidentMemory::trimWhileAsked);
+                }
+                return;
+            }
+        }
+    }
+
+    private static void trimWhileAsked() {
+        do {
+            STATE.set(1);
+            trim();
+        } while (!STATE.compareAndSet(1, 0));
     }
 
     /** Whether a background trim has been asked for and has not finished. */
     static boolean pending() {
-        return PENDING.get();
+        return STATE.get() != 0;
     }
 
     /** Gives the C library's free pages back to the system; does nothing where that is not possible. */

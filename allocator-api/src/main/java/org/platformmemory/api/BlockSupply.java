@@ -5,6 +5,7 @@ import org.platformmemory.api.internal.BlockHeader;
 import org.platformmemory.api.internal.CheckedBackend;
 import org.platformmemory.api.internal.LiveBlocks;
 import org.platformmemory.api.internal.PointerDiagnosis;
+import org.platformmemory.api.internal.TagTable;
 import org.platformmemory.api.kit.NativeMemory;
 
 /**
@@ -29,6 +30,22 @@ public final class BlockSupply {
          * be negative where the cache takes back what the facade counted for it) into {@code into[0..4]}.
          */
         void read(long[] into);
+
+        /**
+         * Writes the cache's figures per tag (allocations, frees, bytes in, bytes out; four per tag id, for
+         * {@code into.length / 4} ids), summed over its threads. None by default.
+         */
+        default void readTags(long[] into) {
+        }
+
+        /** Ends the cache's frame: the most its live bytes rose within it (each thread's rise, summed). */
+        default long endFrame() {
+            return 0;
+        }
+
+        /** Tag {@code id} has a budget now ({@code budgeted}) or no longer: its allocations take the facade's path. */
+        default void budgetChanged(int id, boolean budgeted) {
+        }
     }
 
     /** {@link #freeIfLive}: a live block of the facade's, freed. */
@@ -49,10 +66,14 @@ public final class BlockSupply {
     private final Accounting accounting;
     private final CheckedBackend backend;
     private final boolean available;
+    private final TagTable tags;
+    private final Insights insights;
     private volatile Counts counts = NONE;
 
     BlockSupply(TrackedAllocator owner, LiveBlocks live, PointerDiagnosis diagnosis, Accounting accounting,
-                CheckedBackend backend, BlockHeader header, Tracking tracking) {
+                CheckedBackend backend, BlockHeader header, Tracking tracking, TagTable tags, Insights insights) {
+        this.tags = tags;
+        this.insights = insights;
         this.owner = owner;
         this.live = live;
         this.diagnosis = diagnosis;
@@ -146,7 +167,18 @@ public final class BlockSupply {
 
     /** Sets where the borrower's own counts are read, added to the facade's statistics. */
     public void setCounts(Counts counts) {
-        this.counts = counts == null ? NONE : counts;
+        Counts now = counts == null ? NONE : counts;
+        this.counts = now;
+        tags.setExternal(counts == null ? null : now::readTags);
+        insights.setFrameSource(counts == null ? null : now::endFrame);
+        tags.onBudgetChange(counts == null ? null : id -> now.budgetChanged(id, tags.budgeted(id)));
+        if (counts != null) {
+            for (int id = 0; id < tags.size(); id++) {
+                if (tags.budgeted(id)) {
+                    now.budgetChanged(id, true);
+                }
+            }
+        }
     }
 
     /** One of the borrower's counts now (the index of {@link Counts#read}); 0 without a borrower. */

@@ -37,7 +37,14 @@ public enum ErrorCode {
      * A freed block was written to while it was held back in the debug quarantine (tracking {@code debug}):
      * found when it leaves the quarantine or by a heap check; the message names its allocation site.
      */
-    USE_AFTER_FREE(14);
+    USE_AFTER_FREE(14),
+    /**
+     * A tag's live bytes crossed its soft budget ({@link Insights#setTagBudget}): told once per crossing
+     * (again only after the tag has gone back under it). A warning for the game, not a caller error.
+     */
+    BUDGET(15),
+    /** An allocation in a region where the calling thread forbade them ({@link Insights#forbidAllocations}); served. */
+    FORBIDDEN(16);
 
     private final int code;
 
@@ -62,6 +69,6 @@ public enum ErrorCode {
 
     /** Whether this counts as a caller error in the statistics (failures of the system do not). */
     public boolean isCallerError() {
-        return this != ALLOCATION_FAILED && this != BACKEND_FAILURE;
+        return this != ALLOCATION_FAILED && this != BACKEND_FAILURE && this != BUDGET;
     }
 }

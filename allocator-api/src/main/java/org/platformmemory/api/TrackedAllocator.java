@@ -18,6 +18,7 @@ import org.platformmemory.api.internal.LiveBlockSet;
 import org.platformmemory.api.internal.PointerDiagnosis;
 import org.platformmemory.api.internal.Quarantine;
 import org.platformmemory.api.internal.SiteTable;
+import org.platformmemory.api.internal.TagTable;
 import org.platformmemory.api.internal.Tracker;
 
 /**
@@ -63,6 +64,7 @@ public final class TrackedAllocator implements AutoCloseable {
     private final BlockPlacement placement;
     private final LiveBlocks live;
     private final BlockSupply supply;
+    private final Insights insights;
 
     private volatile boolean closed;
 
@@ -79,11 +81,14 @@ public final class TrackedAllocator implements AutoCloseable {
         this.quarantine = new Quarantine(tracking == Tracking.DEBUG ? quarantineBytes : 0, quarantineBlocks, header,
             this.backend, tracker, errors);
         PointerDiagnosis diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
+        TagTable tags = new TagTable(errors);
+        this.insights = new Insights(this, tags, accounting);
         this.release = new BlockRelease(blocks, header, accounting, errors, tracker, this.backend, heaps, diagnosis,
-            quarantine);
-        this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, this.backend, heaps, release);
+            quarantine, tags);
+        this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, this.backend, heaps, release,
+            tags);
         this.live = new LiveBlocks(blocks, header, tracker, backend.name(), tracking);
-        this.supply = new BlockSupply(this, live, diagnosis, accounting, this.backend, header, tracking);
+        this.supply = new BlockSupply(this, live, diagnosis, accounting, this.backend, header, tracking, tags, insights);
         if (tracking != Tracking.COUNTERS) {
             errors.lookUpSites(blocks, header, tracker);
         }
@@ -255,6 +260,11 @@ public final class TrackedAllocator implements AutoCloseable {
     /** Which heap a live block belongs to: its id, 0 for none, or -1 if it is not a live block. */
     public int heapOf(long address) {
         return address == 0 || closed ? -1 : live.heapIdOf(address);
+    }
+
+    /** Tags, budgets, frames, snapshots and reports of this allocator. */
+    public Insights insights() {
+        return insights;
     }
 
     /** Where a cache in front of the facade borrows blocks in batches (the C shim's fast path). */

@@ -19,6 +19,8 @@ public final class Accounting {
     private final AtomicLong liveBytes = new AtomicLong();
     private final AtomicLong peakBytes = new AtomicLong();
     private final AtomicLong lentBytes = new AtomicLong();
+    /** The most live bytes have been since the frame began ({@link #restartFramePeak}). */
+    private final AtomicLong framePeak = new AtomicLong();
     private final LongAdder failedAllocations = new LongAdder();
 
     /** @param limit the byte budget, or 0 for none */
@@ -50,6 +52,16 @@ public final class Accounting {
     /** Raises the peak to {@code liveTotal} (live bytes, as {@link #reserve} returned them) plus the bytes lent, if higher. */
     public void raisePeak(long liveTotal) {
         raisePeakTo(liveTotal + lentBytes.get());
+        long p;
+        while (liveTotal > (p = framePeak.get()) && !framePeak.compareAndSet(p, liveTotal)) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /** The most live bytes have been since the last call (or the start); the next frame starts from now. */
+    public long restartFramePeak() {
+        long live = liveBytes.get();
+        return Math.max(live, framePeak.getAndSet(live));
     }
 
     private void raisePeakTo(long candidate) {

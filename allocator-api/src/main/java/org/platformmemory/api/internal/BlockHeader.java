@@ -11,11 +11,16 @@ import org.platformmemory.api.kit.NativeMemory;
  * </pre>
  *
  * The core is two words: {@code word0} = size (48 bits) | flags (8) | log2(alignment) (6), and
- * {@code word1} = a check of the address, {@code word0} and the heap tag (32) | heap tag (32). The check catches a
+ * {@code word1} = a check of the address, {@code word0} and the tags (32) | allocation tag (12) | heap tag (20):
+ * the {@link org.platformmemory.api.Insights} tag the block is charged to, and its private heap's. The check catches a
  * header overwritten by a write before the block. Callers read a header only for an address the
  * live-block set vouches for, so every address here is one of ours.
  */
 public final class BlockHeader {
+
+    /** Bits of the heap tag in {@code word1} ({@link HeapRegistry}); the allocation tag is above it. */
+    public static final int HEAP_TAG_BITS = 20;
+    private static final int HEAP_TAG_MASK = (1 << HEAP_TAG_BITS) - 1;
 
     /** The mask of the size in {@code word0}. */
     public static final long SIZE_MASK = (1L << 48) - 1;
@@ -81,16 +86,22 @@ public final class BlockHeader {
         return sizeOf(word0(user));
     }
 
-    /** The heap id of the block at {@code user} (0 for none). */
+    /** The heap tag of the block at {@code user} (0 for none). */
     public int heap(long user) {
-        return (int) NativeMemory.getLong(user - coreOffset + 8);
+        return (int) NativeMemory.getLong(user - coreOffset + 8) & HEAP_TAG_MASK;
     }
 
-    /** Writes the core words of a block. */
-    public void write(long user, long size, int flags, int alignmentLog2, int heap) {
+    /** The allocation tag ({@link TagTable}) the block at {@code user} is charged to. */
+    public int tag(long user) {
+        return (int) NativeMemory.getLong(user - coreOffset + 8) >>> HEAP_TAG_BITS;
+    }
+
+    /** Writes the core words of a block of heap tag {@code heap} charged to allocation tag {@code tag}. */
+    public void write(long user, long size, int flags, int alignmentLog2, int heap, int tag) {
         long word0 = size | (long) (flags & 0xFF) << 48 | (long) alignmentLog2 << 56;
+        int tags = tag << HEAP_TAG_BITS | heap;
         NativeMemory.putLong(user - coreOffset, word0);
-        NativeMemory.putLong(user - coreOffset + 8, (long) check(user, word0, heap) << 32 | (heap & 0xFFFFFFFFL));
+        NativeMemory.putLong(user - coreOffset + 8, (long) check(user, word0, tags) << 32 | (tags & 0xFFFFFFFFL));
     }
 
     /** Whether the core words (both of them, heap id included) are as {@link #write} left them. */

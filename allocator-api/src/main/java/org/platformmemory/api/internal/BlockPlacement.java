@@ -27,9 +27,12 @@ public final class BlockPlacement {
     private final CheckedBackend backend;
     private final HeapRegistry heaps;
     private final BlockRelease release;
+    private final TagTable tags;
 
     public BlockPlacement(LiveBlockSet blocks, BlockHeader header, Accounting accounting, ErrorReporter errors,
-                          Tracker tracker, CheckedBackend backend, HeapRegistry heaps, BlockRelease release) {
+                          Tracker tracker, CheckedBackend backend, HeapRegistry heaps, BlockRelease release,
+                          TagTable tags) {
+        this.tags = tags;
         this.blocks = blocks;
         this.header = header;
         this.accounting = accounting;
@@ -51,17 +54,23 @@ public final class BlockPlacement {
         if (total <= 0) {
             return 0;
         }
+        int tag = tags.admit(size, "allocate");
+        if (tag < 0) {
+            return accounting.fail(size, "allocate", tags.refusal(tags.current(), size));
+        }
         long reserved = accounting.reserve(size);
         if (reserved < 0) {
+            tags.uncharge(tag, size, true);
             return accounting.failOverBudget(size, "allocate");
         }
         long base = backend.allocate(heap == null ? backend.backend() : heap.allocator, total, align);
         if (base == 0) {
             accounting.add(-size);
+            tags.uncharge(tag, size, true);
             return accounting.fail(size, "allocate", "backend '" + backend.name() + "' has no memory for it");
         }
         long user = base + header.offsetFor(align);
-        header.write(user, size, flags, alignLog2, heap == null ? 0 : heap.tag);
+        header.write(user, size, flags, alignLog2, heap == null ? 0 : heap.tag, tag);
         tracker.onAllocate(user, size, flags, site);
         if (heap != null) {
             heap.blocks.add(user, LiveBlockSet.NONE);
@@ -83,10 +92,16 @@ public final class BlockPlacement {
             blocks.add(address, LiveBlockSet.NONE);
             return 0;
         }
-        tracker.beforeResize(address, recorded);
         long grow = newSize - recorded;
+        int tag = header.tag(address);
+        if (grow > 0 && !tags.charge(tag, grow, false)) {
+            blocks.add(address, LiveBlockSet.NONE);
+            return accounting.fail(newSize, "reallocate", tags.refusal(tag, grow));
+        }
+        tracker.beforeResize(address, recorded);
         long reserved = grow > 0 ? accounting.reserve(grow) : accounting.add(grow);
         if (reserved < 0) {
+            tags.uncharge(tag, grow, false);
             blocks.add(address, LiveBlockSet.NONE);
             return accounting.failOverBudget(newSize, "reallocate");
         }
@@ -102,6 +117,8 @@ public final class BlockPlacement {
                 return move(address, word0, newSize, reserved, flags, heap);
             }
             // destroy came between our claim and here: the block goes with its heap
+            long recorded = BlockHeader.sizeOf(word0);
+            tags.credit(header.tag(address), Math.max(recorded, newSize), true);
             release.discardWithHeap(heap, address, newSize);
         }
         errors.report(ErrorCode.INVALID_HEAP, "reallocate(" + hex(address) + "): its heap " + heap.id
@@ -119,13 +136,20 @@ public final class BlockPlacement {
         long overhead = header.overheadFor(align);
         long moved = backend.reallocate(heap == null ? backend.backend() : heap.allocator, address - offset,
             overhead + recorded, overhead + newSize, align);
+        int tag = header.tag(address);
         if (moved == 0) {
             accounting.add(-grow);
+            if (grow > 0) {
+                tags.uncharge(tag, grow, false);
+            }
             blocks.add(address, LiveBlockSet.NONE);
             return accounting.fail(newSize, "reallocate", "backend '" + backend.name() + "' has no memory for it");
         }
         long user = moved + offset;
-        header.write(user, newSize, BlockHeader.flagsOf(word0), alignLog2, heap == null ? 0 : heap.tag);
+        header.write(user, newSize, BlockHeader.flagsOf(word0), alignLog2, heap == null ? 0 : heap.tag, tag);
+        if (grow < 0) {
+            tags.credit(tag, -grow, false);
+        }
         tracker.onResize(user, recorded, newSize, flags);
         if (heap != null && user != address) {
             heap.blocks.remove(address, LiveBlockSet.NONE);

@@ -30,12 +30,14 @@ public final class BlockRelease {
     private final HeapRegistry heaps;
     private final PointerDiagnosis diagnosis;
     private final Quarantine quarantine;
+    private final TagTable tags;
     /** Whether freed blocks go to the quarantine ({@code debug} with a bound above 0): decided once. */
     private final boolean quarantining;
 
     public BlockRelease(LiveBlockSet blocks, BlockHeader header, Accounting accounting, ErrorReporter errors,
                         Tracker tracker, CheckedBackend backend, HeapRegistry heaps, PointerDiagnosis diagnosis,
-                        Quarantine quarantine) {
+                        Quarantine quarantine, TagTable tags) {
+        this.tags = tags;
         this.blocks = blocks;
         this.header = header;
         this.accounting = accounting;
@@ -110,6 +112,7 @@ public final class BlockRelease {
                 releaseTo(heap.allocator, user, word0);
             } else if (heap.isNative) {
                 // destroyed after our claim: the heap's close takes the memory back once we are done
+                tags.credit(header.tag(user), BlockHeader.sizeOf(word0), true);
                 tracker.beforeDiscard(user, BlockHeader.sizeOf(word0), "free");
                 accounting.add(-BlockHeader.sizeOf(word0));
                 releasePending(heap);
@@ -132,12 +135,14 @@ public final class BlockRelease {
     private void releaseTo(Allocator source, long user, long word0, boolean hold) {
         long size = BlockHeader.sizeOf(word0);
         long align = 1L << BlockHeader.alignmentLog2Of(word0);
+        int tag = header.tag(user); // read before the memory goes back
         tracker.beforeRelease(user, size, "free");
         header.invalidate(user);
         if (!hold || !quarantining || source != backend.backend() || !quarantine.hold(user, word0)) {
             backend.free(source, user - header.offsetFor(align), header.overheadFor(align) + size, align, user);
         }
         accounting.add(-size);
+        tags.credit(tag, size, true);
     }
 
     /**
@@ -172,6 +177,7 @@ public final class BlockRelease {
                 long word0 = header.word0(user);
                 if (heap.isNative) {
                     // the heap's close below returns its memory in one go
+                    tags.credit(header.tag(user), BlockHeader.sizeOf(word0), true);
                     tracker.beforeDiscard(user, BlockHeader.sizeOf(word0), "destroyHeap");
                     accounting.add(-BlockHeader.sizeOf(word0));
                 } else {

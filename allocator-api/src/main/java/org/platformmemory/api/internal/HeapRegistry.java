@@ -7,7 +7,7 @@ import org.platformmemory.api.Allocator;
 
 /**
  * The facade's private heaps by id, and the tags their blocks carry: id (12 bits) | native (1 bit) |
- * generation (18 bits). Ids are reused, lowest first, once a heap is fully destroyed. Thread-safe.
+ * generation (7 bits), 20 bits in all ({@link BlockHeader#HEAP_TAG_BITS}). Ids are reused, lowest first, once a heap is fully destroyed. Thread-safe.
  */
 public final class HeapRegistry {
 
@@ -16,7 +16,7 @@ public final class HeapRegistry {
     private static final int ID_BITS = 12;
     private static final int ID_MASK = (1 << ID_BITS) - 1;
     private static final int NATIVE = 1 << ID_BITS;
-    private static final int GENERATION_MASK = (1 << (31 - ID_BITS - 1)) - 1;
+    private static final int GENERATION_MASK = (1 << (BlockHeader.HEAP_TAG_BITS - ID_BITS - 1)) - 1;
 
     private final AtomicReferenceArray<HeapRecord> heaps = new AtomicReferenceArray<>(MAX_HEAPS + 1);
     private final AtomicInteger generations = new AtomicInteger();

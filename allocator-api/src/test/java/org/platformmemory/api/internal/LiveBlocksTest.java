@@ -40,7 +40,7 @@ class LiveBlocksTest {
         long base = libc.allocate(header.overheadFor(16) + size, 16);
         taken.add(base);
         long user = base + header.offsetFor(16);
-        header.write(user, size, flags, 4, heapTag);
+        header.write(user, size, flags, 4, heapTag, 0);
         tracker.onAllocate(user, size, flags, site);
         blocks.add(user, LiveBlockSet.ALLOCATED);
         return user;

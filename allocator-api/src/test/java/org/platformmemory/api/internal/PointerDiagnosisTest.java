@@ -47,7 +47,7 @@ class PointerDiagnosisTest {
         long base = libc.allocate(header.overheadFor(16) + size, 16);
         taken.add(base);
         long user = base + header.offsetFor(16);
-        header.write(user, size, 0, 4, 0);
+        header.write(user, size, 0, 4, 0, 0);
         blocks.add(user, LiveBlockSet.ALLOCATED);
         return user;
     }
@@ -165,7 +165,7 @@ class PointerDiagnosisTest {
         assertEquals(ErrorCode.DOUBLE_FREE, handler.last().error(), handler.last().message());
         assertTrue(diagnosis.knows(user));
         // the same address with its header written over is a stranger again
-        header.write(user, 64, 0, 4, 0);
+        header.write(user, 64, 0, 4, 0, 0);
         diagnosis.reject(user, "free", false);
         assertEquals(ErrorCode.INVALID_POINTER, handler.last().error());
     }

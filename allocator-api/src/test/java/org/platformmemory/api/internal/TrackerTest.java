@@ -50,7 +50,7 @@ class TrackerTest {
         taken.add(base);
         NativeMemory.fill(base, total, JUNK);
         long user = base + header.offsetFor(Allocator.MIN_ALIGNMENT);
-        header.write(user, size, 0, BlockPlacement.MIN_ALIGNMENT_LOG2, 0);
+        header.write(user, size, 0, BlockPlacement.MIN_ALIGNMENT_LOG2, 0, 0);
         return user;
     }
 

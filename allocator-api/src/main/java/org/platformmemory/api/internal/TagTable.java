@@ -1,0 +1,329 @@
+package org.platformmemory.api.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.platformmemory.api.ErrorCode;
+import org.platformmemory.api.TagStats;
+
+/**
+ * Allocation tags: names interned to small ids (0 is {@code untagged}), each thread's stack of them (the
+ * innermost is charged), their budgets, and the figures of the blocks the Java path allocates under them.
+ * A cache in front of the facade (the C shim) counts what it serves per tag itself; {@link #stats} adds
+ * its figures ({@link External}), so the figures of all tags add up to the facade's totals.
+ *
+ * <p>A tag's live bytes on the Java path are one atomic, so its hard budget is exact; the cache sends
+ * allocations of a tag with a budget to the Java path. Thread-safe.
+ */
+public final class TagTable {
+
+    /** Tag ids run from 0 to this minus one. */
+    public static final int MAX_TAGS = 256;
+    /** The tag of blocks allocated while no tag was pushed. */
+    public static final String UNTAGGED = "untagged";
+    /** Figures per tag in {@link External#readTags}: allocations, frees, bytes in, bytes out. */
+    public static final int EXTERNAL_FIGURES = 4;
+
+    /** What a cache in front of the facade counted per tag, summed over its threads. */
+    public interface External {
+        /** Writes {@link #EXTERNAL_FIGURES} figures per tag id into {@code into} ({@code MAX_TAGS} of them). */
+        void readTags(long[] into);
+    }
+
+    private final ErrorReporter errors;
+    private final TagRecord[] records = new TagRecord[MAX_TAGS];
+    private final Map<String, TagRecord> byName = new ConcurrentHashMap<>();
+    private final ThreadLocal<ThreadTags> threads = ThreadLocal.withInitial(ThreadTags::new);
+    private volatile int size;
+    private volatile External external;
+    /** Called with a tag id whenever its budget changes (the cache's routing of that tag). */
+    private volatile java.util.function.IntConsumer budgetListener = id -> { };
+
+    public TagTable(ErrorReporter errors) {
+        this.errors = errors;
+        intern(UNTAGGED);
+    }
+
+    /** The id of {@code name}, made on first use; -1 when all {@link #MAX_TAGS} ids are taken. */
+    public int intern(String name) {
+        TagRecord found = byName.get(name);
+        if (found != null) {
+            return found.id;
+        }
+        synchronized (this) {
+            found = byName.get(name);
+            if (found != null) {
+                return found.id;
+            }
+            if (size == MAX_TAGS) {
+                return -1;
+            }
+            TagRecord made = new TagRecord(size, name);
+            records[size] = made;
+            byName.put(name, made);
+            size++;
+            return made.id;
+        }
+    }
+
+    /** Sets where the figures of a cache in front of the facade are read (null: none). */
+    public void setExternal(External external) {
+        this.external = external;
+    }
+
+    /** Sets who hears of budget changes, by tag id. */
+    public void onBudgetChange(java.util.function.IntConsumer listener) {
+        this.budgetListener = listener == null ? id -> { } : listener;
+    }
+
+    // ---- the calling thread's tags --------------------------------------------------------------
+
+    /**
+     * Pushes {@code name} on the calling thread's stack; returns its id, or 0 (untagged is pushed
+     * instead, so pops stay balanced) when all ids are taken (reported).
+     */
+    public int push(String name) {
+        int id = intern(name == null || name.isEmpty() ? UNTAGGED : name);
+        if (id < 0) {
+            errors.report(ErrorCode.ALLOCATION_FAILED, "pushTag(" + name + "): all " + MAX_TAGS
+                + " tags are in use; its blocks go to '" + UNTAGGED + "'", 0);
+            id = 0;
+        }
+        threads.get().push(id);
+        return id;
+    }
+
+    /** Pops the calling thread's innermost tag; returns the tag current after it (0 when none is left). */
+    public int pop() {
+        return threads.get().pop();
+    }
+
+    /** The tag the calling thread's blocks are charged to now. */
+    public int current() {
+        return threads.get().current();
+    }
+
+    /** Starts ({@code true}) or ends a region where the calling thread reports its allocations. */
+    public void forbid(boolean on) {
+        threads.get().forbidden = on;
+    }
+
+    // ---- charging the Java path -----------------------------------------------------------------
+
+    /**
+     * Charges a new block of {@code size} bytes to the calling thread's tag: reports it if the thread
+     * forbade allocations, checks the tag's budgets.
+     *
+     * @return the tag id, or -1 when the tag's hard budget refuses it ({@link #refusal} says why)
+     */
+    public int admit(long size, String op) {
+        ThreadTags mine = threads.get();
+        int id = mine.current();
+        if (mine.forbidden) {
+            errors.report(ErrorCode.FORBIDDEN, op + "(" + size + " bytes) under tag '" + records[id].name
+                + "' in a region where this thread forbade allocations; the block was served", 0);
+        }
+        return charge(id, size, true) ? id : -1;
+    }
+
+    /** Charges {@code bytes} more to tag {@code id} (a new block if {@code newBlock}); false if its hard budget refuses. */
+    public boolean charge(int id, long bytes, boolean newBlock) {
+        TagRecord r = records[id];
+        long now = r.live.addAndGet(bytes);
+        if (r.budgeted) {
+            long total = now + r.externalLive;
+            if (r.hard != 0 && total > r.hard && bytes > 0) {
+                total = now + refreshExternal(r);
+                if (total > r.hard) {
+                    r.live.addAndGet(-bytes);
+                    return false;
+                }
+            }
+            if (r.soft != 0 && total > r.soft && !r.overSoft.get() && now + refreshExternal(r) > r.soft
+                && r.overSoft.compareAndSet(false, true)) {
+                errors.report(ErrorCode.BUDGET, "tag '" + r.name + "' crossed its soft budget of " + r.soft
+                    + " bytes: " + (now + r.externalLive) + " bytes live", 0);
+            }
+            r.raisePeak(total);
+        } else {
+            r.raisePeak(now);
+        }
+        if (newBlock) {
+            r.allocations.increment();
+        }
+        return true;
+    }
+
+    /** Why tag {@code id}'s hard budget refused {@code size} bytes. */
+    public String refusal(int id, long size) {
+        TagRecord r = records[id];
+        return "tag '" + r.name + "' has a hard budget of " + r.hard + " bytes and " + (r.live.get() + r.externalLive)
+            + " are live";
+    }
+
+    /** Takes back a charge whose allocation failed afterwards. */
+    public void uncharge(int id, long bytes, boolean newBlock) {
+        records[id].live.addAndGet(-bytes);
+        if (newBlock) {
+            records[id].allocations.decrement();
+        }
+    }
+
+    /** Credits tag {@code id} with {@code bytes} given back (a whole block if {@code wholeBlock}). */
+    public void credit(int id, long bytes, boolean wholeBlock) {
+        TagRecord r = records[id];
+        long now = r.live.addAndGet(-bytes);
+        r.bytesOut.add(bytes);
+        if (wholeBlock) {
+            r.frees.increment();
+        }
+        if (r.budgeted && r.soft != 0 && r.overSoft.get() && now + r.externalLive <= r.soft) {
+            r.overSoft.set(false); // back under it: the next crossing is told again
+        }
+    }
+
+    // ---- budgets and figures --------------------------------------------------------------------
+
+    /** Sets {@code name}'s budgets (0: none); returns its id, or -1 when all ids are taken. */
+    public int setBudget(String name, long soft, long hard) {
+        int id = intern(name);
+        if (id < 0) {
+            return -1;
+        }
+        TagRecord r = records[id];
+        synchronized (r) {
+            r.soft = soft;
+            r.hard = hard;
+            r.budgeted = soft != 0 || hard != 0;
+            refreshExternal(r);
+            r.overSoft.set(soft != 0 && r.live.get() + r.externalLive > soft);
+        }
+        budgetListener.accept(id);
+        return id;
+    }
+
+    /** Whether tag {@code id} has a budget. */
+    public boolean budgeted(int id) {
+        return records[id].budgeted;
+    }
+
+    /** The number of tags so far. */
+    public int size() {
+        return size;
+    }
+
+    /** The name of tag {@code id}. */
+    public String name(int id) {
+        return records[id].name;
+    }
+
+    /** Every tag's figures, the cache's added; raises the peaks to what is live now. */
+    public List<TagStats> stats() {
+        int n = size;
+        long[] ext = readExternal();
+        List<TagStats> out = new ArrayList<>(n);
+        for (int id = 0; id < n; id++) {
+            TagRecord r = records[id];
+            long extAllocs = ext[EXTERNAL_FIGURES * id];
+            long extFrees = ext[EXTERNAL_FIGURES * id + 1];
+            long extLive = ext[EXTERNAL_FIGURES * id + 2] - ext[EXTERNAL_FIGURES * id + 3];
+            r.externalLive = extLive;
+            long allocations = r.allocations.sum() + extAllocs;
+            long frees = r.frees.sum() + extFrees;
+            long live = r.live.get() + extLive;
+            r.raisePeak(live);
+            out.add(new TagStats(id, r.name, live, allocations - frees, r.peak.get(), allocations, frees, r.soft,
+                r.hard));
+        }
+        return out;
+    }
+
+    /** Cumulative figures over all tags: allocations, frees, bytes allocated, bytes freed (exact when quiet). */
+    public long[] totals() {
+        long[] ext = readExternal();
+        long[] out = new long[4];
+        for (int id = 0; id < size; id++) {
+            TagRecord r = records[id];
+            long out0 = r.bytesOut.sum();
+            out[0] += r.allocations.sum() + ext[EXTERNAL_FIGURES * id];
+            out[1] += r.frees.sum() + ext[EXTERNAL_FIGURES * id + 1];
+            out[2] += r.live.get() + out0 + ext[EXTERNAL_FIGURES * id + 2];
+            out[3] += out0 + ext[EXTERNAL_FIGURES * id + 3];
+        }
+        return out;
+    }
+
+    private long[] readExternal() {
+        long[] into = new long[EXTERNAL_FIGURES * MAX_TAGS];
+        External e = external;
+        if (e != null) {
+            e.readTags(into);
+        }
+        return into;
+    }
+
+    private long refreshExternal(TagRecord r) {
+        long[] ext = readExternal();
+        r.externalLive = ext[EXTERNAL_FIGURES * r.id + 2] - ext[EXTERNAL_FIGURES * r.id + 3];
+        return r.externalLive;
+    }
+
+    /** One tag's state. */
+    private static final class TagRecord {
+        final int id;
+        final String name;
+        final AtomicLong live = new AtomicLong();
+        final AtomicLong peak = new AtomicLong();
+        final LongAdder allocations = new LongAdder();
+        final LongAdder frees = new LongAdder();
+        final LongAdder bytesOut = new LongAdder();
+        final AtomicBoolean overSoft = new AtomicBoolean();
+        volatile boolean budgeted;
+        volatile long soft;
+        volatile long hard;
+        /** The cache's live bytes of this tag when last read (it only falls while the tag has a budget). */
+        volatile long externalLive;
+
+        TagRecord(int id, String name) {
+            this.id = id;
+            this.name = name;
+        }
+
+        void raisePeak(long candidate) {
+            long p;
+            while (candidate > (p = peak.get()) && !peak.compareAndSet(p, candidate)) {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** A thread's tag stack and forbidden flag. */
+    private static final class ThreadTags {
+        int[] stack = new int[8];
+        int depth;
+        boolean forbidden;
+
+        void push(int id) {
+            if (depth == stack.length) {
+                stack = java.util.Arrays.copyOf(stack, depth * 2);
+            }
+            stack[depth++] = id;
+        }
+
+        int pop() {
+            if (depth > 0) {
+                depth--;
+            }
+            return current();
+        }
+
+        int current() {
+            return depth == 0 ? 0 : stack[depth - 1];
+        }
+    }
+}

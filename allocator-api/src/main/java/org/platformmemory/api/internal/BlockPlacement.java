@@ -134,9 +134,9 @@ public final class BlockPlacement {
         long align = 1L << alignLog2;
         long offset = header.offsetFor(align);
         long overhead = header.overheadFor(align);
+        int tag = header.tag(address); // read before the backend may free the old block
         long moved = backend.reallocate(heap == null ? backend.backend() : heap.allocator, address - offset,
             overhead + recorded, overhead + newSize, align);
-        int tag = header.tag(address);
         if (moved == 0) {
             accounting.add(-grow);
             if (grow > 0) {

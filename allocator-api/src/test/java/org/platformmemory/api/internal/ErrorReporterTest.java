@@ -41,8 +41,8 @@ class ErrorReporterTest {
         for (ErrorCode error : ErrorCode.values()) {
             errors.report(error, "x", 0);
         }
-        assertEquals(ErrorCode.values().length - 2, errors.callerErrors(),
-            "every code but ALLOCATION_FAILED and BACKEND_FAILURE");
+        assertEquals(ErrorCode.values().length - 3, errors.callerErrors(),
+            "every code but ALLOCATION_FAILED, BACKEND_FAILURE and BUDGET");
         errors.report(ErrorCode.ALLOCATION_FAILED, "x", 0);
         errors.report(ErrorCode.BACKEND_FAILURE, "x", 0);
         assertEquals(ErrorCode.values().length - 2, errors.callerErrors());

@@ -9,6 +9,7 @@ final class Rooms {
     final RecordingErrorHandler handler = new RecordingErrorHandler();
     final ErrorReporter errors = new ErrorReporter();
     final BlockHeader header;
+    final TagTable tags;
     final LiveBlockSet blocks;
     final Accounting accounting;
     final TestBackend raw;
@@ -27,6 +28,7 @@ final class Rooms {
     /** With a debug quarantine of {@code quarantineBytes} (debug mode only; 0: none). */
     Rooms(Tracking mode, long limit, TestBackend raw, long quarantineBytes) {
         errors.setHandler(handler);
+        this.tags = new TagTable(errors);
         this.header = new BlockHeader(mode);
         this.blocks = new LiveBlockSet(8, header::size);
         this.accounting = new Accounting(limit, errors);
@@ -36,8 +38,9 @@ final class Rooms {
         this.quarantine = new Quarantine(quarantineBytes, Quarantine.DEFAULT_BLOCKS, header, backend, tracker, errors);
         this.diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
         this.release = new BlockRelease(blocks, header, accounting, errors, tracker, backend, heaps, diagnosis,
-            quarantine);
-        this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, backend, heaps, release);
+            quarantine, tags);
+        this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, backend, heaps, release,
+            tags);
     }
 
     /** A 16-byte-aligned block of {@code size} bytes outside any heap, with no flags. */

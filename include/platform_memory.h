@@ -61,6 +61,8 @@ extern "C" {
 #define PLATFORM_MEM_ERR_CLOSED           12  /* a call after Platform_Mem_Shutdown */
 #define PLATFORM_MEM_ERR_INVALID_HEAP     13  /* a heap never created or already destroyed */
 #define PLATFORM_MEM_ERR_USE_AFTER_FREE   14  /* a freed block written to (tracking=debug, quarantine) */
+#define PLATFORM_MEM_ERR_BUDGET           15  /* a tag crossed its soft budget (once per crossing); not a caller error */
+#define PLATFORM_MEM_ERR_FORBIDDEN        16  /* an allocation where the thread forbade them; it was served */
 #define PLATFORM_MEM_ERR_START           100  /* the layer could not start (see Platform_Mem_LastError) */
 #define PLATFORM_MEM_ERR_INTERNAL        101  /* an unexpected failure inside the layer; call returned 0 */
 
@@ -236,6 +238,95 @@ PLATFORM_MEMORY_API size_t Platform_HeapSize(PlatformHeap heap, const void *ptr)
 /* Frees every block of the heap at once, then the heap. An unknown heap: reported, nothing freed.
  * A handle is never handed out twice: a destroyed heap's handle stays unknown for good. */
 PLATFORM_MEMORY_API void Platform_HeapDestroy(PlatformHeap heap);
+
+/* ---- Insights: tags, budgets, frames, snapshots --------------------------------------------------- */
+
+/* One tag's figures (Platform_Mem_GetTagStats). The live figures of all tags add up to the totals of
+ * PlatformMemStats whenever no call is in flight. */
+typedef struct PlatformMemTagStats {
+    char name[64];          /* the tag's name, cut to 63 bytes; "untagged" for blocks allocated with no tag */
+    uint64_t id;            /* what Platform_Mem_PushTag returned for it (0: untagged) */
+    uint64_t live_bytes;    /* bytes in its live blocks */
+    uint64_t live_blocks;   /* its live blocks */
+    uint64_t peak_bytes;    /* the most live_bytes was seen to be (see below) */
+    uint64_t allocations;   /* blocks allocated under it */
+    uint64_t frees;         /* blocks of it freed */
+    uint64_t soft_budget;   /* 0: none */
+    uint64_t hard_budget;   /* 0: none */
+} PlatformMemTagStats;
+
+/* The last completed frame (Platform_Mem_GetFrameStats). Counts and bytes are exact when no call is in
+ * flight at the marks: live_bytes_at_end = the previous frame's live_bytes_at_end + bytes_allocated - bytes_freed. */
+typedef struct PlatformMemFrameStats {
+    uint64_t number;            /* 1 for the frame ended by the first Platform_Mem_FrameMark; 0 before it */
+    uint64_t allocations;       /* blocks allocated in the frame */
+    uint64_t frees;             /* blocks freed in the frame */
+    uint64_t bytes_allocated;   /* bytes of those blocks, and bytes reallocations grew blocks by */
+    uint64_t bytes_freed;       /* bytes of the blocks freed, and bytes reallocations shrank blocks by */
+    uint64_t peak_live_bytes;   /* the most bytes live within the frame (see below) */
+    uint64_t live_bytes_at_end; /* live bytes when it ended */
+} PlatformMemFrameStats;
+
+/*
+ * Tags. Every block is charged to the innermost tag the allocating thread has pushed ("untagged" when
+ * none) and stays charged to it until it is freed (a reallocation keeps it); a private heap's block to
+ * the tag current at Platform_HeapAlloc. Up to 256 tags (untagged included).
+ *
+ * Cost: a thread's tag is one thread-local word; blocks up to 8 KiB keep being served by the per-thread
+ * caches, which count per tag and thread. Push and pop cost one call into the JVM each (about 0.1 us):
+ * push a tag around a subsystem's work, not around each allocation. A tag with a budget sends its
+ * allocations through the JVM (about 0.05-0.1 us each), where its total is one shared counter.
+ *
+ * peak_bytes of a tag is the most its live bytes were seen to be: at every allocation of it that went
+ * through the JVM (every one while it has a budget), at frame marks, statistics reads and snapshots.
+ * peak_live_bytes of a frame is exact when one thread allocated and freed in it through one path (blocks
+ * up to 8 KiB through the caches, or only larger ones); otherwise it is an upper bound: the live bytes at
+ * the frame's start plus each thread's own rise within it (never more than start plus bytes_allocated).
+ */
+
+/* Pushes a tag on the calling thread (the name is copied; NULL or "" means untagged). Returns its id
+ * (> 0; the same name always gets the same id), or 0 when all tags are in use (reported as
+ * ALLOCATION_FAILED; the thread's blocks then go to untagged until the matching pop). */
+PLATFORM_MEMORY_API int Platform_Mem_PushTag(const char *name);
+
+/* Pops the calling thread's innermost tag. Without a pushed tag: does nothing. */
+PLATFORM_MEMORY_API void Platform_Mem_PopTag(void);
+
+/* Sets a tag's budgets (creating the tag if needed; 0: none). When its live bytes cross soft_bytes, the
+ * error handler gets PLATFORM_MEM_ERR_BUDGET naming the tag, once per crossing (again only after it has
+ * gone back under); an allocation that would take it past hard_bytes returns NULL as
+ * PLATFORM_MEM_ERR_ALLOCATION_FAILED naming the tag. allocator.limit still applies to the total.
+ * Returns the tag's id, or -1 (name NULL, all tags in use). */
+PLATFORM_MEMORY_API int Platform_Mem_SetTagBudget(const char *name, size_t soft_bytes, size_t hard_bytes);
+
+/* Returns the number of tags and fills up to capacity records, untagged first (out may be NULL with
+ * capacity 0, to ask for the count). */
+PLATFORM_MEMORY_API size_t Platform_Mem_GetTagStats(PlatformMemTagStats *out, size_t capacity);
+
+/* Ends a frame: its figures become what Platform_Mem_GetFrameStats returns. Call it once per game frame. */
+PLATFORM_MEMORY_API void Platform_Mem_FrameMark(void);
+
+/* Fills *out with the last completed frame (all zeros before the first mark). out NULL: does nothing. */
+PLATFORM_MEMORY_API void Platform_Mem_GetFrameStats(PlatformMemFrameStats *out);
+
+/* on != 0 starts a region of the calling thread where every allocation (and reallocation) is reported as
+ * PLATFORM_MEM_ERR_FORBIDDEN and still served; 0 ends it. Regions do not nest. */
+PLATFORM_MEMORY_API void Platform_Mem_ForbidAllocations(int on);
+
+/* Records the live figures per tag (and per allocation site with tracking=leaks or debug). Returns the
+ * snapshot's id (> 0), or 0 if the layer cannot start. The last 256 snapshots are kept. */
+PLATFORM_MEMORY_API uint64_t Platform_Mem_Snapshot(void);
+
+/* Writes what grew and shrank between two snapshots (to 0: now), by tag and site, to stderr:
+ *     memory diff from snapshot 1 to now: 2 tags, 1 sites changed
+ *       tag  units                               +65536 bytes       +64 blocks  (1024 -> 66560 bytes)
+ * Returns the number of tags and sites that changed, or -1 for an unknown snapshot. */
+PLATFORM_MEMORY_API int Platform_Mem_DumpDiff(uint64_t from, uint64_t to);
+
+/* Writes the current figures, tags, recent frames, sites and snapshots to path as JSON (README,
+ * "Insights" shows its shape). Returns 0, or -1 if the file could not be written (nothing is left half
+ * written). */
+PLATFORM_MEMORY_API int Platform_Mem_WriteReport(const char *path);
 
 /* ---- Leak sites --------------------------------------------------------------------------------- */
 

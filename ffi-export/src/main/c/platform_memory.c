@@ -790,6 +790,86 @@ PLATFORM_MEMORY_API size_t Platform_Mem_GetCount(void) {
     return pm_stat(PM_STAT_LIVE_BLOCKS);
 }
 
+/* ---- Insights: the facade keeps the figures; this thread's tag is also kept here for its cache ---- */
+
+_Static_assert(sizeof(PlatformMemTagStats) == 64 + 8 * 8, "PlatformMemTagStats as InsightEntries writes it");
+_Static_assert(sizeof(PlatformMemFrameStats) == 7 * 8, "PlatformMemFrameStats as InsightEntries writes it");
+
+/* The facade's answer to a push or pop: the tag current on this thread now. */
+static void pm_set_tag(int32_t id) {
+    uint32_t tag = id > 0 && id < PM_TAGS ? (uint32_t) id : 0;
+    pm_mode = (pm_mode & ~(uint32_t) 0xFFFF) | tag;
+    uint32_t known = atomic_load_explicit(&pm_tags_known, memory_order_relaxed);
+    while (tag >= known && !atomic_compare_exchange_weak_explicit(&pm_tags_known, &known, tag + 1,
+                                                                  memory_order_release, memory_order_relaxed)) {
+    }
+}
+
+PLATFORM_MEMORY_API int Platform_Mem_PushTag(const char *name) {
+    if (!pm_ready()) {
+        return 0;
+    }
+    int32_t id = pm.calls.push_tag(name);
+    pm_set_tag(id);
+    return id;
+}
+
+PLATFORM_MEMORY_API void Platform_Mem_PopTag(void) {
+    if (pm_ready()) {
+        pm_set_tag(pm.calls.pop_tag());
+    }
+}
+
+PLATFORM_MEMORY_API int Platform_Mem_SetTagBudget(const char *name, size_t soft_bytes, size_t hard_bytes) {
+    if (name == NULL || !pm_ready()) {
+        return -1;
+    }
+    return pm.calls.set_tag_budget(name, soft_bytes, hard_bytes);
+}
+
+PLATFORM_MEMORY_API size_t Platform_Mem_GetTagStats(PlatformMemTagStats *out, size_t capacity) {
+    if (!pm_ready()) {
+        return 0;
+    }
+    return pm.calls.tag_stats(out, out == NULL ? 0 : capacity);
+}
+
+PLATFORM_MEMORY_API void Platform_Mem_FrameMark(void) {
+    if (pm_ready()) {
+        pm.calls.frame_mark();
+    }
+}
+
+PLATFORM_MEMORY_API void Platform_Mem_GetFrameStats(PlatformMemFrameStats *out) {
+    if (out == NULL) {
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    if (pm_ready()) {
+        pm.calls.frame_stats(out);
+    }
+}
+
+PLATFORM_MEMORY_API void Platform_Mem_ForbidAllocations(int on) {
+    if (pm_ready()) {
+        pm.calls.forbid(on != 0);
+        pm_mode = on ? pm_mode | PM_MODE_FORBID : pm_mode & ~PM_MODE_FORBID;
+    }
+}
+
+PLATFORM_MEMORY_API uint64_t Platform_Mem_Snapshot(void) {
+    return pm_ready() ? pm.calls.snapshot() : 0;
+}
+
+PLATFORM_MEMORY_API int Platform_Mem_DumpDiff(uint64_t from, uint64_t to) {
+    fflush(stderr);
+    return pm_ready() ? pm.calls.dump_diff(from, to) : -1;
+}
+
+PLATFORM_MEMORY_API int Platform_Mem_WriteReport(const char *path) {
+    return path != NULL && pm_ready() ? pm.calls.write_report(path) : -1;
+}
+
 PLATFORM_MEMORY_API int Platform_Mem_CheckHeap(void) {
     return pm_ready() ? pm.calls.check_heap() : 0;
 }

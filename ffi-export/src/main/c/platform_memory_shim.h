@@ -58,7 +58,17 @@ typedef int64_t *pm_i64_ptr;
     X(realloc_if_live, pm_ptr, (pm_ptr, pm_size, pm_size)) /* realloc'd; not live: 1 unknown, 3 known */ \
     X(report, void, (pm_i32, pm_cstr, pm_ptr)) /* an error the shim found: counted and told */ \
     X(log_level, pm_i32, (void)) /* what the shim prints (allocator.log): 0 quiet, 1 errors, 2 verbose */ \
-    X(fail_on_error, pm_i32, (void)) /* 1: errors fail the run (allocator.failOnError) */
+    X(fail_on_error, pm_i32, (void)) /* 1: errors fail the run (allocator.failOnError) */ \
+    X(push_tag, pm_i32, (pm_cstr)) /* the tag's id (0: none left) */ \
+    X(pop_tag, pm_i32, (void)) /* the tag current after the pop */ \
+    X(set_tag_budget, pm_i32, (pm_cstr, pm_size, pm_size)) \
+    X(tag_stats, pm_size, (pm_ptr, pm_size)) /* PlatformMemTagStats records */ \
+    X(frame_mark, void, (void)) \
+    X(frame_stats, void, (pm_ptr)) /* a PlatformMemFrameStats */ \
+    X(forbid, void, (pm_int)) \
+    X(snapshot, pm_u64, (void)) \
+    X(dump_diff, pm_i32, (pm_u64, pm_u64)) \
+    X(write_report, pm_i32, (pm_cstr))
 
 #define PM_TABLE_FIELD(field, ret, params) ret (*field) params;
 #define PM_TABLE_COUNT(field, ret, params) +1
@@ -80,7 +90,10 @@ typedef struct PmTable {
     X(cache_class_info, pm_i32, (pm_i32, pm_i64_ptr)) /* class size, batch, depot target; 0 past the last */ \
     X(depot_wait, pm_i32, (pm_i32)) /* a class to refill, class|256 to trim, -1 timeout, -2 stop */ \
     X(depot_put, pm_i32, (pm_i32, pm_ptr, pm_i32)) /* blocks accepted */ \
-    X(depot_take, pm_i32, (pm_i32, pm_ptr, pm_i32)) /* blocks taken */
+    X(depot_take, pm_i32, (pm_i32, pm_ptr, pm_i32)) /* blocks taken */ \
+    X(cache_tag_totals, void, (pm_i64_ptr, pm_i32)) /* per tag: allocations, frees, bytes in, bytes out */ \
+    X(cache_frame_end, pm_i64, (void)) /* ends the caches' frame: the sum of each thread's rise in it */ \
+    X(cache_tag_route, void, (pm_i32, pm_i32)) /* tag id, 1: its allocations take the facade's path */
 
 /*
  * PlatformMemStats (platform_memory.h), field by field in order: X(field, who fills it). JAVA fields are
@@ -106,7 +119,7 @@ typedef struct PmTable {
 #define PM_ERRORS(X) \
     X(DOUBLE_FREE) X(INVALID_POINTER) X(INTERIOR_POINTER) X(SIZE_MISMATCH) X(SIZE_OVERFLOW) \
     X(BAD_ALIGNMENT) X(REALLOC_FREED) X(GUARD_CORRUPTED) X(HEADER_CORRUPTED) X(BACKEND_FAILURE) \
-    X(ALLOCATION_FAILED) X(CLOSED) X(INVALID_HEAP) X(USE_AFTER_FREE) X(START) X(INTERNAL)
+    X(ALLOCATION_FAILED) X(CLOSED) X(INVALID_HEAP) X(USE_AFTER_FREE) X(BUDGET) X(FORBIDDEN) X(START) X(INTERNAL)
 
 /* The figures of the table's stat entry: PM_STAT_<name> is its position in this list. */
 #define PM_STAT_IDS(X) X(LIVE_BYTES) X(PEAK_BYTES) X(LIVE_BLOCKS) X(RAM_FREE) X(RAM_TOTAL)

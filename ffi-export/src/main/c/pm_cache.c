@@ -25,6 +25,9 @@
 
 PM_HIDDEN PmCacheState pm_cache;
 PM_HIDDEN _Thread_local PmThread *pm_self __attribute__((tls_model("initial-exec")));
+PM_HIDDEN _Thread_local uint32_t pm_mode __attribute__((tls_model("initial-exec")));
+PM_HIDDEN _Atomic uint8_t pm_tag_detour[PM_TAGS];
+PM_HIDDEN _Atomic uint32_t pm_tags_known = 1;
 
 /* Stack depth per class: about 32 KiB of blocks, 8 to 512 of them. Deep enough that a thread building
  * and tearing down a structure of a few hundred small objects (a tree of Lua tables, a frame's temporaries)
@@ -260,6 +263,7 @@ static pthread_rwlock_t pm_registry_lock = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t pm_orphan_lock = PTHREAD_MUTEX_INITIALIZER;
 static PmThread *pm_threads;
 static int64_t pm_retired_totals[5]; /* counters of this epoch's threads that are gone */
+static int64_t pm_retired_tags[PM_TAGS * 4]; /* and their counters by tag (as PmTagCount) */
 static pthread_key_t pm_thread_key;
 static pthread_once_t pm_thread_key_once = PTHREAD_ONCE_INIT;
 
@@ -288,10 +292,32 @@ static void pm_pages_free(PmThread *t) {
     t->live.last = NULL;
 }
 
+/* Adds a thread's counters by tag, for the first n tags, to tags[4 * tag + 0..3]. */
+static void pm_tags_into(const PmThread *t, int64_t *tags, unsigned n) {
+    for (unsigned i = 0; i < n; i++) {
+        const PmTagCount *k = &t->tags[i];
+        tags[4 * i] += atomic_load_explicit(&k->allocations, memory_order_relaxed);
+        tags[4 * i + 1] += atomic_load_explicit(&k->frees, memory_order_relaxed);
+        tags[4 * i + 2] += atomic_load_explicit(&k->bytes_in, memory_order_relaxed);
+        tags[4 * i + 3] += atomic_load_explicit(&k->bytes_out, memory_order_relaxed);
+    }
+}
+
+static unsigned pm_tags_in_use(void) {
+    unsigned n = atomic_load_explicit(&pm_tags_known, memory_order_acquire);
+    return n < 1 ? 1 : n > PM_TAGS ? PM_TAGS : n;
+}
+
 static void pm_counters_into(const PmThread *t, int64_t *totals) {
-    int64_t allocations = atomic_load_explicit(&t->allocations, memory_order_relaxed);
-    int64_t frees = atomic_load_explicit(&t->frees, memory_order_relaxed);
-    totals[0] += atomic_load_explicit(&t->live_bytes, memory_order_relaxed);
+    int64_t allocations = 0, frees = 0, bytes = 0;
+    for (unsigned i = 0, n = pm_tags_in_use(); i < n; i++) {
+        const PmTagCount *k = &t->tags[i];
+        allocations += atomic_load_explicit(&k->allocations, memory_order_relaxed);
+        frees += atomic_load_explicit(&k->frees, memory_order_relaxed);
+        bytes += atomic_load_explicit(&k->bytes_in, memory_order_relaxed)
+            - atomic_load_explicit(&k->bytes_out, memory_order_relaxed);
+    }
+    totals[0] += bytes;
     totals[1] += allocations - frees; /* every path that counts a block in or out counts one of these */
     totals[2] += allocations;
     totals[3] += frees;
@@ -315,10 +341,11 @@ static void pm_thread_renew(PmThread *t, uint64_t epoch) {
     pm_pages_free(t); /* under the registry's write lock: nobody reads them */
     memset(t->count, 0, sizeof t->count);
     atomic_store_explicit(&t->remote, NULL, memory_order_relaxed);
-    atomic_store_explicit(&t->live_bytes, 0, memory_order_relaxed);
-    atomic_store_explicit(&t->allocations, 0, memory_order_relaxed);
-    atomic_store_explicit(&t->frees, 0, memory_order_relaxed);
+    memset(t->tags, 0, sizeof t->tags); /* under the registry's write lock: nobody reads them */
     atomic_store_explicit(&t->reallocations, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->run, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->run_max, 0, memory_order_relaxed);
+    t->frame_base = 0;
     for (int i = 0; i < PM_CACHE_RECENT; i++) {
         atomic_store_explicit(&t->recent[i], 0, memory_order_relaxed);
     }
@@ -339,6 +366,7 @@ static PmThread *pm_thread_ready(void) {
     pthread_rwlock_wrlock(&pm_registry_lock);
     if (t != NULL) {
         pm_thread_renew(t, epoch);
+        pm_mode = 0; /* tags pushed before a restart belonged to the facade that closed */
     } else {
         size_t slots = 0;
         for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
@@ -544,7 +572,7 @@ PM_HIDDEN void *pm_cache_alloc_slow(size_t size, uint32_t flags) {
     }
     uint32_t n = t->count[c] - 1;
     t->count[c] = n;
-    return pm_cache_hand_out(t, t->stack[c][n], size, flags, c);
+    return pm_cache_hand_out(t, t->stack[c][n], size, flags, c, pm_mode & 0xFFu);
 }
 
 /* ---- Freeing: this thread's blocks, other threads' blocks, and pointers no cache knows --------------- */
@@ -570,7 +598,7 @@ static void pm_free_own(PmThread *t, void *ptr, size_t size, int counted) {
     pm_set_remove(t, (uintptr_t) ptr);
     atomic_store_explicit(pm_header_word1(ptr), pm_word1_freed(pm_word1((uintptr_t) ptr, w0)), memory_order_relaxed);
     if (counted) {
-        pm_count_free(t, recorded);
+        pm_count_free(t, w0);
     }
     pm_remember_freed(t, (uintptr_t) ptr);
     pm_push(t, ptr, (unsigned) (w0 >> 56));
@@ -731,8 +759,9 @@ PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
     PmThread *owner = pm_owner_of(t, p, t->epoch);
     if (owner != NULL) {
         if (pm_claim_remote(ptr)) {
-            uint64_t recorded = pm_header(ptr)[0] & PM_SIZE_MASK;
-            pm_count_free(t, recorded);
+            uint64_t w0 = pm_header(ptr)[0];
+            uint64_t recorded = w0 & PM_SIZE_MASK;
+            pm_count_free(t, w0);
             pm_remember_freed(t, p);
             pm_give_to_owner(owner, ptr);
             pthread_rwlock_unlock(&pm_registry_lock);
@@ -754,25 +783,33 @@ PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
 /* ---- Resizing and sizes --------------------------------------------------------------------------- */
 
 /* A block for new_size from this thread's cache without counting it, or NULL. */
-static void *pm_take_quiet(PmThread *t, size_t new_size, uint32_t flags) {
+static void *pm_take_quiet(PmThread *t, size_t new_size, uint32_t flags, unsigned tag) {
     unsigned c = pm_class_of(new_size);
     if (t->count[c] == 0 && !pm_refill(t, c)) {
         return NULL;
     }
     void *q = t->stack[c][--t->count[c]];
-    uint64_t w0 = pm_word0(new_size, flags, c);
+    uint64_t w0 = pm_word0(new_size, flags, c, tag);
     pm_header(q)[0] = w0;
     atomic_store_explicit(pm_header_word1(q), pm_word1((uintptr_t) q, w0), memory_order_relaxed);
     pm_set_add(t, (uintptr_t) q);
     return q;
 }
 
-/* Moves a claimed cache block to a new one: from this cache when it fits, else from the facade.
- * Counts one reallocation; the facade's allocation count and live block are taken back here. */
+/* Whether a reallocation of a block of `tag` must go through the facade: the thread forbids allocations,
+ * or the tag has a budget (the facade then checks the calling thread's tag, which the block goes to). */
+static int pm_realloc_detour(unsigned tag) {
+    return pm_mode >= PM_TAGS || atomic_load_explicit(&pm_tag_detour[tag], memory_order_relaxed) != 0;
+}
+
+/* Moves a claimed cache block to a new one: from this cache when it fits (keeping its tag), else from the
+ * facade. Counts one reallocation; the facade's allocation count and live block are taken back here. */
 static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
     uint64_t recorded = w0 & PM_SIZE_MASK;
     uint32_t flags = (uint32_t) (w0 >> 48) & 0xFF;
-    void *q = new_size <= PM_CACHE_LARGEST ? pm_take_quiet(t, new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR) : NULL;
+    unsigned tag = pm_tag_of(w0);
+    void *q = new_size <= PM_CACHE_LARGEST && !pm_realloc_detour(tag)
+        ? pm_take_quiet(t, new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR, tag) : NULL;
     int from_facade = 0;
     if (q == NULL) {
         q = pm_calls->alloc(new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR);
@@ -784,10 +821,12 @@ static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
     memcpy(q, ptr, recorded < new_size ? recorded : new_size);
     pm_count(&t->reallocations, 1);
     if (from_facade) {
-        pm_count(&t->allocations, -1);
-        pm_count(&t->live_bytes, -(int64_t) recorded);
+        /* the facade counted a new block (under the thread's tag); this one was never counted as freed */
+        pm_count(&t->tags[tag].allocations, -1);
+        pm_count(&t->tags[tag].bytes_in, -(int64_t) recorded);
+        pm_count(&t->run, -(int64_t) recorded);
     } else {
-        pm_count(&t->live_bytes, (int64_t) new_size - (int64_t) recorded);
+        pm_count_resize(t, tag, (int64_t) new_size - (int64_t) recorded);
     }
     return q;
 }
@@ -813,12 +852,12 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
             return NULL;
         }
         unsigned c = (unsigned) (w0 >> 56);
-        if (new_size <= PM_CACHE_LARGEST && pm_class_of(new_size) == c) {
-            uint64_t resized = pm_word0(new_size, (uint32_t) (w0 >> 48) & 0xFF, c);
+        if (new_size <= PM_CACHE_LARGEST && pm_class_of(new_size) == c && !pm_realloc_detour(pm_tag_of(w0))) {
+            uint64_t resized = pm_word0(new_size, (uint32_t) (w0 >> 48) & 0xFF, c, pm_tag_of(w0));
             pm_header(ptr)[0] = resized;
             atomic_store_explicit(pm_header_word1(ptr), pm_word1(p, resized), memory_order_relaxed);
             pm_count(&t->reallocations, 1);
-            pm_count(&t->live_bytes, (int64_t) new_size - (int64_t) recorded);
+            pm_count_resize(t, pm_tag_of(w0), (int64_t) new_size - (int64_t) recorded);
             return ptr;
         }
         void *q = pm_move(t, ptr, w0, new_size);
@@ -857,7 +896,7 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
         return NULL;
     }
     if (new_size == 0) {
-        pm_count_free(t, recorded);
+        pm_count_free(t, w0);
     }
     pm_give_to_owner(owner, ptr);
     pthread_rwlock_unlock(&pm_registry_lock);
@@ -910,6 +949,54 @@ PM_HIDDEN void pm_service_cache_totals(int64_t *out) {
     memcpy(out, totals, sizeof totals);
 }
 
+/* Service: the caches' counters by tag (allocations, frees, bytes in, bytes out) for tags 0..n-1. */
+PM_HIDDEN void pm_service_cache_tag_totals(int64_t *out, int32_t n) {
+    unsigned tags = n < 0 ? 0 : n > PM_TAGS ? PM_TAGS : (unsigned) n;
+    uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_acquire);
+    memset(out, 0, (size_t) tags * 4 * sizeof *out);
+    unsigned known = pm_tags_in_use();
+    tags = tags < known ? tags : known;
+    pthread_rwlock_rdlock(&pm_registry_lock);
+    for (unsigned i = 0; i < 4 * tags; i++) {
+        out[i] = pm_retired_tags[i];
+    }
+    for (PmThread *o = pm_threads; o != NULL; o = o->next) {
+        if (o->epoch == epoch) {
+            pm_tags_into(o, out, tags);
+        }
+    }
+    pthread_rwlock_unlock(&pm_registry_lock);
+}
+
+/* Service: ends the caches' frame. Returns the sum over threads of the most each one's run rose above
+ * where it stood when the frame began (exact for one thread when no call is in flight), and starts the
+ * next frame from where each run stands now. */
+PM_HIDDEN int64_t pm_service_cache_frame_end(void) {
+    uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_acquire);
+    int64_t rise = 0;
+    pthread_rwlock_wrlock(&pm_registry_lock); /* frame_base is written under it */
+    uint64_t frame = atomic_fetch_add_explicit(&pm_cache.frame, 1, memory_order_acq_rel);
+    for (PmThread *o = pm_threads; o != NULL; o = o->next) {
+        if (o->epoch != epoch) {
+            continue;
+        }
+        if (atomic_load_explicit(&o->run_frame, memory_order_relaxed) == frame) {
+            int64_t up = atomic_load_explicit(&o->run_max, memory_order_relaxed) - o->frame_base;
+            rise += up > 0 ? up : 0;
+        }
+        o->frame_base = atomic_load_explicit(&o->run, memory_order_relaxed);
+    }
+    pthread_rwlock_unlock(&pm_registry_lock);
+    return rise;
+}
+
+/* Service: tag id's allocations take the facade's path (budgeted != 0) or the caches' again. */
+PM_HIDDEN void pm_service_cache_tag_route(int32_t id, int32_t budgeted) {
+    if (id >= 0 && id < PM_TAGS) {
+        atomic_store_explicit(&pm_tag_detour[id], budgeted != 0, memory_order_release);
+    }
+}
+
 /* Writes the blocks handed out from the caches to stderr; returns how many there are. */
 PM_HIDDEN size_t pm_cache_dump(void) {
     size_t blocks = 0;
@@ -959,6 +1046,7 @@ static void pm_sweep_orphans(uint64_t epoch) {
         if (o->orphaned && (o->live.used == 0 || o->epoch != epoch)) {
             if (o->epoch == epoch) {
                 pm_counters_into(o, pm_retired_totals);
+                pm_tags_into(o, pm_retired_tags, pm_tags_in_use());
             }
             *link = o->next;
             pm_thread_free(o);
@@ -1009,6 +1097,11 @@ PM_HIDDEN void pm_cache_start(const PmTable *calls) {
     uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_relaxed) + 1;
     atomic_store_explicit(&pm_cache.epoch, epoch, memory_order_release);
     memset(pm_retired_totals, 0, sizeof pm_retired_totals);
+    memset(pm_retired_tags, 0, sizeof pm_retired_tags);
+    for (int i = 0; i < PM_TAGS; i++) {
+        atomic_store_explicit(&pm_tag_detour[i], 0, memory_order_relaxed);
+    }
+    atomic_store_explicit(&pm_tags_known, 1, memory_order_relaxed);
     pm_sweep_orphans(epoch);
     pthread_rwlock_unlock(&pm_registry_lock);
     pthread_mutex_lock(&pm_depot.lock);

@@ -24,7 +24,7 @@
  *
  * The header a cached block carries while it is handed out (the 16 bytes before it, where the
  * facade's own header would be):
- *     word0  requested size (48 bits) | flags (8) | size class (8)
+ *     word0  requested size (40 bits) | tag (8) | flags (8) | size class (8)
  *     word1  check of (address, word0) (32) | state (2): LIVE, REMOTE once another thread freed it, and
  *            FREED once it is back on a stack: a later free of the address is then told as a double
  *            free as long as nobody has written over the header (pm_diagnose reads it with a checked read)
@@ -46,10 +46,13 @@
 enum {
     PM_CACHE_CLASSES = 36,     /* 16..256 in 16-byte steps, then 4 classes per doubling up to 8192 */
     PM_CACHE_LARGEST = 8192,   /* the largest size served from the caches */
-    PM_CACHE_RECENT = 64       /* recently freed addresses a thread remembers, to tell a double free */
+    PM_CACHE_RECENT = 64,      /* recently freed addresses a thread remembers, to tell a double free */
+    PM_TAGS = 256              /* allocation tags (Platform_Mem_PushTag): ids 0 (untagged) to 255 */
 };
 
-#define PM_SIZE_MASK ((UINT64_C(1) << 48) - 1)
+#define PM_SIZE_MASK ((UINT64_C(1) << 40) - 1)
+/* pm_mode: this thread's tag id (bits 0-7), and PM_MODE_FORBID while it forbids allocations */
+#define PM_MODE_FORBID (UINT32_C(1) << 16)
 #define PM_STATE_MASK UINT64_C(3)
 #define PM_STATE_LIVE UINT64_C(1)
 #define PM_STATE_REMOTE UINT64_C(2)
@@ -78,6 +81,12 @@ typedef struct PmSet {
     PmPage *last;            /* the page of the owner's last lookup */
 } PmSet;
 
+/* What one thread counted for one tag: the blocks it handed out under the tag, and the blocks of the tag
+ * it took back (whoever handed them out); live bytes are bytes_in - bytes_out summed over threads. */
+typedef struct PmTagCount {
+    _Atomic int64_t allocations, frees, bytes_in, bytes_out;
+} PmTagCount;
+
 /* One thread's cache. The fields up to `live` are its own; the counters are written by it only and
  * read by anyone (relaxed atomics: plain loads and stores on x86-64, no read-modify-write). */
 typedef struct PmThread {
@@ -86,7 +95,13 @@ typedef struct PmThread {
     void **stack[PM_CACHE_CLASSES];        /* each class's stack, in `storage` */
     PmSet live;
     _Atomic uint64_t seq;                  /* odd while `live` moves entries */
-    _Atomic int64_t live_bytes, allocations, frees, reallocations; /* live blocks: allocations - frees */
+    _Atomic int64_t reallocations;
+    /* the frame figures: run = bytes this thread handed out minus bytes it took back; run_max = the most
+     * run has been since its first allocation in frame run_frame; frame_base = run when the frame began
+     * (written by the thread that marks frames, under the registry lock) */
+    _Atomic int64_t run, run_max;
+    _Atomic uint64_t run_frame;
+    int64_t frame_base;
     _Atomic(uintptr_t) recent[PM_CACHE_RECENT];
     unsigned recent_next;
     _Atomic(void *) remote;                /* blocks other threads freed: owner-bound, linked by word 0 */
@@ -95,6 +110,7 @@ typedef struct PmThread {
     uint8_t fills[PM_CACHE_CLASSES];       /* refills of each class so far (a new thread's first ones are small) */
     struct PmThread *next;                 /* the registry, under its lock */
     void *retired;                         /* set tables replaced by larger ones, freed with the thread */
+    PmTagCount tags[PM_TAGS];              /* the counters, by tag: live blocks are allocations - frees */
     void *storage[];                       /* the class stacks */
 } PmThread;
 
@@ -102,11 +118,18 @@ typedef struct PmThread {
 typedef struct PmCacheState {
     _Atomic uint64_t epoch;   /* changes at every start and stop; 0 before the first start */
     _Atomic size_t largest;   /* the largest size the caches serve now; 0: off */
+    _Atomic uint64_t frame;   /* the frame under way (Platform_Mem_FrameMark counts it up) */
 } PmCacheState;
 
 extern PM_HIDDEN PmCacheState pm_cache;
 extern PM_HIDDEN _Thread_local PmThread *pm_self __attribute__((tls_model("initial-exec")));
 extern PM_HIDDEN const uint16_t pm_class_capacity[PM_CACHE_CLASSES];
+/* This thread's tag and forbidden flag (see PM_MODE_FORBID), set by Platform_Mem_PushTag/PopTag/Forbid. */
+extern PM_HIDDEN _Thread_local uint32_t pm_mode __attribute__((tls_model("initial-exec")));
+/* Tags whose allocations take the facade's path (a budget needs one shared total); set by Java. */
+extern PM_HIDDEN _Atomic uint8_t pm_tag_detour[PM_TAGS];
+/* One more than the largest tag id any thread has pushed since the start (bounds the counter sums). */
+extern PM_HIDDEN _Atomic uint32_t pm_tags_known;
 
 /* The slow paths (pm_cache.c). Each returns what its fast path would, or, for free, PM_CACHE_* below. */
 PM_HIDDEN void *pm_cache_alloc_slow(size_t size, uint32_t flags);
@@ -148,8 +171,12 @@ static inline size_t pm_class_size(unsigned c) {
 
 /* ---- Block headers --------------------------------------------------------------------------------- */
 
-static inline uint64_t pm_word0(size_t size, uint32_t flags, unsigned cls) {
-    return (uint64_t) size | (uint64_t) (flags & 0xFFu) << 48 | (uint64_t) cls << 56;
+static inline uint64_t pm_word0(size_t size, uint32_t flags, unsigned cls, unsigned tag) {
+    return (uint64_t) size | (uint64_t) (tag & 0xFFu) << 40 | (uint64_t) (flags & 0xFFu) << 48 | (uint64_t) cls << 56;
+}
+
+static inline unsigned pm_tag_of(uint64_t w0) {
+    return (unsigned) (w0 >> 40) & 0xFFu;
 }
 
 /* word1 of a live block at p with word0 w0. */
@@ -253,10 +280,45 @@ static inline void pm_count(_Atomic int64_t *counter, int64_t delta) {
                           memory_order_relaxed);
 }
 
-/* Counts a free of a block of `bytes`: the freeing thread counts it, whoever handed it out. */
-static inline void pm_count_free(PmThread *t, uint64_t bytes) {
-    pm_count(&t->frees, 1);
-    pm_count(&t->live_bytes, -(int64_t) bytes);
+/* Adds `bytes` (> 0) handed out to this thread's run, and to the most it has been in this frame. */
+static inline void pm_run_up(PmThread *t, int64_t bytes) {
+    int64_t run = atomic_load_explicit(&t->run, memory_order_relaxed) + bytes;
+    atomic_store_explicit(&t->run, run, memory_order_relaxed);
+    uint64_t frame = atomic_load_explicit(&pm_cache.frame, memory_order_relaxed);
+    if (PM_CACHE_UNLIKELY(atomic_load_explicit(&t->run_frame, memory_order_relaxed) != frame)) {
+        atomic_store_explicit(&t->run_frame, frame, memory_order_relaxed); /* its first allocation in the frame */
+        atomic_store_explicit(&t->run_max, run, memory_order_relaxed);
+    } else if (run > atomic_load_explicit(&t->run_max, memory_order_relaxed)) {
+        atomic_store_explicit(&t->run_max, run, memory_order_relaxed);
+    }
+}
+
+/* Counts a block handed out under `tag`. */
+static inline void pm_count_in(PmThread *t, unsigned tag, uint64_t bytes) {
+    PmTagCount *k = &t->tags[tag];
+    pm_count(&k->allocations, 1);
+    pm_count(&k->bytes_in, (int64_t) bytes);
+    pm_run_up(t, (int64_t) bytes);
+}
+
+/* Counts a free of the block whose word0 is w0: the freeing thread counts it, whoever handed it out. */
+static inline void pm_count_free(PmThread *t, uint64_t w0) {
+    PmTagCount *k = &t->tags[pm_tag_of(w0)];
+    int64_t bytes = (int64_t) (w0 & PM_SIZE_MASK);
+    pm_count(&k->frees, 1);
+    pm_count(&k->bytes_out, bytes);
+    pm_count(&t->run, -bytes);
+}
+
+/* Counts a block of `tag` that grew (delta > 0) or shrank in place or within the caches. */
+static inline void pm_count_resize(PmThread *t, unsigned tag, int64_t delta) {
+    if (delta > 0) {
+        pm_count(&t->tags[tag].bytes_in, delta);
+        pm_run_up(t, delta);
+    } else {
+        pm_count(&t->tags[tag].bytes_out, -delta);
+        pm_count(&t->run, delta);
+    }
 }
 
 /* Remembers a freed address, so that a later free of it is told as a double free, not a foreign pointer. */
@@ -276,30 +338,35 @@ static inline PmThread *pm_cache_self(void) {
     return NULL;
 }
 
-/* Hands out p (of class cls) for a request of size bytes: header, live set, counters. */
-static inline void *pm_cache_hand_out(PmThread *t, void *p, size_t size, uint32_t flags, unsigned cls) {
+/* Hands out p (of class cls) for a request of size bytes under tag: header, live set, counters. */
+static inline void *pm_cache_hand_out(PmThread *t, void *p, size_t size, uint32_t flags, unsigned cls, unsigned tag) {
     uint64_t *h = pm_header(p);
-    uint64_t w0 = pm_word0(size, flags, cls);
+    uint64_t w0 = pm_word0(size, flags, cls, tag);
     h[0] = w0;
     atomic_store_explicit(pm_header_word1(p), pm_word1((uintptr_t) p, w0), memory_order_relaxed);
     pm_set_add(t, (uintptr_t) p);
-    pm_count(&t->allocations, 1);
-    pm_count(&t->live_bytes, (int64_t) size);
+    pm_count_in(t, tag, size);
     if (flags & PLATFORM_MEM_CLEAR) {
         memset(p, 0, size);
     }
     return p;
 }
 
-/* A block of size (1..PM_CACHE_LARGEST) bytes, or NULL when the caller must ask the facade. */
+/* A block of size (1..PM_CACHE_LARGEST) bytes, or NULL when the caller must ask the facade: also for a
+ * thread that forbids allocations or whose tag has a budget (the facade reports and checks those). */
 static inline void *pm_cache_alloc(size_t size, uint32_t flags) {
+    uint32_t mode = pm_mode;
+    if (PM_CACHE_UNLIKELY(mode >= PM_TAGS) ||
+        PM_CACHE_UNLIKELY(atomic_load_explicit(&pm_tag_detour[mode], memory_order_relaxed) != 0)) {
+        return NULL;
+    }
     PmThread *t = pm_cache_self();
     if (PM_CACHE_LIKELY(t != NULL)) {
         unsigned c = pm_class_of(size);
         uint32_t n = t->count[c];
         if (PM_CACHE_LIKELY(n != 0)) {
             t->count[c] = n - 1;
-            return pm_cache_hand_out(t, t->stack[c][n - 1], size, flags, c);
+            return pm_cache_hand_out(t, t->stack[c][n - 1], size, flags, c, mode);
         }
     }
     return pm_cache_alloc_slow(size, flags);
@@ -325,7 +392,7 @@ static inline int pm_cache_free(void *ptr, size_t size) {
     }
     pm_set_remove(t, p);
     atomic_store_explicit(pm_header_word1(ptr), pm_word1_freed(live), memory_order_relaxed);
-    pm_count_free(t, recorded);
+    pm_count_free(t, w0);
     pm_remember_freed(t, p);
     unsigned c = (unsigned) (w0 >> 56);
     if (PM_CACHE_UNLIKELY(t->count[c] == pm_class_capacity[c])) {

@@ -102,6 +102,16 @@ public final class NativeExports {
             new Entry("report", CacheEntries.class, FunctionDescriptor.ofVoid(JAVA_INT, JAVA_LONG, JAVA_LONG)),
             new Entry("logLevel", self, FunctionDescriptor.of(JAVA_INT)),
             new Entry("failOnError", self, FunctionDescriptor.of(JAVA_INT)),
+            new Entry("pushTag", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
+            new Entry("popTag", InsightEntries.class, FunctionDescriptor.of(JAVA_INT)),
+            new Entry("setTagBudget", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            new Entry("tagStats", InsightEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            new Entry("frameMark", InsightEntries.class, FunctionDescriptor.ofVoid()),
+            new Entry("frameStats", InsightEntries.class, FunctionDescriptor.ofVoid(JAVA_LONG)),
+            new Entry("forbid", InsightEntries.class, FunctionDescriptor.ofVoid(JAVA_INT)),
+            new Entry("snapshot", InsightEntries.class, FunctionDescriptor.of(JAVA_LONG)),
+            new Entry("dumpDiff", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
+            new Entry("writeReport", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
         };
     }
 

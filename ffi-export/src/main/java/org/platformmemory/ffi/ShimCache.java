@@ -22,7 +22,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * full on a daemon thread, and reads the caches' counts for the facade's statistics. The shim's services
  * are FFM downcalls, checked by {@link AbiContract} like the call table.
  */
-final class ShimCache {
+final class ShimCache implements BlockSupply.Counts {
 
     /** The shim's services (PM_SERVICES in platform_memory_shim.h), in order, as {@link AbiContract} checks them. */
     static final List<Map.Entry<String, FunctionDescriptor>> SERVICES = List.of(
@@ -30,7 +30,10 @@ final class ShimCache {
         Map.entry("cacheClassInfo", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG)),
         Map.entry("depotWait", FunctionDescriptor.of(JAVA_INT, JAVA_INT)),
         Map.entry("depotPut", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT)),
-        Map.entry("depotTake", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT)));
+        Map.entry("depotTake", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT)),
+        Map.entry("cacheTagTotals", FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_INT)),
+        Map.entry("cacheFrameEnd", FunctionDescriptor.of(JAVA_LONG)),
+        Map.entry("cacheTagRoute", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT)));
 
     /** The largest request the caches serve (PM_CACHE_LARGEST). */
     static final long LARGEST = 8192;
@@ -42,6 +45,10 @@ final class ShimCache {
     private final MethodHandle depotWait;
     private final MethodHandle depotPut;
     private final MethodHandle depotTake;
+    private final MethodHandle tagTotals;
+    private final MethodHandle frameEnd;
+    private final MethodHandle tagRoute;
+    private final MemorySegment tagCounts = Arena.global().allocate(JAVA_LONG, 4L * 256);
     private final long[][] classes; // {block size, batch, depot target} by class
     private final MemorySegment counts = Arena.global().allocate(JAVA_LONG, 5);
     private final Thread keeper;
@@ -52,6 +59,9 @@ final class ShimCache {
         this.depotWait = downcall(services, "depotWait");
         this.depotPut = downcall(services, "depotPut");
         this.depotTake = downcall(services, "depotTake");
+        this.tagTotals = downcall(services, "cacheTagTotals");
+        this.frameEnd = downcall(services, "cacheFrameEnd");
+        this.tagRoute = downcall(services, "cacheTagRoute");
         MethodHandle classInfo = downcall(services, "cacheClassInfo");
         List<long[]> found = new ArrayList<>();
         try (Arena arena = Arena.ofConfined()) {
@@ -76,7 +86,7 @@ final class ShimCache {
             return null;
         }
         ShimCache cache = new ShimCache(supply, services);
-        supply.setCounts(cache::readCounts);
+        supply.setCounts(cache);
         return cache;
     }
 
@@ -108,6 +118,40 @@ final class ShimCache {
             keeper.join(1000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void read(long[] into) {
+        readCounts(into);
+    }
+
+    @Override
+    public synchronized void readTags(long[] into) {
+        int tags = (int) Math.min(into.length / 4, tagCounts.byteSize() / 32);
+        try {
+            tagTotals.invokeExact(tagCounts.address(), tags);
+        } catch (Throwable t) {
+            throw new IllegalStateException("reading the shim's tag counts failed", t);
+        }
+        MemorySegment.copy(tagCounts, JAVA_LONG, 0, into, 0, 4 * tags);
+    }
+
+    @Override
+    public long endFrame() {
+        try {
+            return (long) frameEnd.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException("ending the shim's frame failed", t);
+        }
+    }
+
+    @Override
+    public void budgetChanged(int id, boolean budgeted) {
+        try {
+            tagRoute.invokeExact(id, budgeted ? 1 : 0);
+        } catch (Throwable t) {
+            throw new IllegalStateException("routing tag " + id + " failed", t);
         }
     }
 

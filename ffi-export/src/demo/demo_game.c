@@ -2,7 +2,12 @@
  * demo_game: a small RTS-like frame loop that allocates as the ported game does, through the
  * compatibility headers and the C ABI, with a loader thread and an audio thread allocating too.
  *
- *   demo_game [--frames N] [--leak] [--quiet]
+ *   demo_game [--frames N] [--pace MS] [--leak] [--quiet]
+ *
+ * It charges its memory to tags (units, projectiles, level, audio), gives audio a budget, marks every
+ * frame, takes a snapshot after the first quarter of the frames and another at the end, and prints the
+ * diff between them, the tags and the last frame. --pace MS sleeps MS milliseconds per frame (to watch
+ * it in the live view: PLATFORM_MEMORY_OPTIONS="insights=127.0.0.1:8123").
  *
  * The backend comes from PLATFORM_MEMORY_OPTIONS (for example "backend=arena"). --leak plants one
  * known leak (4242 bytes) and turns on leak tracking, so the report at exit names its file:line.
@@ -99,6 +104,7 @@ static void kill_unit(int slot) {
 
 static void frame(int number, HANDLE level_heap) {
     /* units come and go */
+    Platform_Mem_PushTag("units");
     for (int i = 0; i < 12; i++) {
         int slot = (int) (next_random() % MAX_UNITS);
         if (units[slot] == NULL) {
@@ -118,7 +124,9 @@ static void frame(int number, HANDLE level_heap) {
             }
         }
     }
+    Platform_Mem_PopTag();
     /* projectiles: many small, short-lived blocks */
+    Platform_Mem_PushTag("projectiles");
     for (int i = 0; i < 40; i++) {
         int slot = (int) (next_random() % MAX_PROJECTILES);
         if (projectiles[slot] == NULL) {
@@ -135,7 +143,8 @@ static void frame(int number, HANDLE level_heap) {
             projectiles[slot] = NULL;
         }
     }
-    /* per-frame temporaries */
+    Platform_Mem_PopTag();
+    /* per-frame temporaries (untagged) */
     void *temps[24];
     for (int i = 0; i < 24; i++) {
         temps[i] = Alloc(64 + next_random() % 2048, MEM_TEMP);
@@ -143,7 +152,8 @@ static void frame(int number, HANDLE level_heap) {
     for (int i = 0; i < 24; i++) {
         Free(temps[i]);
     }
-    /* a few large graphics buffers, resized now and then (a window resize, a new video mode) */
+    /* a few large graphics buffers, resized now and then (a window resize, a new video mode): level data */
+    Platform_Mem_PushTag("level");
     if (number % 60 == 0) {
         int b = (int) (next_random() % GRAPHICS_BUFFERS);
         size_t size = ((size_t) 640 + next_random() % 1280) * 480 * 2;
@@ -171,6 +181,7 @@ static void frame(int number, HANDLE level_heap) {
     for (int i = 0; i < 4; i++) {
         HeapAlloc(level_heap, HEAP_ZERO_MEMORY, 32 + next_random() % 512);
     }
+    Platform_Mem_PopTag();
 }
 
 /* ---- the other threads ---------------------------------------------------------------------------- */
@@ -198,6 +209,7 @@ static void *loader(void *arg) {
 
 static void *audio(void *arg) {
     (void) arg;
+    Platform_Mem_PushTag("audio"); /* everything this thread allocates */
     while (atomic_load(&running)) {
         short *mix = Platform_Alloc(4096, PLATFORM_MEM_CLEAR);
         if (mix != NULL) {
@@ -207,6 +219,7 @@ static void *audio(void *arg) {
         nanosleep(&pause, NULL);
         Platform_Free(mix, 4096);
     }
+    Platform_Mem_PopTag();
     return NULL;
 }
 
@@ -217,16 +230,18 @@ static double now_ms(void) {
 }
 
 int main(int argc, char **argv) {
-    int frames = 1000, leak = 0, quiet = 0;
+    int frames = 1000, leak = 0, quiet = 0, pace = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--frames") == 0 && i + 1 < argc) {
             frames = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--pace") == 0 && i + 1 < argc) {
+            pace = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--leak") == 0) {
             leak = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             quiet = 1;
         } else {
-            fprintf(stderr, "usage: demo_game [--frames N] [--leak] [--quiet]\n");
+            fprintf(stderr, "usage: demo_game [--frames N] [--pace MS] [--leak] [--quiet]\n");
             return 2;
         }
     }
@@ -248,6 +263,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf("demo_game: backend %s, %d frames\n", Platform_Mem_Backend(), frames);
+    /* audio may use 256 KiB; past 192 KiB the error handler hears of it */
+    Platform_Mem_SetTagBudget("audio", 192 * 1024, 256 * 1024);
+    fflush(stdout);
 
     unsigned char *map = VirtualAlloc(NULL, 4 << 20, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
     for (int i = 0; i < DIBS; i++) {
@@ -258,9 +276,18 @@ int main(int argc, char **argv) {
     pthread_create(&audio_thread, NULL, audio, NULL);
 
     HANDLE level = HeapCreate(0, 0, 0);
+    uint64_t menu = 0;
     double start = now_ms();
     for (int f = 1; f <= frames; f++) {
         frame(f, level);
+        Platform_Mem_FrameMark();
+        if (f == (frames + 3) / 4) {
+            menu = Platform_Mem_Snapshot(); /* "the menu": what grows after it shows in the diff */
+        }
+        if (pace > 0) {
+            struct timespec pause = {pace / 1000, (long) (pace % 1000) * 1000000L};
+            nanosleep(&pause, NULL);
+        }
         if (f % 250 == 0) { /* a new level: the whole level heap goes at once */
             HeapDestroy(level);
             level = HeapCreate(0, 0, 0);
@@ -274,6 +301,28 @@ int main(int argc, char **argv) {
     atomic_store(&running, 0);
     pthread_join(loader_thread, NULL);
     pthread_join(audio_thread, NULL);
+
+    PlatformMemFrameStats last;
+    Platform_Mem_GetFrameStats(&last);
+    printf("last frame (%llu): %llu allocations, %llu frees, %llu bytes in, %llu out, peak %llu, live %llu\n",
+           (unsigned long long) last.number, (unsigned long long) last.allocations, (unsigned long long) last.frees,
+           (unsigned long long) last.bytes_allocated, (unsigned long long) last.bytes_freed,
+           (unsigned long long) last.peak_live_bytes, (unsigned long long) last.live_bytes_at_end);
+    PlatformMemTagStats tags[16];
+    size_t tag_count = Platform_Mem_GetTagStats(tags, 16);
+    printf("tags:\n");
+    for (size_t i = 0; i < tag_count && i < 16; i++) {
+        printf("  %-12s %10llu bytes live in %6llu blocks, peak %10llu, %8llu allocations\n", tags[i].name,
+               (unsigned long long) tags[i].live_bytes, (unsigned long long) tags[i].live_blocks,
+               (unsigned long long) tags[i].peak_bytes, (unsigned long long) tags[i].allocations);
+    }
+    fflush(stdout);
+    if (menu != 0) {
+        printf("what grew since the snapshot after frame %d:\n", (frames + 3) / 4);
+        fflush(stdout);
+        Platform_Mem_DumpDiff(menu, Platform_Mem_Snapshot());
+        fflush(stderr);
+    }
 
     if (leak) {
         void *planted = Platform_Alloc(4242, PLATFORM_MEM_NORMAL); /* the planted leak: never freed */

@@ -50,6 +50,7 @@
 #  include <mimalloc.h>
 #else
 #  include "platform_memory.h"
+#  include "pm_bench_insights.h"
 #endif
 
 /* ---- The subject: three calls through function pointers, the same indirection for everyone ------- */
@@ -78,6 +79,14 @@ static void *peer_realloc(void *ptr, size_t old_size, size_t new_size) { (void) 
 static const char *PEER_NAME = "glibc";
 
 static void *abi_alloc(size_t size) { return Platform_Alloc(size, PLATFORM_MEM_NORMAL); }
+/* an "+insights" subject: each thread pushes its tag before its first allocation */
+static _Thread_local int abi_tagged;
+static void *abi_alloc_tagged(size_t size) {
+    if (__builtin_expect(!abi_tagged, 0)) {
+        abi_tagged = Platform_Mem_PushTag("bench") > 0;
+    }
+    return Platform_Alloc(size, PLATFORM_MEM_NORMAL);
+}
 static void abi_free(void *ptr, size_t size) { Platform_Free(ptr, size); }
 static void *abi_realloc(void *ptr, size_t old_size, size_t new_size) { return Platform_Realloc(ptr, old_size, new_size); }
 #endif
@@ -1012,13 +1021,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "pm_bench: this binary measures %s only, not '%s'\n", PEER_NAME, name);
         return 2;
 #else
-        char options[128];
-        snprintf(options, sizeof options, "backend=%s", name);
+        char backend[96], options[128];
+        int insights = pm_insights_subject(name, backend, sizeof backend);
+        snprintf(options, sizeof options, "backend=%s", backend);
         if (Platform_Mem_Init(options) != 0) {
-            fprintf(stderr, "pm_bench: backend %s: %s\n", name, Platform_Mem_LastError());
+            fprintf(stderr, "pm_bench: backend %s: %s\n", backend, Platform_Mem_LastError());
             return 3;
         }
-        subject = (Subject) {name, abi_alloc, abi_free, abi_realloc};
+        subject = (Subject) {name, insights ? abi_alloc_tagged : abi_alloc, abi_free, abi_realloc};
+        if (insights) {
+            pm_insights_start();
+        }
 #endif
     }
     void *first = subject.alloc(64); /* start-up: the layer's start (the JVM) and its first call */

@@ -48,6 +48,7 @@
 
 #if defined(PM_CLIENT_ABI)
 #  include "platform_memory.h"
+#  include "pm_bench_insights.h"
 static inline void *subject_alloc(size_t n) { return Platform_Alloc(n, PLATFORM_MEM_NORMAL); }
 static inline void subject_free(void *p, size_t n) { Platform_Free(p, n); }
 static inline void *subject_realloc(void *p, size_t old_size, size_t n) { return Platform_Realloc(p, old_size, n); }
@@ -496,11 +497,16 @@ int main(int argc, char **argv) {
     }
     uint64_t before_start = pm_client_calls; /* operator new calls so far (before main: none expected) */
 #if defined(PM_CLIENT_ABI)
-    char options[128];
-    snprintf(options, sizeof options, "backend=%s", name);
+    char backend[96], options[128];
+    int insights = pm_insights_subject(name, backend, sizeof backend);
+    snprintf(options, sizeof options, "backend=%s", backend);
     if (Platform_Mem_Init(options) != 0) {
-        fprintf(stderr, "pm_clients: backend %s: %s\n", name, Platform_Mem_LastError());
+        fprintf(stderr, "pm_clients: backend %s: %s\n", backend, Platform_Mem_LastError());
         return 3;
+    }
+    if (insights) { /* the clients run on this thread: one tag, and the frame clock */
+        Platform_Mem_PushTag("client");
+        pm_insights_start();
     }
 #else
     if (strcmp(name, KIND) != 0) {

@@ -1,0 +1,45 @@
+/*
+ * The "+insights" subjects of the C-ABI benchmark (e.g. "arena+insights"): the backend before the "+",
+ * measured as a game that leaves insights on would run it: every thread that allocates has pushed a tag
+ * (Platform_Mem_PushTag, once per thread), and a frame clock thread calls Platform_Mem_FrameMark every
+ * 16 ms (60 frames a second). Beside the plain backend in the same run, it gives the cost of insights.
+ */
+#ifndef PM_BENCH_INSIGHTS_H
+#define PM_BENCH_INSIGHTS_H
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "platform_memory.h"
+
+#define PM_INSIGHTS_SUFFIX "+insights"
+
+/* Whether name is an insights subject; writes the backend's name to backend either way. */
+static inline int pm_insights_subject(const char *name, char *backend, size_t capacity) {
+    size_t n = strlen(name), s = strlen(PM_INSIGHTS_SUFFIX);
+    int on = n > s && strcmp(name + n - s, PM_INSIGHTS_SUFFIX) == 0;
+    snprintf(backend, capacity, "%.*s", (int) (on ? n - s : n), name);
+    return on;
+}
+
+static inline void *pm_insights_frame_clock(void *arg) {
+    (void) arg;
+    for (;;) {
+        struct timespec frame = {0, 16000000L};
+        nanosleep(&frame, NULL);
+        Platform_Mem_FrameMark();
+    }
+    return NULL;
+}
+
+/* Starts the frame clock (it runs until the process ends). */
+static inline void pm_insights_start(void) {
+    pthread_t clock;
+    if (pthread_create(&clock, NULL, pm_insights_frame_clock, NULL) == 0) {
+        pthread_detach(clock);
+    }
+}
+
+#endif

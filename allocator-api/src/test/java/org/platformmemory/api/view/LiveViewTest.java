@@ -239,7 +239,9 @@ class LiveViewTest {
             public void close() {
             }
         };
+        boolean parents = logger.getUseParentHandlers();
         logger.setLevel(Level.ALL);
+        logger.setUseParentHandlers(false);
         logger.addHandler(capture);
         try {
             LiveView view = open("insights=127.0.0.1:0;log=verbose");
@@ -247,6 +249,7 @@ class LiveViewTest {
                 lines);
         } finally {
             logger.removeHandler(capture);
+            logger.setUseParentHandlers(parents);
             logger.setLevel(before);
         }
     }

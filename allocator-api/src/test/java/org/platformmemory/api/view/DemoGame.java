@@ -35,6 +35,12 @@ public final class DemoGame implements AutoCloseable {
     private final CountDownLatch secondSnapshot = new CountDownLatch(1);
     private volatile boolean running = true;
 
+    /** Where each kind of block is allocated, as a C game would name its file:line. */
+    private final int levelSite;
+    private final int unitSite;
+    private final int projectileSite;
+    private final int audioSite;
+
     private final List<long[]> level = new ArrayList<>();
     private final ArrayDeque<long[]> units = new ArrayDeque<>();
     private final ArrayDeque<long[]> projectiles = new ArrayDeque<>();
@@ -44,10 +50,14 @@ public final class DemoGame implements AutoCloseable {
     public DemoGame(String options) {
         memory = TrackedAllocator.open(AllocatorConfig.parse("backend=system;tracking=leaks;" + options));
         insights = memory.insights();
+        levelSite = memory.site("demo/level.c", 88);
+        unitSite = memory.site("demo/units.c", 140);
+        projectileSite = memory.site("demo/projectiles.c", 52);
+        audioSite = memory.site("demo/audio.c", 211);
         insights.setTagBudget("audio", AUDIO_SOFT, AUDIO_HARD);
         insights.pushTag("level");
         for (int i = 0; i < 32; i++) {
-            level.add(allocate(16 << 10));
+            level.add(allocate(16 << 10, levelSite));
         }
         insights.popTag();
         insights.snapshot();
@@ -66,8 +76,8 @@ public final class DemoGame implements AutoCloseable {
         return secondSnapshot.await(seconds, TimeUnit.SECONDS);
     }
 
-    private long[] allocate(long size) {
-        long address = memory.allocate(size, 0);
+    private long[] allocate(long size, int site) {
+        long address = memory.allocate(size, 0, 16, site);
         return new long[] {address, size};
     }
 
@@ -83,7 +93,7 @@ public final class DemoGame implements AutoCloseable {
             int wanted = 64 + (int) (56 * Math.sin(frame / 40.0));
             insights.pushTag("units");
             while (units.size() < wanted) {
-                units.addLast(allocate(256 + 64 * (units.size() % 8)));
+                units.addLast(allocate(256 + 64 * (units.size() % 8), unitSite));
             }
             insights.popTag();
             while (units.size() > wanted) {
@@ -92,7 +102,7 @@ public final class DemoGame implements AutoCloseable {
             // projectiles: three a frame, each gone 20 frames later
             insights.pushTag("projectiles");
             for (int i = 0; i < 3; i++) {
-                projectiles.addLast(allocate(96));
+                projectiles.addLast(allocate(96, projectileSite));
             }
             insights.popTag();
             while (projectiles.size() > 60) {
@@ -101,7 +111,7 @@ public final class DemoGame implements AutoCloseable {
             // audio: a 16 KiB buffer every other frame, ten kept (160 KiB: over the soft budget, under the hard)
             if (frame % 2 == 0) {
                 insights.pushTag("audio");
-                audio.addLast(allocate(16 << 10));
+                audio.addLast(allocate(16 << 10, audioSite));
                 insights.popTag();
                 if (audio.size() > 10) {
                     free(audio.removeFirst());

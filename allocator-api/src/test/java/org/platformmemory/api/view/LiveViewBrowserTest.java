@@ -187,7 +187,7 @@ class LiveViewBrowserTest {
         waiting(20).until(b -> attr("#chart path[data-series='units']", "d") != null);
         assertEquals("system", ((JavascriptExecutor) browser).executeScript(
             "return document.querySelector(\"#backend-figures tr[data-figure='backend'] td:last-child\").textContent;"));
-        assertNotNull(attr("#sites tr[data-site]", "data-site"), "top sites (tracking=leaks)");
+        assertEquals("demo/level.c:88", attr("#sites tr[data-site]", "data-site"), "the largest site first (tracking=leaks)");
         assertTrue(bytes("#total-live") > 0);
     }
 

@@ -6,8 +6,11 @@
  */
 module org.platformmemory.api {
     requires jdk.management;
+    // the live view's server (allocator.insights): the JDK's own HTTP server, no new dependency
+    requires jdk.httpserver;
 
     exports org.platformmemory.api;
+    exports org.platformmemory.api.view;
     // the machinery backends share (size classes, per-thread caches, address index, native memory):
     // theirs to use, not callers'
     exports org.platformmemory.api.kit to org.platformmemory.arena, org.platformmemory.netty, org.platformmemory.agrona;

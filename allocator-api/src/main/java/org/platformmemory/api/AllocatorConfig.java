@@ -45,6 +45,12 @@ public final class AllocatorConfig {
      * report how many there were, and the process exits with a non-zero status); see platform_memory.h.
      */
     public static final String FAIL_ON_ERROR = "allocator.failOnError";
+    /**
+     * {@code HOST:PORT}: serve the live view of the memory insights there while the allocator is open
+     * (port 0: any free port; a bare port: the loopback address); unset or {@code off}: no live view.
+     * See {@code org.platformmemory.api.view.LiveView}.
+     */
+    public static final String INSIGHTS = "allocator.insights";
     /** The environment variable read when {@code allocator.backend} is not a system property. */
     public static final String BACKEND_ENV = "ALLOCATOR_BACKEND";
 

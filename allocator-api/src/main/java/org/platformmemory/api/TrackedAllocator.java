@@ -20,6 +20,7 @@ import org.platformmemory.api.internal.Quarantine;
 import org.platformmemory.api.internal.SiteTable;
 import org.platformmemory.api.internal.TagTable;
 import org.platformmemory.api.internal.Tracker;
+import org.platformmemory.api.view.LiveView;
 
 /**
  * The allocator C and Java callers use: a backend behind exact statistics, caller-error detection, a
@@ -67,6 +68,7 @@ public final class TrackedAllocator implements AutoCloseable {
     private final Insights insights;
 
     private volatile boolean closed;
+    private LiveView view;
 
     /** The debug quarantine's default bound in bytes ({@link AllocatorConfig#QUARANTINE}). */
     public static final long DEFAULT_QUARANTINE = 32L << 20;
@@ -107,9 +109,11 @@ public final class TrackedAllocator implements AutoCloseable {
         int quarantineBlocks = config.integer(AllocatorConfig.QUARANTINE_BLOCKS, Quarantine.DEFAULT_BLOCKS, 1,
             Integer.MAX_VALUE / 4);
         LogLevel log = config.choice(AllocatorConfig.LOG, LogLevel.class, LogLevel.ERRORS);
+        java.net.InetSocketAddress viewAt = LiveView.option(config);
         TrackedAllocator opened = new TrackedAllocator(Backends.create(config), tracking, limit, quarantineBytes,
             quarantineBlocks);
         opened.errors.setLevel(log);
+        opened.view = LiveView.start(viewAt, opened, opened.errors::inform);
         return opened;
     }
 
@@ -442,7 +446,13 @@ public final class TrackedAllocator implements AutoCloseable {
             }
             closed = true;
         }
+        LiveView.stop(view);
         release.closeAll(grace);
+    }
+
+    /** The live view ({@link AllocatorConfig#INSIGHTS}), or null when it is off. */
+    public LiveView liveView() {
+        return view;
     }
 
     /** Whether {@link #close} has begun. */

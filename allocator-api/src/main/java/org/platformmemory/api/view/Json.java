@@ -1,0 +1,105 @@
+package org.platformmemory.api.view;
+
+/**
+ * A minimal JSON writer for the live view's figures: objects, arrays, numbers and strings, commas placed
+ * by itself. Strings are escaped, and so are {@code <}, {@code >} and {@code &}, so a tag or site name
+ * can never read as markup wherever the JSON ends up.
+ */
+final class Json {
+
+    private final StringBuilder out = new StringBuilder(8192);
+    /** Whether the container being written needs a comma before its next member. */
+    private boolean comma;
+
+    Json open() {
+        separate();
+        out.append('{');
+        comma = false;
+        return this;
+    }
+
+    Json close() {
+        out.append('}');
+        comma = true;
+        return this;
+    }
+
+    Json array() {
+        separate();
+        out.append('[');
+        comma = false;
+        return this;
+    }
+
+    Json end() {
+        out.append(']');
+        comma = true;
+        return this;
+    }
+
+    /** A member's name; its value follows. */
+    Json key(String name) {
+        separate();
+        string(name);
+        out.append(':');
+        comma = false;
+        return this;
+    }
+
+    Json value(long number) {
+        separate();
+        out.append(number);
+        comma = true;
+        return this;
+    }
+
+    Json value(String text) {
+        separate();
+        if (text == null) {
+            out.append("null");
+        } else {
+            string(text);
+        }
+        comma = true;
+        return this;
+    }
+
+    Json field(String name, long number) {
+        return key(name).value(number);
+    }
+
+    Json field(String name, String text) {
+        return key(name).value(text);
+    }
+
+    private void separate() {
+        if (comma) {
+            out.append(',');
+        }
+    }
+
+    private void string(String text) {
+        out.append('"');
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                default -> {
+                    if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x2028 || c == 0x2029) {
+                        out.append("\\u").append(String.format("%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        out.append('"');
+    }
+
+    @Override
+    public String toString() {
+        return out.toString();
+    }
+}

@@ -273,9 +273,10 @@ typedef struct PlatformMemFrameStats {
  * the tag current at Platform_HeapAlloc. Up to 256 tags (untagged included).
  *
  * Cost: a thread's tag is one thread-local word; blocks up to 8 KiB keep being served by the per-thread
- * caches, which count per tag and thread. Push and pop cost one call into the JVM each (about 0.1 us):
- * push a tag around a subsystem's work, not around each allocation. A tag with a budget sends its
- * allocations through the JVM (about 0.05-0.1 us each), where its total is one shared counter.
+ * caches, which count per tag and thread. A name's first push asks the JVM for its id; later pushes and
+ * pops of it (on any thread) stay in the library. Nesting is kept up to 64 levels deep (deeper pushes
+ * count, and charge to the 64th). A tag with a budget sends its allocations through the JVM (about
+ * 0.05-0.1 us each), where its total is one shared counter.
  *
  * peak_bytes of a tag is the most its live bytes were seen to be: at every allocation of it that went
  * through the JVM (every one while it has a budget), at frame marks, statistics reads and snapshots.

@@ -675,6 +675,7 @@ static int pm_start_locked(const char *options) {
             atexit(pm_exit_check);
         }
         atomic_store(&pm.fail_on_error, failing);
+        pm_tags_reset();
         pm_cache_start(&pm.calls);
         return PLATFORM_MEM_OK;
     }
@@ -717,6 +718,7 @@ static inline void *pm_fast_alloc(size_t size, uint32_t flags) {
             return p;
         }
     }
+    pm_mode_sync(&pm.calls);
     return pm.calls.alloc(size, flags);
 }
 
@@ -755,6 +757,7 @@ PLATFORM_MEMORY_API void *Platform_Realloc(void *ptr, size_t old_size, size_t ne
             return moved;
         }
     }
+    pm_mode_sync(&pm.calls);
     return pm.calls.realloc(ptr, old_size, new_size);
 }
 
@@ -795,28 +798,13 @@ PLATFORM_MEMORY_API size_t Platform_Mem_GetCount(void) {
 _Static_assert(sizeof(PlatformMemTagStats) == 64 + 8 * 8, "PlatformMemTagStats as InsightEntries writes it");
 _Static_assert(sizeof(PlatformMemFrameStats) == 7 * 8, "PlatformMemFrameStats as InsightEntries writes it");
 
-/* The facade's answer to a push or pop: the tag current on this thread now. */
-static void pm_set_tag(int32_t id) {
-    uint32_t tag = id > 0 && id < PM_TAGS ? (uint32_t) id : 0;
-    pm_mode = (pm_mode & ~(uint32_t) 0xFFFF) | tag;
-    uint32_t known = atomic_load_explicit(&pm_tags_known, memory_order_relaxed);
-    while (tag >= known && !atomic_compare_exchange_weak_explicit(&pm_tags_known, &known, tag + 1,
-                                                                  memory_order_release, memory_order_relaxed)) {
-    }
-}
-
 PLATFORM_MEMORY_API int Platform_Mem_PushTag(const char *name) {
-    if (!pm_ready()) {
-        return 0;
-    }
-    int32_t id = pm.calls.push_tag(name);
-    pm_set_tag(id);
-    return id;
+    return pm_ready() ? pm_tags_push(&pm.calls, name) : 0;
 }
 
 PLATFORM_MEMORY_API void Platform_Mem_PopTag(void) {
     if (pm_ready()) {
-        pm_set_tag(pm.calls.pop_tag());
+        pm_tags_pop();
     }
 }
 
@@ -852,8 +840,7 @@ PLATFORM_MEMORY_API void Platform_Mem_GetFrameStats(PlatformMemFrameStats *out) 
 
 PLATFORM_MEMORY_API void Platform_Mem_ForbidAllocations(int on) {
     if (pm_ready()) {
-        pm.calls.forbid(on != 0);
-        pm_mode = on ? pm_mode | PM_MODE_FORBID : pm_mode & ~PM_MODE_FORBID;
+        pm_tags_forbid(on != 0); /* the caches send this thread's allocations to the facade, which reports them */
     }
 }
 
@@ -971,7 +958,11 @@ PLATFORM_MEMORY_API size_t Platform_Mem_Size(const void *ptr) {
 }
 
 PLATFORM_MEMORY_API void *Platform_AllocAligned(size_t size, size_t alignment, uint32_t flags) {
-    return size != 0 && pm_ready() ? pm.calls.alloc_aligned(size, alignment, flags) : NULL;
+    if (size == 0 || !pm_ready()) {
+        return NULL;
+    }
+    pm_mode_sync(&pm.calls);
+    return pm.calls.alloc_aligned(size, alignment, flags);
 }
 
 PLATFORM_MEMORY_API void *Platform_Alloc_Dbg(size_t size, uint32_t flags, const char *file, int line) {
@@ -982,6 +973,7 @@ PLATFORM_MEMORY_API void *Platform_Alloc_Dbg(size_t size, uint32_t flags, const 
     if (PM_LIKELY(size <= atomic_load_explicit(&pm_cache.largest, memory_order_relaxed))) {
         return pm_fast_alloc(size, flags);
     }
+    pm_mode_sync(&pm.calls);
     return pm.calls.alloc_dbg(size, flags, file, line);
 }
 
@@ -1006,7 +998,11 @@ PLATFORM_MEMORY_API size_t Platform_HeapSize(PlatformHeap heap, const void *ptr)
 }
 
 PLATFORM_MEMORY_API void *Platform_HeapAlloc(PlatformHeap heap, size_t size, uint32_t flags) {
-    return size != 0 && pm_ready() ? pm.calls.heap_alloc((int64_t) (intptr_t) heap, size, flags) : NULL;
+    if (size == 0 || !pm_ready()) {
+        return NULL;
+    }
+    pm_mode_sync(&pm.calls);
+    return pm.calls.heap_alloc((int64_t) (intptr_t) heap, size, flags);
 }
 
 PLATFORM_MEMORY_API int Platform_HeapFree(PlatformHeap heap, void *ptr) {

@@ -59,13 +59,12 @@ typedef int64_t *pm_i64_ptr;
     X(report, void, (pm_i32, pm_cstr, pm_ptr)) /* an error the shim found: counted and told */ \
     X(log_level, pm_i32, (void)) /* what the shim prints (allocator.log): 0 quiet, 1 errors, 2 verbose */ \
     X(fail_on_error, pm_i32, (void)) /* 1: errors fail the run (allocator.failOnError) */ \
-    X(push_tag, pm_i32, (pm_cstr)) /* the tag's id (0: none left) */ \
-    X(pop_tag, pm_i32, (void)) /* the tag current after the pop */ \
+    X(tag_id, pm_i32, (pm_cstr)) /* a tag name's id, made on first use (0: none left, reported) */ \
+    X(set_mode, void, (pm_i32)) /* this thread's tag (bits 0-7) and forbidden flag (PM_MODE_FORBID) */ \
     X(set_tag_budget, pm_i32, (pm_cstr, pm_size, pm_size)) \
     X(tag_stats, pm_size, (pm_ptr, pm_size)) /* PlatformMemTagStats records */ \
     X(frame_mark, void, (void)) \
     X(frame_stats, void, (pm_ptr)) /* a PlatformMemFrameStats */ \
-    X(forbid, void, (pm_int)) \
     X(snapshot, pm_u64, (void)) \
     X(dump_diff, pm_i32, (pm_u64, pm_u64)) \
     X(write_report, pm_i32, (pm_cstr))

@@ -812,6 +812,7 @@ static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
         ? pm_take_quiet(t, new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR, tag) : NULL;
     int from_facade = 0;
     if (q == NULL) {
+        pm_mode_sync(pm_calls);
         q = pm_calls->alloc(new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR);
         if (q == NULL) {
             return NULL;
@@ -874,6 +875,7 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
     PmThread *owner = pm_owner_of(t, p, t->epoch);
     if (owner == NULL) {
         pthread_rwlock_unlock(&pm_registry_lock);
+        pm_mode_sync(pm_calls);
         void *moved = pm_calls->realloc_if_live(ptr, old_size, new_size);
         if (moved != (void *) PM_FACADE_UNKNOWN && moved != (void *) PM_FACADE_KNOWN) {
             return moved;

@@ -131,6 +131,20 @@ extern PM_HIDDEN _Atomic uint8_t pm_tag_detour[PM_TAGS];
 /* One more than the largest tag id any thread has pushed since the start (bounds the counter sums). */
 extern PM_HIDDEN _Atomic uint32_t pm_tags_known;
 
+/* Each thread's tags (pm_tags.c): push, pop and the forbidden flag change pm_mode without a call into the
+ * JVM; pm_mode_sync tells the facade the thread's mode before a call that may allocate there. */
+extern PM_HIDDEN _Thread_local uint32_t pm_java_mode __attribute__((tls_model("initial-exec")));
+PM_HIDDEN int pm_tags_push(const PmTable *calls, const char *name);
+PM_HIDDEN void pm_tags_pop(void);
+PM_HIDDEN void pm_tags_forbid(int on);
+PM_HIDDEN void pm_tags_reset(void);
+PM_HIDDEN void pm_mode_sync_slow(const PmTable *calls);
+static inline void pm_mode_sync(const PmTable *calls) {
+    if (PM_CACHE_UNLIKELY(pm_mode != pm_java_mode) || PM_CACHE_UNLIKELY(pm_mode != 0)) {
+        pm_mode_sync_slow(calls);
+    }
+}
+
 /* The slow paths (pm_cache.c). Each returns what its fast path would, or, for free, PM_CACHE_* below. */
 PM_HIDDEN void *pm_cache_alloc_slow(size_t size, uint32_t flags);
 PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size);

@@ -11,7 +11,8 @@
  *                                    the end, and the peak (exact with one thread on one path, bounded
  *                                    when small and large blocks mix)
  *   test_insights BACKEND forbid     allocations in a forbidden region are reported and served
- *   test_insights BACKEND snapshots  a diff equals the net events between two snapshots; the JSON report
+ *   test_insights BACKEND snapshots  a diff equals the net events between two snapshots; the JSON report;
+ *                                    a restart forgets the tags
  *
  * Ends with "N passed, M failed" and exits non-zero if anything failed.
  */
@@ -532,6 +533,20 @@ static void scenario_snapshots(const char *backend) {
     Platform_Free(level, 0);
     for (int i = 3; i < 8; i++) {
         Platform_Free(old[i], 0);
+    }
+    /* a restart forgets the tags: a tag pushed before it no longer charges anything */
+    Platform_Mem_PushTag("units");
+    Platform_Mem_Shutdown();
+    if (start(backend, "")) {
+        void *p = Platform_Alloc(48, 0);
+        void *q = Platform_Alloc(48000, 0);
+        PlatformMemTagStats tags[4];
+        size_t n = Platform_Mem_GetTagStats(tags, 4);
+        CHECK(n == 1 && strcmp(tags[0].name, "untagged") == 0 && tags[0].live_bytes == 48048,
+              "after a restart only untagged (%zu tags, %s, %llu bytes)", n, tags[0].name,
+              (unsigned long long) tags[0].live_bytes);
+        Platform_Free(p, 0);
+        Platform_Free(q, 0);
     }
     Platform_Mem_Shutdown();
 }

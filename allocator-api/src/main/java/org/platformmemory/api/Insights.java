@@ -80,6 +80,19 @@ public final class Insights {
         return tags.push(name);
     }
 
+    /** The id of tag {@code name}, made on first use; 0 when all tags are in use (reported). */
+    public int tagId(String name) {
+        return tags.id(name);
+    }
+
+    /**
+     * Makes {@code id} the calling thread's tag and sets its forbidden flag, for a layer in front of the
+     * facade that keeps its threads' tag stacks itself (the C shim); it replaces the thread's stack.
+     */
+    public void adoptThreadTag(int id, boolean forbidden) {
+        tags.adopt(id, forbidden);
+    }
+
     /** Pops the calling thread's innermost tag (nothing when none is pushed). */
     public void popTag() {
         tags.pop();

@@ -16,14 +16,17 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The call table's insights entries ({@code Platform_Mem_PushTag}, {@code FrameMark}, {@code Snapshot}...)
- * onto the facade's {@link Insights}. The shim keeps each thread's current tag in C too (its per-thread
- * caches charge blocks to it); push and pop return the tag current afterwards for that. Each entry catches
- * everything: no exception reaches the C caller.
+ * onto the facade's {@link Insights}. The shim keeps each C thread's tag stack and forbidden flag itself
+ * (pm_tags.c): it asks for a name's id once ({@link #tagId}) and tells the facade a thread's mode before
+ * a call that may allocate here ({@link #setMode}). Each entry catches everything: no exception reaches
+ * the C caller.
  */
 final class InsightEntries {
 
     /** {@code sizeof(PlatformMemTagStats)}: a 64-byte name and eight 64-bit figures (checked at install). */
     static final long TAG_STATS_SIZE = 64 + 8 * 8;
+    /** The forbidden flag in the shim's thread mode (PM_MODE_FORBID). */
+    static final int MODE_FORBID = 1 << 16;
     /** Bytes of a tag name in {@code PlatformMemTagStats}, its terminating zero included. */
     static final int NAME_BYTES = 64;
 
@@ -34,26 +37,25 @@ final class InsightEntries {
         return address == 0 ? "" : MemorySegment.ofAddress(address).reinterpret(Integer.MAX_VALUE).getString(0);
     }
 
-    static int pushTag(long name) {
+    /** A tag name's id, made on first use; 0 when every id is taken (reported). */
+    static int tagId(long name) {
         try {
             TrackedAllocator m = NativeExports.memory();
-            return m == null ? 0 : m.insights().pushTag(cString(name));
+            return m == null ? 0 : m.insights().tagId(cString(name));
         } catch (Throwable t) {
             return (int) NativeExports.internalError("Platform_Mem_PushTag", t);
         }
     }
 
-    /** Pops; returns the tag current afterwards. */
-    static int popTag() {
+    /** The calling thread's tag (bits 0-7) and forbidden flag (bit 16), as the shim keeps them. */
+    static void setMode(int mode) {
         try {
             TrackedAllocator m = NativeExports.memory();
-            if (m == null) {
-                return 0;
+            if (m != null) {
+                m.insights().adoptThreadTag(mode & 0xFF, (mode & MODE_FORBID) != 0);
             }
-            m.insights().popTag();
-            return m.insights().currentTag();
         } catch (Throwable t) {
-            return (int) NativeExports.internalError("Platform_Mem_PopTag", t);
+            NativeExports.internalError("Platform_Mem_PushTag", t);
         }
     }
 
@@ -119,17 +121,6 @@ final class InsightEntries {
             }
         } catch (Throwable t) {
             NativeExports.internalError("Platform_Mem_GetFrameStats", t);
-        }
-    }
-
-    static void forbid(int on) {
-        try {
-            TrackedAllocator m = NativeExports.memory();
-            if (m != null) {
-                m.insights().forbidAllocations(on != 0);
-            }
-        } catch (Throwable t) {
-            NativeExports.internalError("Platform_Mem_ForbidAllocations", t);
         }
     }
 

@@ -88,14 +88,30 @@ public final class TagTable {
      * instead, so pops stay balanced) when all ids are taken (reported).
      */
     public int push(String name) {
+        int id = id(name);
+        threads.get().push(id);
+        return id;
+    }
+
+    /** The id of {@code name} (null or empty: untagged), made on first use; 0 when all ids are taken (reported). */
+    public int id(String name) {
         int id = intern(name == null || name.isEmpty() ? UNTAGGED : name);
         if (id < 0) {
             errors.report(ErrorCode.ALLOCATION_FAILED, "pushTag(" + name + "): all " + MAX_TAGS
                 + " tags are in use; its blocks go to '" + UNTAGGED + "'", 0);
             id = 0;
         }
-        threads.get().push(id);
         return id;
+    }
+
+    /** Replaces the calling thread's stack by {@code id} alone and sets its forbidden flag. */
+    public void adopt(int id, boolean forbidden) {
+        ThreadTags mine = threads.get();
+        mine.depth = 0;
+        if (id > 0 && id < size) {
+            mine.push(id);
+        }
+        mine.forbidden = forbidden;
     }
 
     /** Pops the calling thread's innermost tag; returns the tag current after it (0 when none is left). */

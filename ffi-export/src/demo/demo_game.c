@@ -5,8 +5,8 @@
  *   demo_game [--frames N] [--pace MS] [--leak] [--quiet]
  *
  * It charges its memory to tags (units, projectiles, level, audio), gives audio a budget, marks every
- * frame, takes a snapshot after the first quarter of the frames and another at the end, and prints the
- * diff between them, the tags and the last frame. --pace MS sleeps MS milliseconds per frame (to watch
+ * frame, takes snapshots after frame 100 (or the first quarter of the frames, if fewer), after twice
+ * that, and at the end, and prints the diff between the first and the last, the tags and the last frame. --pace MS sleeps MS milliseconds per frame (to watch
  * it in the live view: PLATFORM_MEMORY_OPTIONS="insights=127.0.0.1:8123").
  *
  * The backend comes from PLATFORM_MEMORY_OPTIONS (for example "backend=arena"). --leak plants one
@@ -277,12 +277,15 @@ int main(int argc, char **argv) {
 
     HANDLE level = HeapCreate(0, 0, 0);
     uint64_t menu = 0;
+    int menu_frame = (frames + 3) / 4 < 100 ? (frames + 3) / 4 : 100;
     double start = now_ms();
     for (int f = 1; f <= frames; f++) {
         frame(f, level);
         Platform_Mem_FrameMark();
-        if (f == (frames + 3) / 4) {
+        if (f == menu_frame) {
             menu = Platform_Mem_Snapshot(); /* "the menu": what grows after it shows in the diff */
+        } else if (f == 2 * menu_frame) {
+            Platform_Mem_Snapshot(); /* "the first mission": a second snapshot to compare in the live view */
         }
         if (pace > 0) {
             struct timespec pause = {pace / 1000, (long) (pace % 1000) * 1000000L};
@@ -318,7 +321,7 @@ int main(int argc, char **argv) {
     }
     fflush(stdout);
     if (menu != 0) {
-        printf("what grew since the snapshot after frame %d:\n", (frames + 3) / 4);
+        printf("what grew since the snapshot after frame %d:\n", menu_frame);
         fflush(stdout);
         Platform_Mem_DumpDiff(menu, Platform_Mem_Snapshot());
         fflush(stderr);

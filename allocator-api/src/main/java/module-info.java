@@ -6,6 +6,8 @@
  */
 module org.platformmemory.api {
     requires jdk.management;
+    // JFR events (package org.platformmemory.api.jfr, not exported: JFR exports and opens an event's package to itself)
+    requires jdk.jfr;
 
     exports org.platformmemory.api;
     // the machinery backends share (size classes, per-thread caches, address index, native memory):

@@ -92,6 +92,7 @@ public final class TrackedAllocator implements AutoCloseable {
         if (tracking != Tracking.COUNTERS) {
             errors.lookUpSites(blocks, header, tracker);
         }
+        org.platformmemory.api.jfr.MemoryEvents.register(this);
     }
 
     /**
@@ -442,6 +443,7 @@ public final class TrackedAllocator implements AutoCloseable {
             }
             closed = true;
         }
+        org.platformmemory.api.jfr.MemoryEvents.unregister(this);
         release.closeAll(grace);
     }
 

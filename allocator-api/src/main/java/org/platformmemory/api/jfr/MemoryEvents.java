@@ -2,8 +2,10 @@ package org.platformmemory.api.jfr;
 
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import jdk.jfr.FlightRecorder;
+import jdk.jfr.FlightRecorderListener;
 
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.FrameStats;
@@ -29,7 +31,7 @@ public final class MemoryEvents {
     /** Open allocators, each with its number; under {@link #LOCK}. */
     private static final Map<TrackedAllocator, Long> OPEN = new WeakHashMap<>();
     private static long opened;
-    private static boolean hooked;
+    private static final AtomicBoolean HOOKED = new AtomicBoolean();
 
     private MemoryEvents() {
     }
@@ -38,10 +40,9 @@ public final class MemoryEvents {
     public static void register(TrackedAllocator allocator) {
         synchronized (LOCK) {
             OPEN.put(allocator, ++opened);
-            if (!hooked) {
-                hooked = true;
-                hook();
-            }
+        }
+        if (!HOOKED.getAndSet(true)) {
+            listen(); // outside LOCK: JFR may call back into addPeriodic on this thread
         }
     }
 
@@ -66,11 +67,30 @@ public final class MemoryEvents {
         }
     }
 
-    private static void hook() {
+    /**
+     * Adds the periodic hook once the recorder is initialized: at once when it already is (a JVM started
+     * with {@code -XX:StartFlightRecording}), else when something starts it later ({@code jcmd JFR.start}, a
+     * {@code Recording}). Registering a periodic event initializes much of JFR (hundreds of milliseconds
+     * on a busy machine); a listener costs a few classes, so a process that never records pays next to nothing.
+     */
+    private static void listen() {
+        try {
+            FlightRecorder.addListener(new FlightRecorderListener() {
+                @Override
+                public void recorderInitialized(FlightRecorder recorder) {
+                    addPeriodic();
+                }
+            });
+        } catch (RuntimeException | LinkageError e) {
+            // no Flight Recorder in this runtime: the allocator works without events
+        }
+    }
+
+    private static void addPeriodic() {
         try {
             FlightRecorder.addPeriodicEvent(TagEvent.class, MemoryEvents::emitTags);
         } catch (RuntimeException | LinkageError e) {
-            // no Flight Recorder in this runtime (or it refused the hook): the allocator works without events
+            // JFR refused the hook: no tag events, nothing else changes
         }
     }
 

@@ -1,7 +1,8 @@
 # The JFR events from a C host, recorded as README's "JFR" section says: the demo game and a double free
 # (test_hardening's "late" scenario) run with PLATFORM_MEMORY_JVM_OPTIONS=-XX:StartFlightRecording=...,
-# with settings made by `jfr configure` (platformmemory.Tag every 100 ms, so a short run has several), and
-# `jfr summary`/`jfr print` must find platformmemory.Tag events (the demo's untagged blocks, backend arena)
+# with settings made by `jfr configure` (platformmemory.Tag every 100 ms), and `jfr summary`/`jfr print`
+# must find platformmemory.Tag events (the demo's untagged blocks, backend arena: at least the last round,
+# which the allocator's close emits, however short the run)
 # and a platformmemory.Error DOUBLE_FREE. platformmemory.Frame events are required as soon as the demo
 # calls Platform_Mem_FrameMark.
 # -DJAVA_HOME_FOR_TEST -DJARS -DDEMO -DDEMO_SOURCE -DHARDENING -DWORK

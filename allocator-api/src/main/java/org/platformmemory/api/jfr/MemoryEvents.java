@@ -46,10 +46,21 @@ public final class MemoryEvents {
         }
     }
 
-    /** Stops {@code allocator}'s tag events; when this returns no periodic run reads it any more. */
+    /**
+     * Stops {@code allocator}'s tag events, after one last round with its figures as it closes (when a
+     * recording wants them: a run shorter than the period still has them). When this returns no periodic
+     * run reads it any more. Never throws.
+     */
     public static void unregister(TrackedAllocator allocator) {
         synchronized (LOCK) {
-            OPEN.remove(allocator);
+            Long number = OPEN.remove(allocator);
+            if (number != null && new TagEvent().isEnabled()) {
+                try {
+                    emitTags(allocator, number);
+                } catch (RuntimeException e) {
+                    // the close goes on without its last events
+                }
+            }
         }
     }
 

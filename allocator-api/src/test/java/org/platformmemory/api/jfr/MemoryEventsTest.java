@@ -160,6 +160,23 @@ class MemoryEventsTest {
     }
 
     @Test
+    void closingEmitsOneLastRoundWithTheFiguresAtClose() throws Exception {
+        Recording r = new Recording();
+        r.enable(TagEvent.NAME).withPeriod(Duration.ofHours(1)); // no periodic run within the test
+        r.start();
+        TrackedAllocator memory = open();
+        memory.insights().pushTag("jfr-final");
+        memory.allocate(32, 0);
+        memory.allocate(32, 0);
+        memory.close(); // frees both, after the last round
+        List<RecordedEvent> events = stop(r, "final");
+        List<RecordedEvent> last = tagged(events, "jfr-final");
+        assertEquals(1, last.size(), "one event for the tag, from the close");
+        assertEquals(64, last.getFirst().getLong("liveBytes"));
+        assertEquals(2, last.getFirst().getLong("liveBlocks"));
+    }
+
+    @Test
     void anAllocatorNobodyClosedIsNotKeptAlive() throws Exception {
         long number = dropOne();
         assertTrue(number > 0);

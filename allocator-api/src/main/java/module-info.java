@@ -8,6 +8,8 @@ module org.platformmemory.api {
     requires jdk.management;
     // the live view's server (allocator.insights): the JDK's own HTTP server, no new dependency
     requires jdk.httpserver;
+    // JFR events (package org.platformmemory.api.jfr, not exported: JFR exports and opens an event's package to itself)
+    requires jdk.jfr;
 
     exports org.platformmemory.api;
     exports org.platformmemory.api.view;

@@ -4,6 +4,8 @@
  */
 module org.platformmemory.ffi {
     requires org.platformmemory.api;
+    // FlightRecordings: writes running JFR recordings at Platform_Mem_Shutdown
+    requires jdk.jfr;
 
     exports org.platformmemory.ffi;
 }

@@ -163,6 +163,7 @@ public final class Insights {
             recent.removeFirst();
         }
         tags.stats(); // raises the tags' peaks to what is live at the mark
+        org.platformmemory.api.jfr.MemoryEvents.frame(owner, frame);
         return frame;
     }
 

@@ -94,6 +94,7 @@ public final class TrackedAllocator implements AutoCloseable {
         if (tracking != Tracking.COUNTERS) {
             errors.lookUpSites(blocks, header, tracker);
         }
+        org.platformmemory.api.jfr.MemoryEvents.register(this);
     }
 
     /**
@@ -447,6 +448,7 @@ public final class TrackedAllocator implements AutoCloseable {
             closed = true;
         }
         LiveView.stop(view);
+        org.platformmemory.api.jfr.MemoryEvents.unregister(this);
         release.closeAll(grace);
     }
 

@@ -307,6 +307,7 @@ public final class NativeExports {
             if (m != null) {
                 m.close(SHUTDOWN_GRACE); // calls already inside get a moment to finish
             }
+            FlightRecordings.dumpRunning(); // a C host's JVM never shuts down, so JFR would not write them
         } catch (Throwable t) {
             internalError("Platform_Mem_Shutdown", t);
         }

@@ -114,6 +114,7 @@ public final class ErrorReporter {
                 ? System.Logger.Level.WARNING : System.Logger.Level.INFO;
             LOG.log(record, "platform-memory " + error + ": " + message);
         }
+        org.platformmemory.api.jfr.MemoryEvents.error(error, message, address);
         ErrorHandler h = handler;
         if (h != null) {
             try {

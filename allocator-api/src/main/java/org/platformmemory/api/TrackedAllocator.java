@@ -1,25 +1,15 @@
 package org.platformmemory.api;
 
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
-import org.platformmemory.api.internal.Accounting;
-import org.platformmemory.api.internal.BlockHeader;
 import org.platformmemory.api.internal.BlockPlacement;
 import org.platformmemory.api.internal.BlockRelease;
-import org.platformmemory.api.internal.CheckedBackend;
-import org.platformmemory.api.internal.ErrorReporter;
 import org.platformmemory.api.internal.HeapRecord;
 import org.platformmemory.api.internal.HeapRegistry;
-import org.platformmemory.api.internal.LiveBlocks;
-import org.platformmemory.api.internal.LiveBlockSet;
 import org.platformmemory.api.internal.PointerDiagnosis;
 import org.platformmemory.api.internal.Quarantine;
 import org.platformmemory.api.internal.SiteTable;
 import org.platformmemory.api.internal.TagTable;
-import org.platformmemory.api.internal.Tracker;
 import org.platformmemory.api.view.LiveView;
 
 /**
@@ -36,7 +26,8 @@ import org.platformmemory.api.view.LiveView;
  * do no Java-heap allocation. All methods are thread-safe. Calls made after {@link #close} are refused;
  * {@link #close(Duration)} also lets calls already under way on other threads finish first.
  *
- * <p>This class is the block protocol; the concerns behind it have rooms of their own (see
+ * <p>This class is the block protocol and the lifecycle; its statistics, reports and error routing are
+ * inherited from {@code FacadeFigures}, and the concerns behind both have rooms of their own (see
  * {@code docs/architecture.md}), none of which calls back into it.
  *
  * <pre>{@code
@@ -46,24 +37,14 @@ import org.platformmemory.api.view.LiveView;
  * }
  * }</pre>
  */
-public final class TrackedAllocator implements AutoCloseable {
+public final class TrackedAllocator extends FacadeFigures implements AutoCloseable {
 
     /** The largest alignment a caller may ask for: 1 GiB. */
     public static final long MAX_ALIGNMENT = BlockPlacement.MAX_ALIGNMENT;
 
-    private final Tracking tracking;
-    private final BlockHeader header;
-    private final LiveBlockSet blocks;
-
-    private final ErrorReporter errors = new ErrorReporter();
-    private final Accounting accounting;
-    private final CheckedBackend backend;
-    private final Tracker tracker;
-    private final Quarantine quarantine;
     private final HeapRegistry heaps = new HeapRegistry();
     private final BlockRelease release;
     private final BlockPlacement placement;
-    private final LiveBlocks live;
     private final BlockSupply supply;
     private final Insights insights;
 
@@ -74,14 +55,7 @@ public final class TrackedAllocator implements AutoCloseable {
     public static final long DEFAULT_QUARANTINE = 32L << 20;
 
     private TrackedAllocator(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks) {
-        this.tracking = tracking;
-        this.header = new BlockHeader(tracking);
-        this.blocks = new LiveBlockSet(Math.max(16, Runtime.getRuntime().availableProcessors() * 8), header::size);
-        this.accounting = new Accounting(limit, errors);
-        this.backend = new CheckedBackend(backend, errors);
-        this.tracker = Tracker.of(tracking, header, errors);
-        this.quarantine = new Quarantine(tracking == Tracking.DEBUG ? quarantineBytes : 0, quarantineBlocks, header,
-            this.backend, tracker, errors);
+        super(backend, tracking, limit, quarantineBytes, quarantineBlocks);
         PointerDiagnosis diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
         TagTable tags = new TagTable(errors);
         this.insights = new Insights(this, tags, accounting);
@@ -89,7 +63,6 @@ public final class TrackedAllocator implements AutoCloseable {
             quarantine, tags);
         this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, this.backend, heaps, release,
             tags);
-        this.live = new LiveBlocks(blocks, header, tracker, backend.name(), tracking);
         this.supply = new BlockSupply(this, live, diagnosis, accounting, this.backend, header, tracking, tags, insights);
         if (tracking != Tracking.COUNTERS) {
             errors.lookUpSites(blocks, header, tracker);
@@ -273,158 +246,12 @@ public final class TrackedAllocator implements AutoCloseable {
     }
 
     /** Where a cache in front of the facade borrows blocks in batches (the C shim's fast path). */
+    @Override
     public BlockSupply supply() {
         return supply;
     }
 
-    // ---- Statistics and reports -----------------------------------------------------------------
-
-    /** Bytes requested by live blocks. */
-    public long liveBytes() {
-        return accounting.liveBytes() + supply.count(0);
-    }
-
-    /** Blocks allocated and not yet freed. */
-    public long liveBlocks() {
-        // the live set itself, stripe by stripe: while other threads work, off by at most the blocks
-        // they are moving at that moment (a difference of two running totals could drift without bound)
-        return blocks.size() + supply.count(1);
-    }
-
-    /** The most {@link #liveBytes()} has been (an upper bound while blocks are lent: {@link BlockSupply}). */
-    public long peakBytes() {
-        return accounting.peakBytes();
-    }
-
-    /** Successful allocations. */
-    public long allocations() {
-        return blocks.count(LiveBlockSet.ALLOCATED) + supply.count(2);
-    }
-
-    /** Blocks freed. */
-    public long frees() {
-        return blocks.count(LiveBlockSet.FREED) + supply.count(3);
-    }
-
-    /** Successful reallocations. */
-    public long reallocations() {
-        return blocks.count(LiveBlockSet.REALLOCATED) + supply.count(4);
-    }
-
-    /** Allocations and reallocations that returned 0 because memory or budget ran out, or the size was bad. */
-    public long failedAllocations() {
-        return accounting.failedAllocations();
-    }
-
-    /** Bad calls detected (see {@link ErrorCode#isCallerError()}). */
-    public long callerErrors() {
-        return errors.callerErrors();
-    }
-
-    /** Every counter at once. */
-    public MemoryStats stats() {
-        return new MemoryStats(liveBytes(), liveBlocks(), peakBytes(), allocations(), frees(), reallocations(),
-            failedAllocations(), callerErrors(), limit());
-    }
-
-    /** The byte budget, or 0 when there is none. */
-    public long limit() {
-        return accounting.limit();
-    }
-
-    /**
-     * Bytes still available: the budget minus live bytes when {@code allocator.limit} is set, else the
-     * memory the operating system reports as available.
-     */
-    public long ramFree() {
-        return accounting.ramFree();
-    }
-
-    /** The budget when {@code allocator.limit} is set, else the machine's (or container's) total memory. */
-    public long ramTotal() {
-        return accounting.ramTotal();
-    }
-
-    /** The backend's own figures, prefixed with its name. */
-    public Map<String, Long> backendStatistics() {
-        Map<String, Long> out = new LinkedHashMap<>();
-        backend.backend().statistics().forEach((k, v) -> out.put(backend.name() + "." + k, v));
-        return out;
-    }
-
-    /** The name of the backend in use. */
-    public String backendName() {
-        return backend.name();
-    }
-
-    /** The tracking mode. */
-    public Tracking tracking() {
-        return tracking;
-    }
-
-    /** Every live block, by address. Sites are recorded only in {@code leaks} and {@code debug} modes. */
-    public List<LiveBlock> liveBlockList() {
-        return live.list();
-    }
-
-    /**
-     * A readable report of every live block (address, size, flags, site) and the totals, also grouped by
-     * site. Blocks still live at shutdown are leaks.
-     */
-    public String leakReport() {
-        return live.text();
-    }
-
-    /**
-     * Checks the guard bytes of every live block ({@code debug} mode) and reports each damaged one as
-     * {@link ErrorCode#GUARD_CORRUPTED}.
-     *
-     * @return the number of damaged blocks; always 0 outside {@code debug} mode
-     */
-    public int checkAllGuards() {
-        return tracker.checkAll(blocks);
-    }
-
-    /**
-     * Checks the whole heap ({@code Platform_Mem_CheckHeap}): every live block's guards and every block in
-     * the debug quarantine for writes after free ({@link ErrorCode#USE_AFTER_FREE}), each reported.
-     *
-     * @return the number of damaged blocks found; always 0 outside {@code debug} mode
-     */
-    public int checkHeap() {
-        return closed ? 0 : tracker.checkAll(blocks) + quarantine.checkAll();
-    }
-
-    // ---- Errors and lifecycle -------------------------------------------------------------------
-
-    /** Sets the handler told about every error, or removes it with {@code null}. */
-    public void setErrorHandler(ErrorHandler handler) {
-        errors.setHandler(handler);
-    }
-
-    /** What this allocator logs ({@code allocator.log}; {@link LogLevel#ERRORS} unless set). */
-    public LogLevel logLevel() {
-        return errors.level();
-    }
-
-    /** Sets what this allocator logs. */
-    public void setLogLevel(LogLevel level) {
-        errors.setLevel(java.util.Objects.requireNonNull(level));
-    }
-
-    /**
-     * Sends the informational lines ({@link LogLevel#VERBOSE}) to {@code sink} instead of
-     * {@code System.Logger}, and stops logging errors: the caller prints what its error handler gets (the
-     * C boundary does, as one line each). {@code null} goes back to {@code System.Logger}.
-     */
-    public void logTo(java.util.function.Consumer<String> sink) {
-        errors.logTo(sink);
-    }
-
-    /** Reports an error a layer in front of the facade found, counted and told exactly like the facade's own. */
-    public void reportError(ErrorCode error, String message, long address) {
-        errors.report(error, message, address);
-    }
+    // ---- Lifecycle ------------------------------------------------------------------------------
 
     /**
      * Frees every block still live (counted as frees) and closes the backend. Later calls fail with
@@ -458,6 +285,7 @@ public final class TrackedAllocator implements AutoCloseable {
     }
 
     /** Whether {@link #close} has begun. */
+    @Override
     boolean isClosed() {
         return closed;
     }

@@ -63,8 +63,27 @@ public final class NativeMemory {
                 EVERYTHING.set(BYTE, address + i, value);
             }
         } else {
-            EVERYTHING.asSlice(address, length).fill(value);
+            // larger ones copied from a block of the value, which allocates nothing whatever the JIT did
+            // with the caller (a slice to fill would be a Java-heap object wherever it is not scalar-replaced)
+            MemorySegment pattern = pattern(value);
+            for (long done = 0; done < length; done += PATTERN_BYTES) {
+                MemorySegment.copy(pattern, 0, EVERYTHING, address + done, Math.min(PATTERN_BYTES, length - done));
+            }
         }
+    }
+
+    private static final long PATTERN_BYTES = 4096;
+    /** A block of {@link #PATTERN_BYTES} of each byte value filled so far, made on first use. */
+    private static final java.util.concurrent.atomic.AtomicReferenceArray<MemorySegment> PATTERNS =
+        new java.util.concurrent.atomic.AtomicReferenceArray<>(256);
+
+    private static MemorySegment pattern(byte value) {
+        MemorySegment p = PATTERNS.get(value & 0xFF);
+        if (p == null) {
+            MemorySegment made = java.lang.foreign.Arena.global().allocate(PATTERN_BYTES, 16).fill(value);
+            p = PATTERNS.compareAndSet(value & 0xFF, null, made) ? made : PATTERNS.get(value & 0xFF);
+        }
+        return p;
     }
 
     /** Copies {@code length} bytes from {@code from} to {@code to}; the ranges may overlap; 0 copies nothing. */

@@ -174,7 +174,7 @@ class JavaHostAbiTest {
         while (m.find()) {
             declared.add(m.group(1));
         }
-        assertEquals(30, declared.size(), "declared: " + declared);
+        assertEquals(40, declared.size(), "declared: " + declared);
         for (String name : List.of("Platform_Alloc", "Platform_Free", "Platform_Realloc", "Platform_Ram_Free",
                 "Platform_Total_Ram_Free", "Platform_Mem_GetAllocated", "Platform_Mem_GetPeak", "Platform_Mem_GetCount",
                 "Platform_Mem_DumpLeaks", "Platform_MemCopy", "Platform_MemMove", "Platform_MemSet", "Platform_MemCmp",

@@ -65,7 +65,7 @@ public final class BlockPlacement {
         }
         long base = backend.allocate(heap == null ? backend.backend() : heap.allocator, total, align);
         if (base == 0) {
-            accounting.add(-size);
+            accounting.undo(size);
             tags.uncharge(tag, size, true);
             return accounting.fail(size, "allocate", "backend '" + backend.name() + "' has no memory for it");
         }
@@ -138,7 +138,7 @@ public final class BlockPlacement {
         long moved = backend.reallocate(heap == null ? backend.backend() : heap.allocator, address - offset,
             overhead + recorded, overhead + newSize, align);
         if (moved == 0) {
-            accounting.add(-grow);
+            accounting.undo(grow);
             if (grow > 0) {
                 tags.uncharge(tag, grow, false);
             }

@@ -18,7 +18,10 @@ import org.platformmemory.api.TagStats;
  * its figures ({@link External}), so the figures of all tags add up to the facade's totals.
  *
  * <p>A tag's live bytes on the Java path are one atomic, so its hard budget is exact; the cache sends
- * allocations of a tag with a budget to the Java path. Thread-safe.
+ * allocations of a tag with a budget to the Java path. {@code untagged} costs nothing: its figures are the
+ * facade's totals ({@link JavaTotals}) minus the other tags' (it keeps a live total of its own only while
+ * it has a budget), and until a thread first pushes a tag or forbids allocations no call even looks up
+ * its thread's tags. Thread-safe.
  */
 public final class TagTable {
 
@@ -28,6 +31,12 @@ public final class TagTable {
     public static final String UNTAGGED = "untagged";
     /** Figures per tag in {@link External#readTags}: allocations, frees, bytes in, bytes out. */
     public static final int EXTERNAL_FIGURES = 4;
+
+    /** The facade's own totals on the Java path, of which every tag but untagged counts its share. */
+    public interface JavaTotals {
+        /** Live bytes, blocks allocated, blocks freed, bytes allocated (and grown), bytes freed (and shrunk). */
+        long[] read();
+    }
 
     /** What a cache in front of the facade counted per tag, summed over its threads. */
     public interface External {
@@ -41,11 +50,15 @@ public final class TagTable {
     private final ThreadLocal<ThreadTags> threads = ThreadLocal.withInitial(ThreadTags::new);
     private volatile int size;
     private volatile External external;
+    private final JavaTotals javaTotals;
+    /** Whether any thread has pushed a tag or forbidden allocations: until then nothing looks at threads. */
+    private volatile boolean used;
     /** Called with a tag id whenever its budget changes (the cache's routing of that tag). */
     private volatile java.util.function.IntConsumer budgetListener = id -> { };
 
-    public TagTable(ErrorReporter errors) {
+    public TagTable(ErrorReporter errors, JavaTotals java) {
         this.errors = errors;
+        this.javaTotals = java;
         intern(UNTAGGED);
     }
 
@@ -89,6 +102,7 @@ public final class TagTable {
      */
     public int push(String name) {
         int id = id(name);
+        used = true;
         threads.get().push(id);
         return id;
     }
@@ -106,6 +120,10 @@ public final class TagTable {
 
     /** Replaces the calling thread's stack by {@code id} alone and sets its forbidden flag. */
     public void adopt(int id, boolean forbidden) {
+        if (!used && id == 0 && !forbidden) {
+            return;
+        }
+        used = true;
         ThreadTags mine = threads.get();
         mine.depth = 0;
         if (id > 0 && id < size) {
@@ -116,17 +134,20 @@ public final class TagTable {
 
     /** Pops the calling thread's innermost tag; returns the tag current after it (0 when none is left). */
     public int pop() {
-        return threads.get().pop();
+        return used ? threads.get().pop() : 0;
     }
 
     /** The tag the calling thread's blocks are charged to now. */
     public int current() {
-        return threads.get().current();
+        return used ? threads.get().current() : 0;
     }
 
     /** Starts ({@code true}) or ends a region where the calling thread reports its allocations. */
     public void forbid(boolean on) {
-        threads.get().forbidden = on;
+        if (on || used) {
+            used = true;
+            threads.get().forbidden = on;
+        }
     }
 
     // ---- charging the Java path -----------------------------------------------------------------
@@ -138,6 +159,9 @@ public final class TagTable {
      * @return the tag id, or -1 when the tag's hard budget refuses it ({@link #refusal} says why)
      */
     public int admit(long size, String op) {
+        if (!used) {
+            return charge(0, size, true) ? 0 : -1;
+        }
         ThreadTags mine = threads.get();
         int id = mine.current();
         if (mine.forbidden) {
@@ -150,6 +174,9 @@ public final class TagTable {
     /** Charges {@code bytes} more to tag {@code id} (a new block if {@code newBlock}); false if its hard budget refuses. */
     public boolean charge(int id, long bytes, boolean newBlock) {
         TagRecord r = records[id];
+        if (id == 0 && !r.budgeted) {
+            return true; // untagged: the totals count it
+        }
         long now = r.live.addAndGet(bytes);
         if (r.budgeted) {
             long total = now + r.externalLive;
@@ -169,7 +196,7 @@ public final class TagTable {
         } else {
             r.raisePeak(now);
         }
-        if (newBlock) {
+        if (newBlock && id != 0) {
             r.allocations.increment();
         }
         return true;
@@ -184,8 +211,11 @@ public final class TagTable {
 
     /** Takes back a charge whose allocation failed afterwards. */
     public void uncharge(int id, long bytes, boolean newBlock) {
+        if (id == 0 && !records[0].budgeted) {
+            return;
+        }
         records[id].live.addAndGet(-bytes);
-        if (newBlock) {
+        if (newBlock && id != 0) {
             records[id].allocations.decrement();
         }
     }
@@ -193,9 +223,11 @@ public final class TagTable {
     /** Credits tag {@code id} with {@code bytes} given back (a whole block if {@code wholeBlock}). */
     public void credit(int id, long bytes, boolean wholeBlock) {
         TagRecord r = records[id];
+        if (id == 0 && !r.budgeted) {
+            return;
+        }
         long now = r.live.addAndGet(-bytes);
-        r.bytesOut.add(bytes);
-        if (wholeBlock) {
+        if (wholeBlock && id != 0) {
             r.frees.increment();
         }
         if (r.budgeted && r.soft != 0 && r.overSoft.get() && now + r.externalLive <= r.soft) {
@@ -213,6 +245,9 @@ public final class TagTable {
         }
         TagRecord r = records[id];
         synchronized (r) {
+            if (id == 0 && !r.budgeted) {
+                r.live.set(javaLive(javaTotals.read())[0]); // from now on untagged keeps its own live total
+            }
             r.soft = soft;
             r.hard = hard;
             r.budgeted = soft != 0 || hard != 0;
@@ -242,6 +277,7 @@ public final class TagTable {
     public List<TagStats> stats() {
         int n = size;
         long[] ext = readExternal();
+        long[] untagged = javaLive(javaTotals.read());
         List<TagStats> out = new ArrayList<>(n);
         for (int id = 0; id < n; id++) {
             TagRecord r = records[id];
@@ -249,9 +285,10 @@ public final class TagTable {
             long extFrees = ext[EXTERNAL_FIGURES * id + 1];
             long extLive = ext[EXTERNAL_FIGURES * id + 2] - ext[EXTERNAL_FIGURES * id + 3];
             r.externalLive = extLive;
-            long allocations = r.allocations.sum() + extAllocs;
-            long frees = r.frees.sum() + extFrees;
-            long live = r.live.get() + extLive;
+            boolean derived = id == 0;
+            long allocations = (derived ? untagged[1] : r.allocations.sum()) + extAllocs;
+            long frees = (derived ? untagged[2] : r.frees.sum()) + extFrees;
+            long live = (derived ? untagged[0] : r.live.get()) + extLive;
             r.raisePeak(live);
             out.add(new TagStats(id, r.name, live, allocations - frees, r.peak.get(), allocations, frees, r.soft,
                 r.hard));
@@ -262,16 +299,34 @@ public final class TagTable {
     /** Cumulative figures over all tags: allocations, frees, bytes allocated, bytes freed (exact when quiet). */
     public long[] totals() {
         long[] ext = readExternal();
-        long[] out = new long[4];
+        long[] mine = javaTotals.read();
+        long[] out = {mine[1], mine[2], mine[3], mine[4]};
         for (int id = 0; id < size; id++) {
-            TagRecord r = records[id];
-            long out0 = r.bytesOut.sum();
-            out[0] += r.allocations.sum() + ext[EXTERNAL_FIGURES * id];
-            out[1] += r.frees.sum() + ext[EXTERNAL_FIGURES * id + 1];
-            out[2] += r.live.get() + out0 + ext[EXTERNAL_FIGURES * id + 2];
-            out[3] += out0 + ext[EXTERNAL_FIGURES * id + 3];
+            for (int k = 0; k < 4; k++) {
+                out[k] += ext[EXTERNAL_FIGURES * id + k];
+            }
         }
         return out;
+    }
+
+    /**
+     * Untagged's share of the Java path's figures: {live bytes, allocations, frees} = the totals minus every
+     * other tag's (its own live total while it has a budget).
+     */
+    private long[] javaLive(long[] totals) {
+        long live = totals[0];
+        long allocations = totals[1];
+        long frees = totals[2];
+        for (int id = 1; id < size; id++) {
+            TagRecord r = records[id];
+            live -= r.live.get();
+            allocations -= r.allocations.sum();
+            frees -= r.frees.sum();
+        }
+        if (records[0].budgeted) {
+            live = records[0].live.get();
+        }
+        return new long[] {live, allocations, frees};
     }
 
     private long[] readExternal() {
@@ -297,7 +352,6 @@ public final class TagTable {
         final AtomicLong peak = new AtomicLong();
         final LongAdder allocations = new LongAdder();
         final LongAdder frees = new LongAdder();
-        final LongAdder bytesOut = new LongAdder();
         final AtomicBoolean overSoft = new AtomicBoolean();
         volatile boolean budgeted;
         volatile long soft;

@@ -28,7 +28,6 @@ final class Rooms {
     /** With a debug quarantine of {@code quarantineBytes} (debug mode only; 0: none). */
     Rooms(Tracking mode, long limit, TestBackend raw, long quarantineBytes) {
         errors.setHandler(handler);
-        this.tags = new TagTable(errors);
         this.header = new BlockHeader(mode);
         this.blocks = new LiveBlockSet(8, header::size);
         this.accounting = new Accounting(limit, errors);
@@ -37,6 +36,8 @@ final class Rooms {
         this.tracker = Tracker.of(mode, header, errors);
         this.quarantine = new Quarantine(quarantineBytes, Quarantine.DEFAULT_BLOCKS, header, backend, tracker, errors);
         this.diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
+        this.tags = new TagTable(errors, () -> new long[] {accounting.liveBytes(), blocks.count(LiveBlockSet.ALLOCATED),
+            blocks.count(LiveBlockSet.FREED), accounting.bytesIn(), accounting.bytesOut()});
         this.release = new BlockRelease(blocks, header, accounting, errors, tracker, backend, heaps, diagnosis,
             quarantine, tags);
         this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, backend, heaps, release,

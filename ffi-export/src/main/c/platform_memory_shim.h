@@ -91,7 +91,7 @@ typedef struct PmTable {
     X(depot_put, pm_i32, (pm_i32, pm_ptr, pm_i32)) /* blocks accepted */ \
     X(depot_take, pm_i32, (pm_i32, pm_ptr, pm_i32)) /* blocks taken */ \
     X(cache_tag_totals, void, (pm_i64_ptr, pm_i32)) /* per tag: allocations, frees, bytes in, bytes out */ \
-    X(cache_frame_end, pm_i64, (void)) /* ends the caches' frame: the sum of each thread's rise in it */ \
+    X(cache_frame_end, pm_i64, (pm_i32)) /* 1: ends the caches' frame, returns the sum of each thread's rise in it; 0: nothing (a warm-up) */ \
     X(cache_tag_route, void, (pm_i32, pm_i32)) /* tag id, 1: its allocations take the facade's path */
 
 /*

@@ -973,7 +973,10 @@ PM_HIDDEN void pm_service_cache_tag_totals(int64_t *out, int32_t n) {
 /* Service: ends the caches' frame. Returns the sum over threads of the most each one's run rose above
  * where it stood when the frame began (exact for one thread when no call is in flight), and starts the
  * next frame from where each run stands now. */
-PM_HIDDEN int64_t pm_service_cache_frame_end(void) {
+PM_HIDDEN int64_t pm_service_cache_frame_end(int32_t end) {
+    if (end == 0) {
+        return 0; /* Java warms the call at start, so the first frame mark is not the one that pays for it */
+    }
     uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_acquire);
     int64_t rise = 0;
     pthread_rwlock_wrlock(&pm_registry_lock); /* frame_base is written under it */

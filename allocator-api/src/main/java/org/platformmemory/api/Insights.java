@@ -162,7 +162,6 @@ public final class Insights {
         if (recent.size() > FRAMES_KEPT) {
             recent.removeFirst();
         }
-        tags.stats(); // raises the tags' peaks to what is live at the mark
         org.platformmemory.api.jfr.MemoryEvents.frame(owner, frame);
         return frame;
     }

@@ -296,15 +296,23 @@ public final class TagTable {
         return out;
     }
 
-    /** Cumulative figures over all tags: allocations, frees, bytes allocated, bytes freed (exact when quiet). */
+    /**
+     * Cumulative figures over all tags: allocations, frees, bytes allocated, bytes freed (exact when quiet);
+     * raises every tag's peak to what is live now on the way (one read of each side, for a frame mark).
+     */
     public long[] totals() {
         long[] ext = readExternal();
         long[] mine = javaTotals.read();
+        long[] untagged = javaLive(mine);
         long[] out = {mine[1], mine[2], mine[3], mine[4]};
         for (int id = 0; id < size; id++) {
             for (int k = 0; k < 4; k++) {
                 out[k] += ext[EXTERNAL_FIGURES * id + k];
             }
+            TagRecord r = records[id];
+            long extLive = ext[EXTERNAL_FIGURES * id + 2] - ext[EXTERNAL_FIGURES * id + 3];
+            r.externalLive = extLive;
+            r.raisePeak((id == 0 ? untagged[0] : r.live.get()) + extLive);
         }
         return out;
     }

@@ -80,16 +80,25 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
      *                                the key, the value and what is allowed
      */
     public static TrackedAllocator open(AllocatorConfig config) {
+        return open(config, null);
+    }
+
+    /**
+     * {@link #open(AllocatorConfig)}, with the informational lines (such as the live view's address) going
+     * to {@code log} from the start, as {@link #logTo} would send them; {@code null}: {@code System.Logger}.
+     */
+    public static TrackedAllocator open(AllocatorConfig config, java.util.function.Consumer<String> log) {
         Tracking tracking = config.choice(AllocatorConfig.TRACKING, Tracking.class, Tracking.COUNTERS);
         long limit = config.bytes(AllocatorConfig.LIMIT, 0, 0, Long.MAX_VALUE);
         long quarantineBytes = config.bytes(AllocatorConfig.QUARANTINE, DEFAULT_QUARANTINE, 0, Long.MAX_VALUE);
         int quarantineBlocks = config.integer(AllocatorConfig.QUARANTINE_BLOCKS, Quarantine.DEFAULT_BLOCKS, 1,
             Integer.MAX_VALUE / 4);
-        LogLevel log = config.choice(AllocatorConfig.LOG, LogLevel.class, LogLevel.ERRORS);
+        LogLevel level = config.choice(AllocatorConfig.LOG, LogLevel.class, LogLevel.ERRORS);
         java.net.InetSocketAddress viewAt = LiveView.option(config);
         TrackedAllocator opened = new TrackedAllocator(Backends.create(config), tracking, limit, quarantineBytes,
             quarantineBlocks);
-        opened.errors.setLevel(log);
+        opened.errors.setLevel(level);
+        opened.errors.logTo(log);
         opened.view = LiveView.start(viewAt, opened, opened.errors::inform);
         return opened;
     }

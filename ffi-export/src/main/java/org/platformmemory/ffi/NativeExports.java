@@ -149,7 +149,8 @@ public final class NativeExports {
                 AllocatorConfig config = AllocatorConfig.parse(options);
                 fastPath = config.bool(FAST_PATH, true);
                 failing = config.bool(AllocatorConfig.FAIL_ON_ERROR, false);
-                opened = TrackedAllocator.open(config);
+                // the facade's informational lines (the live view's address at open) go to the shim's stderr
+                opened = TrackedAllocator.open(config, NativeExports::inform);
             } catch (InvalidConfigException e) {
                 reportToC(ERR_START, e.getMessage(), 0);
                 return ERR_START;

@@ -183,13 +183,13 @@ static void pm_exit_check(void) {
  * handler, once per failed start. */
 static void pm_report(int code, const char *message, void *ptr) {
     const char *text = message != NULL ? message : "";
-    int level = atomic_load_explicit(&pm.log_level, memory_order_relaxed);
     if (code == PLATFORM_MEM_OK) {
-        if (level >= PM_LOG_VERBOSE) {
-            pm_line("info", NULL, text);
-        }
+        /* Java sends these only with allocator.log=verbose (ErrorReporter.inform), also while it starts,
+         * before pm.log_level is known here (the live view's address is such a line) */
+        pm_line("info", NULL, text);
         return;
     }
+    int level = atomic_load_explicit(&pm.log_level, memory_order_relaxed);
     pm_set_error("%s", text);
     if (atomic_load_explicit(&pm.fail_on_error, memory_order_relaxed) && code != PLATFORM_MEM_ERR_ALLOCATION_FAILED) {
         if (atomic_fetch_add(&pm.errors_in_process, 1) == 0) {

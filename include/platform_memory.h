@@ -279,7 +279,8 @@ typedef struct PlatformMemFrameStats {
  * 0.05-0.1 us each), where its total is one shared counter.
  *
  * peak_bytes of a tag is the most its live bytes were seen to be: at every allocation of it that went
- * through the JVM (every one while it has a budget), at frame marks, statistics reads and snapshots.
+ * through the JVM (every one while it has a budget; for untagged only while it has one), at frame marks,
+ * statistics reads and snapshots.
  * peak_live_bytes of a frame is exact when one thread allocated and freed in it through one path (blocks
  * up to 8 KiB through the caches, or only larger ones); otherwise it is an upper bound: the live bytes at
  * the frame's start plus each thread's own rise within it (never more than start plus bytes_allocated).

@@ -9,8 +9,8 @@ package org.platformmemory.api;
  * @param liveBytes   bytes in live blocks charged to it
  * @param liveBlocks  its live blocks
  * @param peakBytes   the most {@code liveBytes} was seen to be: at each of its allocations that took the
- *                    Java path, at frame marks, statistics reads and snapshots (not between two of them
- *                    for blocks the per-thread caches served)
+ *                    Java path (for untagged only while it has a budget), at frame marks, statistics reads
+ *                    and snapshots (not between two of them for blocks the per-thread caches served)
  * @param allocations blocks allocated under it
  * @param frees       blocks of it freed
  * @param softBudget  bytes above which a crossing is reported ({@link ErrorCode#BUDGET}); 0: none

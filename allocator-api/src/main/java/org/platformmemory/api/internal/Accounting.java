@@ -76,10 +76,7 @@ public final class Accounting {
     /** Raises the peak to {@code liveTotal} (live bytes, as {@link #reserve} returned them) plus the bytes lent, if higher. */
     public void raisePeak(long liveTotal) {
         raisePeakTo(liveTotal + lentBytes.get());
-        long p;
-        while (liveTotal > (p = framePeak.get()) && !framePeak.compareAndSet(p, liveTotal)) {
-            Thread.onSpinWait();
-        }
+        raise(framePeak, liveTotal);
     }
 
     /** The most live bytes have been since the last call (or the start); the next frame starts from now. */
@@ -89,8 +86,13 @@ public final class Accounting {
     }
 
     private void raisePeakTo(long candidate) {
-        long peak;
-        while (candidate > (peak = peakBytes.get()) && !peakBytes.compareAndSet(peak, candidate)) {
+        raise(peakBytes, candidate);
+    }
+
+    /** Raises {@code maximum} to {@code candidate} if that is higher (a compare-and-set only when it is). */
+    static void raise(AtomicLong maximum, long candidate) {
+        long now;
+        while (candidate > (now = maximum.get()) && !maximum.compareAndSet(now, candidate)) {
             Thread.onSpinWait();
         }
     }

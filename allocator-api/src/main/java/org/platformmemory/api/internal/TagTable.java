@@ -4,9 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.TagStats;
@@ -350,34 +347,6 @@ public final class TagTable {
         long[] ext = readExternal();
         r.externalLive = ext[EXTERNAL_FIGURES * r.id + 2] - ext[EXTERNAL_FIGURES * r.id + 3];
         return r.externalLive;
-    }
-
-    /** One tag's state. */
-    private static final class TagRecord {
-        final int id;
-        final String name;
-        final AtomicLong live = new AtomicLong();
-        final AtomicLong peak = new AtomicLong();
-        final LongAdder allocations = new LongAdder();
-        final LongAdder frees = new LongAdder();
-        final AtomicBoolean overSoft = new AtomicBoolean();
-        volatile boolean budgeted;
-        volatile long soft;
-        volatile long hard;
-        /** The cache's live bytes of this tag when last read (it only falls while the tag has a budget). */
-        volatile long externalLive;
-
-        TagRecord(int id, String name) {
-            this.id = id;
-            this.name = name;
-        }
-
-        void raisePeak(long candidate) {
-            long p;
-            while (candidate > (p = peak.get()) && !peak.compareAndSet(p, candidate)) {
-                Thread.onSpinWait();
-            }
-        }
     }
 
     /** A thread's tag stack and forbidden flag. */

@@ -1,0 +1,34 @@
+package org.platformmemory.api.internal;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One allocation tag's state in the {@link TagTable}: what the facade's Java path counts for it (one
+ * atomic live total, so a hard budget is exact), its peak, its budgets, and the live bytes a cache in
+ * front of the facade last reported for it. Untagged (id 0) keeps a live total only while it has a budget.
+ */
+final class TagRecord {
+    final int id;
+    final String name;
+    final AtomicLong live = new AtomicLong();
+    final AtomicLong peak = new AtomicLong();
+    final LongAdder allocations = new LongAdder();
+    final LongAdder frees = new LongAdder();
+    final AtomicBoolean overSoft = new AtomicBoolean();
+    volatile boolean budgeted;
+    volatile long soft;
+    volatile long hard;
+    /** The cache's live bytes of this tag when last read (it only falls while the tag has a budget). */
+    volatile long externalLive;
+
+    TagRecord(int id, String name) {
+        this.id = id;
+        this.name = name;
+    }
+
+    void raisePeak(long candidate) {
+        Accounting.raise(peak, candidate);
+    }
+}

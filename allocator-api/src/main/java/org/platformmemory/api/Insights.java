@@ -181,7 +181,7 @@ public final class Insights {
 
     /** Records the live figures per tag (and per site with tracking {@code leaks} or {@code debug}); returns its id. */
     public long snapshot() {
-        Snapshot taken = take(0);
+        Snapshot taken = take();
         synchronized (snapshots) {
             Snapshot s = new Snapshot(++snapshotIds, taken.timeMillis(), taken.frame(), taken.liveBytes(),
                 taken.liveBlocks(), taken.tags(), taken.sites());
@@ -218,7 +218,7 @@ public final class Insights {
      */
     public SnapshotDiff diff(long from, long to) {
         Snapshot a = snapshotById(from);
-        Snapshot b = to == 0 ? take(0) : snapshotById(to);
+        Snapshot b = to == 0 ? take() : snapshotById(to);
         if (a == null || b == null) {
             return null;
         }
@@ -246,8 +246,11 @@ public final class Insights {
         return out;
     }
 
-    private Snapshot take(long id) {
-        List<TagStats> tagFigures = tags.stats();
+    /**
+     * Live blocks by allocation site, the largest first, at most {@value #SITES_KEPT} (tracking {@code leaks}
+     * or {@code debug}; none with {@code counters}, which records no sites).
+     */
+    public List<SiteStats> liveSites() {
         Map<String, long[]> bySite = new HashMap<>();
         if (owner.tracking() != Tracking.COUNTERS) {
             for (LiveBlock b : owner.liveBlockList()) {
@@ -259,6 +262,13 @@ public final class Insights {
         List<SiteStats> sites = new ArrayList<>();
         bySite.forEach((k, v) -> sites.add(new SiteStats(k, v[0], v[1])));
         sites.sort((x, y) -> Long.compare(y.liveBytes(), x.liveBytes()));
+        return sites.subList(0, Math.min(SITES_KEPT, sites.size()));
+    }
+
+    /** The live figures now, as a snapshot without an id. */
+    private Snapshot take() {
+        List<TagStats> tagFigures = tags.stats();
+        List<SiteStats> sites = liveSites();
         long bytes = 0;
         long blocks = 0;
         for (TagStats t : tagFigures) {
@@ -269,15 +279,14 @@ public final class Insights {
         synchronized (this) {
             frame = frames;
         }
-        return new Snapshot(id, System.currentTimeMillis(), frame, bytes, blocks, tagFigures,
-            sites.subList(0, Math.min(SITES_KEPT, sites.size())));
+        return new Snapshot(0, System.currentTimeMillis(), frame, bytes, blocks, tagFigures, sites);
     }
 
     // ---- the report -----------------------------------------------------------------------------
 
     /** The current figures, tags, recent frames, sites and every snapshot kept, as one JSON object. */
     public String reportJson() {
-        return InsightsJson.report(owner, this, take(0));
+        return org.platformmemory.api.internal.InsightsJson.report(owner, this, take());
     }
 
     /** Writes {@link #reportJson()} to {@code path}; false (with nothing half-written left behind) on failure. */

@@ -227,7 +227,7 @@ class InsightsTest {
         Path report = dir.resolve("memory.json");
         assertTrue(insights.writeReport(report));
         String json = Files.readString(report);
-        assertTrue(json.contains("\"name\": \"units\"") && json.contains("\"snapshots\"") && json.contains("units.c:7"), json);
+        assertTrue(json.contains("\"name\":\"units\"") && json.contains("\"snapshots\"") && json.contains("units.c:7"), json);
         memory.free(u2, 0);
     }
 

@@ -1,20 +1,15 @@
 package org.platformmemory.api.view;
 
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 
 import org.platformmemory.api.FrameStats;
 import org.platformmemory.api.Insights;
-import org.platformmemory.api.LiveBlock;
-import org.platformmemory.api.MemoryStats;
+import org.platformmemory.api.SiteStats;
 import org.platformmemory.api.Snapshot;
 import org.platformmemory.api.SnapshotDiff;
-import org.platformmemory.api.TagStats;
 import org.platformmemory.api.TrackedAllocator;
-import org.platformmemory.api.Tracking;
+import org.platformmemory.api.internal.InsightsJson;
+import org.platformmemory.api.internal.Json;
 
 /** The live view's JSON: {@code /api/state} (everything the page shows) and {@code /api/diff}. */
 final class StateJson {
@@ -29,64 +24,23 @@ final class StateJson {
 
     static String state(TrackedAllocator memory, Samples samples) {
         Insights insights = memory.insights();
-        MemoryStats s = memory.stats();
-        Json json = new Json().open()
-            .field("backend", memory.backendName())
-            .field("tracking", memory.tracking().name().toLowerCase(Locale.ROOT))
-            .field("timeMillis", System.currentTimeMillis());
-        json.key("totals").open().field("liveBytes", s.liveBytes()).field("liveBlocks", s.liveBlocks())
-            .field("peakBytes", s.peakBytes()).field("allocations", s.allocations()).field("frees", s.frees())
-            .field("reallocations", s.reallocations()).field("failedAllocations", s.failedAllocations())
-            .field("callerErrors", s.callerErrors()).field("limit", s.limit())
-            .field("ramFree", memory.ramFree()).field("ramTotal", memory.ramTotal()).close();
-        json.key("backendFigures").open();
-        memory.backendStatistics().forEach(json::field);
-        json.close();
-        json.key("tags").array();
-        for (TagStats t : insights.tagStats()) {
-            json.open().field("id", t.id()).field("name", t.name()).field("liveBytes", t.liveBytes())
-                .field("liveBlocks", t.liveBlocks()).field("peakBytes", t.peakBytes())
-                .field("allocations", t.allocations()).field("frees", t.frees())
-                .field("softBudget", t.softBudget()).field("hardBudget", t.hardBudget()).close();
-        }
-        json.end();
+        Json json = new Json().open();
+        InsightsJson.head(json, memory, System.currentTimeMillis());
+        InsightsJson.totals(json, memory.stats()).field("ramFree", memory.ramFree()).field("ramTotal", memory.ramTotal())
+            .close();
+        InsightsJson.backendFigures(json, memory);
+        InsightsJson.tags(json.key("tags"), insights.tagStats());
         List<FrameStats> frames = insights.recentFrames();
-        json.key("frames").array();
-        for (FrameStats f : frames.subList(Math.max(0, frames.size() - FRAMES_SENT), frames.size())) {
-            json.open().field("number", f.number()).field("allocations", f.allocations()).field("frees", f.frees())
-                .field("bytesAllocated", f.bytesAllocated()).field("bytesFreed", f.bytesFreed())
-                .field("peakLiveBytes", f.peakLiveBytes()).field("liveBytesAtEnd", f.liveBytesAtEnd()).close();
-        }
-        json.end();
-        sites(json, memory);
+        InsightsJson.frames(json.key("frames"), frames.subList(Math.max(0, frames.size() - FRAMES_SENT), frames.size()));
+        List<SiteStats> sites = insights.liveSites();
+        InsightsJson.sites(json.key("sites"), sites.subList(0, Math.min(SITES_SENT, sites.size())));
         json.key("snapshots").array();
         for (Snapshot snap : insights.snapshots()) {
-            json.open().field("id", snap.id()).field("timeMillis", snap.timeMillis()).field("frame", snap.frame())
-                .field("liveBytes", snap.liveBytes()).field("liveBlocks", snap.liveBlocks()).close();
+            InsightsJson.snapshot(json, snap).close();
         }
         json.end();
         samples(json, samples);
         return json.close().toString();
-    }
-
-    /** The largest sites by live bytes (tracking {@code leaks} or {@code debug}; none with {@code counters}). */
-    private static void sites(Json json, TrackedAllocator memory) {
-        json.key("sites").array();
-        if (memory.tracking() != Tracking.COUNTERS) {
-            Map<String, long[]> bySite = new HashMap<>();
-            for (LiveBlock b : memory.liveBlockList()) {
-                long[] f = bySite.computeIfAbsent(b.site() == null ? "(no site)" : b.site(), k -> new long[2]);
-                f[0] += b.size();
-                f[1]++;
-            }
-            List<Map.Entry<String, long[]>> largest = new ArrayList<>(bySite.entrySet());
-            largest.sort((x, y) -> Long.compare(y.getValue()[0], x.getValue()[0]));
-            for (Map.Entry<String, long[]> e : largest.subList(0, Math.min(SITES_SENT, largest.size()))) {
-                json.open().field("site", e.getKey()).field("liveBytes", e.getValue()[0])
-                    .field("liveBlocks", e.getValue()[1]).close();
-            }
-        }
-        json.end();
     }
 
     /** The chart's samples: tag names by id, then per sample its time, the total and each tag's bytes. */

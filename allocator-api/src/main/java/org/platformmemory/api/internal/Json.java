@@ -1,44 +1,45 @@
-package org.platformmemory.api.view;
+package org.platformmemory.api.internal;
 
 /**
- * A minimal JSON writer for the live view's figures: objects, arrays, numbers and strings, commas placed
- * by itself. Strings are escaped, and so are {@code <}, {@code >} and {@code &}, so a tag or site name
+ * A minimal JSON writer for the insights' figures (the report, the live view): objects, arrays, numbers
+ * and strings, commas placed by itself. Written here rather than taken from a library: a few flat records
+ * of numbers and names do not warrant a JSON dependency in the module every backend depends on. Strings are escaped, and so are {@code <}, {@code >} and {@code &}, so a tag or site name
  * can never read as markup wherever the JSON ends up.
  */
-final class Json {
+public final class Json {
 
     private final StringBuilder out = new StringBuilder(8192);
     /** Whether the container being written needs a comma before its next member. */
     private boolean comma;
 
-    Json open() {
+    public Json open() {
         separate();
         out.append('{');
         comma = false;
         return this;
     }
 
-    Json close() {
+    public Json close() {
         out.append('}');
         comma = true;
         return this;
     }
 
-    Json array() {
+    public Json array() {
         separate();
         out.append('[');
         comma = false;
         return this;
     }
 
-    Json end() {
+    public Json end() {
         out.append(']');
         comma = true;
         return this;
     }
 
     /** A member's name; its value follows. */
-    Json key(String name) {
+    public Json key(String name) {
         separate();
         string(name);
         out.append(':');
@@ -46,14 +47,14 @@ final class Json {
         return this;
     }
 
-    Json value(long number) {
+    public Json value(long number) {
         separate();
         out.append(number);
         comma = true;
         return this;
     }
 
-    Json value(String text) {
+    public Json value(String text) {
         separate();
         if (text == null) {
             out.append("null");
@@ -64,11 +65,11 @@ final class Json {
         return this;
     }
 
-    Json field(String name, long number) {
+    public Json field(String name, long number) {
         return key(name).value(number);
     }
 
-    Json field(String name, String text) {
+    public Json field(String name, String text) {
         return key(name).value(text);
     }
 

@@ -298,7 +298,8 @@ PLATFORM_MEMORY_API void Platform_Mem_PopTag(void);
  * error handler gets PLATFORM_MEM_ERR_BUDGET naming the tag, once per crossing (again only after it has
  * gone back under); an allocation that would take it past hard_bytes returns NULL as
  * PLATFORM_MEM_ERR_ALLOCATION_FAILED naming the tag. allocator.limit still applies to the total.
- * Returns the tag's id, or -1 (name NULL, all tags in use). */
+ * Returns the tag's id, or -1 (name NULL, all tags in use, or a budget above SIZE_MAX / 2: reported as
+ * PLATFORM_MEM_ERR_SIZE_OVERFLOW, and no budget is changed). */
 PLATFORM_MEMORY_API int Platform_Mem_SetTagBudget(const char *name, size_t soft_bytes, size_t hard_bytes);
 
 /* Returns the number of tags and fills up to capacity records, untagged first (out may be NULL with
@@ -325,9 +326,10 @@ PLATFORM_MEMORY_API uint64_t Platform_Mem_Snapshot(void);
  * Returns the number of tags and sites that changed, or -1 for an unknown snapshot. */
 PLATFORM_MEMORY_API int Platform_Mem_DumpDiff(uint64_t from, uint64_t to);
 
-/* Writes the current figures, tags, recent frames, sites and snapshots to path as JSON (README,
- * "Insights" shows its shape). Returns 0, or -1 if the file could not be written (nothing is left half
- * written). */
+/* Writes the current figures to path as one JSON object: backend, tracking, timeMillis, totals,
+ * backendFigures, tags, frames (the last 240), sites, and snapshots (each with its tags and sites); the
+ * records' fields are named as in PlatformMemTagStats and PlatformMemFrameStats, in camelCase. Returns 0,
+ * or -1 if the file could not be written (nothing is left half written). */
 PLATFORM_MEMORY_API int Platform_Mem_WriteReport(const char *path);
 
 /* ---- Leak sites --------------------------------------------------------------------------------- */

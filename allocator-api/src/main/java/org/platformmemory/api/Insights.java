@@ -114,10 +114,17 @@ public final class Insights {
      * fails ({@link ErrorCode#ALLOCATION_FAILED}, naming the tag). 0 removes a budget. Allocations under a
      * tag with a budget take the Java path (the caches cannot check a shared total without a shared atomic).
      *
-     * @return the tag's id, or -1 when all tags are in use or a budget is negative
+     * @return the tag's id, or -1 when all tags are in use or a budget is negative (a C size above
+     *         {@code Long.MAX_VALUE}: reported as {@link ErrorCode#SIZE_OVERFLOW})
      */
     public int setTagBudget(String name, long softBytes, long hardBytes) {
-        if (name == null || softBytes < 0 || hardBytes < 0) {
+        if (name == null) {
+            return -1;
+        }
+        if (softBytes < 0 || hardBytes < 0) {
+            owner.reportError(ErrorCode.SIZE_OVERFLOW, "setTagBudget(" + name + ", " + Long.toUnsignedString(softBytes)
+                + ", " + Long.toUnsignedString(hardBytes) + "): a budget above " + Long.MAX_VALUE
+                + " bytes (SIZE_MAX?); no budget was changed", 0);
             return -1;
         }
         return tags.setBudget(name.isEmpty() ? TagTable.UNTAGGED : name, softBytes, hardBytes);

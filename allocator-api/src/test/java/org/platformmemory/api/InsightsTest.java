@@ -172,6 +172,10 @@ class InsightsTest {
         insights.popTag();
         assertNotEquals(0, memory.allocate(50_000, 0), "another tag is not limited");
         assertEquals(0, memory.callerErrors(), "budgets are not the caller's errors");
+        assertEquals(-1, insights.setTagBudget("audio", -1, 0), "SIZE_MAX as a budget");
+        assertEquals(ErrorCode.SIZE_OVERFLOW, errors.last().error());
+        assertEquals(20_000, tag("audio").hardBudget(), "the budgets stay as they were");
+        assertEquals(1, memory.callerErrors(), "a budget above Long.MAX_VALUE is the caller's error");
     }
 
     @Test

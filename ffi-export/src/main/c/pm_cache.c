@@ -797,13 +797,13 @@ static void *pm_take_quiet(PmThread *t, size_t new_size, uint32_t flags, unsigne
 }
 
 /* Whether a reallocation of a block of `tag` must go through the facade: the thread forbids allocations,
- * or the tag has a budget (the facade then checks the calling thread's tag, which the block goes to). */
+ * or the tag has a budget (the facade checks it: the block keeps its tag there too). */
 static int pm_realloc_detour(unsigned tag) {
     return pm_mode >= PM_TAGS || atomic_load_explicit(&pm_tag_detour[tag], memory_order_relaxed) != 0;
 }
 
-/* Moves a claimed cache block to a new one: from this cache when it fits (keeping its tag), else from the
- * facade. Counts one reallocation; the facade's allocation count and live block are taken back here. */
+/* Moves a claimed cache block to a new one, which keeps its tag: from this cache when it fits, else from
+ * the facade. Counts one reallocation; the facade's allocation count and live block are taken back here. */
 static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
     uint64_t recorded = w0 & PM_SIZE_MASK;
     uint32_t flags = (uint32_t) (w0 >> 48) & 0xFF;
@@ -812,7 +812,12 @@ static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
         ? pm_take_quiet(t, new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR, tag) : NULL;
     int from_facade = 0;
     if (q == NULL) {
+        /* the new block keeps the old one's tag: the facade charges (and budgets) it to that tag; the
+         * thread's own tag is told to the facade again before its next call there */
+        uint32_t mode = pm_mode;
+        pm_mode = (mode & ~(uint32_t) 0xFFFF) | tag;
         pm_mode_sync(pm_calls);
+        pm_mode = mode;
         q = pm_calls->alloc(new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR);
         if (q == NULL) {
             return NULL;
@@ -822,7 +827,7 @@ static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
     memcpy(q, ptr, recorded < new_size ? recorded : new_size);
     pm_count(&t->reallocations, 1);
     if (from_facade) {
-        /* the facade counted a new block (under the thread's tag); this one was never counted as freed */
+        /* the facade counted a new block (under the block's tag); this one was never counted as freed */
         pm_count(&t->tags[tag].allocations, -1);
         pm_count(&t->tags[tag].bytes_in, -(int64_t) recorded);
         pm_count(&t->run, -(int64_t) recorded);

@@ -131,11 +131,7 @@ static void *tag_worker(void *arg) {
             if (b->p != NULL) {
                 size_t size = random_size(&rng);
                 void *q = Platform_Realloc(b->p, 0, size);
-                if (q != NULL) {
-                    /* a cached block moved above the caches' sizes goes to the reallocating thread's tag */
-                    if (b->size <= LARGEST_CACHED && size > LARGEST_CACHED) {
-                        b->tag = current;
-                    }
+                if (q != NULL) { /* a block keeps its tag, wherever a reallocation moves it */
                     b->p = q;
                     b->size = size;
                 }

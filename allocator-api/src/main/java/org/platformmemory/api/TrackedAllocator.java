@@ -6,7 +6,6 @@ import org.platformmemory.api.internal.BlockPlacement;
 import org.platformmemory.api.internal.BlockRelease;
 import org.platformmemory.api.internal.HeapRecord;
 import org.platformmemory.api.internal.HeapRegistry;
-import org.platformmemory.api.internal.LiveBlockSet;
 import org.platformmemory.api.internal.PointerDiagnosis;
 import org.platformmemory.api.internal.Quarantine;
 import org.platformmemory.api.internal.SiteTable;
@@ -58,9 +57,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
     private TrackedAllocator(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks) {
         super(backend, tracking, limit, quarantineBytes, quarantineBlocks);
         PointerDiagnosis diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
-        TagTable tags = new TagTable(errors, () -> new long[] {accounting.liveBytes(),
-            blocks.count(LiveBlockSet.ALLOCATED), blocks.count(LiveBlockSet.FREED), accounting.bytesIn(),
-            accounting.bytesOut()});
+        TagTable tags = new TagTable(errors, TagTable.JavaTotals.of(accounting, blocks));
         this.insights = new Insights(this, tags, accounting);
         this.release = new BlockRelease(blocks, header, accounting, errors, tracker, this.backend, heaps, diagnosis,
             quarantine, tags);

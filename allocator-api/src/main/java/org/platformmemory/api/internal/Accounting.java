@@ -17,12 +17,12 @@ public final class Accounting {
     private final long limit;
     private final ErrorReporter errors;
     private final AtomicLong liveBytes = new AtomicLong();
-    /** Bytes ever given back (frees, shrinks): with live bytes, what frames need (bytes in = live + out). */
-    private final LongAdder outBytes = new LongAdder();
     private final AtomicLong peakBytes = new AtomicLong();
     private final AtomicLong lentBytes = new AtomicLong();
-    /** The most live bytes have been since the frame began ({@link #restartFramePeak}). */
+    /** The most live bytes have been since the frame began ({@link #restartFramePeak}); kept once frames are. */
     private final AtomicLong framePeak = new AtomicLong();
+    /** Whether frames are marked: until the first mark, the first frame's peak is the peak itself. */
+    private volatile boolean framing;
     private final LongAdder failedAllocations = new LongAdder();
 
     /** @param limit the byte budget, or 0 for none */
@@ -48,40 +48,30 @@ public final class Accounting {
 
     /** Adds {@code bytes} (negative to give back) to the live total, whatever the budget; returns the new total. */
     public long add(long bytes) {
-        if (bytes < 0) {
-            outBytes.add(-bytes);
-        }
         return liveBytes.addAndGet(bytes);
     }
 
     /** Takes back an {@link #add} or {@link #reserve} of {@code bytes} whose allocation then failed (not a free). */
     public void undo(long bytes) {
-        if (bytes < 0) {
-            outBytes.add(bytes);
-        }
         liveBytes.addAndGet(-bytes);
-    }
-
-    /** Bytes given back so far (frees and shrinks); exact when no call is in flight. */
-    public long bytesOut() {
-        return outBytes.sum();
-    }
-
-    /** Bytes taken so far (blocks and growth): live bytes plus {@link #bytesOut()}; exact when no call is in flight. */
-    public long bytesIn() {
-        long out = outBytes.sum();
-        return liveBytes.get() + out;
     }
 
     /** Raises the peak to {@code liveTotal} (live bytes, as {@link #reserve} returned them) plus the bytes lent, if higher. */
     public void raisePeak(long liveTotal) {
         raisePeakTo(liveTotal + lentBytes.get());
-        raise(framePeak, liveTotal);
+        if (framing) {
+            raise(framePeak, liveTotal);
+        }
     }
 
     /** The most live bytes have been since the last call (or the start); the next frame starts from now. */
     public long restartFramePeak() {
         long live = liveBytes.get();
+        if (!framing) {
+            framing = true; // the frame since the start: its peak is the peak so far (with bytes lent: at least it)
+            framePeak.set(live);
+            return Math.max(live, peakBytes.get());
+        }
         return Math.max(live, framePeak.getAndSet(live));
     }
 

@@ -75,7 +75,7 @@ public final class BlockPlacement {
         if (heap != null) {
             heap.blocks.add(user, LiveBlockSet.NONE);
         }
-        blocks.add(user, LiveBlockSet.ALLOCATED, size);
+        blocks.add(user, LiveBlockSet.ALLOCATED, size, size);
         accounting.raisePeak(reserved);
         return user;
     }
@@ -155,7 +155,7 @@ public final class BlockPlacement {
             heap.blocks.remove(address, LiveBlockSet.NONE);
             heap.blocks.add(user, LiveBlockSet.NONE);
         }
-        blocks.add(user, LiveBlockSet.REALLOCATED, newSize);
+        blocks.add(user, LiveBlockSet.REALLOCATED, newSize, Math.max(grow, 0));
         if (grow > 0) {
             accounting.raisePeak(reserved);
         }

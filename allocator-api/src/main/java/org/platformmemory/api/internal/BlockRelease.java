@@ -135,7 +135,7 @@ public final class BlockRelease {
     private void releaseTo(Allocator source, long user, long word0, boolean hold) {
         long size = BlockHeader.sizeOf(word0);
         long align = 1L << BlockHeader.alignmentLog2Of(word0);
-        int tag = header.tag(user); // read before the memory goes back
+        int tag = tags.active() ? header.tag(user) : 0; // read before the memory goes back
         tracker.beforeRelease(user, size, "free");
         header.invalidate(user);
         if (!hold || !quarantining || source != backend.backend() || !quarantine.hold(user, word0)) {

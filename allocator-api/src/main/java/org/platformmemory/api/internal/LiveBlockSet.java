@@ -119,17 +119,22 @@ public final class LiveBlockSet {
 
     /** Adds a live block's address (never 0) and counts {@code event}. */
     public void add(long address, int event) {
-        add(address, event, large != null ? sizeOf.read(address) : 0);
+        add(address, event, large != null ? sizeOf.read(address) : 0, 0);
     }
 
-    /** As {@link #add(long, int)}, for a caller that knows the block's {@code size} (no header read). */
-    public void add(long address, int event, long size) {
+    /**
+     * As {@link #add(long, int)}, for a caller that knows the block's {@code size} (no header read), and
+     * counts {@code bytesIn} (the bytes a new block takes or a resized one grew by) beside the event, under
+     * the lock taken anyway: with the live total, that gives the bytes given back, with no atomic of its own.
+     */
+    public void add(long address, int event, long size, long bytesIn) {
         long h = mix(address);
         LiveStripe s = stripe(h);
         lock(s);
         try {
             s.insert(address, h);
             s.count(event);
+            s.bytesIn += bytesIn;
             if (size >= NEAR && large != null) {
                 large.add(address, size);
             }
@@ -284,6 +289,17 @@ public final class LiveBlockSet {
         for (LiveStripe s : stripes) {
             lock(s);
             n += s.counts[event];
+            unlock(s);
+        }
+        return n;
+    }
+
+    /** The bytes counted in by {@link #add(long, int, long, long)} (exact when no other thread is changing the set). */
+    public long bytesIn() {
+        long n = 0;
+        for (LiveStripe s : stripes) {
+            lock(s);
+            n += s.bytesIn;
             unlock(s);
         }
         return n;

@@ -17,6 +17,8 @@ final class LiveStripe {
     int size;
     long[] table = new long[INITIAL_CAPACITY];
     final long[] counts = new long[5];
+    /** Bytes that blocks were added with or grew by ({@link LiveBlockSet#add(long, int, long, long)}). */
+    long bytesIn;
     final long[] recent = new long[RECENT];
     int recentNext;
     @SuppressWarnings("unused")

@@ -33,6 +33,16 @@ public final class TagTable {
     public interface JavaTotals {
         /** Live bytes, blocks allocated, blocks freed, bytes allocated (and grown), bytes freed (and shrunk). */
         long[] read();
+
+        /** The totals of a facade's live-block set and accounting; bytes freed are bytes in less live bytes. */
+        static JavaTotals of(Accounting accounting, LiveBlockSet blocks) {
+            return () -> {
+                long live = accounting.liveBytes();
+                long in = blocks.bytesIn();
+                return new long[] {live, blocks.count(LiveBlockSet.ALLOCATED), blocks.count(LiveBlockSet.FREED), in,
+                    in - live};
+            };
+        }
     }
 
     /** What a cache in front of the facade counted per tag, summed over its threads. */
@@ -50,6 +60,11 @@ public final class TagTable {
     private final JavaTotals javaTotals;
     /** Whether any thread has pushed a tag or forbidden allocations: until then nothing looks at threads. */
     private volatile boolean used;
+    /**
+     * Whether blocks on the Java path need charging at all: a thread has used tags, or untagged has (had) a
+     * budget. Until then every block is untagged and the totals count it, so the hot path reads this alone.
+     */
+    private volatile boolean active;
     /** Called with a tag id whenever its budget changes (the cache's routing of that tag). */
     private volatile java.util.function.IntConsumer budgetListener = id -> { };
 
@@ -100,6 +115,7 @@ public final class TagTable {
     public int push(String name) {
         int id = id(name);
         used = true;
+        active = true;
         threads.get().push(id);
         return id;
     }
@@ -121,6 +137,7 @@ public final class TagTable {
             return;
         }
         used = true;
+        active = true;
         ThreadTags mine = threads.get();
         mine.depth = 0;
         if (id > 0 && id < size) {
@@ -143,6 +160,7 @@ public final class TagTable {
     public void forbid(boolean on) {
         if (on || used) {
             used = true;
+            active = true;
             threads.get().forbidden = on;
         }
     }
@@ -156,6 +174,9 @@ public final class TagTable {
      * @return the tag id, or -1 when the tag's hard budget refuses it ({@link #refusal} says why)
      */
     public int admit(long size, String op) {
+        if (!active) {
+            return 0;
+        }
         if (!used) {
             return charge(0, size, true) ? 0 : -1;
         }
@@ -219,6 +240,9 @@ public final class TagTable {
 
     /** Credits tag {@code id} with {@code bytes} given back (a whole block if {@code wholeBlock}). */
     public void credit(int id, long bytes, boolean wholeBlock) {
+        if (!active) {
+            return;
+        }
         TagRecord r = records[id];
         if (id == 0 && !r.budgeted) {
             return;
@@ -248,11 +272,19 @@ public final class TagTable {
             r.soft = soft;
             r.hard = hard;
             r.budgeted = soft != 0 || hard != 0;
+            if (id == 0 && r.budgeted) {
+                active = true;
+            }
             refreshExternal(r);
             r.overSoft.set(soft != 0 && r.live.get() + r.externalLive > soft);
         }
         budgetListener.accept(id);
         return id;
+    }
+
+    /** Whether Java-path blocks may carry a tag or untagged may be budgeted; until then charging is a no-op. */
+    public boolean active() {
+        return active;
     }
 
     /** Whether tag {@code id} has a budget. */

@@ -46,6 +46,25 @@ class LiveBlockSetTest {
     }
 
     @Test
+    void shouldSumTheBytesCountedInOverEveryStripe() {
+        LiveBlockSet set = new LiveBlockSet(4);
+        long expected = 0;
+        SplittableRandom random = new SplittableRandom(5);
+        for (int i = 1; i <= 1000; i++) {
+            long bytes = random.nextLong(0, 1 << 20);
+            set.add((long) i << 4, i % 3 == 0 ? LiveBlockSet.REALLOCATED : LiveBlockSet.ALLOCATED, bytes, bytes);
+            expected += bytes;
+            if (i % 2 == 0) {
+                set.remove((long) i << 4, LiveBlockSet.FREED); // a free takes nothing back from bytes in
+            }
+        }
+        set.add(0x10_0000, LiveBlockSet.NONE);
+        assertEquals(expected, set.bytesIn());
+        assertEquals(667, set.count(LiveBlockSet.ALLOCATED));
+        assertEquals(333, set.count(LiveBlockSet.REALLOCATED));
+    }
+
+    @Test
     void shouldRememberRecentlyRemovedAddressesUntilTheyAreLiveAgain() {
         LiveBlockSet set = new LiveBlockSet(1);
         set.add(0x1000, LiveBlockSet.NONE);

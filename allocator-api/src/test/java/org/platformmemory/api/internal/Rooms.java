@@ -36,8 +36,7 @@ final class Rooms {
         this.tracker = Tracker.of(mode, header, errors);
         this.quarantine = new Quarantine(quarantineBytes, Quarantine.DEFAULT_BLOCKS, header, backend, tracker, errors);
         this.diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
-        this.tags = new TagTable(errors, () -> new long[] {accounting.liveBytes(), blocks.count(LiveBlockSet.ALLOCATED),
-            blocks.count(LiveBlockSet.FREED), accounting.bytesIn(), accounting.bytesOut()});
+        this.tags = new TagTable(errors, TagTable.JavaTotals.of(accounting, blocks));
         this.release = new BlockRelease(blocks, header, accounting, errors, tracker, backend, heaps, diagnosis,
             quarantine, tags);
         this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, backend, heaps, release,

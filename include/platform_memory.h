@@ -207,8 +207,8 @@ PLATFORM_MEMORY_API const char *Platform_Mem_LastError(void);
 /* The requested size of a live block; 0 for NULL or a pointer that is not a live block. */
 PLATFORM_MEMORY_API size_t Platform_Mem_Size(const void *ptr);
 
-/* As Platform_Alloc, aligned to alignment (a power of two up to 1 GiB; below 16 means 16).
- * A bad alignment: NULL, PLATFORM_MEM_ERR_BAD_ALIGNMENT. */
+/* As Platform_Alloc, aligned to alignment (a power of two up to 1 GiB; below 16 means 16); a reallocation
+ * keeps the alignment. A bad alignment: NULL, PLATFORM_MEM_ERR_BAD_ALIGNMENT. */
 PLATFORM_MEMORY_API void *Platform_AllocAligned(size_t size, size_t alignment, uint32_t flags);
 
 /* As Platform_Alloc, recording file:line as the block's site for leak reports (file NULL: no site). */

@@ -961,6 +961,19 @@ PLATFORM_MEMORY_API void *Platform_AllocAligned(size_t size, size_t alignment, u
     if (size == 0 || !pm_ready()) {
         return NULL;
     }
+    /* small blocks of a power-of-two alignment up to PM_CACHE_ALIGN_MAX come from the caches too (a C++
+     * program's alignas(64) objects); any other alignment goes to the facade, which reports a bad one */
+    size_t largest = atomic_load_explicit(&pm_cache.largest, memory_order_relaxed);
+    if (alignment != 0 && (alignment & (alignment - 1)) == 0 && alignment <= PM_CACHE_ALIGN_MAX &&
+        size <= largest && size <= largest - pm_align_pad(alignment)) {
+        if (alignment <= 16) {
+            return pm_fast_alloc(size, flags);
+        }
+        void *p = pm_cache_alloc_aligned(size, alignment, flags);
+        if (p != NULL) {
+            return p;
+        }
+    }
     pm_mode_sync(&pm.calls);
     return pm.calls.alloc_aligned(size, alignment, flags);
 }

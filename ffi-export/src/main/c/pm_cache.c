@@ -516,7 +516,7 @@ static void pm_drain_remote(PmThread *t) {
         uint64_t w0 = pm_header(p)[0];
         unsigned c = (unsigned) (w0 >> 56);
         atomic_store_explicit(pm_header_word1(p), pm_word1_freed(pm_word1((uintptr_t) p, w0)), memory_order_relaxed);
-        pm_push(t, p, c);
+        pm_push(t, pm_block_start(p, w0), c);
         p = next;
     }
 }
@@ -601,7 +601,7 @@ static void pm_free_own(PmThread *t, void *ptr, size_t size, int counted) {
         pm_count_free(t, w0);
     }
     pm_remember_freed(t, (uintptr_t) ptr);
-    pm_push(t, ptr, (unsigned) (w0 >> 56));
+    pm_push(t, pm_block_start(ptr, w0), (unsigned) (w0 >> 56));
 }
 
 /* Whether a live-looking entry's header is sound; reports a double free or a damaged header if not. */
@@ -634,14 +634,15 @@ static void pm_give_to_owner(PmThread *owner, void *ptr) {
         uint64_t w0 = pm_header(ptr)[0];
         unsigned c = (unsigned) (w0 >> 56);
         atomic_store_explicit(pm_header_word1(ptr), pm_word1_freed(pm_word1((uintptr_t) ptr, w0)), memory_order_relaxed);
+        void *start = pm_block_start(ptr, w0);
         pthread_mutex_lock(&pm_depot.lock);
-        int taken = pm_depot_add(c, &ptr, 1);
+        int taken = pm_depot_add(c, &start, 1);
         if (pm_depot.count[c] > pm_depot_high(c)) {
             pthread_cond_signal(&pm_depot.wake);
         }
         pthread_mutex_unlock(&pm_depot.lock);
         if (taken == 0) {
-            pm_calls->cache_release(pm_class_size(c), &ptr, 1);
+            pm_calls->cache_release(pm_class_size(c), &start, 1);
         }
         return;
     }
@@ -783,16 +784,45 @@ PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
 /* ---- Resizing and sizes --------------------------------------------------------------------------- */
 
 /* A block for new_size from this thread's cache without counting it, or NULL. */
-static void *pm_take_quiet(PmThread *t, size_t new_size, uint32_t flags, unsigned tag) {
-    unsigned c = pm_class_of(new_size);
+/* A block of new_size bytes (new_size + pm_align_pad(alignment) at most PM_CACHE_LARGEST) aligned to
+ * alignment (a power of two up to PM_CACHE_ALIGN_MAX) from this cache, with its header and in the set, not
+ * counted; or NULL when its class is empty and cannot be refilled. */
+static void *pm_take_quiet(PmThread *t, size_t new_size, size_t alignment, uint32_t flags, unsigned tag) {
+    unsigned c = pm_class_of(new_size + pm_align_pad(alignment));
     if (t->count[c] == 0 && !pm_refill(t, c)) {
         return NULL;
     }
-    void *q = t->stack[c][--t->count[c]];
+    void *block = t->stack[c][--t->count[c]];
     uint64_t w0 = pm_word0(new_size, flags, c, tag);
+    void *q = block;
+    if (alignment > 16) {
+        uintptr_t at = ((uintptr_t) block + alignment - 1) & ~(uintptr_t) (alignment - 1);
+        q = (void *) at;
+        w0 |= pm_placement((unsigned) ((at - (uintptr_t) block) >> 4), (unsigned) __builtin_ctzll(alignment));
+        if ((at >> PM_PAGE_SHIFT) != ((uintptr_t) block >> PM_PAGE_SHIFT)) {
+            pm_page_mark(at); /* the class block crosses into a page of its own: the address is known there too */
+        }
+    }
     pm_header(q)[0] = w0;
     atomic_store_explicit(pm_header_word1(q), pm_word1((uintptr_t) q, w0), memory_order_relaxed);
     pm_set_add(t, (uintptr_t) q);
+    return q;
+}
+
+PM_HIDDEN void *pm_cache_alloc_aligned(size_t size, size_t alignment, uint32_t flags) {
+    uint32_t mode = pm_mode;
+    if (mode >= PM_TAGS || atomic_load_explicit(&pm_tag_detour[mode], memory_order_relaxed) != 0) {
+        return NULL; /* the facade reports a forbidden allocation and checks a budget */
+    }
+    PmThread *t = pm_thread_ready();
+    void *q = t != NULL ? pm_take_quiet(t, size, alignment, flags, mode) : NULL;
+    if (q == NULL) {
+        return NULL; /* the facade serves it and reports a failure */
+    }
+    pm_count_in(t, mode, size);
+    if (flags & PLATFORM_MEM_CLEAR) {
+        memset(q, 0, size);
+    }
     return q;
 }
 
@@ -808,8 +838,9 @@ static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
     uint64_t recorded = w0 & PM_SIZE_MASK;
     uint32_t flags = (uint32_t) (w0 >> 48) & 0xFF;
     unsigned tag = pm_tag_of(w0);
-    void *q = new_size <= PM_CACHE_LARGEST && !pm_realloc_detour(tag)
-        ? pm_take_quiet(t, new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR, tag) : NULL;
+    size_t alignment = pm_alignment_of(w0); /* a reallocated block keeps its alignment, as the facade's do */
+    void *q = new_size <= PM_CACHE_LARGEST - pm_align_pad(alignment) && !pm_realloc_detour(tag)
+        ? pm_take_quiet(t, new_size, alignment, flags & ~(uint32_t) PLATFORM_MEM_CLEAR, tag) : NULL;
     int from_facade = 0;
     if (q == NULL) {
         /* the new block keeps the old one's tag: the facade charges (and budgets) it to that tag; the
@@ -818,7 +849,8 @@ static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
         pm_mode = (mode & ~(uint32_t) 0xFFFF) | tag;
         pm_mode_sync(pm_calls);
         pm_mode = mode;
-        q = pm_calls->alloc(new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR);
+        q = alignment > 16 ? pm_calls->alloc_aligned(new_size, alignment, flags & ~(uint32_t) PLATFORM_MEM_CLEAR)
+                           : pm_calls->alloc(new_size, flags & ~(uint32_t) PLATFORM_MEM_CLEAR);
         if (q == NULL) {
             return NULL;
         }
@@ -858,8 +890,9 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
             return NULL;
         }
         unsigned c = (unsigned) (w0 >> 56);
-        if (new_size <= PM_CACHE_LARGEST && pm_class_of(new_size) == c && !pm_realloc_detour(pm_tag_of(w0))) {
-            uint64_t resized = pm_word0(new_size, (uint32_t) (w0 >> 48) & 0xFF, c, pm_tag_of(w0));
+        size_t pad = pm_align_pad(pm_alignment_of(w0));
+        if (new_size <= PM_CACHE_LARGEST - pad && pm_class_of(new_size + pad) == c && !pm_realloc_detour(pm_tag_of(w0))) {
+            uint64_t resized = pm_word0(new_size, (uint32_t) (w0 >> 48) & 0xFF, c, pm_tag_of(w0)) | (w0 & PM_PLACE_MASK);
             pm_header(ptr)[0] = resized;
             atomic_store_explicit(pm_header_word1(ptr), pm_word1(p, resized), memory_order_relaxed);
             pm_count(&t->reallocations, 1);
@@ -1082,7 +1115,8 @@ static void pm_thread_exit(void *arg) {
             }
             uint64_t w0 = pm_header(p)[0];
             atomic_store_explicit(pm_header_word1(p), pm_word1_freed(pm_word1((uintptr_t) p, w0)), memory_order_relaxed);
-            pm_depot_add((unsigned) (w0 >> 56), &p, 1);
+            void *start = pm_block_start(p, w0);
+            pm_depot_add((unsigned) (w0 >> 56), &start, 1);
             p = next;
         }
         for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {

@@ -24,10 +24,14 @@
  *
  * The header a cached block carries while it is handed out (the 16 bytes before it, where the
  * facade's own header would be):
- *     word0  requested size (40 bits) | tag (8) | flags (8) | size class (8)
+ *     word0  requested size (32 bits) | placement (8) | tag (8) | flags (8) | size class (8)
  *     word1  check of (address, word0) (32) | state (2): LIVE, REMOTE once another thread freed it, and
  *            FREED once it is back on a stack: a later free of the address is then told as a double
  *            free as long as nobody has written over the header (pm_diagnose reads it with a checked read)
+ * An aligned block (Platform_AllocAligned, alignment 32 to PM_CACHE_ALIGN_MAX) is a block of the class of
+ * size + alignment - 16 whose first aligned address is handed out, the header just before it as always;
+ * the placement byte keeps where the class block starts (the offset in 16-byte units, 4 bits) and the
+ * alignment (log2 - 4, 4 bits), so a free gives the whole block back and a reallocation keeps the alignment.
  */
 #ifndef PM_CACHE_H
 #define PM_CACHE_H
@@ -47,10 +51,12 @@ enum {
     PM_CACHE_CLASSES = 36,     /* 16..256 in 16-byte steps, then 4 classes per doubling up to 8192 */
     PM_CACHE_LARGEST = 8192,   /* the largest size served from the caches */
     PM_CACHE_RECENT = 64,      /* recently freed addresses a thread remembers, to tell a double free */
+    PM_CACHE_ALIGN_MAX = 256,  /* the largest alignment served from the caches */
     PM_TAGS = 256              /* allocation tags (Platform_Mem_PushTag): ids 0 (untagged) to 255 */
 };
 
-#define PM_SIZE_MASK ((UINT64_C(1) << 40) - 1)
+#define PM_SIZE_MASK ((UINT64_C(1) << 32) - 1)
+#define PM_PLACE_MASK (UINT64_C(0xFF) << 32)
 /* pm_mode: this thread's tag id (bits 0-7), and PM_MODE_FORBID while it forbids allocations */
 #define PM_MODE_FORBID (UINT32_C(1) << 16)
 #define PM_STATE_MASK UINT64_C(3)
@@ -147,6 +153,7 @@ static inline void pm_mode_sync(const PmTable *calls) {
 
 /* The slow paths (pm_cache.c). Each returns what its fast path would, or, for free, PM_CACHE_* below. */
 PM_HIDDEN void *pm_cache_alloc_slow(size_t size, uint32_t flags);
+PM_HIDDEN void *pm_cache_alloc_aligned(size_t size, size_t alignment, uint32_t flags);
 PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size);
 PM_HIDDEN void pm_cache_spill(PmThread *t, unsigned cls);
 PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, int *handled);
@@ -184,6 +191,27 @@ static inline size_t pm_class_size(unsigned c) {
 }
 
 /* ---- Block headers --------------------------------------------------------------------------------- */
+
+/* The placement bits of word0: the block handed out starts offset16 * 16 bytes into its class block and is
+ * aligned to 2^align_log2 bytes (4 to 8). */
+static inline uint64_t pm_placement(unsigned offset16, unsigned align_log2) {
+    return (uint64_t) (offset16 | (align_log2 - 4u) << 4) << 32;
+}
+
+/* The start of the class block that holds the block handed out at user (word0 w0): what goes on a stack. */
+static inline void *pm_block_start(void *user, uint64_t w0) {
+    return (char *) user - ((w0 >> 28) & 0xF0u);
+}
+
+/* The alignment the block was asked with (16 for every block but Platform_AllocAligned's). */
+static inline size_t pm_alignment_of(uint64_t w0) {
+    return (size_t) 16 << ((w0 >> 36) & 0xFu);
+}
+
+/* The bytes past the request an aligned block's class block needs: room to move up to the alignment. */
+static inline size_t pm_align_pad(size_t alignment) {
+    return alignment > 16 ? alignment - 16 : 0;
+}
 
 static inline uint64_t pm_word0(size_t size, uint32_t flags, unsigned cls, unsigned tag) {
     return (uint64_t) size | (uint64_t) (tag & 0xFFu) << 40 | (uint64_t) (flags & 0xFFu) << 48 | (uint64_t) cls << 56;
@@ -412,7 +440,7 @@ static inline int pm_cache_free(void *ptr, size_t size) {
     if (PM_CACHE_UNLIKELY(t->count[c] == pm_class_capacity[c])) {
         pm_cache_spill(t, c);
     }
-    t->stack[c][t->count[c]++] = ptr;
+    t->stack[c][t->count[c]++] = pm_block_start(ptr, w0);
     return PM_CACHE_DONE;
 }
 

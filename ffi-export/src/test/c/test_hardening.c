@@ -11,12 +11,17 @@
  *   test_hardening BACKEND bounded      with 5 million live blocks (through the caches, then through the
  *                                       facade alone) a bad free takes under 1 ms (median of 21)
  *   test_hardening BACKEND start-once   a failed Platform_Mem_Init reaches the handler exactly once
+ *   test_hardening BACKEND aligned      Platform_AllocAligned blocks (32 to 512 bytes of alignment, sizes on
+ *                                       both sides of what the caches serve), with the caches and without:
+ *                                       aligned, zeroed, sized and counted exactly; a reallocation keeps the
+ *                                       alignment and the bytes; interior, double and cross-thread frees
  *
  * Ends with "N passed, M failed" and exits non-zero if anything failed.
  */
 #define _GNU_SOURCE
 #include "platform_memory.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +226,116 @@ static void late(void) {
     }
 }
 
+/* ---- aligned blocks ------------------------------------------------------------------------------------ */
+
+static void *free_elsewhere(void *p) {
+    Platform_Free(p, 0);
+    return NULL;
+}
+
+static void expect_live(const PlatformMemStats *base, int64_t bytes, int64_t blocks, const char *when, size_t a,
+                        size_t size) {
+    PlatformMemStats now;
+    Platform_Mem_GetStats(&now);
+    CHECK((int64_t) (now.live_bytes - base->live_bytes) == bytes && (int64_t) (now.live_blocks - base->live_blocks) == blocks,
+          "alignment %zu, %zu bytes, %s: live %+lld bytes %+lld blocks, expected %+lld %+lld", a, size, when,
+          (long long) (now.live_bytes - base->live_bytes), (long long) (now.live_blocks - base->live_blocks),
+          (long long) bytes, (long long) blocks);
+}
+
+/* Aligned and plain blocks of one class, freed and taken again many times, each full of its own byte:
+ * none may overlap another (a freed aligned block must go back whole, from its start). */
+static void aligned_reuse(const char *mode) {
+    enum { N = 300 };
+    unsigned char *blocks[N] = {0};
+    size_t sizes[N] = {0};
+    unsigned seed = 7;
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < N; i++) {
+            if (blocks[i] != NULL && (seed = seed * 1103515245u + 12345u) % 2 == 0) {
+                continue;
+            }
+            if (blocks[i] != NULL) {
+                CHECK(holds(blocks[i], sizes[i], (unsigned char) i), "%s: round %d: block %d was written over", mode,
+                      round, i);
+                Platform_Free(blocks[i], sizes[i]);
+            }
+            size_t a = (size_t) 16 << (i % 5); /* 16 to 256 */
+            sizes[i] = 200 + (seed >> 8) % 300;
+            blocks[i] = Platform_AllocAligned(sizes[i], a, 0);
+            CHECK(blocks[i] != NULL && (uintptr_t) blocks[i] % a == 0, "%s: aligned to %zu", mode, a);
+            if (blocks[i] == NULL) {
+                return;
+            }
+            fill(blocks[i], sizes[i], (unsigned char) i);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        CHECK(holds(blocks[i], sizes[i], (unsigned char) i), "%s: at the end: block %d was written over", mode, i);
+        Platform_Free(blocks[i], sizes[i]);
+    }
+}
+
+static void aligned(const char *mode) {
+    aligned_reuse(mode);
+    static const size_t alignments[] = {32, 64, 128, 256, 512};
+    for (size_t k = 0; k < sizeof alignments / sizeof alignments[0]; k++) {
+        size_t a = alignments[k];
+        /* the caches serve up to 8 KiB including the room to align: the last size they serve and the first
+         * they do not, beside small and large ones */
+        size_t sizes[] = {1, 24, 100, 1000, 8192 - (a - 16), 8192 - (a - 16) + 1, 20000};
+        for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++) {
+            size_t size = sizes[j];
+            PlatformMemStats base;
+            Platform_Mem_GetStats(&base);
+            /* a block freed just before, of the same class, is dirty: CLEAR must still zero it */
+            void *dirty = Platform_AllocAligned(size, a, 0);
+            fill(dirty, size, 0xEE);
+            Platform_Free(dirty, size);
+            unsigned char *p = Platform_AllocAligned(size, a, PLATFORM_MEM_CLEAR);
+            CHECK(p != NULL && (uintptr_t) p % a == 0, "%s: %zu bytes aligned to %zu: %p", mode, size, a, (void *) p);
+            if (p == NULL) {
+                continue;
+            }
+            CHECK(Platform_Mem_Size(p) == size && holds(p, size, 0), "%s: %zu bytes aligned to %zu: size %zu, zeroed %d",
+                  mode, size, a, Platform_Mem_Size(p), holds(p, size, 0));
+            expect_live(&base, (int64_t) size, 1, "allocated", a, size);
+            fill(p, size, 0x3C);
+            unsigned char *q = Platform_Realloc(p, size, size * 2 + 100);
+            CHECK(q != NULL && (uintptr_t) q % a == 0 && holds(q, size, 0x3C) && Platform_Mem_Size(q) == size * 2 + 100,
+                  "%s: grown from %zu bytes aligned to %zu: %p", mode, size, a, (void *) q);
+            if (q == NULL) {
+                continue;
+            }
+            unsigned char *r = Platform_Realloc(q, 0, size);
+            CHECK(r != NULL && (uintptr_t) r % a == 0 && holds(r, size, 0x3C), "%s: shrunk back to %zu bytes aligned to %zu",
+                  mode, size, a);
+            if (r == NULL) {
+                continue;
+            }
+            expect_live(&base, (int64_t) size, 1, "reallocated", a, size);
+            if (size >= 64) {
+                Platform_Free(r + 32, 0);
+                CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_INTERIOR_POINTER, "%s: interior free of %zu bytes "
+                      "aligned to %zu: code %d (%s)", mode, size, a, atomic_load(&last_code), last_message);
+            }
+            CHECK(holds(r, size, 0x3C), "%s: nothing touched", mode);
+            Platform_Free(r, size);
+            expect_live(&base, 0, 0, "freed", a, size);
+            Platform_Free(r, size);
+            CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_DOUBLE_FREE, "%s: double free of %zu bytes aligned to "
+                  "%zu: code %d (%s)", mode, size, a, atomic_load(&last_code), last_message);
+            expect_live(&base, 0, 0, "after the double free", a, size);
+            /* handed out here, freed by another thread */
+            void *s = Platform_AllocAligned(size, a, 0);
+            pthread_t other;
+            CHECK(s != NULL && pthread_create(&other, NULL, free_elsewhere, s) == 0, "%s: thread", mode);
+            pthread_join(other, NULL);
+            expect_live(&base, 0, 0, "freed by another thread", a, size);
+        }
+    }
+}
+
 /* ---- bounded diagnosis --------------------------------------------------------------------------------- */
 
 enum { LIVE = 5000000, TIMES = 21 };
@@ -298,6 +413,14 @@ int main(int argc, char **argv) {
         Platform_Mem_Shutdown();
         if (start(backend, ";fastpath=off")) {
             bounded(backend, "facade");
+        }
+    } else if (strcmp(scenario, "aligned") == 0) {
+        if (start(backend, "")) {
+            aligned("caches");
+        }
+        Platform_Mem_Shutdown();
+        if (start(backend, ";fastpath=off")) {
+            aligned("facade");
         }
     } else if (strcmp(scenario, "start-once") == 0) {
         CHECK(Platform_Mem_Init("backend=nope") == PLATFORM_MEM_ERR_START, "an unknown backend fails");

@@ -71,6 +71,7 @@ typedef struct {
     unsigned char *p;
     size_t size;
     uint64_t tag; /* unique per block: the pattern's seed */
+    size_t alignment; /* what it was allocated with (16 at least): a reallocation keeps it */
 } Block;
 
 static unsigned char pattern_byte(uint64_t tag, size_t i) {
@@ -276,7 +277,7 @@ static void adopt_new(Worker *w, void *p, size_t size, size_t alignment, int cle
     EXPECT(w, (uintptr_t) p % alignment == 0, "%p is not aligned to %zu", p, alignment);
     size_t recorded = Platform_Mem_Size(p);
     EXPECT(w, recorded == size, "Platform_Mem_Size %zu, expected %zu", recorded, size);
-    Block b = {p, size, ((uint64_t) w->slot << 56) ^ ((uint64_t) w->incarnation << 40) ^ ++w->tags};
+    Block b = {p, size, ((uint64_t) w->slot << 56) ^ ((uint64_t) w->incarnation << 40) ^ ++w->tags, alignment};
     if (cleared) {
         for (size_t i = 0; i < size; i++) {
             if (b.p[i] != 0) {
@@ -395,7 +396,8 @@ static void realloc_block(Worker *w, Block b, int allow_mismatch) {
     }
     w->c.reallocations++;
     account_live(w, (int64_t) new_size - (int64_t) b.size, 0);
-    EXPECT(w, (uintptr_t) p % 16 == 0, "%p is not 16-byte aligned", p);
+    EXPECT(w, (uintptr_t) p % b.alignment == 0, "%p (reallocated from a block aligned to %zu) is not aligned to it", p,
+           b.alignment);
     size_t old_size = b.size;
     size_t kept = old_size < new_size ? old_size : new_size;
     b.p = p;

@@ -109,12 +109,15 @@ typedef struct PlatformMemStats {
 /*
  * peak_bytes is never below the true peak. While the per-thread caches of small blocks are on (tracking
  * "counters" without a limit, fastpath not off) it may lie above it by the blocks the caches hold unused
- * at the time: at most PLATFORM_MEM_CACHE_HELD bytes on each thread's stacks, as much again per class in
- * the shared depot, and the blocks other threads freed that their owner has not taken back yet; plus
- * the rounding of each live cached block to its size class (at most 15 bytes for blocks up to 256 bytes,
- * at most a quarter of the block above). Every other figure is exact whenever no call is in flight.
+ * at the time: at most PLATFORM_MEM_CACHE_HELD bytes on each thread's stacks, PLATFORM_MEM_DEPOT_HELD in
+ * the shared depot (plus the stacks of threads that ended since the depot keeper last ran), and the
+ * blocks other threads freed that their owner has not taken back yet; plus the rounding of each live
+ * cached block to its size class (at most 15 bytes for blocks up to 256 bytes, at most a quarter of the
+ * block above; a block of Platform_AllocAligned up to alignment - 16 bytes more). Every other figure is
+ * exact whenever no call is in flight.
  */
 #define PLATFORM_MEM_CACHE_HELD ((size_t) 1280 * 1024)
+#define PLATFORM_MEM_DEPOT_HELD (8 * PLATFORM_MEM_CACHE_HELD)
 
 /* Called on every error, on the thread that made the failing call. message is valid only during
  * the call; ptr is the pointer involved or NULL. It must not call back into the layer. */

@@ -57,7 +57,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
     private TrackedAllocator(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks) {
         super(backend, tracking, limit, quarantineBytes, quarantineBlocks);
         PointerDiagnosis diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
-        TagTable tags = new TagTable(errors, TagTable.JavaTotals.of(accounting, blocks));
+        TagTable tags = new TagTable(errors, accounting.totals(blocks));
         this.insights = new Insights(this, tags, accounting);
         this.release = new BlockRelease(blocks, header, accounting, errors, tracker, this.backend, heaps, diagnosis,
             quarantine, tags);

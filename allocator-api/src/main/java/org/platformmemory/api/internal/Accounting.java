@@ -120,6 +120,15 @@ public final class Accounting {
         return fail(size, op, "the budget allocator.limit=" + limit + " has " + (limit - liveBytes.get()) + " bytes left");
     }
 
+    /** The facade's totals for its tags, from this and its live-block set (bytes freed: bytes in less live bytes). */
+    public TagTable.JavaTotals totals(LiveBlockSet blocks) {
+        return () -> {
+            long live = liveBytes.get();
+            long in = blocks.bytesIn();
+            return new long[] {live, blocks.count(LiveBlockSet.ALLOCATED), blocks.count(LiveBlockSet.FREED), in, in - live};
+        };
+    }
+
     /** Bytes requested by live blocks. */
     public long liveBytes() {
         return liveBytes.get();

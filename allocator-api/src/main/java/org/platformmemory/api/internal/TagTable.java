@@ -33,16 +33,6 @@ public final class TagTable {
     public interface JavaTotals {
         /** Live bytes, blocks allocated, blocks freed, bytes allocated (and grown), bytes freed (and shrunk). */
         long[] read();
-
-        /** The totals of a facade's live-block set and accounting; bytes freed are bytes in less live bytes. */
-        static JavaTotals of(Accounting accounting, LiveBlockSet blocks) {
-            return () -> {
-                long live = accounting.liveBytes();
-                long in = blocks.bytesIn();
-                return new long[] {live, blocks.count(LiveBlockSet.ALLOCATED), blocks.count(LiveBlockSet.FREED), in,
-                    in - live};
-            };
-        }
     }
 
     /** What a cache in front of the facade counted per tag, summed over its threads. */
@@ -60,10 +50,7 @@ public final class TagTable {
     private final JavaTotals javaTotals;
     /** Whether any thread has pushed a tag or forbidden allocations: until then nothing looks at threads. */
     private volatile boolean used;
-    /**
-     * Whether blocks on the Java path need charging at all: a thread has used tags, or untagged has (had) a
-     * budget. Until then every block is untagged and the totals count it, so the hot path reads this alone.
-     */
+    /** Whether Java-path blocks need charging: tags were used, or untagged has (had) a budget. Until then, no. */
     private volatile boolean active;
     /** Called with a tag id whenever its budget changes (the cache's routing of that tag). */
     private volatile java.util.function.IntConsumer budgetListener = id -> { };

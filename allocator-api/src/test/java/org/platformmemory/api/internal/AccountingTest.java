@@ -30,6 +30,29 @@ class AccountingTest {
     }
 
     @Test
+    void shouldGiveTheTagsTotalsWithTheBytesFreedAsBytesInLessLiveBytes() {
+        Accounting accounting = new Accounting(0, errors);
+        LiveBlockSet blocks = new LiveBlockSet(4);
+        // two blocks of 100 and 50 bytes; the first grows to 130, the second is freed
+        accounting.reserve(100);
+        blocks.add(0x1000, LiveBlockSet.ALLOCATED, 100, 100);
+        accounting.reserve(50);
+        blocks.add(0x2000, LiveBlockSet.ALLOCATED, 50, 50);
+        blocks.remove(0x1000, LiveBlockSet.NONE);
+        accounting.reserve(30);
+        blocks.add(0x1000, LiveBlockSet.REALLOCATED, 130, 30);
+        blocks.remove(0x2000, LiveBlockSet.FREED);
+        accounting.add(-50);
+        // and a shrink of the first to 120 bytes: 10 bytes out, nothing in
+        blocks.remove(0x1000, LiveBlockSet.NONE);
+        accounting.add(-10);
+        blocks.add(0x1000, LiveBlockSet.REALLOCATED, 120, 0);
+        // live, allocated, freed, bytes in, bytes out
+        assertEquals(List.of(120L, 2L, 1L, 180L, 60L),
+            java.util.Arrays.stream(accounting.totals(blocks).read()).boxed().toList());
+    }
+
+    @Test
     void shouldRefuseAReservationThatWouldCrossTheBudget() {
         Accounting accounting = new Accounting(100, errors);
         assertEquals(60, accounting.reserve(60));

@@ -36,7 +36,7 @@ final class Rooms {
         this.tracker = Tracker.of(mode, header, errors);
         this.quarantine = new Quarantine(quarantineBytes, Quarantine.DEFAULT_BLOCKS, header, backend, tracker, errors);
         this.diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
-        this.tags = new TagTable(errors, TagTable.JavaTotals.of(accounting, blocks));
+        this.tags = new TagTable(errors, accounting.totals(blocks));
         this.release = new BlockRelease(blocks, header, accounting, errors, tracker, backend, heaps, diagnosis,
             quarantine, tags);
         this.placement = new BlockPlacement(blocks, header, accounting, errors, tracker, backend, heaps, release,

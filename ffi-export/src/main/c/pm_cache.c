@@ -358,6 +358,45 @@ static void pm_thread_renew(PmThread *t, uint64_t epoch) {
     t->epoch = epoch;
 }
 
+/* The records of threads that ended with nothing live, kept for the next threads to start (registry write
+ * lock): a program that starts short threads again and again (a job system, a thread per request) then
+ * pays no malloc of the record and its stacks, no zeroing of its counters' pages and no page records for
+ * the blocks it is handed (those of the thread before it, on the same pages). */
+enum { PM_SPARE_THREADS = 4 };
+static PmThread *pm_spares[PM_SPARE_THREADS];
+static int pm_spare_count;
+
+/* An ended thread's record, no longer in the registry: kept as a spare when it may be, else freed. */
+static void pm_thread_retire(PmThread *t, uint64_t epoch) {
+    if (t->epoch == epoch && t->live.used == 0 && pm_spare_count < PM_SPARE_THREADS) {
+        pm_spares[pm_spare_count++] = t; /* its page records stay, every bit clear */
+    } else {
+        pm_thread_free(t);
+    }
+}
+
+/* A spare record made ready for a new thread: fresh counters (the old ones were retired), a new thread's
+ * small first refills; the blocks on its stacks (if any) are this start's and stay. */
+static void pm_thread_reuse(PmThread *t, uint64_t epoch) {
+    if (t->epoch != epoch) {
+        pm_thread_renew(t, epoch);
+    } else {
+        atomic_store_explicit(&t->remote, NULL, memory_order_relaxed);
+        memset(t->tags, 0, sizeof t->tags); /* nobody reads a spare */
+        atomic_store_explicit(&t->reallocations, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->run, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->run_max, 0, memory_order_relaxed);
+        t->frame_base = 0;
+        for (int i = 0; i < PM_CACHE_RECENT; i++) {
+            atomic_store_explicit(&t->recent[i], 0, memory_order_relaxed);
+        }
+        t->refills = 0;
+    }
+    memset(t->fills, 0, sizeof t->fills);
+    atomic_store_explicit(&t->run_frame, 0, memory_order_relaxed);
+    t->orphaned = 0;
+}
+
 /* This thread's cache for the current start, made or renewed; NULL if the caches are off or out of memory. */
 static PmThread *pm_thread_ready(void) {
     uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_acquire);
@@ -372,6 +411,13 @@ static PmThread *pm_thread_ready(void) {
     if (t != NULL) {
         pm_thread_renew(t, epoch);
         pm_mode = 0; /* tags pushed before a restart belonged to the facade that closed */
+    } else if (pm_spare_count > 0) {
+        t = pm_spares[--pm_spare_count];
+        pm_thread_reuse(t, epoch);
+        t->next = pm_threads;
+        pm_threads = t;
+        pthread_setspecific(pm_thread_key, t); /* the key exists: the spare's thread had it */
+        pm_self = t;
     } else {
         size_t slots = 0;
         for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
@@ -1097,7 +1143,7 @@ static void pm_sweep_orphans(uint64_t epoch) {
                 pm_tags_into(o, pm_retired_tags, pm_tags_in_use());
             }
             *link = o->next;
-            pm_thread_free(o);
+            pm_thread_retire(o, epoch);
         } else {
             link = &o->next;
         }

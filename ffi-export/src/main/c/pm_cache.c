@@ -341,12 +341,11 @@ static void pm_thread_free(PmThread *t) {
     free(t);
 }
 
-/* Forgets everything a thread had from an older start of the layer; its blocks went with that facade. */
-static void pm_thread_renew(PmThread *t, uint64_t epoch) {
-    pm_pages_free(t); /* under the registry's write lock: nobody reads them */
-    memset(t->count, 0, sizeof t->count);
+/* Zeroes a thread's counters, remote queue and memory of recent frees. Nobody else reads the record: it
+ * is a spare, or the registry's write lock is held. */
+static void pm_thread_clear_counters(PmThread *t) {
     atomic_store_explicit(&t->remote, NULL, memory_order_relaxed);
-    memset(t->tags, 0, sizeof t->tags); /* under the registry's write lock: nobody reads them */
+    memset(t->tags, 0, sizeof t->tags);
     atomic_store_explicit(&t->reallocations, 0, memory_order_relaxed);
     atomic_store_explicit(&t->run, 0, memory_order_relaxed);
     atomic_store_explicit(&t->run_max, 0, memory_order_relaxed);
@@ -355,6 +354,13 @@ static void pm_thread_renew(PmThread *t, uint64_t epoch) {
         atomic_store_explicit(&t->recent[i], 0, memory_order_relaxed);
     }
     t->refills = 0;
+}
+
+/* Forgets everything a thread had from an older start of the layer; its blocks went with that facade. */
+static void pm_thread_renew(PmThread *t, uint64_t epoch) {
+    pm_pages_free(t); /* under the registry's write lock: nobody reads them */
+    memset(t->count, 0, sizeof t->count);
+    pm_thread_clear_counters(t);
     t->epoch = epoch;
 }
 
@@ -381,20 +387,39 @@ static void pm_thread_reuse(PmThread *t, uint64_t epoch) {
     if (t->epoch != epoch) {
         pm_thread_renew(t, epoch);
     } else {
-        atomic_store_explicit(&t->remote, NULL, memory_order_relaxed);
-        memset(t->tags, 0, sizeof t->tags); /* nobody reads a spare */
-        atomic_store_explicit(&t->reallocations, 0, memory_order_relaxed);
-        atomic_store_explicit(&t->run, 0, memory_order_relaxed);
-        atomic_store_explicit(&t->run_max, 0, memory_order_relaxed);
-        t->frame_base = 0;
-        for (int i = 0; i < PM_CACHE_RECENT; i++) {
-            atomic_store_explicit(&t->recent[i], 0, memory_order_relaxed);
-        }
-        t->refills = 0;
+        pm_thread_clear_counters(t);
     }
     memset(t->fills, 0, sizeof t->fills);
     atomic_store_explicit(&t->run_frame, 0, memory_order_relaxed);
     t->orphaned = 0;
+}
+
+/* A new thread's record for this start: zeroed counters, empty stacks and page index; NULL if out of memory. */
+static PmThread *pm_thread_new(uint64_t epoch) {
+    size_t slots = 0;
+    for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+        slots += pm_class_capacity[c];
+    }
+    /* the stacks need no zeroing (a slot is written before it is read): clearing them would cost a
+     * thread's first call a microsecond for nothing */
+    PmThread *t = malloc(sizeof *t + slots * sizeof(void *));
+    if (t != NULL) {
+        memset(t, 0, sizeof *t);
+    }
+    PmSlot *table = t != NULL ? pm_index_new(PM_INDEX_INITIAL_SHIFT) : NULL;
+    if (table == NULL) {
+        free(t);
+        return NULL;
+    }
+    size_t at = 0;
+    for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+        t->stack[c] = t->storage + at;
+        at += pm_class_capacity[c];
+    }
+    atomic_store_explicit(&t->live.slots, table, memory_order_relaxed);
+    atomic_store_explicit(&t->live.shift, PM_INDEX_INITIAL_SHIFT, memory_order_relaxed);
+    t->epoch = epoch;
+    return t;
 }
 
 /* This thread's cache for the current start, made or renewed; NULL if the caches are off or out of memory. */
@@ -411,43 +436,20 @@ static PmThread *pm_thread_ready(void) {
     if (t != NULL) {
         pm_thread_renew(t, epoch);
         pm_mode = 0; /* tags pushed before a restart belonged to the facade that closed */
-    } else if (pm_spare_count > 0) {
-        t = pm_spares[--pm_spare_count];
-        pm_thread_reuse(t, epoch);
-        t->next = pm_threads;
-        pm_threads = t;
-        pthread_setspecific(pm_thread_key, t); /* the key exists: the spare's thread had it */
-        pm_self = t;
     } else {
-        size_t slots = 0;
-        for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
-            slots += pm_class_capacity[c];
+        if (pm_spare_count > 0) {
+            t = pm_spares[--pm_spare_count];
+            pm_thread_reuse(t, epoch);
+        } else {
+            t = pm_thread_new(epoch);
         }
-        /* the stacks need no zeroing (a slot is written before it is read): clearing them would cost a
-         * thread's first call a microsecond for nothing */
-        t = malloc(sizeof *t + slots * sizeof(void *));
         if (t != NULL) {
-            memset(t, 0, sizeof *t);
+            t->next = pm_threads;
+            pm_threads = t;
+            pthread_once(&pm_thread_key_once, pm_make_key);
+            pthread_setspecific(pm_thread_key, t);
+            pm_self = t;
         }
-        PmSlot *table = t != NULL ? pm_index_new(PM_INDEX_INITIAL_SHIFT) : NULL;
-        if (table == NULL) {
-            free(t);
-            pthread_rwlock_unlock(&pm_registry_lock);
-            return NULL;
-        }
-        size_t at = 0;
-        for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
-            t->stack[c] = t->storage + at;
-            at += pm_class_capacity[c];
-        }
-        atomic_store_explicit(&t->live.slots, table, memory_order_relaxed);
-        atomic_store_explicit(&t->live.shift, PM_INDEX_INITIAL_SHIFT, memory_order_relaxed);
-        t->epoch = epoch;
-        t->next = pm_threads;
-        pm_threads = t;
-        pthread_once(&pm_thread_key_once, pm_make_key);
-        pthread_setspecific(pm_thread_key, t);
-        pm_self = t;
     }
     pthread_rwlock_unlock(&pm_registry_lock);
     return t;
@@ -862,8 +864,8 @@ static void *pm_take_quiet(PmThread *t, size_t new_size, size_t alignment, uint3
 
 PM_HIDDEN void *pm_cache_alloc_aligned(size_t size, size_t alignment, uint32_t flags) {
     uint32_t mode = pm_mode;
-    if (mode >= PM_TAGS || atomic_load_explicit(&pm_tag_detour[mode], memory_order_relaxed) != 0) {
-        return NULL; /* the facade reports a forbidden allocation and checks a budget */
+    if (pm_mode_detours(mode)) {
+        return NULL;
     }
     PmThread *t = pm_thread_ready();
     void *q = t != NULL ? pm_take_quiet(t, size, alignment, flags, mode) : NULL;

@@ -394,12 +394,18 @@ static inline void *pm_cache_hand_out(PmThread *t, void *p, size_t size, uint32_
     return p;
 }
 
+/* Whether a thread in this mode allocates through the facade: it forbids allocations or its tag has a
+ * budget (the facade reports the one and checks the other). */
+static inline int pm_mode_detours(uint32_t mode) {
+    return PM_CACHE_UNLIKELY(mode >= PM_TAGS) ||
+        PM_CACHE_UNLIKELY(atomic_load_explicit(&pm_tag_detour[mode], memory_order_relaxed) != 0);
+}
+
 /* A block of size (1..PM_CACHE_LARGEST) bytes, or NULL when the caller must ask the facade: also for a
  * thread that forbids allocations or whose tag has a budget (the facade reports and checks those). */
 static inline void *pm_cache_alloc(size_t size, uint32_t flags) {
     uint32_t mode = pm_mode;
-    if (PM_CACHE_UNLIKELY(mode >= PM_TAGS) ||
-        PM_CACHE_UNLIKELY(atomic_load_explicit(&pm_tag_detour[mode], memory_order_relaxed) != 0)) {
+    if (pm_mode_detours(mode)) {
         return NULL;
     }
     PmThread *t = pm_cache_self();

@@ -274,32 +274,29 @@ public final class LiveBlockSet {
 
     /** The number of live addresses (exact when no other thread is changing the set). */
     public long size() {
-        long n = 0;
-        for (LiveStripe s : stripes) {
-            lock(s);
-            n += s.size;
-            unlock(s);
-        }
-        return n;
+        return sum((s, unused) -> s.size, 0);
     }
 
     /** How many times {@code event} was counted (exact when no other thread is changing the set). */
     public long count(int event) {
-        long n = 0;
-        for (LiveStripe s : stripes) {
-            lock(s);
-            n += s.counts[event];
-            unlock(s);
-        }
-        return n;
+        return sum((s, e) -> s.counts[e], event);
     }
 
     /** The bytes counted in by {@link #add(long, int, long, long)} (exact when no other thread is changing the set). */
     public long bytesIn() {
+        return sum((s, unused) -> s.bytesIn, 0);
+    }
+
+    /** A figure of one stripe, read under its lock; {@code arg} keeps the lambdas non-capturing (no garbage). */
+    private interface StripeFigure {
+        long of(LiveStripe stripe, int arg);
+    }
+
+    private long sum(StripeFigure figure, int arg) {
         long n = 0;
         for (LiveStripe s : stripes) {
             lock(s);
-            n += s.bytesIn;
+            n += figure.of(s, arg);
             unlock(s);
         }
         return n;

@@ -209,9 +209,12 @@ static void late(void) {
         PlatformMemStats before;
         Platform_Mem_GetStats(&before);
         Platform_Free(a, 0);
-        if (sizes[k] > 8192 && strcmp(Platform_Mem_Backend(), "system") == 0) {
+        if (sizes[k] > 8192 && (strcmp(Platform_Mem_Backend(), "system") == 0 ||
+                                strcmp(Platform_Mem_Backend(), "agrona") == 0)) {
             /* glibc keeps its free-list links in a freed chunk's first 16 bytes, where the mark was: a stale
-             * free of a block the caches do not serve can only be told as a pointer nobody vouches for */
+             * free of a block the caches do not serve can only be told as a pointer nobody vouches for when
+             * the backend's large blocks are malloc's (system; agrona's LargeBlocks), as it is when glibc
+             * has reused or linked that chunk (it depends on the heap's state: a CI run saw it on agrona) */
             CHECK(atomic_load(&last_code) == PLATFORM_MEM_ERR_DOUBLE_FREE ||
                   atomic_load(&last_code) == PLATFORM_MEM_ERR_INVALID_POINTER, "late double free of %zu bytes: code %d",
                   sizes[k], atomic_load(&last_code));

@@ -107,6 +107,37 @@ public final class SlabAllocator implements Allocator {
         }
     }
 
+    /** Small blocks straight from their class's slabs, one batch; the magazine is the borrower's (its tally still counts them). */
+    @Override
+    public int allocateBatch(long size, long[] into, int count) {
+        int c = sizes.classOf(size, MIN_ALIGNMENT);
+        if (c < 0) {
+            return Allocator.super.allocateBatch(size, into, count);
+        }
+        int taken = 0;
+        while (taken < count) {
+            int got = classes[c].take(into, taken, count - taken); // from one slab at a time
+            if (got == 0) {
+                break;
+            }
+            taken += got;
+        }
+        magazines.current().tally(c, size * taken);
+        return taken;
+    }
+
+    /** Small blocks straight back to their class's slabs, one batch. */
+    @Override
+    public void freeBatch(long size, long[] from, int count) {
+        int c = sizes.classOf(size, MIN_ALIGNMENT);
+        if (c < 0) {
+            Allocator.super.freeBatch(size, from, count);
+            return;
+        }
+        magazines.current().tally(c, -size * count);
+        classes[c].give(from, 0, count);
+    }
+
     /** In place when the block keeps its slot, or when the C heap can resize a large block; else moves it. */
     @Override
     public long reallocate(long address, long oldSize, long newSize, long alignment) {

@@ -76,6 +76,37 @@ public interface Allocator extends AutoCloseable {
     }
 
     /**
+     * Allocates up to {@code count} blocks of {@code size} bytes each, aligned to {@link #MIN_ALIGNMENT},
+     * into {@code into[0..count)}: for a cache in front of the facade (the C shim's) that hands them out
+     * and takes them back itself, so a backend with batches of its own may serve them in one step and
+     * skip its own per-thread cache. The default calls {@link #allocate} for each.
+     *
+     * @return how many were allocated: fewer than {@code count} only when the memory ran out
+     */
+    default int allocateBatch(long size, long[] into, int count) {
+        int made = 0;
+        while (made < count) {
+            long block = allocate(size, MIN_ALIGNMENT);
+            if (block == 0) {
+                break;
+            }
+            into[made++] = block;
+        }
+        return made;
+    }
+
+    /**
+     * Frees {@code count} blocks of {@code size} bytes from {@code from[0..count)}, each one that
+     * {@link #allocateBatch} (or {@link #allocate} with {@link #MIN_ALIGNMENT}) returned. The default calls
+     * {@link #free} for each.
+     */
+    default void freeBatch(long size, long[] from, int count) {
+        for (int i = 0; i < count; i++) {
+            free(from[i], size, MIN_ALIGNMENT);
+        }
+    }
+
+    /**
      * Creates a private heap: an allocator of its own whose {@link #close()} frees every block still
      * in it at once (the {@code HeapCreate}/{@code HeapDestroy} model).
      *

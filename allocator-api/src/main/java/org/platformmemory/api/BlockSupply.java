@@ -58,6 +58,9 @@ public final class BlockSupply {
     /** The room before each lent block that the cache may use for its own header. */
     public static final long HEADER_ROOM = 16;
 
+    /** Each thread's buffer for a batch's addresses (a batch larger than it goes in pieces). */
+    private static final ThreadLocal<long[]> SCRATCH = ThreadLocal.withInitial(() -> new long[512]);
+
     private static final Counts NONE = into -> java.util.Arrays.fill(into, 0, 5, 0L);
 
     private final TrackedAllocator owner;
@@ -101,13 +104,19 @@ public final class BlockSupply {
             return 0;
         }
         Allocator source = backend.backend();
+        long[] blocks = SCRATCH.get();
         int lent = 0;
         while (lent < count) {
-            long base = backend.allocate(source, blockSize + HEADER_ROOM, Allocator.MIN_ALIGNMENT);
-            if (base == 0) {
+            int want = Math.min(count - lent, blocks.length);
+            int made = backend.allocateBatch(source, blockSize + HEADER_ROOM, blocks, want);
+            for (int i = 0; i < made; i++) {
+                blocks[i] += HEADER_ROOM;
+            }
+            NativeMemory.putLongs(out + 8L * lent, blocks, made);
+            lent += made;
+            if (made < want) {
                 break;
             }
-            NativeMemory.putLong(out + 8L * lent++, base + HEADER_ROOM);
         }
         accounting.lend(blockSize * lent); // once per batch: one atomic update, not one per block
         return lent;
@@ -119,9 +128,15 @@ public final class BlockSupply {
             return; // their memory goes with the backend
         }
         Allocator source = backend.backend();
-        for (int i = 0; i < count; i++) {
-            long user = NativeMemory.getLong(in + 8L * i);
-            backend.free(source, user - HEADER_ROOM, blockSize + HEADER_ROOM, Allocator.MIN_ALIGNMENT, user);
+        long[] blocks = SCRATCH.get();
+        for (int done = 0; done < count; ) {
+            int n = Math.min(count - done, blocks.length);
+            NativeMemory.getLongs(in + 8L * done, blocks, n);
+            for (int i = 0; i < n; i++) {
+                blocks[i] -= HEADER_ROOM;
+            }
+            backend.freeBatch(source, blockSize + HEADER_ROOM, blocks, n);
+            done += n;
         }
         accounting.lend(-blockSize * count);
     }

@@ -85,6 +85,24 @@ public final class ArenaAllocator implements Allocator {
         heap.freeLarge(address, size, alignment);
     }
 
+    /** Small blocks straight from their class's shared bin, one lock for the batch; the thread cache is the borrower's. */
+    @Override
+    public int allocateBatch(long size, long[] into, int count) {
+        int c = CLASSES.classOf(size, MIN_ALIGNMENT);
+        return c >= 0 ? heap.bin(c).take(into, 0, count) : Allocator.super.allocateBatch(size, into, count);
+    }
+
+    /** Small blocks straight back to their class's shared bin, one lock for the batch. */
+    @Override
+    public void freeBatch(long size, long[] from, int count) {
+        int c = CLASSES.classOf(size, MIN_ALIGNMENT);
+        if (c >= 0) {
+            heap.bin(c).give(from, 0, count);
+        } else {
+            Allocator.super.freeBatch(size, from, count);
+        }
+    }
+
     @Override
     public long reallocate(long address, long oldSize, long newSize, long alignment) {
         if (oldSize <= PageHeap.SMALL_MAX && newSize <= PageHeap.SMALL_MAX) {

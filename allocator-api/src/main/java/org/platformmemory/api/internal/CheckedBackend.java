@@ -62,6 +62,45 @@ public final class CheckedBackend {
         return 0;
     }
 
+    /**
+     * Up to {@code count} blocks of {@code total} bytes aligned to {@link Allocator#MIN_ALIGNMENT} into
+     * {@code into[0..)}, checked as {@link #allocate} checks one (a block that is not aligned is reported and
+     * given back): how many there are.
+     */
+    public int allocateBatch(Allocator source, long total, long[] into, int count) {
+        int made;
+        try {
+            made = source.allocateBatch(total, into, count);
+        } catch (Throwable t) {
+            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw allocating a batch of " + count
+                + " blocks of " + total + " bytes: " + t, 0);
+            return 0;
+        }
+        int kept = 0;
+        for (int i = 0; i < Math.min(made, count); i++) {
+            long base = into[i];
+            if (base > 0 && (base & (Allocator.MIN_ALIGNMENT - 1)) == 0) {
+                into[kept++] = base;
+            } else if (base != 0) {
+                misaligned(source, base, total, Allocator.MIN_ALIGNMENT);
+            } else {
+                errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' counted a null block in a batch of "
+                    + total + " bytes", 0);
+            }
+        }
+        return kept;
+    }
+
+    /** Gives back {@code count} blocks {@link #allocateBatch} returned; a backend that throws is reported. */
+    public void freeBatch(Allocator source, long total, long[] from, int count) {
+        try {
+            source.freeBatch(total, from, count);
+        } catch (Throwable t) {
+            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw while freeing a batch of "
+                + count + " blocks of " + total + " bytes: " + t, count > 0 ? from[0] : 0);
+        }
+    }
+
     /** The block moved or resized, or 0 with the old block intact (out of memory) or unknown (reported). */
     public long reallocate(Allocator source, long base, long oldTotal, long newTotal, long align) {
         long moved;

@@ -39,6 +39,16 @@ public final class NativeMemory {
         EVERYTHING.set(LONG, address, value);
     }
 
+    /** Writes {@code values[0..count)} as 8-byte words to {@code address} onwards. */
+    public static void putLongs(long address, long[] values, int count) {
+        MemorySegment.copy(values, 0, EVERYTHING, LONG, address, count);
+    }
+
+    /** Reads {@code count} 8-byte words at {@code address} onwards into {@code into[0..count)}. */
+    public static void getLongs(long address, long[] into, int count) {
+        MemorySegment.copy(EVERYTHING, LONG, address, into, 0, count);
+    }
+
     /** The byte at {@code address}. */
     public static byte getByte(long address) {
         return EVERYTHING.get(BYTE, address);

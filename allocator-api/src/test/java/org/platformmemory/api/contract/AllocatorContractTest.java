@@ -542,6 +542,37 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
     }
 
     @Test
+    void shouldLendBatchesOfDisjointWritableBlocksAndTakeThemBack() {
+        org.platformmemory.api.BlockSupply supply = memory.supply();
+        assertTrue(supply.available(), "counters tracking without a limit lends");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment addresses = arena.allocate(8L * 600, 8);
+            for (long size : new long[] {16, 48, 256, 1024, 8192}) {
+                int lent = supply.lend(size, addresses.address(), 600); // more than one scratch batch
+                assertEquals(600, lent, "size " + size);
+                assertEquals(600 * size, supply.lentBytes());
+                List<long[]> spans = new ArrayList<>();
+                for (int i = 0; i < lent; i++) {
+                    long user = addresses.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i);
+                    assertEquals(0, user % 16, "16-byte aligned");
+                    MemorySegment block = MemorySegment.ofAddress(user - org.platformmemory.api.BlockSupply.HEADER_ROOM)
+                        .reinterpret(size + org.platformmemory.api.BlockSupply.HEADER_ROOM);
+                    block.fill((byte) i); // the header room and every byte are the borrower's
+                    spans.add(new long[] {user - org.platformmemory.api.BlockSupply.HEADER_ROOM, user + size});
+                }
+                spans.sort((x, y) -> Long.compare(x[0], y[0]));
+                for (int i = 1; i < spans.size(); i++) {
+                    assertTrue(spans.get(i)[0] >= spans.get(i - 1)[1], "blocks of " + size + " overlap");
+                }
+                supply.takeBack(size, addresses.address(), lent);
+                assertEquals(0, supply.lentBytes());
+            }
+        }
+        assertStats(0, 0, 0, 0, 0, 0, 0);
+        assertEquals(List.of(), errors.reports());
+    }
+
+    @Test
     void shouldGiveEveryBlockBackToTheBackendOnClose() {
         CountingAllocator backend = countingBackend();
         TrackedAllocator counted = openCounted(backend, Tracking.COUNTERS, 0);

@@ -177,6 +177,84 @@ class CheckedBackendTest {
         assertEquals(1, handler.reports().size());
     }
 
+    /** A backend whose batches are scripted: allocateBatch copies {@code batch} out, freeBatch records. */
+    private static final class Batches implements Allocator {
+        long[] batch = {};
+        RuntimeException failure;
+        final List<Long> freed = new ArrayList<>();
+
+        @Override
+        public String name() {
+            return "batches";
+        }
+
+        @Override
+        public long allocate(long size, long alignment) {
+            throw new AssertionError("one at a time");
+        }
+
+        @Override
+        public void free(long address, long size, long alignment) {
+            freed.add(address);
+        }
+
+        @Override
+        public int allocateBatch(long size, long[] into, int count) {
+            if (failure != null) {
+                throw failure;
+            }
+            System.arraycopy(batch, 0, into, 0, batch.length);
+            return batch.length;
+        }
+
+        @Override
+        public void freeBatch(long size, long[] from, int count) {
+            if (failure != null) {
+                throw failure;
+            }
+            for (int i = 0; i < count; i++) {
+                freed.add(from[i]);
+            }
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void shouldPassOnABatchAndDropAndReportEachBlockThatIsNotAligned() {
+        Batches batches = new Batches();
+        batches.batch = new long[] {0x1000, 0x2008, 0x3000, -16, 0x4000};
+        long[] into = new long[8];
+        assertEquals(3, backend.allocateBatch(batches, 64, into, 8));
+        assertArrayEquals(new long[] {0x1000, 0x3000, 0x4000}, java.util.Arrays.copyOf(into, 3), "the good ones, in order");
+        assertEquals(List.of(0x2008L, -16L), batches.freed, "the bad ones given back");
+        assertEquals(2, handler.reports().size());
+        assertEquals(ErrorCode.BACKEND_FAILURE, handler.last().error());
+        assertEquals(-16, handler.last().address());
+        batches.batch = new long[] {0x5000, 0};
+        assertEquals(1, backend.allocateBatch(batches, 64, into, 8));
+        assertTrue(handler.last().message().contains("null block in a batch"), handler.last().message());
+    }
+
+    @Test
+    void shouldReportABatchThatThrowsAsNothingAllocatedOrAFailedFree() {
+        Batches batches = new Batches();
+        batches.failure = new IllegalStateException("batch boom");
+        assertEquals(0, backend.allocateBatch(batches, 128, new long[4], 4));
+        assertTrue(handler.last().message().startsWith("backend 'scripted' threw allocating a batch of 4 blocks of 128 bytes: "),
+            handler.last().message());
+        backend.freeBatch(batches, 128, new long[] {0x7000, 0x8000}, 2);
+        assertEquals(0x7000, handler.last().address(), "named by its first block");
+        assertTrue(handler.last().message().startsWith("backend 'scripted' threw while freeing a batch of 2 blocks of 128 bytes: "),
+            handler.last().message());
+        assertEquals(2, handler.reports().size());
+        batches.failure = null;
+        backend.freeBatch(batches, 128, new long[] {0x7000, 0x8000}, 2);
+        assertEquals(List.of(0x7000L, 0x8000L), batches.freed);
+    }
+
     @Test
     void shouldStandInForAHeapTheBackendDoesNotHaveAndReportOneThatThrows() {
         assertSame(scripted, backend.createHeap(), "no heaps of its own: the backend itself");

@@ -38,7 +38,7 @@ public final class ArenaAllocator implements Allocator {
     private final ArenaAllocator parent;
 
     /** The validated knobs, see {@link ArenaAllocatorProvider}. */
-    record Settings(long chunkSize, int retainChunks, boolean threadCache, int cacheBlocks, long cacheBytes) {
+    record Settings(long chunkSize, int retainChunks, int readyChunks, boolean threadCache, int cacheBlocks, long cacheBytes) {
     }
 
     ArenaAllocator(Settings settings) {
@@ -48,7 +48,8 @@ public final class ArenaAllocator implements Allocator {
     private ArenaAllocator(Settings settings, boolean threadCache, ArenaAllocator parent) {
         this.settings = settings;
         this.parent = parent;
-        this.heap = new PageHeap(settings.chunkSize(), settings.retainChunks());
+        // chunks made ready ahead by a thread of their own for the allocator, not for each private heap
+        this.heap = new PageHeap(settings.chunkSize(), settings.retainChunks(), parent == null ? settings.readyChunks() : 0);
         this.caches = threadCache ? new ThreadStacks(cacheCapacities(settings), heap) : null;
     }
 

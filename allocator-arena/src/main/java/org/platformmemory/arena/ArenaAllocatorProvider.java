@@ -12,6 +12,9 @@ import org.platformmemory.api.InvalidConfigException;
  *       blocks larger than a chunk get an arena of their own;</li>
  *   <li>{@code allocator.arena.retainChunks}: empty chunks kept for reuse before one is released,
  *       0 to 1024 (default 2);</li>
+ *   <li>{@code allocator.arena.readyChunks}: new chunks a thread of their own keeps carved and zeroed ahead
+ *       of need, so that the thread whose block needs a new chunk does not take its page faults,
+ *       0 to 16 (default 2; 0: each chunk is made when needed, by the thread that needs it);</li>
  *   <li>{@code allocator.arena.threadCache}: true or false (default true);</li>
  *   <li>{@code allocator.arena.cacheBlocks}: the most blocks a thread keeps per size class, 2 to 4096
  *       (default 128);</li>
@@ -24,6 +27,7 @@ public final class ArenaAllocatorProvider implements AllocatorProvider {
     static final String NAME = "arena";
     static final String CHUNK_SIZE = "allocator.arena.chunkSize";
     static final String RETAIN_CHUNKS = "allocator.arena.retainChunks";
+    static final String READY_CHUNKS = "allocator.arena.readyChunks";
     static final String THREAD_CACHE = "allocator.arena.threadCache";
     static final String CACHE_BLOCKS = "allocator.arena.cacheBlocks";
     static final String CACHE_BYTES = "allocator.arena.cacheBytes";
@@ -50,9 +54,10 @@ public final class ArenaAllocatorProvider implements AllocatorProvider {
                 + "' is not allowed; use a power of two from 256k to 1g (for example 4m)");
         }
         int retainChunks = config.integer(RETAIN_CHUNKS, 2, 0, 1024);
+        int readyChunks = config.integer(READY_CHUNKS, 2, 0, 16);
         boolean threadCache = config.bool(THREAD_CACHE, true);
         int cacheBlocks = config.integer(CACHE_BLOCKS, 128, 2, 4096);
         long cacheBytes = config.bytes(CACHE_BYTES, 64L << 10, 1L << 10, 16L << 20);
-        return new ArenaAllocator.Settings(chunkSize, retainChunks, threadCache, cacheBlocks, cacheBytes);
+        return new ArenaAllocator.Settings(chunkSize, retainChunks, readyChunks, threadCache, cacheBlocks, cacheBytes);
     }
 }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.platformmemory.api.kit.AddressIndex;
+import org.platformmemory.api.kit.ReadyPool;
 import org.platformmemory.api.kit.SizeClasses;
 import org.platformmemory.api.kit.ThreadStacks;
 
@@ -25,7 +26,10 @@ import static org.platformmemory.arena.Chunk.PAGE_SHIFT;
  *
  * <p>A chunk whose pages are all free again is kept while at most {@code retainChunks} empty chunks are
  * kept, and released (its arena closed) beyond that, so a frame loop reuses chunks instead of opening
- * and closing one each frame.
+ * and closing one each frame. New chunks come ready from a {@link ReadyPool} when there is one (the
+ * allocator's own heap, not private heaps): carved and zeroed by its thread ahead of need, so a thread that
+ * needs a new chunk does not take its page faults (13 ms for 4 MiB on the benchmark machine); a chunk
+ * released beyond {@code retainChunks} goes back to it when it holds fewer than it keeps ready.
  *
  * <p>Thread-safe: one lock guards the chunks' page maps; the chunk index is published copy-on-write so
  * {@link #chunkOf} takes no lock. As the {@link ThreadStacks.Backing} of the thread caches, it trades
@@ -40,6 +44,7 @@ final class PageHeap implements ThreadStacks.Backing {
 
     private final long chunkSize;
     private final int retainChunks;
+    private final ReadyPool<Chunk> ready;
     private final SizeClassBin[] bins = new SizeClassBin[CLASSES.count()];
     private final Object lock = new Object();
 
@@ -56,9 +61,12 @@ final class PageHeap implements ThreadStacks.Backing {
     // every live chunk (huge ones too), sorted by base address; replaced, never changed
     private volatile AddressIndex<Chunk> index = AddressIndex.empty();
 
-    PageHeap(long chunkSize, int retainChunks) {
+    /** @param readyChunks chunks kept ready by a thread of their own, 0 for none */
+    PageHeap(long chunkSize, int retainChunks, int readyChunks) {
         this.chunkSize = chunkSize;
         this.retainChunks = retainChunks;
+        this.ready = readyChunks == 0 ? null
+            : new ReadyPool<>("platform-memory-chunks", readyChunks, () -> Chunk.carve(chunkSize), c -> c.arena.close());
         for (int c = 0; c < bins.length; c++) {
             bins[c] = new SizeClassBin(c, this);
         }
@@ -188,10 +196,16 @@ final class PageHeap implements ThreadStacks.Backing {
                 }
             }
         }
+        if (ready != null) {
+            ready.clear();
+        }
     }
 
     /** Closes every arena: every block of this heap is gone at once. */
     void close() {
+        if (ready != null) {
+            ready.close();
+        }
         synchronized (lock) {
             closed = true;
             AddressIndex<Chunk> all = index;
@@ -222,6 +236,12 @@ final class PageHeap implements ThreadStacks.Backing {
             figures.put("hugeBytes", hugeBytes);
             figures.put("chunksOpened", chunksOpened);
             figures.put("chunksReleased", chunksReleased);
+            if (ready != null) {
+                long[] counts = ready.counts();
+                figures.put("readyChunks", (long) ready.ready());
+                figures.put("readyChunksTaken", counts[1]);
+                figures.put("readyChunksMissed", counts[2]);
+            }
             long usedPages = 0;
             for (Chunk chunk : chunks) {
                 usedPages += chunk.usedPages();
@@ -288,7 +308,10 @@ final class PageHeap implements ThreadStacks.Backing {
             empty.forSlabs = forSlabs;
             return empty;
         }
-        Chunk chunk = Chunk.carve(chunkSize);
+        Chunk chunk = ready != null ? ready.poll() : null;
+        if (chunk == null) {
+            chunk = Chunk.carve(chunkSize);
+        }
         if (chunk == null) {
             return null;
         }
@@ -321,7 +344,9 @@ final class PageHeap implements ThreadStacks.Backing {
         emptyChunks--;
         chunksReleased++;
         unindex(chunk);
-        chunk.arena.close();
+        if (ready == null || !ready.offer(chunk)) {
+            chunk.arena.close();
+        }
     }
 
     private void index(Chunk chunk) {

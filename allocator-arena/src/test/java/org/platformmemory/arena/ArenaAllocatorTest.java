@@ -118,6 +118,50 @@ class ArenaAllocatorTest {
     }
 
     @Test
+    void shouldTakeNewChunksReadyMadeAndKeepReleasedOnesReadyUpToTheTarget() throws InterruptedException {
+        ArenaAllocator a = open(Map.of("arena.retainChunks", "0", "arena.readyChunks", "2"));
+        try {
+            long first = a.allocate(3 * MIB, 16); // the first chunk: none ready yet, made here; the maker starts
+            assertEquals(1L, a.statistics().get("readyChunksMissed"));
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (a.statistics().get("readyChunks") < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(2L, a.statistics().get("readyChunks"), "two made ahead");
+            long second = a.allocate(3 * MIB, 16); // does not fit the first chunk: a ready one
+            assertEquals(1L, a.statistics().get("readyChunksTaken"));
+            assertEquals(2L, a.statistics().get("chunks"));
+            fill(second, 3 * MIB, 7);
+            assertTrue(holds(second, 3 * MIB, 7), "a ready chunk is memory like any other");
+            while (a.statistics().get("readyChunks") < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            a.free(first, 3 * MIB, 16);
+            a.free(second, 3 * MIB, 16);
+            assertEquals(0L, a.statistics().get("chunks"), "both released (retainChunks=0)");
+            assertEquals(2L, a.statistics().get("readyChunks"), "the ready ones were full: the released chunks went");
+            Allocator heap = a.createHeap();
+            assertEquals(null, ((ArenaAllocator) heap).statistics().get("readyChunks"), "private heaps have none");
+        } finally {
+            a.close();
+        }
+        assertEquals(0L, a.statistics().get("readyChunks"), "closed: the ready chunks are gone");
+    }
+
+    @Test
+    void shouldMakeEveryChunkWhereItIsNeededWithoutReadyChunks() {
+        ArenaAllocator a = open(Map.of("arena.readyChunks", "0"));
+        try {
+            a.allocate(3 * MIB, 16);
+            a.allocate(3 * MIB, 16);
+            assertEquals(2L, a.statistics().get("chunks"));
+            assertEquals(null, a.statistics().get("readyChunks"));
+        } finally {
+            a.close();
+        }
+    }
+
+    @Test
     void shouldReleaseChunksOfSmallBlocksOnceTheyAreAllFreeAndTheCachesTrimmed() {
         SplittableRandom random = new SplittableRandom(1);
         long[] sizes = new long[100_000];

@@ -117,7 +117,7 @@ typedef struct PlatformMemStats {
  * exact whenever no call is in flight.
  */
 #define PLATFORM_MEM_CACHE_HELD ((size_t) 1280 * 1024)
-#define PLATFORM_MEM_DEPOT_HELD (8 * PLATFORM_MEM_CACHE_HELD)
+#define PLATFORM_MEM_DEPOT_HELD ((size_t) 32 * 1024 * 1024)
 
 /* Called on every error, on the thread that made the failing call. message is valid only during
  * the call; ptr is the pointer involved or NULL. It must not call back into the layer. */

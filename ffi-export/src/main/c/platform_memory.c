@@ -707,14 +707,23 @@ static inline int pm_ready(void) {
 /* ---- The fast path: every allocation and free goes through these two ----------------------------- */
 
 /* Small blocks come from this thread's cache (pm_cache.h); everything else, and whatever the cache
- * cannot serve or does not know, from the facade through one upcall. */
+ * cannot serve or does not know, from the facade through one upcall. The common case is one check of the
+ * layer's state and size, then the cache's leaf fast path; the rest is out of line (pm_*_fallback). */
 static inline void *pm_fast_alloc(size_t size, uint32_t flags) {
-    if (PM_UNLIKELY(size == 0) || PM_UNLIKELY(!pm_ready())) {
+    if (PM_LIKELY(atomic_load_explicit(&pm.state, memory_order_acquire) == PM_READY) &&
+        PM_LIKELY(size - 1 < atomic_load_explicit(&pm_cache.largest, memory_order_relaxed))) {
+        return pm_cache_alloc(size, flags); /* size 0 wraps around: never here */
+    }
+    return pm_alloc_fallback(size, flags);
+}
+
+PM_HIDDEN __attribute__((noinline)) void *pm_alloc_fallback(size_t size, uint32_t flags) {
+    if (size == 0 || !pm_ready()) {
         return NULL;
     }
-    if (PM_LIKELY(size <= atomic_load_explicit(&pm_cache.largest, memory_order_relaxed))) {
-        void *p = pm_cache_alloc(size, flags);
-        if (PM_LIKELY(p != NULL)) {
+    if (size <= atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) && !pm_mode_detours(pm_mode)) {
+        void *p = pm_cache_alloc_slow(size, flags);
+        if (p != NULL) {
             return p;
         }
     }
@@ -723,11 +732,20 @@ static inline void *pm_fast_alloc(size_t size, uint32_t flags) {
 }
 
 static inline void pm_fast_free(void *ptr, size_t size) {
-    if (PM_UNLIKELY(ptr == NULL) || PM_UNLIKELY(!pm_ready())) {
+    if (PM_LIKELY(atomic_load_explicit(&pm.state, memory_order_acquire) == PM_READY) &&
+        PM_LIKELY(atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) != 0) && PM_LIKELY(ptr != NULL)) {
+        pm_cache_free(ptr, size);
         return;
     }
-    if (PM_LIKELY(atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) != 0) &&
-        PM_LIKELY(pm_cache_free(ptr, size) == PM_CACHE_DONE)) {
+    pm_free_fallback(ptr, size);
+}
+
+PM_HIDDEN __attribute__((noinline)) void pm_free_fallback(void *ptr, size_t size) {
+    if (ptr == NULL || !pm_ready()) {
+        return;
+    }
+    if (atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) != 0 &&
+        pm_cache_free_slow(ptr, size) == PM_CACHE_DONE) {
         return;
     }
     pm.calls.free(ptr, size);

@@ -120,7 +120,11 @@ static int pm_page_mark(uintptr_t p) {
         }
     }
     size_t bit = (p >> PM_PAGE_SHIFT) & 0xFFFF;
-    atomic_fetch_or_explicit(&leaf[bit >> 6], UINT64_C(1) << (bit & 63), memory_order_release);
+    uint64_t mask = UINT64_C(1) << (bit & 63);
+    /* a batch's blocks mostly share a few pages already marked: a plain load, not a locked or, for those */
+    if ((atomic_load_explicit(&leaf[bit >> 6], memory_order_relaxed) & mask) == 0) {
+        atomic_fetch_or_explicit(&leaf[bit >> 6], mask, memory_order_release);
+    }
     return 1;
 }
 
@@ -132,6 +136,7 @@ static struct {
     void **blocks[PM_CACHE_CLASSES];
     int count[PM_CACHE_CLASSES];
     int room[PM_CACHE_CLASSES];
+    size_t bytes; /* of the blocks held, over all classes */
     int stop;
 } pm_depot = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
@@ -139,13 +144,14 @@ static int pm_depot_target(unsigned c) {
     return c <= PM_DEPOT_PREFILLED ? 2 * pm_batch(c) : 0;
 }
 
-/* The most a class keeps in the depot before the Java thread takes the surplus back: eight full stacks
- * (PLATFORM_MEM_DEPOT_HELD over all classes). A script's garbage collection or a level's teardown frees
- * more than a thread's stacks hold; with four stacks' worth here, the Lua and C++ clients went on
- * crossing into Java with half stacks, with eight they do so less and ran 5-10% faster (interleaved runs);
- * glibc keeps every freed small block, so this is still the thriftier of the two. */
-static int pm_depot_high(unsigned c) {
-    return 16 * pm_batch(c);
+/* Whether the depot keeps n more blocks of class c: up to PLATFORM_MEM_DEPOT_HELD bytes of blocks over all
+ * classes, whatever their mix. A script's garbage collection or a level's teardown frees far more than a
+ * thread's stacks hold, and the same program allocates as much again soon after; kept here, that round trip
+ * never crosses into Java. With eight stacks a class (10 MiB at most) the Lua client still sent 245,000 blocks
+ * a run back to Java and took 267,000 from it; with a budget over all classes, 26,000 and 90,000 (pm_clients
+ * --scale 8). glibc keeps every freed small block; this is still the thriftier of the two. Under the lock. */
+static int pm_depot_keeps(unsigned c, int n) {
+    return pm_depot.bytes + (size_t) n * pm_class_size(c) <= PLATFORM_MEM_DEPOT_HELD;
 }
 
 /* Whether a class needs the Java thread: below half its target, or above its high mark. Under the lock. */
@@ -154,8 +160,20 @@ static int pm_depot_work(void) {
         if (pm_depot.count[c] * 2 < pm_depot_target(c)) {
             return (int) c;
         }
-        if (pm_depot.count[c] > pm_depot_high(c)) {
-            return (int) c | 256;
+    }
+    if (pm_depot.bytes > PLATFORM_MEM_DEPOT_HELD) {
+        /* over its budget (threads that ended left their stacks here): the class with the most bytes to spare */
+        int most = -1;
+        size_t spare = 0;
+        for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+            int extra = pm_depot.count[c] - pm_depot_target(c);
+            if (extra > 0 && (size_t) extra * pm_class_size(c) > spare) {
+                spare = (size_t) extra * pm_class_size(c);
+                most = (int) c;
+            }
+        }
+        if (most >= 0) {
+            return most | 256;
         }
     }
     return -1;
@@ -174,6 +192,7 @@ static int pm_depot_add(unsigned c, void *const *blocks, int n) {
     }
     memcpy(pm_depot.blocks[c] + pm_depot.count[c], blocks, (size_t) n * sizeof *blocks);
     pm_depot.count[c] += n;
+    pm_depot.bytes += (size_t) n * pm_class_size(c);
     return n;
 }
 
@@ -188,6 +207,7 @@ static int pm_depot_get(unsigned c, void **out, int n, int surplus_only) {
     int taken = n < available ? n : available > 0 ? available : 0;
     int was_low = pm_depot.count[c] * 2 < pm_depot_target(c);
     pm_depot.count[c] -= taken;
+    pm_depot.bytes -= (size_t) taken * pm_class_size(c);
     memcpy(out, pm_depot.blocks[c] + pm_depot.count[c], (size_t) taken * sizeof *out);
     if (taken > 0 && !was_low && pm_depot.count[c] * 2 < pm_depot_target(c)) {
         pthread_cond_signal(&pm_depot.wake); /* once, as the class falls below half its target */
@@ -246,6 +266,7 @@ PM_HIDDEN int32_t pm_service_depot_take(int32_t cls, void *out, int32_t max) {
     int extra = pm_depot.count[cls] - 2 * pm_batch((unsigned) cls);
     int taken = extra < 0 ? 0 : extra < max ? extra : max;
     pm_depot.count[cls] -= taken;
+    pm_depot.bytes -= (size_t) taken * pm_class_size((unsigned) cls);
     memcpy(out, pm_depot.blocks[cls] + pm_depot.count[cls], (size_t) taken * sizeof(void *));
     pthread_mutex_unlock(&pm_depot.lock);
     return taken;
@@ -536,7 +557,7 @@ PM_HIDDEN void pm_cache_spill(PmThread *t, unsigned c) {
     int half = pm_batch(c);
     int given = 0;
     pthread_mutex_lock(&pm_depot.lock);
-    if (!pm_depot.stop && pm_depot.count[c] + half <= pm_depot_high(c)) {
+    if (!pm_depot.stop && pm_depot_keeps(c, half)) {
         given = pm_depot_add(c, t->stack[c], half);
     }
     pthread_mutex_unlock(&pm_depot.lock);
@@ -553,6 +574,28 @@ static void pm_push(PmThread *t, void *p, unsigned c) {
         pm_cache_spill(t, c);
     }
     t->stack[c][t->count[c]++] = p;
+}
+
+PM_HIDDEN void pm_cache_push_spilling(PmThread *t, unsigned c, void *start) {
+    pm_push(t, start, c);
+}
+
+PM_HIDDEN void *pm_cache_hand_out_paged(PmThread *t, void *p, size_t size, uint32_t flags, unsigned cls, unsigned tag) {
+    uintptr_t page = (uintptr_t) p >> PM_PAGE_SHIFT_BITS;
+    PmPage *r = pm_page_of(t, page);
+    if (r == NULL) {
+        r = pm_cache_new_page(t, page);
+    }
+    return pm_cache_hand_out_in(t, r, p, size, flags, cls, tag);
+}
+
+PM_HIDDEN void pm_cache_free_paged(PmThread *t, void *ptr, size_t size) {
+    PmPage *r = pm_page_of(t, (uintptr_t) ptr >> PM_PAGE_SHIFT_BITS);
+    if (r == NULL) {
+        pm_free_fallback(ptr, size);
+        return;
+    }
+    pm_cache_free_in(t, r, ptr, size);
 }
 
 /* Takes back the blocks other threads freed for this one (they counted the frees). */
@@ -690,7 +733,7 @@ static void pm_give_to_owner(PmThread *owner, void *ptr) {
         void *start = pm_block_start(ptr, w0);
         pthread_mutex_lock(&pm_depot.lock);
         int taken = pm_depot_add(c, &start, 1);
-        if (pm_depot.count[c] > pm_depot_high(c)) {
+        if (pm_depot.bytes > PLATFORM_MEM_DEPOT_HELD) {
             pthread_cond_signal(&pm_depot.wake);
         }
         pthread_mutex_unlock(&pm_depot.lock);
@@ -1175,7 +1218,7 @@ static void pm_thread_exit(void *arg) {
         for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
             if (t->count[c] > 0 && pm_depot_add(c, t->stack[c], (int) t->count[c]) > 0) {
                 t->count[c] = 0;
-                signal |= pm_depot.count[c] > pm_depot_high(c);
+                signal |= pm_depot.bytes > PLATFORM_MEM_DEPOT_HELD;
             }
         }
         if (signal) {
@@ -1239,6 +1282,7 @@ PM_HIDDEN void pm_cache_stop(void) {
         pm_depot.blocks[c] = NULL;
         pm_depot.count[c] = pm_depot.room[c] = 0;
     }
+    pm_depot.bytes = 0;
     pthread_mutex_unlock(&pm_depot.lock);
     /* given back outside the lock: a report from the facade may reach a handler that calls in again */
     for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {

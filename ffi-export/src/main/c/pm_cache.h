@@ -380,18 +380,49 @@ static inline PmThread *pm_cache_self(void) {
     return NULL;
 }
 
-/* Hands out p (of class cls) for a request of size bytes under tag: header, live set, counters. */
-static inline void *pm_cache_hand_out(PmThread *t, void *p, size_t size, uint32_t flags, unsigned cls, unsigned tag) {
+/* The fast paths below are leaves in the common case: every other case leaves them by a tail call (to the
+ * slow paths in pm_cache.c, or to the caller's fallback in platform_memory.c), so the compiler saves no
+ * registers and sets up no frame for the common case (6 pushes and pops an allocation before). */
+
+/* What the caller does when the cache cannot serve or does not know a block (platform_memory.c): start the
+ * layer if needed, the cache's slow paths, then the facade. */
+PM_HIDDEN void *pm_alloc_fallback(size_t size, uint32_t flags);
+PM_HIDDEN void pm_free_fallback(void *ptr, size_t size);
+
+/* The record of p's page when it is the page of this thread's last lookup (the common case), else NULL. */
+static inline PmPage *pm_last_page(PmThread *t, uintptr_t p) {
+    PmPage *last = t->live.last;
+    return PM_CACHE_LIKELY(last != NULL) && PM_CACHE_LIKELY(last->page == p >> PM_PAGE_SHIFT_BITS) ? last : NULL;
+}
+
+/* Hands out p (of class cls, in the page of record r) for a request of size bytes under tag: header, live
+ * set, counters, zeroing. */
+static inline void *pm_cache_hand_out_in(PmThread *t, PmPage *r, void *p, size_t size, uint32_t flags,
+                                         unsigned cls, unsigned tag) {
     uint64_t *h = pm_header(p);
     uint64_t w0 = pm_word0(size, flags, cls, tag);
     h[0] = w0;
     atomic_store_explicit(pm_header_word1(p), pm_word1((uintptr_t) p, w0), memory_order_relaxed);
-    pm_set_add(t, (uintptr_t) p);
+    _Atomic uint64_t *w = pm_word(r, (uintptr_t) p);
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | pm_bit((uintptr_t) p), memory_order_release);
+    t->live.used++;
     pm_count_in(t, tag, size);
     if (flags & PLATFORM_MEM_CLEAR) {
-        memset(p, 0, size);
+        return memset(p, 0, size);
     }
     return p;
+}
+
+/* pm_cache_hand_out for a block outside the page of the last lookup (pm_cache.c: finds or adds the page). */
+PM_HIDDEN void *pm_cache_hand_out_paged(PmThread *t, void *p, size_t size, uint32_t flags, unsigned cls, unsigned tag);
+
+/* Hands out p (of class cls) for a request of size bytes under tag. */
+static inline void *pm_cache_hand_out(PmThread *t, void *p, size_t size, uint32_t flags, unsigned cls, unsigned tag) {
+    PmPage *r = pm_last_page(t, (uintptr_t) p);
+    if (PM_CACHE_UNLIKELY(r == NULL)) {
+        return pm_cache_hand_out_paged(t, p, size, flags, cls, tag);
+    }
+    return pm_cache_hand_out_in(t, r, p, size, flags, cls, tag);
 }
 
 /* Whether a thread in this mode allocates through the facade: it forbids allocations or its tag has a
@@ -401,15 +432,13 @@ static inline int pm_mode_detours(uint32_t mode) {
         PM_CACHE_UNLIKELY(atomic_load_explicit(&pm_tag_detour[mode], memory_order_relaxed) != 0);
 }
 
-/* A block of size (1..PM_CACHE_LARGEST) bytes, or NULL when the caller must ask the facade: also for a
- * thread that forbids allocations or whose tag has a budget (the facade reports and checks those). */
+/* A block of size (1..PM_CACHE_LARGEST) bytes for a ready layer with the caches on; anything this cannot serve
+ * (an empty stack, a thread's first call, a thread that forbids allocations or whose tag has a budget: the
+ * facade reports the one and checks the other) goes to pm_alloc_fallback. */
 static inline void *pm_cache_alloc(size_t size, uint32_t flags) {
     uint32_t mode = pm_mode;
-    if (pm_mode_detours(mode)) {
-        return NULL;
-    }
     PmThread *t = pm_cache_self();
-    if (PM_CACHE_LIKELY(t != NULL)) {
+    if (PM_CACHE_LIKELY(t != NULL) && !pm_mode_detours(mode)) {
         unsigned c = pm_class_of(size);
         uint32_t n = t->count[c];
         if (PM_CACHE_LIKELY(n != 0)) {
@@ -417,37 +446,62 @@ static inline void *pm_cache_alloc(size_t size, uint32_t flags) {
             return pm_cache_hand_out(t, t->stack[c][n - 1], size, flags, c, mode);
         }
     }
-    return pm_cache_alloc_slow(size, flags);
+    return pm_alloc_fallback(size, flags);
 }
 
-/* Frees ptr (not NULL) if this thread handed it out and all is well: PM_CACHE_DONE. Anything else
- * goes to the slow path, which returns PM_CACHE_DONE too, or PM_CACHE_NOT_MINE for the facade. */
-static inline int pm_cache_free(void *ptr, size_t size) {
-    PmThread *t = pm_cache_self();
-    if (PM_CACHE_UNLIKELY(t == NULL)) {
-        return pm_cache_free_slow(ptr, size);
-    }
+/* Pushes the start of a freed block of class c onto a full stack: spills half of it first (pm_cache.c). */
+PM_HIDDEN void pm_cache_push_spilling(PmThread *t, unsigned c, void *start);
+
+/* Frees ptr (16-byte aligned, in the page of record r) if this thread handed it out and all is well; anything
+ * else goes to pm_free_fallback, which tells what is wrong with it or whose it is. */
+static inline void pm_cache_free_in(PmThread *t, PmPage *r, void *ptr, size_t size) {
     uintptr_t p = (uintptr_t) ptr;
-    if (PM_CACHE_UNLIKELY(!pm_set_has(t, p))) {
-        return pm_cache_free_slow(ptr, size);
+    _Atomic uint64_t *w = pm_word(r, p);
+    uint64_t bits = atomic_load_explicit(w, memory_order_relaxed);
+    if (PM_CACHE_UNLIKELY((bits & pm_bit(p)) == 0)) {
+        pm_free_fallback(ptr, size); /* not one this thread handed out: its header may not even be readable */
+        return;
     }
     uint64_t w0 = pm_header(ptr)[0];
-    uint64_t recorded = w0 & PM_SIZE_MASK;
     uint64_t live = pm_word1(p, w0);
     if (PM_CACHE_UNLIKELY(atomic_load_explicit(pm_header_word1(ptr), memory_order_relaxed) != live) ||
-        PM_CACHE_UNLIKELY(size != 0 && size != recorded)) {
-        return pm_cache_free_slow(ptr, size);
+        PM_CACHE_UNLIKELY(size != 0 && size != (w0 & PM_SIZE_MASK))) {
+        pm_free_fallback(ptr, size);
+        return;
     }
-    pm_set_remove(t, p);
+    atomic_store_explicit(w, bits & ~pm_bit(p), memory_order_release);
+    t->live.used--;
     atomic_store_explicit(pm_header_word1(ptr), pm_word1_freed(live), memory_order_relaxed);
     pm_count_free(t, w0);
     pm_remember_freed(t, p);
     unsigned c = (unsigned) (w0 >> 56);
-    if (PM_CACHE_UNLIKELY(t->count[c] == pm_class_capacity[c])) {
-        pm_cache_spill(t, c);
+    void *start = pm_block_start(ptr, w0);
+    uint32_t n = t->count[c];
+    if (PM_CACHE_UNLIKELY(n == pm_class_capacity[c])) {
+        pm_cache_push_spilling(t, c, start);
+        return;
     }
-    t->stack[c][t->count[c]++] = pm_block_start(ptr, w0);
-    return PM_CACHE_DONE;
+    t->stack[c][n] = start;
+    t->count[c] = n + 1;
+}
+
+/* pm_cache_free for a block outside the page of the last lookup (pm_cache.c). */
+PM_HIDDEN void pm_cache_free_paged(PmThread *t, void *ptr, size_t size);
+
+/* Frees ptr (not NULL) for a ready layer with the caches on. */
+static inline void pm_cache_free(void *ptr, size_t size) {
+    PmThread *t = pm_cache_self();
+    uintptr_t p = (uintptr_t) ptr;
+    if (PM_CACHE_UNLIKELY(t == NULL) || PM_CACHE_UNLIKELY((p & 15) != 0)) {
+        pm_free_fallback(ptr, size);
+        return;
+    }
+    PmPage *r = pm_last_page(t, p);
+    if (PM_CACHE_UNLIKELY(r == NULL)) {
+        pm_cache_free_paged(t, ptr, size);
+        return;
+    }
+    pm_cache_free_in(t, r, ptr, size);
 }
 
 #endif

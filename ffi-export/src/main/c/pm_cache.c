@@ -315,7 +315,7 @@ static void pm_pages_free(PmThread *t) {
     }
     t->live.pages = 0;
     t->live.used = 0;
-    t->live.last = NULL;
+    memset(t->live.recent, 0, sizeof t->live.recent);
 }
 
 /* Adds a thread's counters by tag, for the first n tags, to tags[4 * tag + 0..3]. */
@@ -522,7 +522,7 @@ PM_HIDDEN PmPage *pm_cache_new_page(PmThread *t, uintptr_t page) {
     }
     atomic_store_explicit(&slots[i], r, memory_order_release);
     t->live.pages++;
-    t->live.last = r;
+    *pm_recent_slot(t, page) = r;
     return r;
 }
 

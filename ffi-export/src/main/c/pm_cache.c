@@ -179,8 +179,12 @@ static int pm_depot_work(void) {
     return -1;
 }
 
-/* Adds n blocks of class c; the depot grows to hold them. Under the lock. Returns how many it took. */
+/* Adds n blocks of class c; the depot grows to hold them. Under the lock. Returns how many it took: none
+ * once the layer is stopping (its blocks go with the closing facade). */
 static int pm_depot_add(unsigned c, void *const *blocks, int n) {
+    if (pm_depot.stop) {
+        return 0;
+    }
     if (pm_depot.count[c] + n > pm_depot.room[c]) {
         int room = pm_depot.room[c] * 2 + n + 16;
         void **grown = realloc(pm_depot.blocks[c], (size_t) room * sizeof *grown);
@@ -263,7 +267,7 @@ PM_HIDDEN int32_t pm_service_depot_take(int32_t cls, void *out, int32_t max) {
         return 0;
     }
     pthread_mutex_lock(&pm_depot.lock);
-    int extra = pm_depot.count[cls] - 2 * pm_batch((unsigned) cls);
+    int extra = pm_depot.count[cls] - pm_depot_target((unsigned) cls); /* what pm_depot_work counts as spare */
     int taken = extra < 0 ? 0 : extra < max ? extra : max;
     pm_depot.count[cls] -= taken;
     pm_depot.bytes -= (size_t) taken * pm_class_size((unsigned) cls);
@@ -1246,6 +1250,7 @@ PM_HIDDEN void pm_cache_start(const PmTable *calls) {
     pthread_rwlock_unlock(&pm_registry_lock);
     pthread_mutex_lock(&pm_depot.lock);
     memset(pm_depot.count, 0, sizeof pm_depot.count);
+    pm_depot.bytes = 0; /* blocks a thread left here after the stop belong to the closed facade: forgotten */
     pm_depot.stop = 0;
     pthread_mutex_unlock(&pm_depot.lock);
     /* Java starts its depot keeper when asked, now that the depot is ready for it */

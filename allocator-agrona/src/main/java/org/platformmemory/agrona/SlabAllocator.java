@@ -116,7 +116,15 @@ public final class SlabAllocator implements Allocator {
         }
         int taken = 0;
         while (taken < count) {
-            int got = classes[c].take(into, taken, count - taken); // from one slab at a time
+            int got;
+            try {
+                got = classes[c].take(into, taken, count - taken); // from one slab at a time
+            } catch (RuntimeException | Error e) {
+                if (taken == 0) {
+                    throw e;
+                }
+                break; // the blocks taken so far are handed over, not lost
+            }
             if (got == 0) {
                 break;
             }

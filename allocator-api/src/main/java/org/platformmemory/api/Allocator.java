@@ -81,12 +81,24 @@ public interface Allocator extends AutoCloseable {
      * and takes them back itself, so a backend with batches of its own may serve them in one step and
      * skip its own per-thread cache. The default calls {@link #allocate} for each.
      *
-     * @return how many were allocated: fewer than {@code count} only when the memory ran out
+     * <p>An override must not throw once it has put a block in {@code into}: the blocks would be lost. It
+     * ends the batch early instead, as the default does.
+     *
+     * @return how many were allocated: fewer than {@code count} only when the memory ran out (or {@link
+     *         #allocate} threw after the first block)
      */
     default int allocateBatch(long size, long[] into, int count) {
         int made = 0;
         while (made < count) {
-            long block = allocate(size, MIN_ALIGNMENT);
+            long block;
+            try {
+                block = allocate(size, MIN_ALIGNMENT);
+            } catch (RuntimeException | Error e) {
+                if (made == 0) {
+                    throw e; // nothing to lose: the caller reports it
+                }
+                break; // the blocks made so far are handed over; the next call meets the failure again
+            }
             if (block == 0) {
                 break;
             }

@@ -65,8 +65,10 @@ final class PageHeap implements ThreadStacks.Backing {
     PageHeap(long chunkSize, int retainChunks, int readyChunks) {
         this.chunkSize = chunkSize;
         this.retainChunks = retainChunks;
+        // the maker refers to the size, not to this heap: a heap dropped without close can still be collected
+        long size = chunkSize;
         this.ready = readyChunks == 0 ? null
-            : new ReadyPool<>("platform-memory-chunks", readyChunks, () -> Chunk.carve(chunkSize), c -> c.arena.close());
+            : new ReadyPool<>("platform-memory-chunks", readyChunks, () -> Chunk.carve(size), c -> c.arena.close());
         for (int c = 0; c < bins.length; c++) {
             bins[c] = new SizeClassBin(c, this);
         }

@@ -47,7 +47,17 @@ final class SizeClassBin {
     synchronized int take(long[] into, int at, int count) {
         int taken = 0;
         while (taken < count) {
-            Slab slab = head != null ? head : grow();
+            Slab slab = head;
+            if (slab == null) {
+                try {
+                    slab = grow();
+                } catch (RuntimeException | Error e) {
+                    if (taken == 0) {
+                        throw e;
+                    }
+                    break; // the blocks taken so far are handed over, not lost
+                }
+            }
             if (slab == null) {
                 break;
             }

@@ -209,6 +209,9 @@ final class ShimCache implements BlockSupply.Counts {
                 if ((work & 256) != 0) {
                     int taken = (int) depotTake.invokeExact(work & 255, buffer.address(), (int) most);
                     supply.takeBack(c[0], buffer.address(), taken);
+                    if (taken == 0) {
+                        Thread.sleep(50); // nothing to take after all: not a spin
+                    }
                     continue;
                 }
                 int lent = supply.lend(c[0], buffer.address(), (int) c[2]);

@@ -1,22 +1,23 @@
 package org.platformmemory.api.internal;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.lang.management.ManagementFactory;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * What the operating system says about memory: available and total bytes (container-aware).
  *
  * <p>The available figure is asked for often (a game's {@code Alloc} samples it at every new high of its
  * memory; wwmem.h does so every 1024th call while memory grows), so it is read from Linux's
- * {@code /proc/meminfo} through a channel kept open, into a buffer kept, without a regular expression or a
+ * {@code /proc/meminfo} through a file kept open, into a buffer kept, without a regular expression or a
  * string per line, and kept for {@link #FRESH_NANOS}: the kernel's figure is an estimate that moves all
  * the time, and reading it took 30-100 us (a file opened, read and split per call), which the C++ client
- * paid thousands of times a run. Thread-safe.
+ * paid thousands of times a run. The file is a {@link RandomAccessFile}, not a channel: a channel is closed
+ * by a read on a thread whose interrupt flag is set. A read that fails drops the file, and the next read
+ * opens it again; only a system without the file falls back to the JDK's free-memory figure for good.
+ * Thread-safe.
  */
 public final class SystemMemory {
 
@@ -27,9 +28,9 @@ public final class SystemMemory {
 
     private static final Object LOCK = new Object();
     // guarded by LOCK
-    private static FileChannel meminfo;
+    private static RandomAccessFile meminfo;
     private static boolean noMeminfo;
-    private static final ByteBuffer TEXT = ByteBuffer.allocate(8192);
+    private static final byte[] TEXT = new byte[8192];
     private static long readAt;
     private static long lastAvailable = -1;
 
@@ -56,6 +57,13 @@ public final class SystemMemory {
         }
     }
 
+    /** Whether the figure comes from /proc/meminfo through the kept file (it is open). For tests. */
+    static boolean readsMeminfo() {
+        synchronized (LOCK) {
+            return !noMeminfo && meminfo != null;
+        }
+    }
+
     /** The machine's (or container's) total memory. */
     public static long total() {
         return bean().getTotalMemorySize();
@@ -65,24 +73,39 @@ public final class SystemMemory {
         return (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     }
 
-    // MemAvailable in bytes, or -1 where there is none; under LOCK
+    // MemAvailable in bytes, or -1 where there is none (now); under LOCK
     private static long readAvailable() {
         if (noMeminfo) {
             return -1;
         }
         try {
             if (meminfo == null) {
-                meminfo = FileChannel.open(Path.of("/proc/meminfo"), StandardOpenOption.READ);
+                meminfo = new RandomAccessFile("/proc/meminfo", "r");
             }
-            TEXT.clear();
-            while (TEXT.hasRemaining() && meminfo.read(TEXT, TEXT.position()) > 0) {
-                // the file is generated on each read from offset 0; it fits the buffer
+            meminfo.seek(0); // the file is generated afresh on each read from offset 0; it fits the buffer
+            int length = 0;
+            for (int got; length < TEXT.length && (got = meminfo.read(TEXT, length, TEXT.length - length)) > 0; ) {
+                length += got;
             }
-            return parseAvailable(TEXT.array(), TEXT.position());
+            return parseAvailable(TEXT, length);
+        } catch (FileNotFoundException e) {
+            noMeminfo = true; // no such file here: the JDK's figure from now on
+            return -1;
         } catch (IOException | RuntimeException e) {
-            noMeminfo = true;
+            forgetFile(); // opened again on the next read
             return -1;
         }
+    }
+
+    private static void forgetFile() {
+        try {
+            if (meminfo != null) {
+                meminfo.close();
+            }
+        } catch (IOException ignored) {
+            // it goes either way
+        }
+        meminfo = null;
     }
 
     /** MemAvailable in bytes from the text of /proc/meminfo ({@code length} bytes), or -1 if it has none. */

@@ -141,11 +141,15 @@ public final class ReadyPool<T> implements AutoCloseable {
 
     // under the lock
     private void startOrWake() {
-        if (!started) {
-            started = true;
-            Thread.ofPlatform().daemon(true).name(name).start(this::makeAhead);
-        } else {
+        if (started) {
             wanted.signal();
+            return;
+        }
+        try {
+            Thread.ofPlatform().daemon(true).name(name).start(this::makeAhead);
+            started = true;
+        } catch (Throwable t) {
+            // no thread now (out of memory or of threads): the owner makes its own; the next poll tries again
         }
     }
 
@@ -165,8 +169,8 @@ public final class ReadyPool<T> implements AutoCloseable {
             T thing;
             try {
                 thing = make.get();
-            } catch (RuntimeException | OutOfMemoryError e) {
-                thing = null;
+            } catch (Throwable t) {
+                thing = null; // as "cannot now": tried again after a pause
             }
             if (thing == null) {
                 if (!pause()) {

@@ -239,6 +239,41 @@ class CheckedBackendTest {
     }
 
     @Test
+    void shouldHandOverTheBlocksMadeBeforeADefaultBatchMeetsAThrow() {
+        Allocator failing = new Allocator() { // the SPI's default allocateBatch over an allocate that fails from its third call
+            private int calls;
+
+            @Override
+            public String name() {
+                return "failing";
+            }
+
+            @Override
+            public long allocate(long size, long alignment) {
+                if (++calls >= 3) {
+                    throw new IllegalStateException("third block boom");
+                }
+                return 0x1000L * calls;
+            }
+
+            @Override
+            public void free(long address, long size, long alignment) {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        long[] into = new long[5];
+        assertEquals(2, backend.allocateBatch(failing, 64, into, 5), "the two made before the throw, not lost");
+        assertArrayEquals(new long[] {0x1000, 0x2000}, java.util.Arrays.copyOf(into, 2));
+        assertEquals(List.of(), handler.reports(), "met again, and reported, by the next call");
+        assertEquals(0, backend.allocateBatch(failing, 64, into, 5));
+        assertEquals(1, handler.reports().size());
+        assertTrue(handler.last().message().contains("third block boom"), handler.last().message());
+    }
+
+    @Test
     void shouldReportABatchThatThrowsAsNothingAllocatedOrAFailedFree() {
         Batches batches = new Batches();
         batches.failure = new IllegalStateException("batch boom");

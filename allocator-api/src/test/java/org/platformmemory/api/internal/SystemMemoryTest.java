@@ -43,4 +43,21 @@ class SystemMemoryTest {
             assertEquals(first, again, "read again within FRESH_NANOS: the kept figure");
         }
     }
+
+    @Test
+    void shouldKeepReadingTheFileAfterAReadOnAnInterruptedThread() {
+        SystemMemory.forget();
+        Thread.currentThread().interrupt();
+        long figure;
+        try {
+            figure = SystemMemory.available();
+        } finally {
+            Thread.interrupted(); // clear the flag for the tests after this one
+        }
+        assertTrue(figure > 0, "available " + figure);
+        assertTrue(SystemMemory.readsMeminfo(), "an interrupt must not close the file for good");
+        SystemMemory.forget();
+        assertTrue(SystemMemory.available() > 0);
+        assertTrue(SystemMemory.readsMeminfo());
+    }
 }

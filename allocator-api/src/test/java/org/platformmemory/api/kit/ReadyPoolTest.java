@@ -99,4 +99,19 @@ class ReadyPoolTest {
             assertEquals(0, next.get());
         }
     }
+
+    @Test
+    void shouldKeepMakingAfterTheMakerThrows() throws InterruptedException {
+        AtomicInteger attempts = new AtomicInteger();
+        try (ReadyPool<Integer> pool = new ReadyPool<>("ready-pool-test", 1, () -> {
+            if (attempts.incrementAndGet() == 1) {
+                throw new AssertionError("a maker that fails once");
+            }
+            return 7;
+        }, discarded::add)) {
+            assertNull(pool.poll());
+            await(() -> pool.ready() == 1);
+            assertEquals(7, pool.poll(), "the maker survived the throw");
+        }
+    }
 }

@@ -154,7 +154,8 @@ static int pm_depot_keeps(unsigned c, int n) {
     return pm_depot.bytes + (size_t) n * pm_class_size(c) <= PLATFORM_MEM_DEPOT_HELD;
 }
 
-/* Whether a class needs the Java thread: below half its target, or above its high mark. Under the lock. */
+/* Whether the depot needs the Java thread: a class below half its target (that class), or the depot over its
+ * budget (the class with most to spare, | 256). Under the lock. */
 static int pm_depot_work(void) {
     for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
         if (pm_depot.count[c] * 2 < pm_depot_target(c)) {
@@ -200,6 +201,13 @@ static int pm_depot_add(unsigned c, void *const *blocks, int n) {
     return n;
 }
 
+/* Moves the top n blocks of class c (n at most its count) into out. Under the lock. */
+static void pm_depot_remove(unsigned c, void **out, int n) {
+    pm_depot.count[c] -= n;
+    pm_depot.bytes -= (size_t) n * pm_class_size(c);
+    memcpy(out, pm_depot.blocks[c] + pm_depot.count[c], (size_t) n * sizeof *out);
+}
+
 /* Takes up to n blocks of class c into out; with surplus_only, only blocks above the class's target
  * (what threads spilled), leaving the target for threads new to the JVM. */
 static int pm_depot_get(unsigned c, void **out, int n, int surplus_only) {
@@ -210,9 +218,7 @@ static int pm_depot_get(unsigned c, void **out, int n, int surplus_only) {
     int available = surplus_only ? pm_depot.count[c] - pm_depot_target(c) : pm_depot.count[c];
     int taken = n < available ? n : available > 0 ? available : 0;
     int was_low = pm_depot.count[c] * 2 < pm_depot_target(c);
-    pm_depot.count[c] -= taken;
-    pm_depot.bytes -= (size_t) taken * pm_class_size(c);
-    memcpy(out, pm_depot.blocks[c] + pm_depot.count[c], (size_t) taken * sizeof *out);
+    pm_depot_remove(c, out, taken);
     if (taken > 0 && !was_low && pm_depot.count[c] * 2 < pm_depot_target(c)) {
         pthread_cond_signal(&pm_depot.wake); /* once, as the class falls below half its target */
     }
@@ -269,9 +275,7 @@ PM_HIDDEN int32_t pm_service_depot_take(int32_t cls, void *out, int32_t max) {
     pthread_mutex_lock(&pm_depot.lock);
     int extra = pm_depot.count[cls] - pm_depot_target((unsigned) cls); /* what pm_depot_work counts as spare */
     int taken = extra < 0 ? 0 : extra < max ? extra : max;
-    pm_depot.count[cls] -= taken;
-    pm_depot.bytes -= (size_t) taken * pm_class_size((unsigned) cls);
-    memcpy(out, pm_depot.blocks[cls] + pm_depot.count[cls], (size_t) taken * sizeof(void *));
+    pm_depot_remove((unsigned) cls, out, taken);
     pthread_mutex_unlock(&pm_depot.lock);
     return taken;
 }
@@ -585,12 +589,7 @@ PM_HIDDEN void pm_cache_push_spilling(PmThread *t, unsigned c, void *start) {
 }
 
 PM_HIDDEN void *pm_cache_hand_out_paged(PmThread *t, void *p, size_t size, uint32_t flags, unsigned cls, unsigned tag) {
-    uintptr_t page = (uintptr_t) p >> PM_PAGE_SHIFT_BITS;
-    PmPage *r = pm_page_of(t, page);
-    if (r == NULL) {
-        r = pm_cache_new_page(t, page);
-    }
-    return pm_cache_hand_out_in(t, r, p, size, flags, cls, tag);
+    return pm_cache_hand_out_in(t, pm_page_for(t, (uintptr_t) p >> PM_PAGE_SHIFT_BITS), p, size, flags, cls, tag);
 }
 
 PM_HIDDEN void pm_cache_free_paged(PmThread *t, void *ptr, size_t size) {
@@ -883,7 +882,6 @@ PM_HIDDEN int pm_cache_free_slow(void *ptr, size_t size) {
 
 /* ---- Resizing and sizes --------------------------------------------------------------------------- */
 
-/* A block for new_size from this thread's cache without counting it, or NULL. */
 /* A block of new_size bytes (new_size + pm_align_pad(alignment) at most PM_CACHE_LARGEST) aligned to
  * alignment (a power of two up to PM_CACHE_ALIGN_MAX) from this cache, with its header and in the set, not
  * counted; or NULL when its class is empty and cannot be refilled. */

@@ -285,17 +285,23 @@ static inline int pm_set_has(PmThread *t, uintptr_t p) {
     return r != NULL && (atomic_load_explicit(pm_word(r, p), memory_order_relaxed) & pm_bit(p)) != 0;
 }
 
-/* Records p (not present) as handed out. Readers may miss it until the store: nobody can free a block
- * not yet returned to the caller. */
-static inline void pm_set_add(PmThread *t, uintptr_t p) {
-    uintptr_t page = p >> PM_PAGE_SHIFT_BITS;
+/* The owner's record of a page, added if it has none. */
+static inline PmPage *pm_page_for(PmThread *t, uintptr_t page) {
     PmPage *r = pm_page_of(t, page);
-    if (PM_CACHE_UNLIKELY(r == NULL)) {
-        r = pm_cache_new_page(t, page);
-    }
+    return PM_CACHE_LIKELY(r != NULL) ? r : pm_cache_new_page(t, page);
+}
+
+/* Records p (not present, in the page of record r) as handed out. Readers may miss it until the store:
+ * nobody can free a block not yet returned to the caller. */
+static inline void pm_set_add_in(PmThread *t, PmPage *r, uintptr_t p) {
     _Atomic uint64_t *w = pm_word(r, p);
     atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | pm_bit(p), memory_order_release);
     t->live.used++;
+}
+
+/* Records p (not present) as handed out. */
+static inline void pm_set_add(PmThread *t, uintptr_t p) {
+    pm_set_add_in(t, pm_page_for(t, p >> PM_PAGE_SHIFT_BITS), p);
 }
 
 /* Forgets p (present). */
@@ -310,16 +316,21 @@ static inline PmPage **pm_recent_slot(PmThread *t, uintptr_t page) {
     return &t->live.recent[page & (PM_RECENT_PAGES - 1)];
 }
 
+/* The record of a page when one of the owner's recent lookups found it (the common case), else NULL. */
+static inline PmPage *pm_recent_page(PmThread *t, uintptr_t page) {
+    PmPage *recent = *pm_recent_slot(t, page);
+    return PM_CACHE_LIKELY(recent != NULL) && PM_CACHE_LIKELY(recent->page == page) ? recent : NULL;
+}
+
 static inline PmPage *pm_page_of(PmThread *t, uintptr_t page) {
-    PmPage **slot = pm_recent_slot(t, page);
-    PmPage *recent = *slot;
-    if (PM_CACHE_LIKELY(recent != NULL && recent->page == page)) {
+    PmPage *recent = pm_recent_page(t, page);
+    if (PM_CACHE_LIKELY(recent != NULL)) {
         return recent;
     }
     PmPage *r = pm_pages_find(atomic_load_explicit(&t->live.slots, memory_order_relaxed),
                               atomic_load_explicit(&t->live.shift, memory_order_relaxed), page);
     if (r != NULL) {
-        *slot = r;
+        *pm_recent_slot(t, page) = r;
     }
     return r;
 }
@@ -398,13 +409,6 @@ static inline PmThread *pm_cache_self(void) {
 PM_HIDDEN void *pm_alloc_fallback(size_t size, uint32_t flags);
 PM_HIDDEN void pm_free_fallback(void *ptr, size_t size);
 
-/* The record of p's page when one of this thread's recent lookups found it (the common case), else NULL. */
-static inline PmPage *pm_last_page(PmThread *t, uintptr_t p) {
-    uintptr_t page = p >> PM_PAGE_SHIFT_BITS;
-    PmPage *recent = *pm_recent_slot(t, page);
-    return PM_CACHE_LIKELY(recent != NULL) && PM_CACHE_LIKELY(recent->page == page) ? recent : NULL;
-}
-
 /* Hands out p (of class cls, in the page of record r) for a request of size bytes under tag: header, live
  * set, counters, zeroing. */
 static inline void *pm_cache_hand_out_in(PmThread *t, PmPage *r, void *p, size_t size, uint32_t flags,
@@ -413,9 +417,7 @@ static inline void *pm_cache_hand_out_in(PmThread *t, PmPage *r, void *p, size_t
     uint64_t w0 = pm_word0(size, flags, cls, tag);
     h[0] = w0;
     atomic_store_explicit(pm_header_word1(p), pm_word1((uintptr_t) p, w0), memory_order_relaxed);
-    _Atomic uint64_t *w = pm_word(r, (uintptr_t) p);
-    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | pm_bit((uintptr_t) p), memory_order_release);
-    t->live.used++;
+    pm_set_add_in(t, r, (uintptr_t) p);
     pm_count_in(t, tag, size);
     if (flags & PLATFORM_MEM_CLEAR) {
         return memset(p, 0, size);
@@ -423,12 +425,12 @@ static inline void *pm_cache_hand_out_in(PmThread *t, PmPage *r, void *p, size_t
     return p;
 }
 
-/* pm_cache_hand_out for a block outside the page of the last lookup (pm_cache.c: finds or adds the page). */
+/* pm_cache_hand_out for a block in a page no recent lookup found (pm_cache.c: finds or adds the page). */
 PM_HIDDEN void *pm_cache_hand_out_paged(PmThread *t, void *p, size_t size, uint32_t flags, unsigned cls, unsigned tag);
 
 /* Hands out p (of class cls) for a request of size bytes under tag. */
 static inline void *pm_cache_hand_out(PmThread *t, void *p, size_t size, uint32_t flags, unsigned cls, unsigned tag) {
-    PmPage *r = pm_last_page(t, (uintptr_t) p);
+    PmPage *r = pm_recent_page(t, (uintptr_t) p >> PM_PAGE_SHIFT_BITS);
     if (PM_CACHE_UNLIKELY(r == NULL)) {
         return pm_cache_hand_out_paged(t, p, size, flags, cls, tag);
     }
@@ -495,7 +497,7 @@ static inline void pm_cache_free_in(PmThread *t, PmPage *r, void *ptr, size_t si
     t->count[c] = n + 1;
 }
 
-/* pm_cache_free for a block outside the page of the last lookup (pm_cache.c). */
+/* pm_cache_free for a block in a page no recent lookup found (pm_cache.c). */
 PM_HIDDEN void pm_cache_free_paged(PmThread *t, void *ptr, size_t size);
 
 /* Frees ptr (not NULL) for a ready layer with the caches on. */
@@ -506,7 +508,7 @@ static inline void pm_cache_free(void *ptr, size_t size) {
         pm_free_fallback(ptr, size);
         return;
     }
-    PmPage *r = pm_last_page(t, p);
+    PmPage *r = pm_recent_page(t, p >> PM_PAGE_SHIFT_BITS);
     if (PM_CACHE_UNLIKELY(r == NULL)) {
         pm_cache_free_paged(t, ptr, size);
         return;

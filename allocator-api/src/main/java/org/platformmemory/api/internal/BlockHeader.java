@@ -88,12 +88,27 @@ public final class BlockHeader {
 
     /** The heap tag of the block at {@code user} (0 for none). */
     public int heap(long user) {
-        return (int) NativeMemory.getLong(user - coreOffset + 8) & HEAP_TAG_MASK;
+        return heapOf(word1(user));
     }
 
     /** The allocation tag ({@link TagTable}) the block at {@code user} is charged to. */
     public int tag(long user) {
-        return (int) NativeMemory.getLong(user - coreOffset + 8) >>> HEAP_TAG_BITS;
+        return tagOf(word1(user));
+    }
+
+    /** The second core word of the block at {@code user}: its check and its tags. */
+    public long word1(long user) {
+        return NativeMemory.getLong(user - coreOffset + 8);
+    }
+
+    /** The heap tag in a {@link #word1}. */
+    public static int heapOf(long word1) {
+        return (int) word1 & HEAP_TAG_MASK;
+    }
+
+    /** The allocation tag in a {@link #word1}. */
+    public static int tagOf(long word1) {
+        return (int) word1 >>> HEAP_TAG_BITS;
     }
 
     /** Writes the core words of a block of heap tag {@code heap} charged to allocation tag {@code tag}. */
@@ -111,14 +126,13 @@ public final class BlockHeader {
     }
 
     /**
-     * Marks a block being freed: its check becomes the freed check, so a stale copy of this header never
-     * passes {@link #intact}, and a later free of the address is known for a double free while the mark
-     * survives ({@link #freedAt}).
+     * Marks a block being freed, whose {@link #word1} is {@code word1}: its check becomes the freed check,
+     * so a stale copy of this header never passes {@link #intact}, and a later free of the address is known
+     * for a double free while the mark survives ({@link #freedAt}).
      */
-    public void invalidate(long user) {
-        // the header was found intact when the block was claimed: its check word is the live check
-        long at = user - coreOffset + 8;
-        NativeMemory.putLong(at, NativeMemory.getLong(at) ^ (long) FREED << 32);
+    public void invalidate(long user, long word1) {
+        // word1 is the block's, found intact when the block was claimed: its check is the live check
+        NativeMemory.putLong(user - coreOffset + 8, word1 ^ (long) FREED << 32);
     }
 
     /**

@@ -56,18 +56,15 @@ public final class BlockPlacement {
         }
         int tag = tags.admit(size, "allocate");
         if (tag < 0) {
-            return accounting.fail(size, "allocate", tags.refusal(tags.current(), size));
+            return refuseTag(size);
         }
         long reserved = accounting.reserve(size);
         if (reserved < 0) {
-            tags.uncharge(tag, size, true);
-            return accounting.failOverBudget(size, "allocate");
+            return refuseBudget(tag, size);
         }
         long base = backend.allocate(heap == null ? backend.backend() : heap.allocator, total, align);
         if (base == 0) {
-            accounting.undo(size);
-            tags.uncharge(tag, size, true);
-            return accounting.fail(size, "allocate", "backend '" + backend.name() + "' has no memory for it");
+            return refuseBackend(tag, size);
         }
         long user = base + header.offsetFor(align);
         header.write(user, size, flags, alignLog2, heap == null ? 0 : heap.tag, tag);
@@ -78,6 +75,23 @@ public final class BlockPlacement {
         blocks.add(user, LiveBlockSet.ALLOCATED, size, size);
         accounting.raisePeak(reserved);
         return user;
+    }
+
+    // the failures of place, out of line: its compiled body stays small enough to inline into its callers
+
+    private long refuseTag(long size) {
+        return accounting.fail(size, "allocate", tags.refusal(tags.current(), size));
+    }
+
+    private long refuseBudget(int tag, long size) {
+        tags.uncharge(tag, size, true);
+        return accounting.failOverBudget(size, "allocate");
+    }
+
+    private long refuseBackend(int tag, long size) {
+        accounting.undo(size);
+        tags.uncharge(tag, size, true);
+        return accounting.fail(size, "allocate", "backend '" + backend.name() + "' has no memory for it");
     }
 
     /**
@@ -187,9 +201,13 @@ public final class BlockPlacement {
         }
         long total = size + overhead;
         if (total > Allocator.MAX_BLOCK_SIZE) {
-            return accounting.fail(size, op, "it is larger than any address space (" + Allocator.MAX_BLOCK_SIZE + " bytes)");
+            return rejectHuge(size, op);
         }
         return total;
+    }
+
+    private long rejectHuge(long size, String op) {
+        return accounting.fail(size, op, "it is larger than any address space (" + Allocator.MAX_BLOCK_SIZE + " bytes)");
     }
 
     private long rejectSize(long size, String op, long overhead) {

@@ -94,55 +94,56 @@ public final class BlockRelease {
 
     /** Gives a claimed block back to where it came from and counts its bytes. */
     public void release(long user, long word0) {
-        int tag = header.heap(user);
-        HeapRecord heap = tag == 0 ? null : heaps.byTag(tag);
-        if (heap == null) {
-            // a heap that no longer exists cannot have been destroyed after our claim (it waits for us):
-            // only a damaged tag could get here, and the header check has ruled that out
-            releaseTo(backend.backend(), user, word0);
+        long word1 = header.word1(user);
+        int heapTag = BlockHeader.heapOf(word1);
+        if (heapTag == 0) {
+            releaseTo(backend.backend(), user, word0, word1, true);
         } else {
-            releaseHeapBlock(heap, user, word0);
+            releaseHeapBlock(user, word0, word1);
         }
     }
 
-    private void releaseHeapBlock(HeapRecord heap, long user, long word0) {
+    /** {@link #release} of a block whose header names a private heap: out of line, so the common path stays short. */
+    private void releaseHeapBlock(long user, long word0, long word1) {
+        HeapRecord heap = heaps.byTag(BlockHeader.heapOf(word1));
+        if (heap == null) {
+            // a heap that no longer exists cannot have been destroyed after our claim (it waits for us):
+            // only a damaged tag could get here, and the header check has ruled that out
+            releaseTo(backend.backend(), user, word0, word1, true);
+            return;
+        }
         synchronized (heap) {
             if (!heap.destroyed) {
                 heap.blocks.remove(user, LiveBlockSet.NONE);
-                releaseTo(heap.allocator, user, word0);
+                releaseTo(heap.allocator, user, word0, word1, true);
             } else if (heap.isNative) {
                 // destroyed after our claim: the heap's close takes the memory back once we are done
-                tags.credit(header.tag(user), BlockHeader.sizeOf(word0), true);
+                tags.credit(BlockHeader.tagOf(word1), BlockHeader.sizeOf(word0), true);
                 tracker.beforeDiscard(user, BlockHeader.sizeOf(word0), "free");
                 accounting.add(-BlockHeader.sizeOf(word0));
                 releasePending(heap);
             } else {
-                releaseTo(backend.backend(), user, word0);
+                releaseTo(backend.backend(), user, word0, word1, true);
                 releasePending(heap);
             }
         }
     }
 
     /**
-     * Gives a claimed block back to {@code source} and counts its bytes; in {@code debug} a block of the
-     * backend's goes to the quarantine first.
+     * Gives a claimed block with core words {@code word0} and {@code word1} back to {@code source} and
+     * counts its bytes; in {@code debug} a block of the backend's goes to the quarantine first unless
+     * {@code hold} is false (a heap's bulk destroy).
      */
-    public void releaseTo(Allocator source, long user, long word0) {
-        releaseTo(source, user, word0, true);
-    }
-
-    /** As {@link #releaseTo(Allocator, long, long)}; {@code hold} false: straight back (a heap's bulk destroy). */
-    private void releaseTo(Allocator source, long user, long word0, boolean hold) {
+    private void releaseTo(Allocator source, long user, long word0, long word1, boolean hold) {
         long size = BlockHeader.sizeOf(word0);
         long align = 1L << BlockHeader.alignmentLog2Of(word0);
-        int tag = tags.active() ? header.tag(user) : 0; // read before the memory goes back
         tracker.beforeRelease(user, size, "free");
-        header.invalidate(user);
+        header.invalidate(user, word1);
         if (!hold || !quarantining || source != backend.backend() || !quarantine.hold(user, word0)) {
             backend.free(source, user - header.offsetFor(align), header.overheadFor(align) + size, align, user);
         }
         accounting.add(-size);
-        tags.credit(tag, size, true);
+        tags.credit(BlockHeader.tagOf(word1), size, true);
     }
 
     /**
@@ -182,7 +183,7 @@ public final class BlockRelease {
                     accounting.add(-BlockHeader.sizeOf(word0));
                 } else {
                     // a heap's destroy gives its memory back at once, as a native heap's close does
-                    releaseTo(backend.backend(), user, word0, false);
+                    releaseTo(backend.backend(), user, word0, header.word1(user), false);
                 }
             }
             if (heap.pendingReleases == 0) {

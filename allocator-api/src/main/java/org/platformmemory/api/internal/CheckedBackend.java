@@ -41,9 +41,7 @@ public final class CheckedBackend {
         try {
             base = source.allocate(total, align);
         } catch (Throwable t) {
-            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw allocating " + total
-                + " bytes: " + t, 0);
-            return 0;
+            return threw("allocating " + total + " bytes", t, 0);
         }
         if (base != 0 && (base < 0 || (base & (align - 1)) != 0)) {
             return misaligned(source, base, total, align);
@@ -107,9 +105,7 @@ public final class CheckedBackend {
         try {
             moved = source.reallocate(base, oldTotal, newTotal, align);
         } catch (Throwable t) {
-            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw reallocating "
-                + hex(base) + " to " + newTotal + " bytes: " + t, base);
-            return 0;
+            return threw("reallocating " + hex(base) + " to " + newTotal + " bytes", t, base);
         }
         if (moved != 0 && (moved < 0 || (moved & (align - 1)) != 0)) {
             // the old block may be gone already; the new one is unusable: report and lose it rather than corrupt
@@ -125,9 +121,17 @@ public final class CheckedBackend {
         try {
             source.free(base, total, align);
         } catch (Throwable t) {
-            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw while freeing "
-                + hex(user) + ": " + t, user);
+            threw("while freeing " + hex(user), t, user);
         }
+    }
+
+    /**
+     * Reports a throw from the backend ({@link ErrorCode#BACKEND_FAILURE}) doing {@code what}; returns 0 for
+     * the failed call to return. Out of line: the calls' common paths stay small enough to inline.
+     */
+    private long threw(String what, Throwable t, long address) {
+        errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw " + what + ": " + t, address);
+        return 0;
     }
 
     /**

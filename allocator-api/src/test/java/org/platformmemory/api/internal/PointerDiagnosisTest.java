@@ -153,7 +153,7 @@ class PointerDiagnosisTest {
         long user = live(64);
         long word0 = header.word0(user);
         blocks.remove(user, LiveBlockSet.FREED);
-        header.invalidate(user);
+        header.invalidate(user, header.word1(user));
         assertTrue(!header.intact(user, word0), "a freed header never passes as live");
         // long after: the stripes' memories of recent frees have moved on
         for (int i = 0; i < 5_000; i++) {

@@ -279,7 +279,7 @@ public final class LiveBlockSet {
 
     /** How many times {@code event} was counted (exact when no other thread is changing the set). */
     public long count(int event) {
-        return sum((s, e) -> s.counts[e], event);
+        return sum(LiveStripe::counted, event);
     }
 
     /** The bytes counted in by {@link #add(long, int, long, long)} (exact when no other thread is changing the set). */

@@ -16,7 +16,11 @@ final class LiveStripe {
     volatile int lock;
     int size;
     long[] table = new long[INITIAL_CAPACITY];
-    final long[] counts = new long[5];
+    // the event counts as fields, not an array: the facade's calls pass a constant event, so each count
+    // is one increment of a field of the stripe already in hand (no array load, no bounds check)
+    long allocated;
+    long freed;
+    long reallocated;
     /** Bytes that blocks were added with or grew by ({@link LiveBlockSet#add(long, int, long, long)}). */
     long bytesIn;
     final long[] recent = new long[RECENT];
@@ -25,11 +29,23 @@ final class LiveStripe {
     long q0, q1, q2, q3, q4, q5, q6;
 
     void count(int event) {
-        if (event == LiveBlockSet.FREE_UNDONE) {
-            counts[LiveBlockSet.FREED]--;
-        } else {
-            counts[event]++;
+        switch (event) {
+            case LiveBlockSet.ALLOCATED -> allocated++;
+            case LiveBlockSet.FREED -> freed++;
+            case LiveBlockSet.REALLOCATED -> reallocated++;
+            case LiveBlockSet.FREE_UNDONE -> freed--;
+            default -> { } // NONE: nothing to count
         }
+    }
+
+    /** How many times {@code event} was counted here. */
+    long counted(int event) {
+        return switch (event) {
+            case LiveBlockSet.ALLOCATED -> allocated;
+            case LiveBlockSet.FREED -> freed;
+            case LiveBlockSet.REALLOCATED -> reallocated;
+            default -> 0;
+        };
     }
 
     int find(long address, long hash) {

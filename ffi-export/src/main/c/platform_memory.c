@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #include <jni.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -431,6 +432,25 @@ static char *pm_read_file(const char *path) {
     return text;
 }
 
+/* The CPUs this process may run on (its affinity mask; at least 1). */
+static int pm_cpus_usable(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        return n > 0 ? n : 1;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int) n : 1;
+}
+
+/* On a machine with PM_QUICK_JIT_CPUS CPUs or fewer, the JVM started here compiles with its quick compiler
+ * only (C1, -XX:TieredStopAtLevel=1): its optimizing compiler's thread otherwise takes a second of CPU from
+ * the program in the first seconds, on a core the program wants, while the Java side runs only the slow paths
+ * (refills, spills, large blocks), which C1's code serves well enough. Measured on 2 CPUs: see README. A
+ * -XX:TieredStopAtLevel in PLATFORM_MEMORY_JVM_OPTIONS comes later and wins. */
+enum { PM_QUICK_JIT_CPUS = 2 };
+static char pm_quick_jit_flag[] = "-XX:TieredStopAtLevel=1";
+
 /* Starts a JVM in this process. Returns NULL with the error slot set on failure. */
 static JavaVM *pm_create_vm(void) {
     const char *java_home = getenv("JAVA_HOME");
@@ -490,6 +510,9 @@ static JavaVM *pm_create_vm(void) {
         flags = strdup(PM_DEFAULT_JVM_OPTIONS); /* config/jvm.options, as the build read it */
     }
     pm_add_words(flags, options, &count, 48);
+    if (pm_cpus_usable() <= PM_QUICK_JIT_CPUS) {
+        options[count++].optionString = pm_quick_jit_flag;
+    }
     const char *user = getenv("PLATFORM_MEMORY_JVM_OPTIONS");
     char *user_flags = user != NULL ? strdup(user) : NULL;
     if (user_flags != NULL) {

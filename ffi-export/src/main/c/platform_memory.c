@@ -432,7 +432,8 @@ static char *pm_read_file(const char *path) {
     return text;
 }
 
-/* The CPUs this process may run on (its affinity mask; at least 1). */
+/* The CPUs the calling thread may run on (its affinity mask, which the JVM's threads started from it
+ * inherit; the online count if the mask cannot be read; at least 1). */
 static int pm_cpus_usable(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
@@ -443,7 +444,7 @@ static int pm_cpus_usable(void) {
     return n > 0 ? (int) n : 1;
 }
 
-/* On a machine with PM_QUICK_JIT_CPUS CPUs or fewer, the JVM started here compiles with its quick compiler
+/* With PM_QUICK_JIT_CPUS CPUs or fewer to run on, the JVM started here compiles with its quick compiler
  * only (C1, -XX:TieredStopAtLevel=1): its optimizing compiler's thread otherwise takes a second of CPU from
  * the program in the first seconds, on a core the program wants, while the Java side runs only the slow paths
  * (refills, spills, large blocks), which C1's code serves well enough. Measured on 2 CPUs: see README. A

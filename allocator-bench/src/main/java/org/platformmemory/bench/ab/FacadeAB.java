@@ -51,17 +51,33 @@ public final class FacadeAB {
             }
         }
         if (builds.size() != 2 || !(mode.equals("counters") || mode.equals("bare")) || bursts < 4 || pairs < 1) {
-            System.err.println("usage: FacadeAB --backend NAME [--mode counters|bare] [--bursts N] [--pairs N] BUILD_A BUILD_B");
-            System.exit(2);
+            throw new IllegalArgumentException(
+                "usage: FacadeAB --backend NAME [--mode counters|bare] [--bursts N] [--pairs N] BUILD_A BUILD_B");
         }
         byte[] code = pairsClassBytes();
         Method[] run = new Method[2];
-        for (int b = 0; b < 2; b++) {
-            ClassLoader loader = new BuildLoader(builds.get(b), code);
-            Class<?> loop = Class.forName(PAIRS, true, loader);
-            loop.getMethod("open", String.class).invoke(null, backend);
-            run[b] = loop.getMethod(mode, int.class);
+        List<BuildLoader> loaders = new ArrayList<>();
+        try {
+            for (int b = 0; b < 2; b++) {
+                BuildLoader loader = new BuildLoader(builds.get(b), code);
+                loaders.add(loader);
+                Class<?> loop = Class.forName(PAIRS, true, loader);
+                loop.getMethod("open", String.class).invoke(null, backend);
+                loader.opened = loop;
+                run[b] = loop.getMethod(mode, int.class);
+            }
+            measure(backend, mode, bursts, pairs, run);
+        } finally {
+            for (BuildLoader loader : loaders) { // each build's facade and backend, then its jars
+                if (loader.opened != null) {
+                    loader.opened.getMethod("close").invoke(null);
+                }
+                loader.close();
+            }
         }
+    }
+
+    private static void measure(String backend, String mode, int bursts, int pairs, Method[] run) throws Exception {
         long digest = 0;
         for (int w = 0; w < 30; w++) { // warm both until their loops are compiled
             digest += (long) run[0].invoke(null, pairs) + (long) run[1].invoke(null, pairs);
@@ -84,9 +100,6 @@ public final class FacadeAB {
         }
         System.out.printf("%s %s B/A: median %.3f (quartiles %.3f-%.3f) over %d bursts%s%n", backend, mode,
             quantile(ratio, 0.5), quantile(ratio, 0.25), quantile(ratio, 0.75), bursts, digest == 42 ? " " : "");
-        for (Method m : run) {
-            m.getDeclaringClass().getMethod("close").invoke(null);
-        }
     }
 
     private static double quantile(double[] values, double q) {
@@ -106,6 +119,9 @@ public final class FacadeAB {
 
     /** One build's classes, with its own copy of {@link FacadePairs} linked against them. */
     private static final class BuildLoader extends URLClassLoader {
+        /** Its {@link FacadePairs} once {@code open} has run (then {@code close} must run too). */
+        Class<?> opened;
+
         BuildLoader(String classPath, byte[] pairsCode) throws IOException {
             super(urls(classPath), ClassLoader.getPlatformClassLoader());
             defineClass(PAIRS, pairsCode, 0, pairsCode.length);

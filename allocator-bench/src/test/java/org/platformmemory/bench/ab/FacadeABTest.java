@@ -43,6 +43,14 @@ class FacadeABTest {
     }
 
     @Test
+    void aBadCommandLineIsRefusedWithTheUsage() throws Exception {
+        String api = apiBuild();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> FacadeAB.main(new String[] {"--backend", "system", "--mode", "leaks", api, api}));
+        assertTrue(e.getMessage().startsWith("usage: FacadeAB"), e.getMessage());
+    }
+
+    @Test
     void aBuildThatDoesNotExistIsNamed() throws Exception {
         String api = apiBuild();
         IOException e = assertThrows(IOException.class, () -> FacadeAB.main(new String[] {"--backend", "system",

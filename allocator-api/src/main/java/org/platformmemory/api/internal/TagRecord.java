@@ -22,10 +22,25 @@ final class TagRecord {
     volatile long hard;
     /** The cache's live bytes of this tag when last read (it only falls while the tag has a budget). */
     volatile long externalLive;
+    /** The number of the read {@link #externalLive} came from. */
+    private long externalStamp;
 
     TagRecord(int id, String name) {
         this.id = id;
         this.name = name;
+    }
+
+    /**
+     * Takes {@code live} from the read of the cache numbered {@code stamp} (numbered as reads start) unless a
+     * read that started later was taken already: a slow read on another thread (a frame mark, the keeper's
+     * warm-up) must not put back a figure older than the one a budget was just set with. Returns the figure kept.
+     */
+    synchronized long observeExternal(long live, long stamp) {
+        if (stamp > externalStamp) {
+            externalStamp = stamp;
+            externalLive = live;
+        }
+        return externalLive;
     }
 
     void raisePeak(long candidate) {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.TagStats;
@@ -47,6 +48,7 @@ public final class TagTable {
     private final ThreadLocal<ThreadTags> threads = ThreadLocal.withInitial(ThreadTags::new);
     private volatile int size;
     private volatile External external;
+    private final AtomicLong externalReads = new AtomicLong(); // reads of the cache's figures, numbered as they start
     private final JavaTotals javaTotals;
     /** Whether any thread has pushed a tag or forbidden allocations: until then nothing looks at threads. */
     private volatile boolean used;
@@ -300,7 +302,7 @@ public final class TagTable {
             long extAllocs = ext[EXTERNAL_FIGURES * id];
             long extFrees = ext[EXTERNAL_FIGURES * id + 1];
             long extLive = ext[EXTERNAL_FIGURES * id + 2] - ext[EXTERNAL_FIGURES * id + 3];
-            r.externalLive = extLive;
+            r.observeExternal(extLive, ext[ext.length - 1]);
             boolean derived = id == 0;
             long allocations = (derived ? untagged[1] : r.allocations.sum()) + extAllocs;
             long frees = (derived ? untagged[2] : r.frees.sum()) + extFrees;
@@ -327,7 +329,7 @@ public final class TagTable {
             }
             TagRecord r = records[id];
             long extLive = ext[EXTERNAL_FIGURES * id + 2] - ext[EXTERNAL_FIGURES * id + 3];
-            r.externalLive = extLive;
+            r.observeExternal(extLive, ext[ext.length - 1]);
             r.raisePeak((id == 0 ? untagged[0] : r.live.get()) + extLive);
         }
         return out;
@@ -353,19 +355,22 @@ public final class TagTable {
         return new long[] {live, allocations, frees};
     }
 
+    /** The cache's figures by tag, and in the last slot the number of this read (drawn before it starts). */
     private long[] readExternal() {
-        long[] into = new long[EXTERNAL_FIGURES * MAX_TAGS];
+        long[] into = new long[EXTERNAL_FIGURES * MAX_TAGS + 1];
+        long stamp = externalReads.incrementAndGet();
         External e = external;
         if (e != null) {
             e.readTags(into);
         }
+        into[into.length - 1] = stamp;
         return into;
     }
 
     private long refreshExternal(TagRecord r) {
         long[] ext = readExternal();
-        r.externalLive = ext[EXTERNAL_FIGURES * r.id + 2] - ext[EXTERNAL_FIGURES * r.id + 3];
-        return r.externalLive;
+        int at = EXTERNAL_FIGURES * r.id;
+        return r.observeExternal(ext[at + 2] - ext[at + 3], ext[ext.length - 1]);
     }
 
     /** A thread's tag stack and forbidden flag. */

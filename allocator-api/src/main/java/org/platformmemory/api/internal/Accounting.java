@@ -2,7 +2,6 @@ package org.platformmemory.api.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.platformmemory.api.ErrorCode;
@@ -96,16 +95,11 @@ public final class Accounting {
         return Math.max(live, (long) FRAME_PEAK.getAndSet(this, live));
     }
 
-    /** Raises {@code maximum} to {@code candidate} if that is higher (a compare-and-set only when it is). */
-    static void raise(AtomicLong maximum, long candidate) {
-        long now;
-        while (candidate > (now = maximum.get()) && !maximum.compareAndSet(now, candidate)) {
-            Thread.onSpinWait();
-        }
-    }
-
-    /** {@link #raise(AtomicLong, long)} for a {@code long} field of {@code owner} reached through {@code field}. */
-    private static void raise(Object owner, VarHandle field, long candidate) {
+    /**
+     * Raises the {@code long} field of {@code owner} reached through {@code field} (a maximum: the peaks
+     * here and {@link TagRecord}'s) to {@code candidate} if that is higher (a compare-and-set only when it is).
+     */
+    static void raise(Object owner, VarHandle field, long candidate) {
         long now;
         while (candidate > (now = (long) field.getVolatile(owner)) && !field.compareAndSet(owner, now, candidate)) {
             Thread.onSpinWait();

@@ -1,5 +1,7 @@
 package org.platformmemory.api.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -10,10 +12,21 @@ import java.util.concurrent.atomic.LongAdder;
  * front of the facade last reported for it. Untagged (id 0) keeps a live total only while it has a budget.
  */
 final class TagRecord {
+    private static final VarHandle PEAK;
+
+    static {
+        try {
+            PEAK = MethodHandles.lookup().findVarHandle(TagRecord.class, "peak", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     final int id;
     final String name;
     final AtomicLong live = new AtomicLong();
-    final AtomicLong peak = new AtomicLong();
+    /** The most this tag has had live ({@link #raisePeak}). */
+    volatile long peak;
     final LongAdder allocations = new LongAdder();
     final LongAdder frees = new LongAdder();
     final AtomicBoolean overSoft = new AtomicBoolean();
@@ -44,6 +57,6 @@ final class TagRecord {
     }
 
     void raisePeak(long candidate) {
-        Accounting.raise(peak, candidate);
+        Accounting.raise(this, PEAK, candidate);
     }
 }

@@ -308,7 +308,7 @@ public final class TagTable {
             long frees = (derived ? untagged[2] : r.frees.sum()) + extFrees;
             long live = (derived ? untagged[0] : r.live.get()) + extLive;
             r.raisePeak(live);
-            out.add(new TagStats(id, r.name, live, allocations - frees, r.peak.get(), allocations, frees, r.soft,
+            out.add(new TagStats(id, r.name, live, allocations - frees, r.peak, allocations, frees, r.soft,
                 r.hard));
         }
         return out;

@@ -70,9 +70,7 @@ public final class CheckedBackend {
         try {
             made = source.allocateBatch(total, into, count);
         } catch (Throwable t) {
-            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw allocating a batch of " + count
-                + " blocks of " + total + " bytes: " + t, 0);
-            return 0;
+            return (int) threw("allocating a batch of " + count + " blocks of " + total + " bytes", t, 0);
         }
         int kept = 0;
         for (int i = 0; i < Math.min(made, count); i++) {
@@ -94,8 +92,7 @@ public final class CheckedBackend {
         try {
             source.freeBatch(total, from, count);
         } catch (Throwable t) {
-            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw while freeing a batch of "
-                + count + " blocks of " + total + " bytes: " + t, count > 0 ? from[0] : 0);
+            threw("while freeing a batch of " + count + " blocks of " + total + " bytes", t, count > 0 ? from[0] : 0);
         }
     }
 
@@ -126,8 +123,9 @@ public final class CheckedBackend {
     }
 
     /**
-     * Reports a throw from the backend ({@link ErrorCode#BACKEND_FAILURE}) doing {@code what}; returns 0 for
-     * the failed call to return. Out of line: the calls' common paths stay small enough to inline.
+     * Reports a throw from the backend ({@link ErrorCode#BACKEND_FAILURE}) doing {@code what}, in the one
+     * wording every call's failure has; returns 0 for the failed call to return. Out of line: the calls'
+     * common paths stay small enough to inline.
      */
     private long threw(String what, Throwable t, long address) {
         errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw " + what + ": " + t, address);
@@ -143,7 +141,7 @@ public final class CheckedBackend {
             Allocator heap = backend.createHeap();
             return heap != null ? heap : backend;
         } catch (Throwable t) {
-            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw creating a heap: " + t, 0);
+            threw("creating a heap", t, 0);
             return null;
         }
     }
@@ -153,7 +151,7 @@ public final class CheckedBackend {
         try {
             source.close();
         } catch (Throwable t) {
-            errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' threw " + what + ": " + t, 0);
+            threw(what, t, 0);
         }
     }
 

@@ -38,7 +38,8 @@ public final class ArenaAllocator implements Allocator {
     private final ArenaAllocator parent;
 
     /** The validated knobs, see {@link ArenaAllocatorProvider}. */
-    record Settings(long chunkSize, int retainChunks, int readyChunks, boolean threadCache, int cacheBlocks, long cacheBytes) {
+    record Settings(long chunkSize, int retainChunks, int readyChunks, long retainHuge, boolean threadCache, int cacheBlocks,
+                    long cacheBytes) {
     }
 
     ArenaAllocator(Settings settings) {
@@ -49,7 +50,8 @@ public final class ArenaAllocator implements Allocator {
         this.settings = settings;
         this.parent = parent;
         // chunks made ready ahead by a thread of their own for the allocator, not for each private heap
-        this.heap = new PageHeap(settings.chunkSize(), settings.retainChunks(), parent == null ? settings.readyChunks() : 0);
+        this.heap = new PageHeap(settings.chunkSize(), settings.retainChunks(), parent == null ? settings.readyChunks() : 0,
+            settings.retainHuge());
         this.caches = threadCache ? new ThreadStacks(cacheCapacities(settings), heap) : null;
     }
 
@@ -161,7 +163,8 @@ public final class ArenaAllocator implements Allocator {
 
     /**
      * Chunk and heap figures: {@code chunks}, {@code chunkBytes}, {@code emptyChunks}, {@code slabs},
-     * {@code hugeBlocks}, {@code hugeBytes}, {@code chunksOpened}, {@code chunksReleased},
+     * {@code hugeBlocks}, {@code hugeBytes}, {@code spareHugeChunks}, {@code spareHugeBytes}, {@code hugeReused},
+     * {@code chunksOpened}, {@code chunksReleased},
      * {@code usedPageBytes}, {@code threadCaches}, {@code heaps}.
      */
     @Override

@@ -15,6 +15,9 @@ import org.platformmemory.api.InvalidConfigException;
  *   <li>{@code allocator.arena.readyChunks}: new chunks a thread of their own keeps carved and zeroed ahead
  *       of need, so that the thread whose block needs a new chunk does not take its page faults,
  *       0 to 16 (default 2; 0: each chunk is made when needed, by the thread that needs it);</li>
+ *   <li>{@code allocator.arena.retainHuge}: bytes of huge chunks (blocks larger than a chunk) kept after
+ *       their block is freed, for the next huge block they fit, 0 to 1g (default 32m; 0: each is unmapped
+ *       when its block is freed);</li>
  *   <li>{@code allocator.arena.threadCache}: true or false (default true);</li>
  *   <li>{@code allocator.arena.cacheBlocks}: the most blocks a thread keeps per size class, 2 to 4096
  *       (default 128);</li>
@@ -28,6 +31,7 @@ public final class ArenaAllocatorProvider implements AllocatorProvider {
     static final String CHUNK_SIZE = "allocator.arena.chunkSize";
     static final String RETAIN_CHUNKS = "allocator.arena.retainChunks";
     static final String READY_CHUNKS = "allocator.arena.readyChunks";
+    static final String RETAIN_HUGE = "allocator.arena.retainHuge";
     static final String THREAD_CACHE = "allocator.arena.threadCache";
     static final String CACHE_BLOCKS = "allocator.arena.cacheBlocks";
     static final String CACHE_BYTES = "allocator.arena.cacheBytes";
@@ -55,9 +59,11 @@ public final class ArenaAllocatorProvider implements AllocatorProvider {
         }
         int retainChunks = config.integer(RETAIN_CHUNKS, 2, 0, 1024);
         int readyChunks = config.integer(READY_CHUNKS, 2, 0, 16);
+        long retainHuge = config.bytes(RETAIN_HUGE, 32L << 20, 0, 1L << 30);
         boolean threadCache = config.bool(THREAD_CACHE, true);
         int cacheBlocks = config.integer(CACHE_BLOCKS, 128, 2, 4096);
         long cacheBytes = config.bytes(CACHE_BYTES, 64L << 10, 1L << 10, 16L << 20);
-        return new ArenaAllocator.Settings(chunkSize, retainChunks, readyChunks, threadCache, cacheBlocks, cacheBytes);
+        return new ArenaAllocator.Settings(chunkSize, retainChunks, readyChunks, retainHuge, threadCache, cacheBlocks,
+            cacheBytes);
     }
 }

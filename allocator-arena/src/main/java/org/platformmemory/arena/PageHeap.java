@@ -21,7 +21,8 @@ import static org.platformmemory.arena.Chunk.PAGE_SHIFT;
  *   <li>Medium blocks (above the largest size class, 32 KiB, up to a chunk, alignment up to a page) are
  *       runs of whole pages, first fit over the chunks.</li>
  *   <li>Huge blocks (larger than a chunk, or aligned beyond a page) get a chunk and an arena of their
- *       own, closed when the block is freed.</li>
+ *       own; when the block is freed the chunk is kept as a spare for the next huge block it fits, up to
+ *       {@code retainHuge} bytes of spares ({@link HugeSpares}), and closed beyond that.</li>
  * </ul>
  *
  * <p>A chunk whose pages are all free again is kept while at most {@code retainChunks} empty chunks are
@@ -45,6 +46,7 @@ final class PageHeap implements ThreadStacks.Backing {
     private final long chunkSize;
     private final int retainChunks;
     private final ReadyPool<Chunk> ready;
+    private final HugeSpares spares;
     private final SizeClassBin[] bins = new SizeClassBin[CLASSES.count()];
     private final Object lock = new Object();
 
@@ -61,10 +63,14 @@ final class PageHeap implements ThreadStacks.Backing {
     // every live chunk (huge ones too), sorted by base address; replaced, never changed
     private volatile AddressIndex<Chunk> index = AddressIndex.empty();
 
-    /** @param readyChunks chunks kept ready by a thread of their own, 0 for none */
-    PageHeap(long chunkSize, int retainChunks, int readyChunks) {
+    /**
+     * @param readyChunks chunks kept ready by a thread of their own, 0 for none
+     * @param retainHuge  bytes of freed huge chunks kept for reuse, 0 for none
+     */
+    PageHeap(long chunkSize, int retainChunks, int readyChunks, long retainHuge) {
         this.chunkSize = chunkSize;
         this.retainChunks = retainChunks;
+        this.spares = new HugeSpares(retainHuge);
         // the maker refers to the size, not to this heap: a heap dropped without close can still be collected
         long size = chunkSize;
         this.ready = readyChunks == 0 ? null
@@ -105,10 +111,14 @@ final class PageHeap implements ThreadStacks.Backing {
                 afterRelease(chunk);
             } else {
                 unindex(chunk);
-                chunksReleased++;
                 hugeBlocks--;
                 hugeBytes -= chunk.size;
-                chunk.arena.close();
+                if (closed) {
+                    chunk.arena.close();
+                    chunksReleased++;
+                } else {
+                    chunksReleased += spares.keep(chunk);
+                }
             }
         }
     }
@@ -137,7 +147,15 @@ final class PageHeap implements ThreadStacks.Backing {
     }
 
     private long allocateHuge(long size, long alignment) {
-        Chunk chunk = Chunk.single(size, Math.max(alignment, PAGE));
+        long bytes = (size + PAGE - 1) & -(long) PAGE; // whole pages, as they are mapped
+        long align = Math.max(alignment, PAGE);
+        synchronized (lock) {
+            Chunk spare = closed ? null : spares.take(bytes, align);
+            if (spare != null) {
+                return hugeBlock(spare);
+            }
+        }
+        Chunk chunk = Chunk.single(bytes, align);
         if (chunk == null) {
             return 0;
         }
@@ -146,11 +164,16 @@ final class PageHeap implements ThreadStacks.Backing {
                 chunk.arena.close();
                 return 0;
             }
-            hugeBlocks++;
-            hugeBytes += chunk.size;
             chunksOpened++;
-            index(chunk);
+            return hugeBlock(chunk);
         }
+    }
+
+    // under the lock
+    private long hugeBlock(Chunk chunk) {
+        hugeBlocks++;
+        hugeBytes += chunk.size;
+        index(chunk);
         return chunk.base;
     }
 
@@ -185,12 +208,13 @@ final class PageHeap implements ThreadStacks.Backing {
         return index.floor(address);
     }
 
-    /** Releases the empty slabs the bins keep, then every empty chunk beyond none. */
+    /** Releases the empty slabs the bins keep, then every empty chunk and every spare huge chunk. */
     void trim() {
         for (SizeClassBin bin : bins) {
             bin.trim();
         }
         synchronized (lock) {
+            chunksReleased += spares.clear();
             for (int i = chunks.size() - 1; i >= 0; i--) {
                 Chunk chunk = chunks.get(i);
                 if (chunk.usedPages() == 0) {
@@ -210,6 +234,7 @@ final class PageHeap implements ThreadStacks.Backing {
         }
         synchronized (lock) {
             closed = true;
+            spares.clear();
             AddressIndex<Chunk> all = index;
             for (int i = 0; i < all.size(); i++) {
                 all.get(i).arena.close();
@@ -236,6 +261,9 @@ final class PageHeap implements ThreadStacks.Backing {
             figures.put("slabs", slabs);
             figures.put("hugeBlocks", hugeBlocks);
             figures.put("hugeBytes", hugeBytes);
+            figures.put("spareHugeChunks", (long) spares.count());
+            figures.put("spareHugeBytes", spares.bytes());
+            figures.put("hugeReused", spares.reused());
             figures.put("chunksOpened", chunksOpened);
             figures.put("chunksReleased", chunksReleased);
             if (ready != null) {

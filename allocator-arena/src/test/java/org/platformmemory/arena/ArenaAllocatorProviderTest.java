@@ -35,15 +35,15 @@ class ArenaAllocatorProviderTest {
     @Test
     void shouldUseMeasuredDefaults() {
         ArenaAllocator.Settings settings = ArenaAllocatorProvider.settings(AllocatorConfig.of(Map.of()));
-        assertEquals(new ArenaAllocator.Settings(4L << 20, 2, 2, true, 128, 64L << 10), settings);
+        assertEquals(new ArenaAllocator.Settings(4L << 20, 2, 2, 32L << 20, true, 128, 64L << 10), settings);
     }
 
     @Test
     void shouldReadEveryKnob() {
         ArenaAllocator.Settings settings = ArenaAllocatorProvider.settings(AllocatorConfig.of(Map.of(
-            "arena.chunkSize", "1m", "arena.retainChunks", "0", "arena.readyChunks", "0", "arena.threadCache", "off",
-            "arena.cacheBlocks", "16", "arena.cacheBytes", "8k")));
-        assertEquals(new ArenaAllocator.Settings(1L << 20, 0, 0, false, 16, 8192), settings);
+            "arena.chunkSize", "1m", "arena.retainChunks", "0", "arena.readyChunks", "0", "arena.retainHuge", "0",
+            "arena.threadCache", "off", "arena.cacheBlocks", "16", "arena.cacheBytes", "8k")));
+        assertEquals(new ArenaAllocator.Settings(1L << 20, 0, 0, 0, false, 16, 8192), settings);
     }
 
     @Test
@@ -58,7 +58,7 @@ class ArenaAllocatorProviderTest {
     @Test
     void shouldRejectOutOfRangeKnobs() {
         for (String[] bad : new String[][] {{"arena.chunkSize", "64k"}, {"arena.chunkSize", "2g"},
-                {"arena.retainChunks", "-1"}, {"arena.readyChunks", "17"}, {"arena.threadCache", "maybe"}, {"arena.cacheBlocks", "1"},
+                {"arena.retainChunks", "-1"}, {"arena.readyChunks", "17"}, {"arena.retainHuge", "2g"}, {"arena.threadCache", "maybe"}, {"arena.cacheBlocks", "1"},
                 {"arena.cacheBytes", "lots"}}) {
             InvalidConfigException e = assertThrows(InvalidConfigException.class,
                 () -> ArenaAllocatorProvider.settings(AllocatorConfig.of(Map.of(bad[0], bad[1]))));

@@ -208,6 +208,44 @@ class ArenaAllocatorTest {
     }
 
     @Test
+    void shouldReuseAFreedHugeBlocksChunkForTheNextOneItFitsAndReleaseItOnTrim() {
+        long size = 6 * MIB; // larger than a 4 MiB chunk
+        long block = allocator.allocate(size, 16);
+        at(block, size).fill((byte) 7);
+        allocator.free(block, size, 16);
+        assertEquals(1L, allocator.statistics().get("spareHugeChunks"));
+        assertEquals(size, allocator.statistics().get("spareHugeBytes"));
+        long opened = allocator.statistics().get("chunksOpened");
+
+        long again = allocator.allocate(size - 100, 16);
+        assertEquals(block, again, "the spare's memory, mapped once");
+        assertEquals(opened, allocator.statistics().get("chunksOpened"));
+        assertEquals(1L, allocator.statistics().get("hugeReused"));
+        assertEquals(1L, allocator.statistics().get("hugeBlocks"));
+        assertEquals(0L, allocator.statistics().get("spareHugeChunks"));
+        at(again, size - 100).fill((byte) 9);
+        allocator.free(again, size - 100, 16);
+
+        long released = allocator.statistics().get("chunksReleased");
+        allocator.trim();
+        assertEquals(0L, allocator.statistics().get("spareHugeBytes"));
+        assertEquals(released + 1, allocator.statistics().get("chunksReleased"));
+    }
+
+    @Test
+    void shouldUnmapHugeBlocksAtOnceWithRetainHugeZero() {
+        ArenaAllocator a = open(Map.of("arena.retainHuge", "0"));
+        try {
+            long block = a.allocate(6 * MIB, 16);
+            a.free(block, 6 * MIB, 16);
+            assertEquals(0L, a.statistics().get("spareHugeChunks"));
+            assertEquals(1L, a.statistics().get("chunksReleased"));
+        } finally {
+            a.close();
+        }
+    }
+
+    @Test
     void shouldReturnZeroInsteadOfThrowingWhenMemoryIsOut() {
         assertEquals(0, allocator.allocate(Allocator.MAX_BLOCK_SIZE, 16));
         assertEquals(0, allocator.allocate(1L << 46, 1 << 20));

@@ -107,8 +107,9 @@ typedef struct PlatformMemStats {
 } PlatformMemStats;
 
 /*
- * peak_bytes is never below the true peak. While the per-thread caches of small blocks are on (tracking
- * "counters" without a limit, fastpath not off) it may lie above it by the blocks the caches hold unused
+ * peak_bytes is never below the true peak. While the per-thread caches of blocks up to
+ * PLATFORM_MEM_CACHE_LARGEST bytes are on (tracking "counters" without a limit, fastpath not off) it may
+ * lie above it by the blocks the caches hold unused
  * at the time: at most PLATFORM_MEM_CACHE_HELD bytes on each thread's stacks, PLATFORM_MEM_DEPOT_HELD in
  * the shared depot (plus the stacks of threads that ended since the depot keeper last ran), and the
  * blocks other threads freed that their owner has not taken back yet; plus the rounding of each live
@@ -116,8 +117,10 @@ typedef struct PlatformMemStats {
  * block above; a block of Platform_AllocAligned up to alignment - 16 bytes more). Every other figure is
  * exact whenever no call is in flight.
  */
-#define PLATFORM_MEM_CACHE_HELD ((size_t) 1280 * 1024)
+#define PLATFORM_MEM_CACHE_HELD ((size_t) 2112 * 1024)
 #define PLATFORM_MEM_DEPOT_HELD ((size_t) 32 * 1024 * 1024)
+/* The largest block the per-thread caches serve (with Platform_AllocAligned: size + alignment - 16). */
+#define PLATFORM_MEM_CACHE_LARGEST ((size_t) 64 * 1024)
 
 /* Called on every error, on the thread that made the failing call. message is valid only during
  * the call; ptr is the pointer involved or NULL. It must not call back into the layer. */
@@ -285,7 +288,7 @@ typedef struct PlatformMemFrameStats {
  * through the JVM (every one while it has a budget; for untagged only while it has one), at frame marks,
  * statistics reads and snapshots.
  * peak_live_bytes of a frame is exact when one thread allocated and freed in it through one path (blocks
- * up to 8 KiB through the caches, or only larger ones); otherwise it is an upper bound: the live bytes at
+ * up to PLATFORM_MEM_CACHE_LARGEST through the caches, or only larger ones); otherwise it is an upper bound: the live bytes at
  * the frame's start plus each thread's own rise within it (never more than start plus bytes_allocated).
  */
 

@@ -29,16 +29,30 @@ PM_HIDDEN _Thread_local uint32_t pm_mode __attribute__((tls_model("initial-exec"
 PM_HIDDEN _Atomic uint8_t pm_tag_detour[PM_TAGS];
 PM_HIDDEN _Atomic uint32_t pm_tags_known = 1;
 
-/* Stack depth per class: about 32 KiB of blocks, 8 to 512 of them. Deep enough that a thread building
- * and tearing down a structure of a few hundred small objects (a tree of Lua tables, a frame's temporaries)
- * stays inside its cache; refills and spills move half a stack in one upcall. */
-#define PM_CAP(size) ((32768 / (size)) > 512 ? 512 : (32768 / (size)) < 8 ? 8 : (32768 / (size)))
-PM_HIDDEN const uint16_t pm_class_capacity[PM_CACHE_CLASSES] = {
-    PM_CAP(16), PM_CAP(32), PM_CAP(48), PM_CAP(64), PM_CAP(80), PM_CAP(96), PM_CAP(112), PM_CAP(128),
-    PM_CAP(144), PM_CAP(160), PM_CAP(176), PM_CAP(192), PM_CAP(208), PM_CAP(224), PM_CAP(240), PM_CAP(256),
-    PM_CAP(320), PM_CAP(384), PM_CAP(448), PM_CAP(512), PM_CAP(640), PM_CAP(768), PM_CAP(896), PM_CAP(1024),
-    PM_CAP(1280), PM_CAP(1536), PM_CAP(1792), PM_CAP(2048), PM_CAP(2560), PM_CAP(3072), PM_CAP(3584),
-    PM_CAP(4096), PM_CAP(5120), PM_CAP(6144), PM_CAP(7168), PM_CAP(8192)};
+/* Stack depth per class: about 32 KiB of blocks, 8 to 512 of them, up to 8 KiB. Deep enough that a thread
+ * building and tearing down a structure of a few hundred small objects (a tree of Lua tables, a frame's
+ * temporaries) stays inside its cache; refills and spills move half a stack in one upcall. Above 8 KiB about
+ * 64 KiB, 2 to 6 blocks: a vector or string buffer that grows (a new block, then the old one freed) or a frame's
+ * scratch buffer finds the block the last one left, without the facade's large-block path (the C++ client's
+ * 576 blocks of 8-64 KiB a run went through it, each one upcall and, early on, interpreted Java: serving
+ * them from the heap instead took its run from 1.5x to 1.08x glibc's wall time; pm_clients --scale 8).
+ * Together at most PLATFORM_MEM_CACHE_HELD bytes a thread (checked below when this file compiles). */
+#define PM_CAP_SMALL(size) ((32768 / (size)) > 512 ? 512 : (32768 / (size)) < 8 ? 8 : (32768 / (size)))
+#define PM_CAP_LARGE(size) ((65536 / (size)) < 2 ? 2 : (65536 / (size)))
+#define PM_CAP(size) ((size) <= 8192 ? PM_CAP_SMALL(size) : PM_CAP_LARGE(size))
+/* every class's size, in order: the sizes pm_class_size gives */
+#define PM_CLASS_SIZES(X) \
+    X(16) X(32) X(48) X(64) X(80) X(96) X(112) X(128) X(144) X(160) X(176) X(192) X(208) X(224) X(240) X(256) \
+    X(320) X(384) X(448) X(512) X(640) X(768) X(896) X(1024) X(1280) X(1536) X(1792) X(2048) X(2560) X(3072) \
+    X(3584) X(4096) X(5120) X(6144) X(7168) X(8192) X(10240) X(12288) X(14336) X(16384) X(20480) X(24576) \
+    X(28672) X(32768) X(40960) X(49152) X(57344) X(65536)
+#define PM_CAP_ENTRY(size) PM_CAP(size),
+#define PM_HELD_TERM(size) + (size_t) PM_CAP(size) * (size)
+#define PM_COUNT_TERM(size) + 1
+PM_HIDDEN const uint16_t pm_class_capacity[PM_CACHE_CLASSES] = {PM_CLASS_SIZES(PM_CAP_ENTRY)};
+/* the bound platform_memory.h states holds, and the table has one entry a class (compile-time checks) */
+typedef char pm_cache_held_check[(0 PM_CLASS_SIZES(PM_HELD_TERM)) <= PLATFORM_MEM_CACHE_HELD ? 1 : -1];
+typedef char pm_cache_classes_check[(0 PM_CLASS_SIZES(PM_COUNT_TERM)) == PM_CACHE_CLASSES ? 1 : -1];
 
 enum { PM_DEPOT_PREFILLED = 23 }; /* classes up to 1 KiB are kept in the depot for new threads */
 
@@ -795,21 +809,30 @@ static void pm_diagnose(PmThread *self, void *ptr, size_t size, int realloc_op, 
             /* inside a live block? the nearest block start before p, in p's page or the one before */
             PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_acquire);
             unsigned shift = atomic_load_explicit(&o->live.shift, memory_order_acquire);
-            for (uintptr_t q = (p - 1) & ~(uintptr_t) 15; q + PM_CACHE_LARGEST > p && q >= 16 && owner_block == 0;) {
+            /* a bitmap word at a time: 64 granules, 1 KiB of addresses */
+            for (uintptr_t q = (p - 1) & ~(uintptr_t) 15; q + PM_CACHE_LARGEST > p && q >= 16;) {
+                uintptr_t word_start = q & ~(uintptr_t) 1023;
                 PmPage *r = pm_pages_find(slots, shift, q >> PM_PAGE_SHIFT_BITS);
                 if (r == NULL) {
                     q = ((q >> PM_PAGE_SHIFT_BITS) << PM_PAGE_SHIFT_BITS) - 16; /* the page before */
                     continue;
                 }
-                if (atomic_load_explicit(pm_word(r, q), memory_order_acquire) & pm_bit(q)) {
-                    uint64_t size = pm_header((void *) q)[0] & PM_SIZE_MASK;
-                    if (p < q + size) {
-                        owner_block = q;
+                unsigned bit = (unsigned) (q >> 4) & 63;
+                uint64_t starts = atomic_load_explicit(pm_word(r, q), memory_order_acquire) &
+                    (bit == 63 ? ~UINT64_C(0) : (UINT64_C(2) << bit) - 1); /* blocks starting at q or before */
+                if (starts != 0) {
+                    uintptr_t start = word_start | (uintptr_t) (63 - __builtin_clzll(starts)) << 4;
+                    uint64_t size = pm_header((void *) start)[0] & PM_SIZE_MASK;
+                    if (p < start + size) {
+                        owner_block = start;
                         owner_size = size;
                     }
                     break; /* the nearest start before p: p is inside it or inside no block of o */
                 }
-                q -= 16;
+                if (word_start < 1024) {
+                    break;
+                }
+                q = word_start - 16;
             }
         }
     }

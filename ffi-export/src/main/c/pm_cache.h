@@ -48,8 +48,8 @@
 #define PM_CACHE_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 enum {
-    PM_CACHE_CLASSES = 36,     /* 16..256 in 16-byte steps, then 4 classes per doubling up to 8192 */
-    PM_CACHE_LARGEST = 8192,   /* the largest size served from the caches */
+    PM_CACHE_CLASSES = 48,     /* 16..256 in 16-byte steps, then 4 classes per doubling up to 65536 */
+    PM_CACHE_LARGEST = PLATFORM_MEM_CACHE_LARGEST, /* the largest size served from the caches (64 KiB) */
     PM_CACHE_RECENT = 64,      /* recently freed addresses a thread remembers, to tell a double free */
     PM_CACHE_ALIGN_MAX = 256,  /* the largest alignment served from the caches */
     PM_TAGS = 256              /* allocation tags (Platform_Mem_PushTag): ids 0 (untagged) to 255 */

@@ -209,7 +209,7 @@ static void late(void) {
         PlatformMemStats before;
         Platform_Mem_GetStats(&before);
         Platform_Free(a, 0);
-        if (sizes[k] > 8192 && (strcmp(Platform_Mem_Backend(), "system") == 0 ||
+        if (sizes[k] > PLATFORM_MEM_CACHE_LARGEST && (strcmp(Platform_Mem_Backend(), "system") == 0 ||
                                 strcmp(Platform_Mem_Backend(), "agrona") == 0)) {
             /* glibc keeps its free-list links in a freed chunk's first 16 bytes, where the mark was: a stale
              * free of a block the caches do not serve can only be told as a pointer nobody vouches for when
@@ -284,9 +284,10 @@ static void aligned(const char *mode) {
     static const size_t alignments[] = {32, 64, 128, 256, 512};
     for (size_t k = 0; k < sizeof alignments / sizeof alignments[0]; k++) {
         size_t a = alignments[k];
-        /* the caches serve up to 8 KiB including the room to align: the last size they serve and the first
-         * they do not, beside small and large ones */
-        size_t sizes[] = {1, 24, 100, 1000, 8192 - (a - 16), 8192 - (a - 16) + 1, 20000};
+        /* the caches serve up to PLATFORM_MEM_CACHE_LARGEST including the room to align: the last size they
+         * serve and the first they do not, beside small, mid-sized and large ones */
+        size_t sizes[] = {1, 24, 100, 1000, 20000, PLATFORM_MEM_CACHE_LARGEST - (a - 16),
+                          PLATFORM_MEM_CACHE_LARGEST - (a - 16) + 1, 100000};
         for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++) {
             size_t size = sizes[j];
             PlatformMemStats base;

@@ -76,7 +76,7 @@ static PlatformMemTagStats tag_named(const char *name, int *found) {
 
 /* ---- tags: a model of every block's tag, from several threads ------------------------------------ */
 
-enum { THREADS = 4, OPS = 40000, SLOTS = 512, NAMES = 5, LARGEST_CACHED = 8192 };
+enum { THREADS = 4, OPS = 40000, SLOTS = 512, NAMES = 5, LARGEST_CACHED = PLATFORM_MEM_CACHE_LARGEST };
 static const char *names[NAMES] = {"units", "projectiles", "level", "audio", "ui"};
 
 typedef struct Block {
@@ -386,10 +386,10 @@ static void scenario_frames(const char *backend) {
     Expect e = replay(slots[0], sizes[0], N, &rng, 1, 4096, 5000, live);
     Platform_Mem_FrameMark();
     check_frame("small blocks", e, 2, 1);
-    e = replay(slots[1], sizes[1], N, &rng, 9000, 100000, 3000, e.live);
+    e = replay(slots[1], sizes[1], N, &rng, PLATFORM_MEM_CACHE_LARGEST + 1, 200000, 3000, e.live);
     Platform_Mem_FrameMark();
     check_frame("large blocks", e, 3, 1);
-    e = replay(slots[2], sizes[2], N, &rng, 1, 30000, 5000, e.live);
+    e = replay(slots[2], sizes[2], N, &rng, 1, 2 * PLATFORM_MEM_CACHE_LARGEST, 5000, e.live);
     Platform_Mem_FrameMark();
     check_frame("mixed blocks", e, 4, 0);
     Platform_Mem_FrameMark();

@@ -254,7 +254,10 @@ static size_t random_size(Worker *w) {
     if (r < 92) {
         return 1025 + below(&w->rng, 8192 - 1024);
     }
-    return 8193 + below(&w->rng, 65536 - 8192);
+    if (r < 97) {
+        return 8193 + below(&w->rng, PLATFORM_MEM_CACHE_LARGEST - 8192); /* the caches' largest classes */
+    }
+    return PLATFORM_MEM_CACHE_LARGEST + 1 + below(&w->rng, 100000); /* the facade's */
 }
 
 static void keep(Worker *w, Block b) {

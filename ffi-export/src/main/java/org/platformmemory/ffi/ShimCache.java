@@ -36,7 +36,7 @@ final class ShimCache implements BlockSupply.Counts {
         Map.entry("cacheTagRoute", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT)));
 
     /** The largest request the caches serve (PM_CACHE_LARGEST). */
-    static final long LARGEST = 8192;
+    static final long LARGEST = 65536;
 
     private static final Linker LINKER = Linker.nativeLinker();
 

@@ -173,7 +173,6 @@ final class ShimCache implements BlockSupply.Counts {
         }
     }
 
-    /** Refills the depot's classes below their target and trims those above their high mark, until stopped. */
     /**
      * Makes the calls a frame mark and a statistics read need once, on the keeper thread, so that the
      * game's first frame mark does not pay for loading classes and linking downcalls (measured: 6 ms).
@@ -189,6 +188,7 @@ final class ShimCache implements BlockSupply.Counts {
         }
     }
 
+    /** Refills the depot's classes below their target and trims those above their high mark, until stopped. */
     private void keepDepot() {
         warmUp();
         long most = 0;

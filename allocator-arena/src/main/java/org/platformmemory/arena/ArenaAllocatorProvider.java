@@ -16,8 +16,8 @@ import org.platformmemory.api.InvalidConfigException;
  *       of need, so that the thread whose block needs a new chunk does not take its page faults,
  *       0 to 16 (default 2; 0: each chunk is made when needed, by the thread that needs it);</li>
  *   <li>{@code allocator.arena.retainHuge}: bytes of huge chunks (blocks larger than a chunk) kept after
- *       their block is freed, for the next huge block they fit, 0 to 1g (default 32m; 0: each is unmapped
- *       when its block is freed);</li>
+ *       their block is freed, for the next huge block they fit, by the allocator and by each private heap,
+ *       0 to 1g (default 32m; 0: each is unmapped when its block is freed);</li>
  *   <li>{@code allocator.arena.threadCache}: true or false (default true);</li>
  *   <li>{@code allocator.arena.cacheBlocks}: the most blocks a thread keeps per size class, 2 to 4096
  *       (default 128);</li>

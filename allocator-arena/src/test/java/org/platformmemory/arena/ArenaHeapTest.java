@@ -24,6 +24,20 @@ class ArenaHeapTest {
     }
 
     @Test
+    void shouldKeepAHeapsSpareHugeChunksApartAndReleaseThemWithTheHeap() {
+        Allocator heap = allocator.createHeap();
+        long block = heap.allocate(6 * MIB, 16);
+        assertNotEquals(0, block);
+        heap.free(block, 6 * MIB, 16);
+        assertEquals(1L, heap.statistics().get("spareHugeChunks"), "the heap keeps its own");
+        assertEquals(0L, allocator.statistics().get("spareHugeChunks"), "not the allocator's");
+        assertNotEquals(block, allocator.allocate(6 * MIB, 16), "the allocator does not take the heap's spare");
+        heap.close();
+        assertEquals(0L, heap.statistics().get("spareHugeChunks"));
+        assertEquals(0L, heap.statistics().get("spareHugeBytes"));
+    }
+
+    @Test
     void shouldFreeEveryBlockOfAHeapAtOnceWhenItIsClosed() {
         Allocator heap = allocator.createHeap();
         assertNotNull(heap);

@@ -54,6 +54,8 @@ public final class TagTable {
     private volatile boolean used;
     /** Whether Java-path blocks need charging: tags were used, or untagged has (had) a budget. Until then, no. */
     private volatile boolean active;
+    /** On once any table in the process was active: until then charging reads nothing, not even {@link #active}. */
+    private static final Sticky ANY_ACTIVE = Sticky.create();
     /** Called with a tag id whenever its budget changes (the cache's routing of that tag). */
     private volatile java.util.function.IntConsumer budgetListener = id -> { };
 
@@ -104,7 +106,7 @@ public final class TagTable {
     public int push(String name) {
         int id = id(name);
         used = true;
-        active = true;
+        activate();
         threads.get().push(id);
         return id;
     }
@@ -126,7 +128,7 @@ public final class TagTable {
             return;
         }
         used = true;
-        active = true;
+        activate();
         ThreadTags mine = threads.get();
         mine.depth = 0;
         if (id > 0 && id < size) {
@@ -149,7 +151,7 @@ public final class TagTable {
     public void forbid(boolean on) {
         if (on || used) {
             used = true;
-            active = true;
+            activate();
             threads.get().forbidden = on;
         }
     }
@@ -163,7 +165,7 @@ public final class TagTable {
      * @return the tag id, or -1 when the tag's hard budget refuses it ({@link #refusal} says why)
      */
     public int admit(long size, String op) {
-        if (!active) {
+        if (!ANY_ACTIVE.on() || !active) {
             return 0;
         }
         if (!used) {
@@ -229,7 +231,7 @@ public final class TagTable {
 
     /** Credits tag {@code id} with {@code bytes} given back (a whole block if {@code wholeBlock}). */
     public void credit(int id, long bytes, boolean wholeBlock) {
-        if (!active) {
+        if (!ANY_ACTIVE.on() || !active) {
             return;
         }
         TagRecord r = records[id];
@@ -262,13 +264,19 @@ public final class TagTable {
             r.hard = hard;
             r.budgeted = soft != 0 || hard != 0;
             if (id == 0 && r.budgeted) {
-                active = true;
+                activate();
             }
             refreshExternal(r);
             r.overSoft.set(soft != 0 && r.live.get() + r.externalLive > soft);
         }
         budgetListener.accept(id);
         return id;
+    }
+
+    // every table's first use turns the process-wide flag on (once: it deoptimizes the code that folded it)
+    private void activate() {
+        ANY_ACTIVE.turnOn();
+        active = true;
     }
 
     /** Whether Java-path blocks may carry a tag or untagged may be budgeted; until then charging is a no-op. */
@@ -371,30 +379,5 @@ public final class TagTable {
         long[] ext = readExternal();
         int at = EXTERNAL_FIGURES * r.id;
         return r.observeExternal(ext[at + 2] - ext[at + 3], ext[ext.length - 1]);
-    }
-
-    /** A thread's tag stack and forbidden flag. */
-    private static final class ThreadTags {
-        int[] stack = new int[8];
-        int depth;
-        boolean forbidden;
-
-        void push(int id) {
-            if (depth == stack.length) {
-                stack = java.util.Arrays.copyOf(stack, depth * 2);
-            }
-            stack[depth++] = id;
-        }
-
-        int pop() {
-            if (depth > 0) {
-                depth--;
-            }
-            return current();
-        }
-
-        int current() {
-            return depth == 0 ? 0 : stack[depth - 1];
-        }
     }
 }

@@ -21,6 +21,9 @@ public final class Accounting {
     private static final VarHandle PEAK;
     private static final VarHandle LENT;
     private static final VarHandle FRAME_PEAK;
+    /** On once any facade in the process has lent blocks to a cache, or marked a frame: until then raisePeak reads neither. */
+    private static final Sticky LENDING = Sticky.create();
+    private static final Sticky FRAMES = Sticky.create();
 
     static {
         try {
@@ -78,8 +81,8 @@ public final class Accounting {
 
     /** Raises the peak to {@code liveTotal} (live bytes, as {@link #reserve} returned them) plus the bytes lent, if higher. */
     public void raisePeak(long liveTotal) {
-        raise(this, PEAK, liveTotal + lentBytes);
-        if (framing) {
+        raise(this, PEAK, LENDING.on() ? liveTotal + lentBytes : liveTotal);
+        if (FRAMES.on() && framing) {
             raise(this, FRAME_PEAK, liveTotal);
         }
     }
@@ -88,6 +91,7 @@ public final class Accounting {
     public long restartFramePeak() {
         long live = liveBytes;
         if (!framing) {
+            FRAMES.turnOn();
             framing = true; // the frame since the start: its peak is the peak so far (with bytes lent: at least it)
             framePeak = live;
             return Math.max(live, peakBytes);
@@ -111,6 +115,7 @@ public final class Accounting {
      * the cache counts what it hands out; but the peak includes them, so it stays an upper bound.
      */
     public void lend(long bytes) {
+        LENDING.turnOn();
         long lent = (long) LENT.getAndAdd(this, bytes) + bytes;
         if (bytes > 0) {
             raise(this, PEAK, liveBytes + lent);

@@ -9,6 +9,7 @@ import org.platformmemory.api.internal.HeapRegistry;
 import org.platformmemory.api.internal.PointerDiagnosis;
 import org.platformmemory.api.internal.Quarantine;
 import org.platformmemory.api.internal.SiteTable;
+import org.platformmemory.api.internal.Sticky;
 import org.platformmemory.api.internal.TagTable;
 import org.platformmemory.api.view.LiveView;
 
@@ -49,6 +50,8 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
     private final Insights insights;
 
     private volatile boolean closed;
+    /** On once any facade in the process began to close: until then allocate and free do not read {@link #closed}. */
+    private static final Sticky ANY_CLOSED = Sticky.create();
     private LiveView view;
 
     /** The debug quarantine's default bound in bytes ({@link AllocatorConfig#QUARANTINE}). */
@@ -140,7 +143,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
      * @return the block's address, or 0 on failure (counted and reported)
      */
     public long allocate(long size, int flags, long alignment, int site) {
-        if (closed || size <= 0 || alignment != Allocator.MIN_ALIGNMENT) {
+        if ((ANY_CLOSED.on() && closed) || size <= 0 || alignment != Allocator.MIN_ALIGNMENT) {
             return allocateChecked(null, size, flags, alignment, site);
         }
         return placement.place(null, size, flags, BlockPlacement.MIN_ALIGNMENT_LOG2, site);
@@ -182,7 +185,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
         if (address == 0) {
             return;
         }
-        if (closed) {
+        if (ANY_CLOSED.on() && closed) {
             rejectClosed("free");
             return;
         }
@@ -277,6 +280,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
      * memory: for a host that cannot stop its threads first (a game's audio thread at exit).
      */
     public void close(Duration grace) {
+        ANY_CLOSED.turnOn(); // before closed is set: a call that skips reading it runs before the close
         synchronized (this) {
             if (closed) {
                 return;

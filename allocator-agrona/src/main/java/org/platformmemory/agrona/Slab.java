@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.platformmemory.api.kit.FieldHandles;
 
 /**
  * One page-aligned off-heap buffer cut into equal slots, with a stack of its free slots.
@@ -64,15 +65,7 @@ final class Slab {
     private static final long RETIRED = 1L << 43;
     private static final long STACK = FIELD | (FIELD << FREE_SHIFT);
 
-    private static final VarHandle HEAD;
-
-    static {
-        try {
-            HEAD = MethodHandles.lookup().findVarHandle(Slab.class, "head", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    private static final VarHandle HEAD = FieldHandles.field(MethodHandles.lookup(), Slab.class, "head", long.class);
 
     private final ByteBuffer memory;
     private final UnsafeBuffer slots;

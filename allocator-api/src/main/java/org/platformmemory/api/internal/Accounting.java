@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.platformmemory.api.ErrorCode;
+import org.platformmemory.api.kit.FieldHandles;
 
 /**
  * The facade's byte budget and the counters that are not counted by the live-block set: live bytes,
@@ -17,25 +18,13 @@ public final class Accounting {
 
     // the totals are fields of this object, changed through VarHandles: one load fewer on every call than
     // an AtomicLong each (the facade's allocate reads or changes four of them)
-    private static final VarHandle LIVE;
-    private static final VarHandle PEAK;
-    private static final VarHandle LENT;
-    private static final VarHandle FRAME_PEAK;
+    private static final VarHandle LIVE = field("liveBytes");
+    private static final VarHandle PEAK = field("peakBytes");
+    private static final VarHandle LENT = field("lentBytes");
+    private static final VarHandle FRAME_PEAK = field("framePeak");
     /** On once any facade in the process has lent blocks to a cache, or marked a frame: until then raisePeak reads neither. */
     private static final Sticky LENDING = Sticky.create();
     private static final Sticky FRAMES = Sticky.create();
-
-    static {
-        try {
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            LIVE = lookup.findVarHandle(Accounting.class, "liveBytes", long.class);
-            PEAK = lookup.findVarHandle(Accounting.class, "peakBytes", long.class);
-            LENT = lookup.findVarHandle(Accounting.class, "lentBytes", long.class);
-            FRAME_PEAK = lookup.findVarHandle(Accounting.class, "framePeak", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     private final long limit;
     private final ErrorReporter errors;
@@ -47,6 +36,10 @@ public final class Accounting {
     /** Whether frames are marked: until the first mark, the first frame's peak is the peak itself. */
     private volatile boolean framing;
     private final LongAdder failedAllocations = new LongAdder();
+
+    private static VarHandle field(String name) {
+        return FieldHandles.field(MethodHandles.lookup(), Accounting.class, name, long.class);
+    }
 
     /** @param limit the byte budget, or 0 for none */
     public Accounting(long limit, ErrorReporter errors) {

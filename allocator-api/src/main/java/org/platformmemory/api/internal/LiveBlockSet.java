@@ -4,6 +4,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 
+import org.platformmemory.api.kit.FieldHandles;
+
 /**
  * The addresses of live blocks: a lock-striped, open-addressing hash set of {@code long}s with no boxing
  * and no allocation except when a stripe grows.
@@ -48,15 +50,7 @@ public final class LiveBlockSet {
         void visit(long address);
     }
 
-    private static final VarHandle LOCK;
-
-    static {
-        try {
-            LOCK = MethodHandles.lookup().findVarHandle(LiveStripe.class, "lock", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    private static final VarHandle LOCK = FieldHandles.field(MethodHandles.lookup(), LiveStripe.class, "lock", int.class);
 
     /** How far back {@link #blockAround} probes; blocks at least this large are also filed by region. */
     public static final long NEAR = LargeBlockIndex.SMALLEST;

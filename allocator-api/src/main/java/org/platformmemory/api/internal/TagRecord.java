@@ -6,21 +6,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
+import org.platformmemory.api.kit.FieldHandles;
+
 /**
  * One allocation tag's state in the {@link TagTable}: what the facade's Java path counts for it (one
  * atomic live total, so a hard budget is exact), its peak, its budgets, and the live bytes a cache in
  * front of the facade last reported for it. Untagged (id 0) keeps a live total only while it has a budget.
  */
 final class TagRecord {
-    private static final VarHandle PEAK;
-
-    static {
-        try {
-            PEAK = MethodHandles.lookup().findVarHandle(TagRecord.class, "peak", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    private static final VarHandle PEAK = FieldHandles.field(MethodHandles.lookup(), TagRecord.class, "peak", long.class);
 
     final int id;
     final String name;

@@ -40,19 +40,17 @@ PM_HIDDEN _Atomic uint32_t pm_tags_known = 1;
 #define PM_CAP_SMALL(size) ((32768 / (size)) > 512 ? 512 : (32768 / (size)) < 8 ? 8 : (32768 / (size)))
 #define PM_CAP_LARGE(size) ((65536 / (size)) < 2 ? 2 : (65536 / (size)))
 #define PM_CAP(size) ((size) <= 8192 ? PM_CAP_SMALL(size) : PM_CAP_LARGE(size))
-/* every class's size, in order: the sizes pm_class_size gives */
-#define PM_CLASS_SIZES(X) \
-    X(16) X(32) X(48) X(64) X(80) X(96) X(112) X(128) X(144) X(160) X(176) X(192) X(208) X(224) X(240) X(256) \
-    X(320) X(384) X(448) X(512) X(640) X(768) X(896) X(1024) X(1280) X(1536) X(1792) X(2048) X(2560) X(3072) \
-    X(3584) X(4096) X(5120) X(6144) X(7168) X(8192) X(10240) X(12288) X(14336) X(16384) X(20480) X(24576) \
-    X(28672) X(32768) X(40960) X(49152) X(57344) X(65536)
-#define PM_CAP_ENTRY(size) PM_CAP(size),
-#define PM_HELD_TERM(size) + (size_t) PM_CAP(size) * (size)
-#define PM_COUNT_TERM(size) + 1
-PM_HIDDEN const uint16_t pm_class_capacity[PM_CACHE_CLASSES] = {PM_CLASS_SIZES(PM_CAP_ENTRY)};
+/* every class, in order (the table below has an entry a class, checked) */
+#define PM_CLASSES_4(X, c) X(c) X((c) + 1) X((c) + 2) X((c) + 3)
+#define PM_CLASSES_16(X, c) PM_CLASSES_4(X, c) PM_CLASSES_4(X, (c) + 4) PM_CLASSES_4(X, (c) + 8) PM_CLASSES_4(X, (c) + 12)
+#define PM_CLASS_LIST(X) PM_CLASSES_16(X, 0) PM_CLASSES_16(X, 16) PM_CLASSES_16(X, 32)
+#define PM_CAP_ENTRY(c) PM_CAP(PM_CLASS_SIZE(c)),
+#define PM_HELD_TERM(c) + (size_t) PM_CAP(PM_CLASS_SIZE(c)) * PM_CLASS_SIZE(c)
+#define PM_COUNT_TERM(c) + 1
+PM_HIDDEN const uint16_t pm_class_capacity[PM_CACHE_CLASSES] = {PM_CLASS_LIST(PM_CAP_ENTRY)};
 /* the bound platform_memory.h states holds, and the table has one entry a class (compile-time checks) */
-typedef char pm_cache_held_check[(0 PM_CLASS_SIZES(PM_HELD_TERM)) <= PLATFORM_MEM_CACHE_HELD ? 1 : -1];
-typedef char pm_cache_classes_check[(0 PM_CLASS_SIZES(PM_COUNT_TERM)) == PM_CACHE_CLASSES ? 1 : -1];
+typedef char pm_cache_held_check[(0 PM_CLASS_LIST(PM_HELD_TERM)) <= PLATFORM_MEM_CACHE_HELD ? 1 : -1];
+typedef char pm_cache_classes_check[(0 PM_CLASS_LIST(PM_COUNT_TERM)) == PM_CACHE_CLASSES ? 1 : -1];
 
 enum { PM_DEPOT_PREFILLED = 23 }; /* classes up to 1 KiB are kept in the depot for new threads */
 

@@ -185,13 +185,13 @@ static inline unsigned pm_class_of(size_t n) {
     return 16u + (k - 8u) * 4u + (unsigned) (m >> (k - 2u)) - 4u;
 }
 
-/* The usable bytes of every block of class c. */
+/* The usable bytes of every block of class c: 16-byte steps to 256, then (5..8) << (6 + (c - 16) / 4). A
+ * constant expression for a constant c (pm_cache.c builds its capacity table from it). */
+#define PM_CLASS_SIZE(c) \
+    ((c) < 16 ? (size_t) ((c) + 1) * 16 : (size_t) (5 + ((c) - 16) % 4) << (6 + ((c) - 16) / 4))
+
 static inline size_t pm_class_size(unsigned c) {
-    if (c < 16) {
-        return (size_t) (c + 1) * 16;
-    }
-    unsigned j = c - 16, k = 8 + j / 4;
-    return (size_t) (5 + j % 4) << (k - 2);
+    return PM_CLASS_SIZE(c);
 }
 
 /* ---- Block headers --------------------------------------------------------------------------------- */

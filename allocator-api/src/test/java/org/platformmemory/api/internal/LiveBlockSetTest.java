@@ -65,6 +65,29 @@ class LiveBlockSetTest {
     }
 
     @Test
+    void shouldCountANewBlockAndFileALargeOneAsTheGeneralAddDoes() {
+        java.util.Map<Long, Long> sizes = new java.util.HashMap<>();
+        LiveBlockSet set = new LiveBlockSet(4, sizes::get);
+        long small = 0x10_0000L;
+        long big = 0x20_0000L;
+        sizes.put(small, 100L);
+        sizes.put(big, 3 * LiveBlockSet.NEAR);
+        set.addNew(small, 100);
+        set.addNew(big, 3 * LiveBlockSet.NEAR);
+        assertTrue(set.contains(small) && set.contains(big));
+        assertEquals(2, set.count(LiveBlockSet.ALLOCATED));
+        assertEquals(100 + 3 * LiveBlockSet.NEAR, set.bytesIn());
+        assertEquals(small, set.blockAround(small + 50));
+        assertEquals(big, set.blockAround(big + 2 * LiveBlockSet.NEAR + 1), "a large new block is filed by region");
+        assertTrue(set.remove(big, LiveBlockSet.FREED));
+        assertEquals(0, set.blockAround(big + 2 * LiveBlockSet.NEAR + 1), "and taken out of the index when removed");
+        LiveBlockSet plain = new LiveBlockSet(1);
+        plain.addNew(0x1000, 5 * LiveBlockSet.NEAR); // no size reader: nothing to file, counted all the same
+        assertEquals(1, plain.count(LiveBlockSet.ALLOCATED));
+        assertEquals(5 * LiveBlockSet.NEAR, plain.bytesIn());
+    }
+
+    @Test
     void shouldRememberRecentlyRemovedAddressesUntilTheyAreLiveAgain() {
         LiveBlockSet set = new LiveBlockSet(1);
         set.add(0x1000, LiveBlockSet.NONE);

@@ -189,10 +189,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
             rejectClosed("free");
             return;
         }
-        long word0 = release.claim(address, size, false);
-        if (word0 != 0) {
-            release.release(address, word0);
-        }
+        release.free(address, size);
     }
 
     /** {@link #reallocate(long, long, long, int)} with no flags. */

@@ -121,7 +121,11 @@ public final class BlockHeader {
 
     /** Whether the core words (both of them, heap id included) are as {@link #write} left them. */
     public boolean intact(long user, long word0) {
-        long word1 = NativeMemory.getLong(user - coreOffset + 8);
+        return intact(user, word0, word1(user));
+    }
+
+    /** {@link #intact(long, long)} for a caller that has read the second core word, {@code word1}, too. */
+    public boolean intact(long user, long word0, long word1) {
         return (int) (word1 >>> 32) == check(user, word0, (int) word1);
     }
 

@@ -58,33 +58,54 @@ public final class BlockRelease {
      * @return the header's first word (never 0), or 0 after reporting why the block cannot be had
      */
     public long claim(long address, long size, boolean realloc) {
-        if (!blocks.remove(address, realloc ? LiveBlockSet.NONE : LiveBlockSet.FREED)) {
-            diagnosis.reject(address, realloc ? "reallocate" : "free", realloc);
+        if (!take(address, realloc)) {
             return 0;
         }
         long word0 = header.word0(address);
-        if (!headerIntact(address, word0, realloc ? LiveBlockSet.NONE : LiveBlockSet.FREE_UNDONE)) {
-            return 0;
+        return verified(address, size, realloc, word0, header.word1(address)) ? word0 : 0;
+    }
+
+    /**
+     * Frees a live block: {@link #claim} and {@link #release} in one, each header word read once (the
+     * facade's free). What cannot be freed is reported, and nothing is freed.
+     */
+    public void free(long address, long size) {
+        if (!take(address, false)) {
+            return;
+        }
+        long word0 = header.word0(address);
+        long word1 = header.word1(address);
+        if (verified(address, size, false, word0, word1)) {
+            release(address, word0, word1);
+        }
+    }
+
+    /** Takes {@code address} out of the live set, or reports why it is not a live block. */
+    private boolean take(long address, boolean realloc) {
+        if (blocks.remove(address, realloc ? LiveBlockSet.NONE : LiveBlockSet.FREED)) {
+            return true;
+        }
+        diagnosis.reject(address, realloc ? "reallocate" : "free", realloc);
+        return false;
+    }
+
+    /**
+     * Checks a block just taken whose core words are {@code word0} and {@code word1}: a damaged header is
+     * reported ({@link ErrorCode#HEADER_CORRUPTED}) and the block put back as live, never freed; a size
+     * other than the recorded one is reported, and the recorded one used.
+     */
+    private boolean verified(long address, long size, boolean realloc, long word0, long word1) {
+        if (!header.intact(address, word0, word1)) {
+            blocks.add(address, realloc ? LiveBlockSet.NONE : LiveBlockSet.FREE_UNDONE);
+            errors.report(ErrorCode.HEADER_CORRUPTED, "the header before block " + hex(address) + " was overwritten"
+                + " (a write before the start of the block?); the block is kept, not freed", address);
+            return false;
         }
         long recorded = BlockHeader.sizeOf(word0);
         if (size != 0 && size != recorded) {
             diagnosis.sizeMismatch(address, size, recorded, realloc);
         }
-        return word0;
-    }
-
-    /**
-     * Verifies a claimed block's header; a damaged one is reported ({@link ErrorCode#HEADER_CORRUPTED}) and
-     * the block is put back as live with {@code undoEvent}, never freed.
-     */
-    private boolean headerIntact(long user, long word0, int undoEvent) {
-        if (header.intact(user, word0)) {
-            return true;
-        }
-        blocks.add(user, undoEvent);
-        errors.report(ErrorCode.HEADER_CORRUPTED, "the header before block " + hex(user) + " was overwritten"
-            + " (a write before the start of the block?); the block is kept, not freed", user);
-        return false;
+        return true;
     }
 
     /** Whether a free of {@code address}, not a live block, would be told as more than a foreign pointer. */
@@ -94,7 +115,10 @@ public final class BlockRelease {
 
     /** Gives a claimed block back to where it came from and counts its bytes. */
     public void release(long user, long word0) {
-        long word1 = header.word1(user);
+        release(user, word0, header.word1(user));
+    }
+
+    private void release(long user, long word0, long word1) {
         int heapTag = BlockHeader.heapOf(word1);
         if (heapTag == 0) {
             releaseTo(backend.backend(), user, word0, word1, true);

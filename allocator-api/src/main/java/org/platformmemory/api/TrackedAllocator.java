@@ -9,7 +9,6 @@ import org.platformmemory.api.internal.HeapRegistry;
 import org.platformmemory.api.internal.PointerDiagnosis;
 import org.platformmemory.api.internal.Quarantine;
 import org.platformmemory.api.internal.SiteTable;
-import org.platformmemory.api.internal.Sticky;
 import org.platformmemory.api.internal.TagTable;
 import org.platformmemory.api.view.LiveView;
 
@@ -49,9 +48,10 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
     private final BlockSupply supply;
     private final Insights insights;
 
+    // read at the top of every call: a plain load on x86. A Sticky flag here cost more than it saved: its
+    // method-handle chain, inlined at both calls of a loop of pairs, made C2 stop inlining the free's tail
+    // (README, "The rooms and the kit", has the figures)
     private volatile boolean closed;
-    /** On once any facade in the process began to close: until then allocate and free do not read {@link #closed}. */
-    private static final Sticky ANY_CLOSED = Sticky.create();
     private LiveView view;
 
     /** The debug quarantine's default bound in bytes ({@link AllocatorConfig#QUARANTINE}). */
@@ -143,7 +143,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
      * @return the block's address, or 0 on failure (counted and reported)
      */
     public long allocate(long size, int flags, long alignment, int site) {
-        if ((ANY_CLOSED.on() && closed) || size <= 0 || alignment != Allocator.MIN_ALIGNMENT) {
+        if (closed || size <= 0 || alignment != Allocator.MIN_ALIGNMENT) {
             return allocateChecked(null, size, flags, alignment, site);
         }
         return placement.place(null, size, flags, BlockPlacement.MIN_ALIGNMENT_LOG2, site);
@@ -185,7 +185,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
         if (address == 0) {
             return;
         }
-        if (ANY_CLOSED.on() && closed) {
+        if (closed) {
             rejectClosed("free");
             return;
         }
@@ -277,7 +277,6 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
      * memory: for a host that cannot stop its threads first (a game's audio thread at exit).
      */
     public void close(Duration grace) {
-        ANY_CLOSED.turnOn(); // before closed is set: a call that skips reading it runs before the close
         synchronized (this) {
             if (closed) {
                 return;

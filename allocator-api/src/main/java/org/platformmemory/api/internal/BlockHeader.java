@@ -119,12 +119,10 @@ public final class BlockHeader {
         NativeMemory.putLong(user - coreOffset + 8, (long) check(user, word0, tags) << 32 | (tags & 0xFFFFFFFFL));
     }
 
-    /** Whether the core words (both of them, heap id included) are as {@link #write} left them. */
-    public boolean intact(long user, long word0) {
-        return intact(user, word0, word1(user));
-    }
-
-    /** {@link #intact(long, long)} for a caller that has read the second core word, {@code word1}, too. */
+    /**
+     * Whether the core words {@code word0} and {@code word1} read at {@code user} (both of them, tags
+     * included) are as {@link #write} left them.
+     */
     public boolean intact(long user, long word0, long word1) {
         return (int) (word1 >>> 32) == check(user, word0, (int) word1);
     }

@@ -72,7 +72,7 @@ public final class BlockPlacement {
         if (heap != null) {
             heap.blocks.add(user, LiveBlockSet.NONE);
         }
-        blocks.addNew(user, size);
+        blocks.add(user, LiveBlockSet.ALLOCATED, size, size);
         accounting.raisePeak(reserved);
         return user;
     }

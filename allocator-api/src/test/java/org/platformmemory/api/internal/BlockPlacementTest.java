@@ -45,7 +45,7 @@ class BlockPlacementTest {
         assertEquals(flags, BlockHeader.flagsOf(word0));
         assertEquals(6, BlockHeader.alignmentLog2Of(word0));
         assertEquals(0, r.header.heap(user));
-        assertTrue(r.header.intact(user, word0));
+        assertTrue(r.header.intact(user, word0, r.header.word1(user)));
         assertTrue(BlockPattern.allBytes(user, 100, (byte) 0), "CLEAR");
         assertTrue(r.blocks.contains(user));
         assertEquals(1, r.blocks.count(LiveBlockSet.ALLOCATED));
@@ -127,7 +127,7 @@ class BlockPlacementTest {
         assertTrue(BlockPattern.allBytes(moved + 64, 4096 - 64, BlockHeader.FILL_NEW));
         assertTrue(BlockPattern.allBytes(moved + 4096, BlockHeader.GUARD, BlockHeader.FILL_GUARD));
         assertEquals(4096, r.header.size(moved));
-        assertTrue(r.header.intact(moved, r.header.word0(moved)));
+        assertTrue(r.header.intact(moved, r.header.word0(moved), r.header.word1(moved)));
         assertEquals(1, r.blocks.size());
         assertTrue(r.blocks.contains(moved));
         assertEquals(1, r.blocks.count(LiveBlockSet.REALLOCATED));

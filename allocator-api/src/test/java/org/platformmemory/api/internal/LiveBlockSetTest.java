@@ -64,25 +64,31 @@ class LiveBlockSetTest {
         assertEquals(333, set.count(LiveBlockSet.REALLOCATED));
     }
 
+    /** A 100-byte block's address and a large one's, for the sets {@link #sized} makes. */
+    private static final long SMALL = 0x10_0000L;
+    private static final long BIG = 0x20_0000L;
+
+    /** A set that can say which block holds an address, whose size reader knows SMALL (100 bytes) and BIG. */
+    private static LiveBlockSet sized(long bigSize) {
+        java.util.Map<Long, Long> sizes = java.util.Map.of(SMALL, 100L, BIG, bigSize);
+        return new LiveBlockSet(4, sizes::get);
+    }
+
     @Test
-    void shouldCountANewBlockAndFileALargeOneAsTheGeneralAddDoes() {
-        java.util.Map<Long, Long> sizes = new java.util.HashMap<>();
-        LiveBlockSet set = new LiveBlockSet(4, sizes::get);
-        long small = 0x10_0000L;
-        long big = 0x20_0000L;
-        sizes.put(small, 100L);
-        sizes.put(big, 3 * LiveBlockSet.NEAR);
-        set.addNew(small, 100);
-        set.addNew(big, 3 * LiveBlockSet.NEAR);
-        assertTrue(set.contains(small) && set.contains(big));
+    void shouldCountANewBlockWithItsSizeAndFileALargeOneByRegion() {
+        LiveBlockSet set = sized(3 * LiveBlockSet.NEAR);
+        set.add(SMALL, LiveBlockSet.ALLOCATED, 100, 100);
+        set.add(BIG, LiveBlockSet.ALLOCATED, 3 * LiveBlockSet.NEAR, 3 * LiveBlockSet.NEAR);
+        assertTrue(set.contains(SMALL) && set.contains(BIG));
         assertEquals(2, set.count(LiveBlockSet.ALLOCATED));
         assertEquals(100 + 3 * LiveBlockSet.NEAR, set.bytesIn());
-        assertEquals(small, set.blockAround(small + 50));
-        assertEquals(big, set.blockAround(big + 2 * LiveBlockSet.NEAR + 1), "a large new block is filed by region");
-        assertTrue(set.remove(big, LiveBlockSet.FREED));
-        assertEquals(0, set.blockAround(big + 2 * LiveBlockSet.NEAR + 1), "and taken out of the index when removed");
+        assertEquals(SMALL, set.blockAround(SMALL + 50));
+        assertEquals(BIG, set.blockAround(BIG + 2 * LiveBlockSet.NEAR + 1), "a large new block is filed by region");
+        assertTrue(set.remove(BIG, LiveBlockSet.FREED));
+        assertEquals(0, set.blockAround(BIG + 2 * LiveBlockSet.NEAR + 1), "and taken out of the index when removed");
         LiveBlockSet plain = new LiveBlockSet(1);
-        plain.addNew(0x1000, 5 * LiveBlockSet.NEAR); // no size reader: nothing to file, counted all the same
+        // no size reader: nothing to file, counted all the same
+        plain.add(0x1000, LiveBlockSet.ALLOCATED, 5 * LiveBlockSet.NEAR, 5 * LiveBlockSet.NEAR);
         assertEquals(1, plain.count(LiveBlockSet.ALLOCATED));
         assertEquals(5 * LiveBlockSet.NEAR, plain.bytesIn());
     }
@@ -105,26 +111,21 @@ class LiveBlockSetTest {
 
     @Test
     void shouldFindTheBlockAroundAnAddressNearOrFarFromItsStart() {
-        java.util.Map<Long, Long> sizes = new java.util.HashMap<>();
-        LiveBlockSet set = new LiveBlockSet(4, sizes::get);
-        long small = 0x10_0000L;
-        long big = 0x20_0000L;
-        sizes.put(small, 100L);
-        sizes.put(big, 5 * LiveBlockSet.NEAR);
-        set.add(small, LiveBlockSet.ALLOCATED);
-        set.add(big, LiveBlockSet.ALLOCATED);
-        assertEquals(small, set.blockAround(small + 1));
-        assertEquals(small, set.blockAround(small + 99));
-        assertEquals(0, set.blockAround(small + 100), "one past the end is not inside");
-        assertEquals(0, set.blockAround(small), "the start itself is not an interior pointer");
-        assertEquals(big, set.blockAround(big + 8));
-        assertEquals(big, set.blockAround(big + 4 * LiveBlockSet.NEAR + 7), "far from its start: the sorted index");
-        assertEquals(0, set.blockAround(big + 5 * LiveBlockSet.NEAR));
+        LiveBlockSet set = sized(5 * LiveBlockSet.NEAR);
+        set.add(SMALL, LiveBlockSet.ALLOCATED);
+        set.add(BIG, LiveBlockSet.ALLOCATED);
+        assertEquals(SMALL, set.blockAround(SMALL + 1));
+        assertEquals(SMALL, set.blockAround(SMALL + 99));
+        assertEquals(0, set.blockAround(SMALL + 100), "one past the end is not inside");
+        assertEquals(0, set.blockAround(SMALL), "the start itself is not an interior pointer");
+        assertEquals(BIG, set.blockAround(BIG + 8));
+        assertEquals(BIG, set.blockAround(BIG + 4 * LiveBlockSet.NEAR + 7), "far from its start: the sorted index");
+        assertEquals(0, set.blockAround(BIG + 5 * LiveBlockSet.NEAR));
         assertEquals(0, set.blockAround(0x30_0000L));
-        assertTrue(set.remove(big, LiveBlockSet.FREED));
-        assertEquals(0, set.blockAround(big + 4 * LiveBlockSet.NEAR + 7), "a freed block holds nothing");
-        set.add(big, LiveBlockSet.ALLOCATED);
+        assertTrue(set.remove(BIG, LiveBlockSet.FREED));
+        assertEquals(0, set.blockAround(BIG + 4 * LiveBlockSet.NEAR + 7), "a freed block holds nothing");
+        set.add(BIG, LiveBlockSet.ALLOCATED);
         set.drain(LiveBlockSet.FREED);
-        assertEquals(0, set.blockAround(big + 8));
+        assertEquals(0, set.blockAround(BIG + 8));
     }
 }

@@ -91,7 +91,7 @@ class PointerDiagnosisTest {
         assertEquals(1, blocks.count(LiveBlockSet.ALLOCATED));
         assertEquals(0, blocks.count(LiveBlockSet.FREED));
         assertEquals(64, header.size(user));
-        assertTrue(header.intact(user, header.word0(user)));
+        assertTrue(header.intact(user, header.word0(user), header.word1(user)));
     }
 
     @Test
@@ -154,7 +154,7 @@ class PointerDiagnosisTest {
         long word0 = header.word0(user);
         blocks.remove(user, LiveBlockSet.FREED);
         header.invalidate(user, header.word1(user));
-        assertTrue(!header.intact(user, word0), "a freed header never passes as live");
+        assertTrue(!header.intact(user, word0, header.word1(user)), "a freed header never passes as live");
         // long after: the stripes' memories of recent frees have moved on
         for (int i = 0; i < 5_000; i++) {
             long other = live(16);

@@ -107,7 +107,7 @@ class TrackerTest {
         assertFalse(frame.startsWith(Tracker.class.getPackageName() + "."), "the rooms are skipped: " + frame);
         assertTrue(BlockPattern.allBytes(fromJava, 64, JUNK), "no fill, no guard outside debug mode");
         assertEquals(48, header.size(fromC), "the site does not overwrite the core header");
-        assertTrue(header.intact(fromC, header.word0(fromC)));
+        assertTrue(header.intact(fromC, header.word0(fromC), header.word1(fromC)));
     }
 
     @Test
@@ -121,7 +121,7 @@ class TrackerTest {
         for (long user : new long[] {plain, cleared}) {
             assertTrue(BlockPattern.allBytes(user - BlockHeader.GUARD, BlockHeader.GUARD, BlockHeader.FILL_GUARD));
             assertTrue(BlockPattern.allBytes(user + 40, BlockHeader.GUARD, BlockHeader.FILL_GUARD));
-            assertTrue(header.intact(user, header.word0(user)), "the guards leave the header alone");
+            assertTrue(header.intact(user, header.word0(user), header.word1(user)), "the guards leave the header alone");
         }
         assertTrue(BlockPattern.allBytes(plain, 40, BlockHeader.FILL_NEW));
         assertTrue(BlockPattern.allBytes(cleared, 40, (byte) 0));

@@ -45,6 +45,28 @@ class ChunkTest {
     }
 
     @Test
+    void shouldMarkRunsThatCrossWordsOfThePageMapExactly() {
+        Chunk big = Chunk.carve(256L * Chunk.PAGE); // four words of the page map
+        try {
+            assertEquals(0, big.takePages(3));
+            assertEquals(3, big.takePages(130), "pages 3..132: the rest of word 0, all of word 1, part of word 2");
+            assertEquals(133, big.takePages(64), "pages 133..196: part of word 2 and part of word 3");
+            assertEquals(59, big.freePages());
+            big.givePages(3, 130);
+            assertEquals(130, big.freeRunAt(3), "exactly the pages given back are free");
+            assertEquals(0, big.freeRunAt(133), "the next run is still used");
+            assertEquals(-1, big.findRun(131), "131 pages do not fit in the hole of 130");
+            assertEquals(3, big.takeBestPages(130));
+            big.givePages(60, 5);
+            assertEquals(5, big.freeRunAt(60), "pages 60..64 straddle words 0 and 1");
+            assertEquals(59, big.freeRunAt(197), "the tail was never touched");
+            assertEquals(64, big.freePages());
+        } finally {
+            big.arena.close();
+        }
+    }
+
+    @Test
     void shouldTakeTheSmallestHoleThatFitsWhenAskedForBestFit() {
         assertEquals(0, chunk.takePages(64));
         chunk.givePages(2, 10);  // a hole of 10

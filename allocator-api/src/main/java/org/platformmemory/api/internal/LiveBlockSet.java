@@ -22,8 +22,9 @@ import org.platformmemory.api.kit.FieldHandles;
  *
  * <p>Built with a size reader, it also answers "which live block holds this address?" in bounded time
  * ({@link #blockAround}): it probes the 16-byte steps before the address up to {@link #NEAR} bytes back,
- * and files blocks of {@link #NEAR} bytes or more in a {@link LargeBlockIndex} (no object per block,
- * changed under the block's stripe lock), so no question walks every live block.
+ * and files blocks of {@link #NEAR} bytes or more in its stripe's {@link LargeBlockIndex} (no object per
+ * block, changed under the stripe lock the block's add or remove holds anyway), so no question walks every
+ * live block.
  */
 public final class LiveBlockSet {
 
@@ -58,7 +59,6 @@ public final class LiveBlockSet {
     private final LiveStripe[] stripes;
     private final int mask;
     private final Reader sizeOf;
-    private final LargeBlockIndex large;
 
     /** @param concurrency the number of stripes, rounded up to a power of two */
     public LiveBlockSet(int concurrency) {
@@ -72,7 +72,6 @@ public final class LiveBlockSet {
      */
     public LiveBlockSet(int concurrency, Reader sizeOf) {
         this.sizeOf = sizeOf;
-        this.large = sizeOf == null ? null : new LargeBlockIndex();
         int n = Integer.highestOneBit(Math.max(1, concurrency - 1)) << 1;
         stripes = new LiveStripe[n];
         for (int i = 0; i < n; i++) {
@@ -113,7 +112,7 @@ public final class LiveBlockSet {
 
     /** Adds a live block's address (never 0) and counts {@code event}. */
     public void add(long address, int event) {
-        add(address, event, large != null ? sizeOf.read(address) : 0, 0);
+        add(address, event, sizeOf != null ? sizeOf.read(address) : 0, 0);
     }
 
     /**
@@ -122,7 +121,7 @@ public final class LiveBlockSet {
      * the lock taken anyway: with the live total, that gives the bytes given back, with no atomic of its own.
      */
     public void add(long address, int event, long size, long bytesIn) {
-        if (size >= NEAR && large != null) {
+        if (size >= NEAR && sizeOf != null) {
             addFiled(address, event, size, bytesIn);
             return;
         }
@@ -150,7 +149,10 @@ public final class LiveBlockSet {
             s.insert(address, h);
             s.count(event);
             s.bytesIn += bytesIn;
-            large.add(address, size);
+            if (s.large == null) {
+                s.large = new LargeBlockIndex();
+            }
+            s.large.add(address, size);
         } finally {
             unlock(s);
         }
@@ -169,8 +171,9 @@ public final class LiveBlockSet {
                 return false;
             }
             s.count(event);
+            LargeBlockIndex large = s.large;
             if (large != null && !large.isEmpty()) {
-                unfile(address);
+                unfile(large, address);
             }
             return true;
         } finally {
@@ -178,8 +181,8 @@ public final class LiveBlockSet {
         }
     }
 
-    /** Takes a block being removed out of the index of large blocks, if it is large; under its stripe's lock. */
-    private void unfile(long address) {
+    /** Takes a block being removed out of its stripe's index of large blocks, if it is large; under that stripe's lock. */
+    private void unfile(LargeBlockIndex large, long address) {
         long size = sizeOf.read(address);
         if (size >= NEAR) {
             large.remove(address, size);
@@ -258,17 +261,22 @@ public final class LiveBlockSet {
                 return address - q < size ? q : 0;
             }
         }
-        // no block starts within NEAR bytes before it: only a block of NEAR bytes or more can hold it
-        long[] found = {0};
-        large.nearestStarts(address, start -> {
-            long size = readIfLive(start, sizeOf, -1);
-            if (size >= 0 && address - start < size) {
-                found[0] = start;
-                return true;
+        // no block starts within NEAR bytes before it: only a block of NEAR bytes or more can hold it, filed
+        // in its stripe's index (a filed block is live, and stays so while its stripe's lock is held)
+        for (LiveStripe s : stripes) {
+            lock(s);
+            try {
+                LargeBlockIndex large = s.large;
+                long start = large == null || large.isEmpty() ? 0
+                    : large.holderOf(address, candidate -> address - candidate < sizeOf.read(candidate));
+                if (start != 0) {
+                    return start;
+                }
+            } finally {
+                unlock(s);
             }
-            return false;
-        });
-        return found[0];
+        }
+        return 0;
     }
 
     /**
@@ -338,12 +346,10 @@ public final class LiveBlockSet {
                 }
                 s.table = new long[LiveStripe.INITIAL_CAPACITY];
                 s.size = 0;
+                s.large = null; // every address it held has just been drained
             } finally {
                 unlock(s);
             }
-        }
-        if (large != null) {
-            large.clear(); // once, not once a stripe: every address it held has just been drained
         }
         return Arrays.copyOf(all, count);
     }

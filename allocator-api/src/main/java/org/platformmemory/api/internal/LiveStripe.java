@@ -25,6 +25,8 @@ final class LiveStripe {
     long bytesIn;
     final long[] recent = new long[RECENT];
     int recentNext;
+    /** This stripe's blocks of {@link LiveBlockSet#NEAR} bytes or more, by region; made at the first one. */
+    LargeBlockIndex large;
     @SuppressWarnings("unused")
     long q0, q1, q2, q3, q4, q5, q6;
 

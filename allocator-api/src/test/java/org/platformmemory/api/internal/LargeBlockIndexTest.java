@@ -14,17 +14,11 @@ class LargeBlockIndexTest {
 
     /** The block holding {@code address} according to the index, checked against {@code live} as LiveBlockSet does. */
     private static long holder(LargeBlockIndex index, TreeMap<Long, Long> live, long address, int[] looks) {
-        long[] found = {0};
-        index.nearestStarts(address, start -> {
+        return index.holderOf(address, start -> {
             looks[0]++;
             Long size = live.get(start);
-            if (size != null && address - start < size) {
-                found[0] = start;
-                return true;
-            }
-            return false;
+            return size != null && address - start < size;
         });
-        return found[0];
     }
 
     @Test

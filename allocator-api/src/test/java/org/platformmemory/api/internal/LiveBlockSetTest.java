@@ -94,6 +94,40 @@ class LiveBlockSetTest {
     }
 
     @Test
+    void shouldFindTheHolderOfAnyAddressAmongLargeBlocksFiledInEveryStripe() {
+        java.util.TreeMap<Long, Long> live = new java.util.TreeMap<>();
+        LiveBlockSet set = new LiveBlockSet(16, a -> live.getOrDefault(a, -1L));
+        SplittableRandom random = new SplittableRandom(11);
+        long next = 1L << 32;
+        for (int i = 0; i < 3_000; i++) {
+            // 4 KiB to 16 MiB, with gaps: blocks of every stripe and of the first three levels
+            int bits = 12 + random.nextInt(12);
+            long size = (1L << bits) + random.nextLong(1L << bits) & ~15L;
+            long start = next + 16 * random.nextInt(1, 600);
+            next = start + size;
+            live.put(start, size);
+            set.add(start, LiveBlockSet.ALLOCATED, size, size);
+        }
+        for (Long start : new java.util.ArrayList<>(live.keySet())) {
+            if (random.nextInt(3) == 0) {
+                assertTrue(set.remove(start, LiveBlockSet.FREED));
+                live.remove(start);
+            }
+        }
+        for (int i = 0; i < 5_000; i++) {
+            long address = (1L << 32) + random.nextLong(next - (1L << 32)) & ~7L;
+            var floor = live.floorEntry(address - 1);
+            long expected = floor != null && address - floor.getKey() < floor.getValue() ? floor.getKey() : 0;
+            assertEquals(expected, set.blockAround(address), "address " + Long.toHexString(address));
+        }
+        var largest = live.entrySet().stream().max(java.util.Map.Entry.comparingByValue()).orElseThrow();
+        long far = largest.getKey() + largest.getValue() - 16;
+        assertEquals(largest.getKey(), set.blockAround(far));
+        set.drain(LiveBlockSet.FREED);
+        assertEquals(0, set.blockAround(far), "a drained set files nothing");
+    }
+
+    @Test
     void shouldRememberRecentlyRemovedAddressesUntilTheyAreLiveAgain() {
         LiveBlockSet set = new LiveBlockSet(1);
         set.add(0x1000, LiveBlockSet.NONE);

@@ -1062,6 +1062,9 @@ int main(int argc, char **argv) {
     context_init(&warm, 7, 0);
     run_pairs(&warm, 20000 * scale, 64);
     run_pairs(&warm, 5000 * scale, 256);
+    /* and the path of blocks too large for the shim's caches (through the JVM since the caches serve the
+     * sizes above): without it, pair-1m measured the JIT's first compilations of that path */
+    run_pairs(&warm, 2000 * scale, 1u << 20);
 
     if (strcmp(workloads, "speed") == 0) {
         static const struct { const char *name; size_t size; uint64_t pairs; } pairs[] = {

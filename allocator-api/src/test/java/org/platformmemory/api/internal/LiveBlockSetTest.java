@@ -128,6 +128,63 @@ class LiveBlockSetTest {
     }
 
     @Test
+    void shouldFindLargeBlocksWhileOtherThreadsFileAndUnfileTheirsInTheSameStripes() throws Exception {
+        java.util.Map<Long, Long> sizes = new java.util.concurrent.ConcurrentHashMap<>();
+        LiveBlockSet set = new LiveBlockSet(8, a -> sizes.getOrDefault(a, -1L));
+        long pinnedBase = 1L << 32;
+        int pinned = 200;
+        for (int i = 0; i < pinned; i++) { // never freed: 48 KiB blocks 64 KiB apart
+            long start = pinnedBase + (long) i * 65536;
+            sizes.put(start, 49152L);
+            set.add(start, LiveBlockSet.ALLOCATED, 49152, 49152);
+        }
+        long until = System.nanoTime() + 300_000_000L;
+        java.util.List<Thread> churners = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        for (int t = 0; t < 2; t++) {
+            long base = (2L + t) << 40; // each its own range: blocks of 4 KiB to 1 MiB, 2 MiB apart
+            Thread churner = new Thread(() -> {
+                SplittableRandom random = new SplittableRandom(base);
+                long[] live = new long[256];
+                try {
+                    while (System.nanoTime() < until) {
+                        int slot = random.nextInt(live.length);
+                        long start = base + (long) slot * (2 << 20);
+                        if (live[slot] == 0) {
+                            long size = LiveBlockSet.NEAR + random.nextLong(1 << 20) & ~15L;
+                            sizes.put(start, size);
+                            set.add(start, LiveBlockSet.ALLOCATED, size, size);
+                            live[slot] = size;
+                        } else {
+                            assertTrue(set.remove(start, LiveBlockSet.FREED));
+                            sizes.remove(start);
+                            live[slot] = 0;
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            churners.add(churner);
+            churner.start();
+        }
+        SplittableRandom random = new SplittableRandom(17);
+        int asked = 0;
+        while (System.nanoTime() < until) {
+            long start = pinnedBase + (long) random.nextInt(pinned) * 65536;
+            long inside = start + LiveBlockSet.NEAR + 16 + random.nextLong(49152 - LiveBlockSet.NEAR - 16);
+            assertEquals(start, set.blockAround(inside), "far inside a pinned block");
+            assertEquals(0, set.blockAround(start + 49152 + 4096), "in the gap after it");
+            asked++;
+        }
+        for (Thread churner : churners) {
+            churner.join();
+        }
+        assertEquals(null, failure.get());
+        assertTrue(asked > 100, "asked " + asked);
+    }
+
+    @Test
     void shouldRememberRecentlyRemovedAddressesUntilTheyAreLiveAgain() {
         LiveBlockSet set = new LiveBlockSet(1);
         set.add(0x1000, LiveBlockSet.NONE);

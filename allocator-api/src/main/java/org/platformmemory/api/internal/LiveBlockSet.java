@@ -264,12 +264,12 @@ public final class LiveBlockSet {
         }
         // no block starts within NEAR bytes before it: only a block of NEAR bytes or more can hold it, filed
         // in its stripe's index (a filed block is live, and stays so while its stripe's lock is held)
+        LargeBlockIndex.Candidate holds = candidate -> address - candidate < sizeOf.read(candidate);
         for (LiveStripe s : stripes) {
             lock(s);
             try {
                 LargeBlockIndex large = s.large;
-                long start = large == null || large.isEmpty() ? 0
-                    : large.holderOf(address, candidate -> address - candidate < sizeOf.read(candidate));
+                long start = large == null || large.isEmpty() ? 0 : large.holderOf(address, holds);
                 if (start != 0) {
                     return start;
                 }

@@ -258,6 +258,25 @@ static void run_pairs(Context *c, uint64_t amount, size_t size) {
     }
 }
 
+/* A block resized back and forth between size and 3/4 of it, amount times (a warm-up of the resize path). */
+static void run_resizes(Context *c, uint64_t amount, size_t size) {
+    unsigned char *p = b_alloc(c, size);
+    size_t now = size;
+    for (uint64_t i = 0; i < amount && p != NULL; i++) {
+        size_t next = now == size ? size / 4 * 3 : size;
+        unsigned char *q = b_realloc(c, p, now, next);
+        if (q == NULL) {
+            break;
+        }
+        p = q;
+        now = next;
+        p[0] = (unsigned char) i;
+    }
+    if (p != NULL) {
+        b_free(c, p, now);
+    }
+}
+
 enum { MIX_OBJECTS = 16384, MIX_REPLACED = 256, MIX_TEMPS = 256, MIX_BUFFERS = 8 };
 
 static size_t mix_object_size(Context *c) {
@@ -1062,9 +1081,10 @@ int main(int argc, char **argv) {
     context_init(&warm, 7, 0);
     run_pairs(&warm, 20000 * scale, 64);
     run_pairs(&warm, 5000 * scale, 256);
-    /* and the path of blocks too large for the shim's caches (through the JVM since the caches serve the
-     * sizes above): without it, pair-1m measured the JIT's first compilations of that path */
-    run_pairs(&warm, 2000 * scale, 1u << 20);
+    /* and the path of blocks too large for the shim's caches (above 1 MiB: through the JVM), pairs and
+     * resizes: without them, pair-1m and frame-mix's buffers measured the JIT's first compilations there */
+    run_pairs(&warm, 2000 * scale, 2u << 20);
+    run_resizes(&warm, 2000 * scale, 2u << 20);
 
     if (strcmp(workloads, "speed") == 0) {
         static const struct { const char *name; size_t size; uint64_t pairs; } pairs[] = {

@@ -110,17 +110,20 @@ typedef struct PlatformMemStats {
  * peak_bytes is never below the true peak. While the per-thread caches of blocks up to
  * PLATFORM_MEM_CACHE_LARGEST bytes are on (tracking "counters" without a limit, fastpath not off) it may
  * lie above it by the blocks the caches hold unused
- * at the time: at most PLATFORM_MEM_CACHE_HELD bytes on each thread's stacks, PLATFORM_MEM_DEPOT_HELD in
+ * at the time: at most PLATFORM_MEM_CACHE_HELD bytes on each thread's stacks (of which at most
+ * PLATFORM_MEM_CACHE_LARGE_HELD in blocks above 64 KiB), PLATFORM_MEM_DEPOT_HELD in
  * the shared depot (plus the stacks of threads that ended since the depot keeper last ran), and the
  * blocks other threads freed that their owner has not taken back yet; plus the rounding of each live
  * cached block to its size class (at most 15 bytes for blocks up to 256 bytes, at most a quarter of the
  * block above; a block of Platform_AllocAligned up to alignment - 16 bytes more). Every other figure is
  * exact whenever no call is in flight.
  */
-#define PLATFORM_MEM_CACHE_HELD ((size_t) 2112 * 1024)
+#define PLATFORM_MEM_CACHE_HELD ((size_t) 4160 * 1024)
+#define PLATFORM_MEM_CACHE_LARGE_HELD ((size_t) 2 * 1024 * 1024)
 #define PLATFORM_MEM_DEPOT_HELD ((size_t) 32 * 1024 * 1024)
-/* The largest block the per-thread caches serve (with Platform_AllocAligned: size + alignment - 16). */
-#define PLATFORM_MEM_CACHE_LARGEST ((size_t) 64 * 1024)
+/* The largest block the per-thread caches can serve (with Platform_AllocAligned: size + alignment - 16);
+ * the option fastpath.largest (4k to 1m, default 1m) lowers it. */
+#define PLATFORM_MEM_CACHE_LARGEST ((size_t) 1024 * 1024)
 
 /* Called on every error, on the thread that made the failing call. message is valid only during
  * the call; ptr is the pointer involved or NULL. It must not call back into the layer. */

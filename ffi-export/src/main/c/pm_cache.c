@@ -36,28 +36,39 @@ PM_HIDDEN _Atomic uint32_t pm_tags_known = 1;
  * scratch buffer finds the block the last one left, without the facade's large-block path (the C++ client's
  * 576 blocks of 8-64 KiB a run went through it, each one upcall and, early on, interpreted Java: serving
  * them from the heap instead took its run from 1.5x to 1.08x glibc's wall time; pm_clients --scale 8).
+ * Above 64 KiB (classes 48-63, to 1 MiB) one block a class, and at most PLATFORM_MEM_CACHE_LARGE_HELD bytes of
+ * them a thread (pm_push_large): a frame's scratch buffer or a level's 1 MiB block freed and taken again is
+ * then a stack pop in C, not two upcalls into the facade's large-block path (under the JIT the shim picks on 2
+ * CPUs, C1, that path took 120-240 ns a pair; glibc keeps such a block at the top of its heap as well).
  * Together at most PLATFORM_MEM_CACHE_HELD bytes a thread (checked below when this file compiles). */
 #define PM_CAP_SMALL(size) ((32768 / (size)) > 512 ? 512 : (32768 / (size)) < 8 ? 8 : (32768 / (size)))
 #define PM_CAP_LARGE(size) ((65536 / (size)) < 2 ? 2 : (65536 / (size)))
-#define PM_CAP(size) ((size) <= 8192 ? PM_CAP_SMALL(size) : PM_CAP_LARGE(size))
+#define PM_CAP(size) ((size) <= 8192 ? PM_CAP_SMALL(size) : (size) <= 65536 ? PM_CAP_LARGE(size) : 1)
 /* every class, in order (the table below has an entry a class, checked) */
 #define PM_CLASSES_4(X, c) X(c) X((c) + 1) X((c) + 2) X((c) + 3)
 #define PM_CLASSES_16(X, c) PM_CLASSES_4(X, c) PM_CLASSES_4(X, (c) + 4) PM_CLASSES_4(X, (c) + 8) PM_CLASSES_4(X, (c) + 12)
-#define PM_CLASS_LIST(X) PM_CLASSES_16(X, 0) PM_CLASSES_16(X, 16) PM_CLASSES_16(X, 32)
+#define PM_CLASS_LIST(X) PM_CLASSES_16(X, 0) PM_CLASSES_16(X, 16) PM_CLASSES_16(X, 32) PM_CLASSES_16(X, 48)
 #define PM_CAP_ENTRY(c) PM_CAP(PM_CLASS_SIZE(c)),
-#define PM_HELD_TERM(c) + (size_t) PM_CAP(PM_CLASS_SIZE(c)) * PM_CLASS_SIZE(c)
+#define PM_ROOM_ENTRY(c) ((c) < PM_CACHE_SMALL_CLASSES ? PM_CAP(PM_CLASS_SIZE(c)) : 0),
+#define PM_HELD_TERM(c) + ((c) < PM_CACHE_SMALL_CLASSES ? (size_t) PM_CAP(PM_CLASS_SIZE(c)) * PM_CLASS_SIZE(c) : 0)
 #define PM_COUNT_TERM(c) + 1
 PM_HIDDEN const uint16_t pm_class_capacity[PM_CACHE_CLASSES] = {PM_CLASS_LIST(PM_CAP_ENTRY)};
-/* the bound platform_memory.h states holds, and the table has one entry a class (compile-time checks) */
-typedef char pm_cache_held_check[(0 PM_CLASS_LIST(PM_HELD_TERM)) <= PLATFORM_MEM_CACHE_HELD ? 1 : -1];
+PM_HIDDEN const uint16_t pm_class_room[PM_CACHE_CLASSES] = {PM_CLASS_LIST(PM_ROOM_ENTRY)};
+/* the bound platform_memory.h states holds, the table has one entry a class, and the classes end where the
+ * header says: 64 KiB for the small ones, PLATFORM_MEM_CACHE_LARGEST for all (compile-time checks) */
+typedef char pm_cache_held_check[(0 PM_CLASS_LIST(PM_HELD_TERM)) + PLATFORM_MEM_CACHE_LARGE_HELD <= PLATFORM_MEM_CACHE_HELD
+                                 ? 1 : -1];
 typedef char pm_cache_classes_check[(0 PM_CLASS_LIST(PM_COUNT_TERM)) == PM_CACHE_CLASSES ? 1 : -1];
+typedef char pm_cache_small_check[PM_CLASS_SIZE(PM_CACHE_SMALL_CLASSES - 1) == 65536 ? 1 : -1];
+typedef char pm_cache_largest_check[PM_CLASS_SIZE(PM_CACHE_CLASSES - 1) == PLATFORM_MEM_CACHE_LARGEST &&
+                                    PLATFORM_MEM_CACHE_LARGEST <= PLATFORM_MEM_CACHE_LARGE_HELD ? 1 : -1];
 
 enum { PM_DEPOT_PREFILLED = 23 }; /* classes up to 1 KiB are kept in the depot for new threads */
 
 static const PmTable *pm_calls;
 
 static int pm_batch(unsigned c) {
-    return pm_class_capacity[c] / 2;
+    return pm_class_capacity[c] > 1 ? pm_class_capacity[c] / 2 : 1;
 }
 
 /* ---- Errors: found here, reported through the facade (counted, logged, told to the handler) -------- */
@@ -140,6 +151,17 @@ static int pm_page_mark(uintptr_t p) {
     return 1;
 }
 
+/* Marks every page the class block of `size` bytes at p lies in, so that a pointer anywhere inside a block
+ * above 64 KiB is known to be near a cache's (pm_diagnose tells an interior pointer), not taken for a stranger's. */
+static int pm_block_mark(uintptr_t p, size_t size) {
+    for (uintptr_t page = p >> PM_PAGE_SHIFT, last = (p + size - 1) >> PM_PAGE_SHIFT; page <= last; page++) {
+        if (!pm_page_mark(page << PM_PAGE_SHIFT)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* ---- The depot: blocks any thread may take, kept between a low and a high mark by a Java thread ---- */
 
 static struct {
@@ -163,7 +185,7 @@ static int pm_depot_target(unsigned c) {
  * a run back to Java and took 267,000 from it; with a budget over all classes, 26,000 and 90,000 (pm_clients
  * --scale 8). glibc keeps every freed small block; this is still the thriftier of the two. Under the lock. */
 static int pm_depot_keeps(unsigned c, int n) {
-    return pm_depot.bytes + (size_t) n * pm_class_size(c) <= PLATFORM_MEM_DEPOT_HELD;
+    return c < PM_CACHE_SMALL_CLASSES && pm_depot.bytes + (size_t) n * pm_class_size(c) <= PLATFORM_MEM_DEPOT_HELD;
 }
 
 /* Whether the depot needs the Java thread: a class below half its target (that class), or the depot over its
@@ -172,6 +194,11 @@ static int pm_depot_work(void) {
     for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
         if (pm_depot.count[c] * 2 < pm_depot_target(c)) {
             return (int) c;
+        }
+    }
+    for (unsigned c = PM_CACHE_SMALL_CLASSES; c < PM_CACHE_CLASSES; c++) {
+        if (pm_depot.count[c] > 0) {
+            return (int) c | 256; /* a block above 64 KiB an ended thread left: back to the facade */
         }
     }
     if (pm_depot.bytes > PLATFORM_MEM_DEPOT_HELD) {
@@ -210,6 +237,9 @@ static int pm_depot_add(unsigned c, void *const *blocks, int n) {
     memcpy(pm_depot.blocks[c] + pm_depot.count[c], blocks, (size_t) n * sizeof *blocks);
     pm_depot.count[c] += n;
     pm_depot.bytes += (size_t) n * pm_class_size(c);
+    if (c >= PM_CACHE_SMALL_CLASSES) {
+        pthread_cond_signal(&pm_depot.wake); /* kept only until the keeper takes it back (pm_depot_work) */
+    }
     return n;
 }
 
@@ -269,7 +299,7 @@ PM_HIDDEN int32_t pm_service_depot_put(int32_t cls, void *blocks, int32_t n) {
         return 0;
     }
     for (int32_t i = 0; i < n; i++) {
-        if (!pm_page_mark((uintptr_t) ((void **) blocks)[i])) {
+        if (!pm_block_mark((uintptr_t) ((void **) blocks)[i], pm_class_size((unsigned) cls))) {
             return 0;
         }
     }
@@ -588,8 +618,31 @@ PM_HIDDEN void pm_cache_spill(PmThread *t, unsigned c) {
     memmove(t->stack[c], t->stack[c] + half, t->count[c] * sizeof(void *));
 }
 
+/* Keeps a freed block above 64 KiB (class c) as its class's one block, within PLATFORM_MEM_CACHE_LARGE_HELD
+ * bytes of such blocks a thread: the block it replaces, then the largest others while over the bound, go
+ * back to the facade (not to the depot, whose budget serves the small classes). */
+static void pm_push_large(PmThread *t, void *p, unsigned c) {
+    size_t held = 0;
+    for (unsigned k = PM_CACHE_SMALL_CLASSES; k < PM_CACHE_CLASSES; k++) {
+        held += t->count[k] * pm_class_size(k);
+    }
+    for (unsigned k = PM_CACHE_CLASSES; k-- > PM_CACHE_SMALL_CLASSES;) {
+        if (t->count[k] != 0 && (k == c || held + pm_class_size(c) > PLATFORM_MEM_CACHE_LARGE_HELD)) {
+            pm_calls->cache_release(pm_class_size(k), t->stack[k], 1);
+            t->count[k] = 0;
+            held -= pm_class_size(k);
+        }
+    }
+    t->stack[c][0] = p;
+    t->count[c] = 1;
+}
+
 /* Pushes a freed block (already out of the set, counted) onto its class stack. */
 static void pm_push(PmThread *t, void *p, unsigned c) {
+    if (c >= PM_CACHE_SMALL_CLASSES) {
+        pm_push_large(t, p, c);
+        return;
+    }
     if (t->count[c] == pm_class_capacity[c]) {
         pm_cache_spill(t, c);
     }
@@ -656,7 +709,7 @@ static int pm_refill(PmThread *t, unsigned c) {
         n = pm_calls->cache_refill(pm_class_size(c), t->stack[c], pm_batch(c));
         int kept = 0;
         for (int i = 0; i < n; i++) {
-            if (pm_page_mark((uintptr_t) t->stack[c][i])) {
+            if (pm_block_mark((uintptr_t) t->stack[c][i], pm_class_size(c))) {
                 t->stack[c][kept++] = t->stack[c][i];
             } else {
                 pm_calls->cache_release(pm_class_size(c), &t->stack[c][i], 1);
@@ -701,7 +754,9 @@ static void pm_report_size(void *ptr, size_t given, uint64_t recorded, int reall
     }
 }
 
-/* Frees a block this thread handed out; counted as a free when counted is set. */
+/* Frees a block this thread handed out; counted as a free when counted is set, else the old block of a
+ * resize that moved, which above 64 KiB goes straight back to the facade instead of staying on its class
+ * stack: a buffer that grows by steps would leave one block of each size behind it. */
 static void pm_free_own(PmThread *t, void *ptr, size_t size, int counted) {
     uint64_t w0 = pm_header(ptr)[0];
     uint64_t recorded = w0 & PM_SIZE_MASK;
@@ -712,7 +767,13 @@ static void pm_free_own(PmThread *t, void *ptr, size_t size, int counted) {
         pm_count_free(t, w0);
     }
     pm_remember_freed(t, (uintptr_t) ptr);
-    pm_push(t, pm_block_start(ptr, w0), (unsigned) (w0 >> 56));
+    unsigned c = (unsigned) (w0 >> 56);
+    void *start = pm_block_start(ptr, w0);
+    if (!counted && c >= PM_CACHE_SMALL_CLASSES) {
+        pm_calls->cache_release(pm_class_size(c), &start, 1); /* the old block of a resize, above 64 KiB */
+        return;
+    }
+    pm_push(t, start, c);
 }
 
 /* Whether a live-looking entry's header is sound; reports a double free or a damaged header if not. */
@@ -958,7 +1019,13 @@ static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
     uint32_t flags = (uint32_t) (w0 >> 48) & 0xFF;
     unsigned tag = pm_tag_of(w0);
     size_t alignment = pm_alignment_of(w0); /* a reallocated block keeps its alignment, as the facade's do */
-    void *q = new_size <= PM_CACHE_LARGEST - pm_align_pad(alignment) && !pm_realloc_detour(tag)
+    /* a new size above 64 KiB goes to the facade: the backend may grow, shrink or remap its block in place
+     * later, where a move between cached blocks copies every time (pm_bench's frame-mix, whose buffers of
+     * 64 KiB-2 MiB are resized one a frame, took 1.18-1.75x the time of fastpath.largest=64k when the caches
+     * moved them); the large classes serve allocations and frees */
+    size_t largest = atomic_load_explicit(&pm_cache.largest, memory_order_relaxed);
+    largest = largest < PM_CLASS_SIZE(PM_CACHE_SMALL_CLASSES - 1) ? largest : PM_CLASS_SIZE(PM_CACHE_SMALL_CLASSES - 1);
+    void *q = new_size <= largest && new_size + pm_align_pad(alignment) <= largest && !pm_realloc_detour(tag)
         ? pm_take_quiet(t, new_size, alignment, flags & ~(uint32_t) PLATFORM_MEM_CLEAR, tag) : NULL;
     int from_facade = 0;
     if (q == NULL) {

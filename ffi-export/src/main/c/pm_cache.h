@@ -2,7 +2,7 @@
  * pm_cache.h - the shim's fast path: per-thread caches of free blocks in front of the Java facade.
  * Internal to libplatform_memory.so (platform_memory.c and pm_cache.c); a game never sees it.
  *
- * Small blocks (up to PM_CACHE_LARGEST bytes) are served here, in C, without an upcall and without a
+ * Blocks up to PM_CACHE_LARGEST bytes (1 MiB) are served here, in C, without an upcall and without a
  * shared atomic, from blocks the Java facade lent in batches (so the active backend still decides
  * where every block lives):
  *
@@ -48,8 +48,9 @@
 #define PM_CACHE_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 enum {
-    PM_CACHE_CLASSES = 48,     /* 16..256 in 16-byte steps, then 4 classes per doubling up to 65536 */
-    PM_CACHE_LARGEST = PLATFORM_MEM_CACHE_LARGEST, /* the largest size served from the caches (64 KiB) */
+    PM_CACHE_CLASSES = 64,     /* 16..256 in 16-byte steps, then 4 classes per doubling up to 1 MiB */
+    PM_CACHE_SMALL_CLASSES = 48, /* classes up to 64 KiB: stacks of several; above, one block a class */
+    PM_CACHE_LARGEST = PLATFORM_MEM_CACHE_LARGEST, /* the largest size the caches can serve (1 MiB) */
     PM_CACHE_RECENT = 64,      /* recently freed addresses a thread remembers, to tell a double free */
     PM_CACHE_ALIGN_MAX = 256,  /* the largest alignment served from the caches */
     PM_TAGS = 256              /* allocation tags (Platform_Mem_PushTag): ids 0 (untagged) to 255 */
@@ -134,6 +135,9 @@ typedef struct PmCacheState {
 extern PM_HIDDEN PmCacheState pm_cache;
 extern PM_HIDDEN _Thread_local PmThread *pm_self __attribute__((tls_model("initial-exec")));
 extern PM_HIDDEN const uint16_t pm_class_capacity[PM_CACHE_CLASSES];
+/* How many blocks the free fast path may leave on a class stack: its capacity up to 64 KiB, 0 above (a free
+ * of a larger block takes pm_cache_push_spilling, which keeps the thread within PLATFORM_MEM_CACHE_LARGE_HELD). */
+extern PM_HIDDEN const uint16_t pm_class_room[PM_CACHE_CLASSES];
 /* This thread's tag and forbidden flag (see PM_MODE_FORBID), set by Platform_Mem_PushTag/PopTag/Forbid. */
 extern PM_HIDDEN _Thread_local uint32_t pm_mode __attribute__((tls_model("initial-exec")));
 /* Tags whose allocations take the facade's path (a budget needs one shared total); set by Java. */
@@ -175,7 +179,7 @@ PM_SERVICES(PM_SERVICE_DECLARE)
 
 /* ---- Size classes ---------------------------------------------------------------------------------- */
 
-/* The class of a request of 1..PM_CACHE_LARGEST bytes. */
+/* The class of a request of 1..PM_CACHE_LARGEST bytes (classes 0-47 up to 64 KiB, 48-63 up to 1 MiB). */
 static inline unsigned pm_class_of(size_t n) {
     if (n <= 256) {
         return (unsigned) ((n - 1) >> 4);
@@ -461,7 +465,8 @@ static inline void *pm_cache_alloc(size_t size, uint32_t flags) {
     return pm_alloc_fallback(size, flags);
 }
 
-/* Pushes the start of a freed block of class c onto a full stack: spills half of it first (pm_cache.c). */
+/* Pushes the start of a freed block of class c onto a full stack (spilling half of it first), or of a block
+ * above 64 KiB (pm_cache.c). */
 PM_HIDDEN void pm_cache_push_spilling(PmThread *t, unsigned c, void *start);
 
 /* Frees ptr (16-byte aligned, in the page of record r) if this thread handed it out and all is well; anything
@@ -489,7 +494,7 @@ static inline void pm_cache_free_in(PmThread *t, PmPage *r, void *ptr, size_t si
     unsigned c = (unsigned) (w0 >> 56);
     void *start = pm_block_start(ptr, w0);
     uint32_t n = t->count[c];
-    if (PM_CACHE_UNLIKELY(n == pm_class_capacity[c])) {
+    if (PM_CACHE_UNLIKELY(n >= pm_class_room[c])) {
         pm_cache_push_spilling(t, c, start);
         return;
     }

@@ -194,8 +194,9 @@ static void quarantine(void) {
 /* ---- a double free long after the fact ---------------------------------------------------------------- */
 
 static void late(void) {
-    size_t sizes[] = {48, 3000, 100000};
-    for (int k = 0; k < 3; k++) {
+    /* blocks of the caches' small and large classes, and one only the facade serves */
+    size_t sizes[] = {48, 3000, 100000, PLATFORM_MEM_CACHE_LARGEST + 100000};
+    for (int k = 0; k < 4; k++) {
         void *a = Platform_Alloc(sizes[k], 0);
         void *keep = Platform_Alloc(sizes[k], 0); /* a live neighbour the stale free must not touch */
         fill(keep, sizes[k], 0x77);
@@ -203,7 +204,7 @@ static void late(void) {
         /* plenty of other traffic since, of other sizes, through the caches and through the facade (enough
          * frees that no memory of recent frees still holds a) */
         for (int i = 0; i < 20000; i++) {
-            size_t other = i % 2 ? 200 + (size_t) (i % 7) * 16 : 150000 + (size_t) (i % 3) * 4096;
+            size_t other = i % 2 ? 200 + (size_t) (i % 7) * 16 : PLATFORM_MEM_CACHE_LARGEST + 50000 + (size_t) (i % 3) * 4096;
             Platform_Free(Platform_Alloc(other, 0), 0);
         }
         PlatformMemStats before;

@@ -386,7 +386,7 @@ static void scenario_frames(const char *backend) {
     Expect e = replay(slots[0], sizes[0], N, &rng, 1, 4096, 5000, live);
     Platform_Mem_FrameMark();
     check_frame("small blocks", e, 2, 1);
-    e = replay(slots[1], sizes[1], N, &rng, PLATFORM_MEM_CACHE_LARGEST + 1, 200000, 3000, e.live);
+    e = replay(slots[1], sizes[1], N, &rng, PLATFORM_MEM_CACHE_LARGEST + 1, PLATFORM_MEM_CACHE_LARGEST + 200000, 3000, e.live);
     Platform_Mem_FrameMark();
     check_frame("large blocks", e, 3, 1);
     e = replay(slots[2], sizes[2], N, &rng, 1, 2 * PLATFORM_MEM_CACHE_LARGEST, 5000, e.live);

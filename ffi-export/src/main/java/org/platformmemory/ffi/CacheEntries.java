@@ -16,7 +16,7 @@ final class CacheEntries {
     private CacheEntries() {
     }
 
-    /** PM_CACHE_LARGEST while the caches may run, else 0. */
+    /** The largest request the caches serve (option fastpath.largest) while they may run, else 0. */
     static long cacheLimit() {
         try {
             ShimCache c = NativeExports.cache();
@@ -24,7 +24,7 @@ final class CacheEntries {
                 return 0;
             }
             c.startKeeper();
-            return ShimCache.LARGEST;
+            return c.largest();
         } catch (Throwable t) {
             return NativeExports.internalError("starting the caches", t);
         }

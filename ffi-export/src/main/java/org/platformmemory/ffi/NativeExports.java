@@ -57,6 +57,8 @@ public final class NativeExports {
     private static volatile ShimCache cache;
     /** The option that turns the shim's per-thread caches off ({@code fastpath=off}). */
     static final String FAST_PATH = "allocator.fastpath";
+    /** The largest block the shim's caches serve ({@code fastpath.largest}, 4k to 1m: PLATFORM_MEM_CACHE_LARGEST). */
+    static final String FAST_PATH_LARGEST = "allocator.fastpath.largest";
     /** What the shim prints on stderr (allocator.log), and whether errors fail the run (allocator.failOnError). */
     private static volatile LogLevel logLevel = LogLevel.ERRORS;
     private static volatile boolean failOnError;
@@ -144,10 +146,12 @@ public final class NativeExports {
             }
             TrackedAllocator opened;
             boolean fastPath;
+            long cacheLargest;
             boolean failing;
             try {
                 AllocatorConfig config = AllocatorConfig.parse(options);
                 fastPath = config.bool(FAST_PATH, true);
+                cacheLargest = config.bytes(FAST_PATH_LARGEST, ShimCache.LARGEST, 4096, ShimCache.LARGEST);
                 failing = config.bool(AllocatorConfig.FAIL_ON_ERROR, false);
                 // the facade's informational lines (the live view's address at open) go to the shim's stderr
                 opened = TrackedAllocator.open(config, NativeExports::inform);
@@ -166,7 +170,8 @@ public final class NativeExports {
                 table = buildTable();
             }
             memory = opened;
-            cache = ShimCache.start(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()), fastPath);
+            cache = ShimCache.start(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()), fastPath,
+                cacheLargest);
             MethodHandle installer = LINKER.downcallHandle(MemorySegment.ofAddress(installFn),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
             MemorySegment name = Arena.global().allocateFrom(opened.backendName());

@@ -35,8 +35,8 @@ final class ShimCache implements BlockSupply.Counts {
         Map.entry("cacheFrameEnd", FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
         Map.entry("cacheTagRoute", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT)));
 
-    /** The largest request the caches serve (PM_CACHE_LARGEST). */
-    static final long LARGEST = 65536;
+    /** The largest request the caches can serve (PLATFORM_MEM_CACHE_LARGEST); the default of fastpath.largest. */
+    static final long LARGEST = 1L << 20;
 
     private static final Linker LINKER = Linker.nativeLinker();
 
@@ -52,11 +52,13 @@ final class ShimCache implements BlockSupply.Counts {
     private final long[][] classes; // {block size, batch, depot target} by class
     private final MemorySegment counts = Arena.global().allocate(JAVA_LONG, 5);
     private final Thread keeper;
+    private final long largest;
     /** Reads the facade's insights once (class loading) on the keeper thread: see {@link #warmUp}. */
     private volatile Runnable warmInsights = () -> { };
 
-    private ShimCache(BlockSupply supply, Map<String, Long> services) throws Throwable {
+    private ShimCache(BlockSupply supply, Map<String, Long> services, long largest) throws Throwable {
         this.supply = supply;
+        this.largest = largest;
         this.totals = downcall(services, "cacheTotals");
         this.depotWait = downcall(services, "depotWait");
         this.depotPut = downcall(services, "depotPut");
@@ -82,12 +84,13 @@ final class ShimCache implements BlockSupply.Counts {
      * ({@link BlockSupply#available()}) or {@code wanted} is false (option fastpath=off). The depot keeper
      * starts when the shim, ready for it, asks for {@link NativeExports}' cache limit ({@link #startKeeper}).
      */
-    static ShimCache start(TrackedAllocator memory, Map<String, Long> services, boolean wanted) throws Throwable {
+    static ShimCache start(TrackedAllocator memory, Map<String, Long> services, boolean wanted, long largest)
+        throws Throwable {
         BlockSupply supply = memory.supply();
         if (!wanted || !supply.available()) {
             return null;
         }
-        ShimCache cache = new ShimCache(supply, services);
+        ShimCache cache = new ShimCache(supply, services, largest);
         supply.setCounts(cache);
         cache.warmInsights = () -> {
             memory.insights().tagStats();
@@ -116,6 +119,11 @@ final class ShimCache implements BlockSupply.Counts {
 
     BlockSupply supply() {
         return supply;
+    }
+
+    /** The largest request the caches serve in this start (option fastpath.largest). */
+    long largest() {
+        return largest;
     }
 
     /** Waits a little for the keeper, which the shim has told to stop (its depot_wait answers -2). */

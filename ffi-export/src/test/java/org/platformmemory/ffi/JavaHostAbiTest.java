@@ -21,6 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.platformmemory.api.Backends;
+import org.platformmemory.api.BlockSupply;
 import org.platformmemory.api.contract.BlockPattern;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -164,6 +165,96 @@ class JavaHostAbiTest {
         assertEquals(256, (long) size.invokeExact(canary));
         free.invokeExact(canary, 256L);
         assertEquals(0, (long) count.invokeExact());
+    }
+
+    /** A large block the shim's caches keep: a 1 MiB block freed and taken again stays in C, within its bound. */
+    @Test
+    void shouldServeAFreedLargeBlockAgainFromTheThreadsCacheAndKeepAtMostTwoMibOfThem() throws Throwable {
+        start("backend=system");
+        BlockSupply supply = NativeExports.memory().supply();
+        long base = steadyLentBytes(supply);
+        long mib = 1L << 20;
+        List<Throwable> failures = new ArrayList<>();
+        Thread game = Thread.ofPlatform().start(() -> {
+            try {
+                long p = (long) alloc.invokeExact(mib, 0);
+                free.invokeExact(p, 0L);
+                assertEquals(mib, supply.lentBytes() - base, "the one 1 MiB block, lent to the thread's cache");
+                for (int i = 0; i < 1000; i++) {
+                    long q = (long) alloc.invokeExact(mib, 0);
+                    assertEquals(p, q, "the block the thread freed, from its cache");
+                    assertEquals(mib, (long) size.invokeExact(q));
+                    assertEquals(1, (long) count.invokeExact());
+                    free.invokeExact(q, mib);
+                }
+                assertEquals(mib, supply.lentBytes() - base, "1,000 pairs without a refill or a release");
+                long r = (long) alloc.invokeExact(mib, 0);
+                free.invokeExact(r + 700_000, 0L);
+                assertEquals(3, lastCode(), "PLATFORM_MEM_ERR_INTERIOR_POINTER, 700,000 bytes into a cached block");
+                assertEquals(mib, (long) size.invokeExact(r), "and the block is still live");
+                free.invokeExact(r, 0L);
+                // one block of each class above 64 KiB (80 KiB to 1 MiB, four a doubling), all live, then all freed
+                List<Long> blocks = new ArrayList<>();
+                for (long size = 80 << 10; size <= mib; size += Long.highestOneBit(size - 1) / 4) {
+                    blocks.add((long) alloc.invokeExact(size, 0));
+                }
+                assertEquals(16, blocks.size());
+                assertEquals(16, (long) count.invokeExact());
+                for (long block : blocks) {
+                    free.invokeExact(block, 0L);
+                }
+                assertEquals(0, (long) count.invokeExact());
+                long kept = supply.lentBytes() - base;
+                assertTrue(kept >= mib && kept <= 2 * mib, "kept " + kept + " bytes: at most 2 MiB, the last freed among them");
+                long last = blocks.getLast();
+                assertEquals(last, (long) alloc.invokeExact(mib, 0), "the last one freed is kept");
+                free.invokeExact(last, 0L);
+            } catch (Throwable t) {
+                failures.add(t);
+            }
+        });
+        game.join();
+        assertEquals(List.of(), failures);
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (supply.lentBytes() != base && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(base, supply.lentBytes(), "an ended thread's large blocks go back to the facade");
+        assertEquals(0, (long) count.invokeExact());
+    }
+
+    /** fastpath.largest lowers what the caches serve; a value outside 4k-1m refuses to start, naming the key. */
+    @Test
+    void shouldServeLargerBlocksThroughTheFacadeWhenFastpathLargestIsLowered() throws Throwable {
+        start("backend=system;fastpath.largest=64k");
+        BlockSupply supply = NativeExports.memory().supply();
+        long base = steadyLentBytes(supply);
+        long p = (long) alloc.invokeExact(100_000L, 0);
+        assertEquals(100_000, (long) size.invokeExact(p));
+        free.invokeExact(p, 0L);
+        assertEquals(base, supply.lentBytes(), "100,000 bytes: not lent to a cache");
+        long q = (long) alloc.invokeExact(65_536L, 0);
+        free.invokeExact(q, 0L);
+        assertTrue(supply.lentBytes() > base, "64 KiB: still from the caches");
+        shutdown.invokeExact();
+        try (Arena arena = Arena.ofConfined()) {
+            assertNotEquals(0, (int) init.invokeExact(arena.allocateFrom("backend=system;fastpath.largest=2m")));
+            String why = text((MemorySegment) lastError.invokeExact());
+            assertTrue(why.contains("fastpath.largest"), why);
+        }
+        start("backend=system");
+    }
+
+    // the bytes lent once the depot keeper has filled the shim's depot for new threads
+    private static long steadyLentBytes(BlockSupply supply) throws InterruptedException {
+        long before;
+        long now = supply.lentBytes();
+        do {
+            before = now;
+            Thread.sleep(200);
+            now = supply.lentBytes();
+        } while (now != before);
+        return now;
     }
 
     @Test

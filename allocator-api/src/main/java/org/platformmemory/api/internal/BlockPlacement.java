@@ -19,6 +19,11 @@ public final class BlockPlacement {
     /** log2 of {@link Allocator#MIN_ALIGNMENT}. */
     public static final int MIN_ALIGNMENT_LOG2 = Long.numberOfTrailingZeros(Allocator.MIN_ALIGNMENT);
 
+    // loads HeapRecord with this class: C2 does not inline a call whose signature names a class not yet
+    // loaded ("unloaded signature classes"), and a program that never makes a private heap never loads it,
+    // so place() stayed a call in some of FacadeAB's compilations
+    static final Class<HeapRecord> HEAP_RECORD = HeapRecord.class;
+
     private final LiveBlockSet blocks;
     private final BlockHeader header;
     private final Accounting accounting;

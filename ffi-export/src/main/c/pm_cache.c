@@ -43,7 +43,7 @@ PM_HIDDEN _Atomic uint32_t pm_tags_known = 1;
  * Together at most PLATFORM_MEM_CACHE_HELD bytes a thread (checked below when this file compiles). */
 #define PM_CAP_SMALL(size) ((32768 / (size)) > 512 ? 512 : (32768 / (size)) < 8 ? 8 : (32768 / (size)))
 #define PM_CAP_LARGE(size) ((65536 / (size)) < 2 ? 2 : (65536 / (size)))
-#define PM_CAP(size) ((size) <= 8192 ? PM_CAP_SMALL(size) : (size) <= 65536 ? PM_CAP_LARGE(size) : 1)
+#define PM_CAP(size) ((size) <= 8192 ? PM_CAP_SMALL(size) : (size) <= PM_CACHE_SMALL_LARGEST ? PM_CAP_LARGE(size) : 1)
 /* every class, in order (the table below has an entry a class, checked) */
 #define PM_CLASSES_4(X, c) X(c) X((c) + 1) X((c) + 2) X((c) + 3)
 #define PM_CLASSES_16(X, c) PM_CLASSES_4(X, c) PM_CLASSES_4(X, (c) + 4) PM_CLASSES_4(X, (c) + 8) PM_CLASSES_4(X, (c) + 12)
@@ -59,7 +59,7 @@ PM_HIDDEN const uint16_t pm_class_room[PM_CACHE_CLASSES] = {PM_CLASS_LIST(PM_ROO
 typedef char pm_cache_held_check[(0 PM_CLASS_LIST(PM_HELD_TERM)) + PLATFORM_MEM_CACHE_LARGE_HELD <= PLATFORM_MEM_CACHE_HELD
                                  ? 1 : -1];
 typedef char pm_cache_classes_check[(0 PM_CLASS_LIST(PM_COUNT_TERM)) == PM_CACHE_CLASSES ? 1 : -1];
-typedef char pm_cache_small_check[PM_CLASS_SIZE(PM_CACHE_SMALL_CLASSES - 1) == 65536 ? 1 : -1];
+typedef char pm_cache_small_check[PM_CLASS_SIZE(PM_CACHE_SMALL_CLASSES - 1) == PM_CACHE_SMALL_LARGEST ? 1 : -1];
 typedef char pm_cache_largest_check[PM_CLASS_SIZE(PM_CACHE_CLASSES - 1) == PLATFORM_MEM_CACHE_LARGEST &&
                                     PLATFORM_MEM_CACHE_LARGEST <= PLATFORM_MEM_CACHE_LARGE_HELD ? 1 : -1];
 
@@ -1024,7 +1024,7 @@ static void *pm_move(PmThread *t, void *ptr, uint64_t w0, size_t new_size) {
      * 64 KiB-2 MiB are resized one a frame, took 1.18-1.75x the time of fastpath.largest=64k when the caches
      * moved them); the large classes serve allocations and frees */
     size_t largest = atomic_load_explicit(&pm_cache.largest, memory_order_relaxed);
-    largest = largest < PM_CLASS_SIZE(PM_CACHE_SMALL_CLASSES - 1) ? largest : PM_CLASS_SIZE(PM_CACHE_SMALL_CLASSES - 1);
+    largest = largest < PM_CACHE_SMALL_LARGEST ? largest : PM_CACHE_SMALL_LARGEST;
     void *q = new_size <= largest && new_size + pm_align_pad(alignment) <= largest && !pm_realloc_detour(tag)
         ? pm_take_quiet(t, new_size, alignment, flags & ~(uint32_t) PLATFORM_MEM_CLEAR, tag) : NULL;
     int from_facade = 0;

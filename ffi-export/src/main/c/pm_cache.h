@@ -50,6 +50,7 @@
 enum {
     PM_CACHE_CLASSES = 64,     /* 16..256 in 16-byte steps, then 4 classes per doubling up to 1 MiB */
     PM_CACHE_SMALL_CLASSES = 48, /* classes up to 64 KiB: stacks of several; above, one block a class */
+    PM_CACHE_SMALL_LARGEST = 65536, /* the block size of the last of those (checked in pm_cache.c) */
     PM_CACHE_LARGEST = PLATFORM_MEM_CACHE_LARGEST, /* the largest size the caches can serve (1 MiB) */
     PM_CACHE_RECENT = 64,      /* recently freed addresses a thread remembers, to tell a double free */
     PM_CACHE_ALIGN_MAX = 256,  /* the largest alignment served from the caches */

@@ -265,6 +265,8 @@ typedef char PM_pointers_and_sizes_must_be_8_bytes[sizeof(void *) == 8 && sizeof
  *   error NAME VALUE                        PLATFORM_MEM_OK and PLATFORM_MEM_ERR_<NAME> (PM_ERRORS)
  *   stat NAME ID                            PM_STAT_<NAME> (PM_STAT_IDS)
  *   service INDEX NAME RET(PARAM, ...) ADDR the shim's services to Java (PM_SERVICES) and their addresses
+ *   bound NAME VALUE                        a bound of the shim's that the jars follow rather than repeat:
+ *                                           CACHE_LARGEST, PLATFORM_MEM_CACHE_LARGEST (fastpath.largest's top)
  * Built once, on the first start (under pm.lock).
  */
 static char pm_description[8192];
@@ -308,6 +310,7 @@ static const char *pm_abi_description(void) {
     pm_describe_line(&used, "service %d %s %s%s %p\n", index++, #name, #ret, #params, (void *) &pm_service_##name);
     PM_SERVICES(PM_DESCRIBE_SERVICE)
     (void) index;
+    pm_describe_line(&used, "bound CACHE_LARGEST %zu\n", (size_t) PLATFORM_MEM_CACHE_LARGEST);
     return pm_description;
 }
 

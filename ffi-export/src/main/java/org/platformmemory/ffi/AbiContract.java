@@ -23,7 +23,8 @@ import org.platformmemory.api.TrackedAllocator;
  * the C types), {@link StatsField} (the order {@code getStats} writes), {@link ErrorCode} with
  * {@link NativeExports#OK}, {@link NativeExports#ERR_START} and {@link NativeExports#ERR_INTERNAL}, and the
  * {@code STAT_*} ids. Any difference makes {@code install} refuse, so {@code Platform_Mem_Init} fails
- * with a message naming it, instead of a call landing in the wrong entry.
+ * with a message naming it, instead of a call landing in the wrong entry. The shim's bounds that the jars
+ * follow ({@link #BOUNDS}) are not repeated here: they are read from the description ({@link #bound}).
  */
 public final class AbiContract {
 
@@ -83,6 +84,9 @@ public final class AbiContract {
         }
     }
 
+    /** The shim's bounds the jars follow, by name ({@code bound NAME VALUE}), and the C macro each comes from. */
+    static final Map<String, String> BOUNDS = Map.of("CACHE_LARGEST", "PLATFORM_MEM_CACHE_LARGEST");
+
     private static volatile String lastShimDescription;
 
     private AbiContract() {
@@ -108,6 +112,21 @@ public final class AbiContract {
     /** {@code allocAligned} -> {@code alloc_aligned}: a Java entry's name as the shim's field. */
     static String cName(String javaName) {
         return javaName.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The bound {@code name} (one of {@link #BOUNDS}) of a description {@link #check} accepted: for
+     * {@code CACHE_LARGEST}, the largest request the shim's caches can serve, the top and the default of
+     * {@code fastpath.largest}.
+     */
+    static long bound(String shim, String name) {
+        for (String line : shim.split("\n")) {
+            String[] w = line.trim().split(" ");
+            if (w[0].equals("bound") && w.length == 3 && w[1].equals(name)) {
+                return Long.parseLong(w[2]);
+            }
+        }
+        throw new IllegalArgumentException("the shim's description has no bound " + name);
     }
 
     /** The addresses of the shim's services (PM_SERVICES) by Java name, from a description {@link #check} accepted. */
@@ -148,6 +167,7 @@ public final class AbiContract {
         Map<String, Integer> errors = new LinkedHashMap<>();
         Map<String, Integer> statIds = new LinkedHashMap<>();
         long statsSize = -1;
+        Map<String, Long> bounds = new LinkedHashMap<>();
         for (String line : shim.split("\n")) {
             String[] w = line.trim().split(" ", 4);
             try {
@@ -165,6 +185,7 @@ public final class AbiContract {
                     case "stats_size" -> statsSize = Long.parseLong(w[1]);
                     case "error" -> errors.put(w[1], Integer.parseInt(w[2]));
                     case "stat" -> statIds.put(w[1], Integer.parseInt(w[2]));
+                    case "bound" -> bounds.put(w[1], Long.parseLong(w[2]));
                     case "" -> { }
                     default -> problems.add("the shim describes an unknown item '" + line + "'");
                 }
@@ -177,6 +198,7 @@ public final class AbiContract {
         checkStats(stats, statsSize, problems);
         checkNamed("error code", "PLATFORM_MEM_ERR_", errors, errorCodes(), problems);
         checkNamed("stat id", "PM_STAT_", statIds, STAT_IDS, problems);
+        checkBounds(bounds, problems);
         if (problems.isEmpty()) {
             return null;
         }
@@ -287,6 +309,24 @@ public final class AbiContract {
         if (statsSize >= 0 && written > statsSize) {
             problems.add("the jars write " + written + " bytes of statistics but the shim's PlatformMemStats has "
                 + statsSize);
+        }
+    }
+
+    /** Each of {@link #BOUNDS} is described once, as a power of two from 4 KiB to 1 TiB; no other bound is. */
+    private static void checkBounds(Map<String, Long> bounds, List<String> problems) {
+        for (Map.Entry<String, String> b : BOUNDS.entrySet()) {
+            Long value = bounds.get(b.getKey());
+            if (value == null) {
+                problems.add("the shim describes no bound " + b.getKey() + " (" + b.getValue() + "), which the jars need");
+            } else if (value < 4096 || value > 1L << 40 || Long.bitCount(value) != 1) {
+                problems.add("bound " + b.getKey() + " (" + b.getValue() + ") is " + value + " in the shim; the jars "
+                    + "need a power of two from 4096 to 2^40");
+            }
+        }
+        for (String name : bounds.keySet()) {
+            if (!BOUNDS.containsKey(name)) {
+                problems.add("bound " + name + " is in the shim but not in the jars");
+            }
         }
     }
 

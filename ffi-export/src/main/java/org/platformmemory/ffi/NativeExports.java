@@ -57,7 +57,7 @@ public final class NativeExports {
     private static volatile ShimCache cache;
     /** The option that turns the shim's per-thread caches off ({@code fastpath=off}). */
     static final String FAST_PATH = "allocator.fastpath";
-    /** The largest block the shim's caches serve ({@code fastpath.largest}, 4k to 1m: PLATFORM_MEM_CACHE_LARGEST). */
+    /** The largest block the shim's caches serve ({@code fastpath.largest}, 4k to the shim's PLATFORM_MEM_CACHE_LARGEST). */
     static final String FAST_PATH_LARGEST = "allocator.fastpath.largest";
     /** What the shim prints on stderr (allocator.log), and whether errors fail the run (allocator.failOnError). */
     private static volatile LogLevel logLevel = LogLevel.ERRORS;
@@ -151,7 +151,9 @@ public final class NativeExports {
             try {
                 AllocatorConfig config = AllocatorConfig.parse(options);
                 fastPath = config.bool(FAST_PATH, true);
-                cacheLargest = config.bytes(FAST_PATH_LARGEST, ShimCache.LARGEST, 4096, ShimCache.LARGEST);
+                // the top is the shim's (PLATFORM_MEM_CACHE_LARGEST, from its description), not a copy of it here
+                long top = AbiContract.bound(AbiContract.lastShimDescription(), "CACHE_LARGEST");
+                cacheLargest = config.bytes(FAST_PATH_LARGEST, top, 4096, top);
                 failing = config.bool(AllocatorConfig.FAIL_ON_ERROR, false);
                 // the facade's informational lines (the live view's address at open) go to the shim's stderr
                 opened = TrackedAllocator.open(config, NativeExports::inform);

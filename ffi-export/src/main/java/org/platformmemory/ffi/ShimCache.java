@@ -35,9 +35,6 @@ final class ShimCache implements BlockSupply.Counts {
         Map.entry("cacheFrameEnd", FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
         Map.entry("cacheTagRoute", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT)));
 
-    /** The largest request the caches can serve (PLATFORM_MEM_CACHE_LARGEST); the default of fastpath.largest. */
-    static final long LARGEST = 1L << 20;
-
     private static final Linker LINKER = Linker.nativeLinker();
 
     private final BlockSupply supply;

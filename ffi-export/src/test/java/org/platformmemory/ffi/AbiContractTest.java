@@ -120,6 +120,24 @@ class AbiContractTest {
             "stat id PEAK_BYTES is 2 in the shim but 1 in the jars");
     }
 
+    /** The caches' top is the shim's PLATFORM_MEM_CACHE_LARGEST, read from its description, not a copy in the jars. */
+    @Test
+    void shouldTakeTheCacheBoundFromTheShim() {
+        assertEquals(1L << 20, AbiContract.bound(shim, "CACHE_LARGEST"));
+        String halved = doctor("bound CACHE_LARGEST 1048576\n", "bound CACHE_LARGEST 524288\n");
+        assertNull(check(halved), () -> check(halved));
+        assertEquals(1L << 19, AbiContract.bound(halved, "CACHE_LARGEST"));
+    }
+
+    @Test
+    void shouldNameAMissingOrImpossibleBound() {
+        refused(doctor("bound CACHE_LARGEST 1048576\n", ""),
+            "the shim describes no bound CACHE_LARGEST (PLATFORM_MEM_CACHE_LARGEST), which the jars need");
+        refused(doctor("bound CACHE_LARGEST 1048576\n", "bound CACHE_LARGEST 1000000\n"),
+            "bound CACHE_LARGEST (PLATFORM_MEM_CACHE_LARGEST) is 1000000 in the shim");
+        refused(shim + "bound DEPOT_HELD 65536\n", "bound DEPOT_HELD is in the shim but not in the jars");
+    }
+
     @Test
     void shouldRefuseAShimThatGivesNoDescription() {
         refused(null, "the shim gave no description of its ABI");

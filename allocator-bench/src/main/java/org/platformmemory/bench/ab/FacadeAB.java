@@ -21,16 +21,21 @@ import java.util.List;
  *
  * <pre>
  * java @config/jvm.options -cp allocator-bench/target/benchmarks.jar org.platformmemory.bench.ab.FacadeAB \
- *     --backend arena [--mode counters|bare] [--bursts 200] [--pairs 200000] BUILD_A BUILD_B
+ *     --backend arena [--mode counters|bare|ring|bareRing] [--bursts 200] [--pairs 200000] BUILD_A BUILD_B
  * </pre>
  * A build is a {@code :}-separated class path: a {@code benchmarks.jar} of another tree (it holds the
  * facade and every backend), or a freshly compiled {@code allocator-api/target/classes} in front of one.
+ * The modes: {@code counters}, a 64-byte block allocated and freed at once through the facade (as
+ * {@code FacadeBenchmark}); {@code bare}, the same through the backend alone; {@code ring}, each block
+ * written and freed 64 allocations later, as a program would; {@code bareRing}, that through the backend.
  * Prints each build's median ns per pair and the median (and quartiles) of B/A over the bursts. JIT
  * decisions differ from JVM to JVM by a few percent: run it three times or more and compare the medians.
  */
 public final class FacadeAB {
 
     private static final String PAIRS = FacadePairs.class.getName();
+    /** The loops of {@link FacadePairs} a run can time. */
+    static final List<String> MODES = List.of("counters", "bare", "ring", "bareRing");
 
     private FacadeAB() {
     }
@@ -50,9 +55,9 @@ public final class FacadeAB {
                 default -> builds.add(args[i]);
             }
         }
-        if (builds.size() != 2 || !(mode.equals("counters") || mode.equals("bare")) || bursts < 4 || pairs < 1) {
+        if (builds.size() != 2 || !MODES.contains(mode) || bursts < 4 || pairs < 1) {
             throw new IllegalArgumentException(
-                "usage: FacadeAB --backend NAME [--mode counters|bare] [--bursts N] [--pairs N] BUILD_A BUILD_B");
+                "usage: FacadeAB --backend NAME [--mode " + String.join("|", MODES) + "] [--bursts N] [--pairs N] BUILD_A BUILD_B");
         }
         byte[] code = pairsClassBytes();
         Method[] run = new Method[2];

@@ -34,7 +34,7 @@ class FacadeABTest {
     @Test
     void reportsBothBuildsAndTheirRatio() throws Exception {
         String api = apiBuild();
-        for (String mode : new String[] {"counters", "bare"}) {
+        for (String mode : new String[] {"counters", "bare", "ring", "bareRing"}) {
             String printed = run("--backend", "system", "--mode", mode, "--bursts", "4", "--pairs", "1000", api, api);
             assertTrue(printed.contains("system " + mode + " A: median "), printed);
             assertTrue(printed.contains("system " + mode + " B: median "), printed);

@@ -50,17 +50,9 @@ public final class SlabAllocator implements Allocator {
             classes[i] = new SizeClass(sizes.size(i), settings, budget, this);
         }
         this.large = new LargeBlocks(budget);
-        this.magazines = new ThreadStacks(magazineCapacities(settings.magazineSize()), new Slots(classes));
-    }
-
-    // magazineSize 0: no magazines, every block goes straight to its slab
-    private int[] magazineCapacities(int magazineSize) {
-        int[] capacity = new int[classes.length];
-        for (int c = 0; c < classes.length; c++) {
-            capacity[c] = magazineSize == 0 ? 0
-                : Math.max(1, Math.min(magazineSize, MAX_MAGAZINE_BYTES / classes[c].slotSize()));
-        }
-        return capacity;
+        // magazineSize 0: no magazines, every block goes straight to its slab
+        this.magazines = new ThreadStacks(sizes.stackCapacities(1, settings.magazineSize(), MAX_MAGAZINE_BYTES),
+            new Slots(classes));
     }
 
     // the magazines' backing: the slabs of each class

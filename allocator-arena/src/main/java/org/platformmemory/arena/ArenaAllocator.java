@@ -52,16 +52,9 @@ public final class ArenaAllocator implements Allocator {
         // chunks made ready ahead by a thread of their own for the allocator, not for each private heap
         this.heap = new PageHeap(settings.chunkSize(), settings.retainChunks(), parent == null ? settings.readyChunks() : 0,
             settings.retainHuge());
-        this.caches = threadCache ? new ThreadStacks(cacheCapacities(settings), heap) : null;
-    }
-
-    // per class at most cacheBlocks blocks and about cacheBytes bytes, but at least two blocks
-    private static int[] cacheCapacities(Settings settings) {
-        int[] capacity = new int[CLASSES.count()];
-        for (int c = 0; c < capacity.length; c++) {
-            capacity[c] = (int) Math.max(2, Math.min(settings.cacheBlocks(), settings.cacheBytes() / CLASSES.size(c)));
-        }
-        return capacity;
+        // per class at most cacheBlocks blocks and about cacheBytes bytes, but at least two blocks
+        this.caches = threadCache
+            ? new ThreadStacks(CLASSES.stackCapacities(2, settings.cacheBlocks(), settings.cacheBytes()), heap) : null;
     }
 
     @Override

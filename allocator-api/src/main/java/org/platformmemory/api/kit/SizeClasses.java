@@ -83,6 +83,22 @@ public final class SizeClasses {
         return sizes[sizeClass];
     }
 
+    /**
+     * How many blocks a thread's stack of each class may hold ({@link ThreadStacks}): at most
+     * {@code maxBlocks} and about {@code maxBytes} bytes of the class, but at least {@code minBlocks};
+     * all 0 when {@code maxBlocks} is 0 (no stacks).
+     */
+    public int[] stackCapacities(int minBlocks, int maxBlocks, long maxBytes) {
+        if (minBlocks < 0 || maxBlocks < 0 || maxBytes < 0) {
+            throw new IllegalArgumentException("stack capacities: " + minBlocks + ", " + maxBlocks + ", " + maxBytes);
+        }
+        int[] capacity = new int[sizes.length];
+        for (int c = 0; maxBlocks > 0 && c < capacity.length; c++) {
+            capacity[c] = (int) Math.max(minBlocks, Math.min(maxBlocks, maxBytes / sizes[c]));
+        }
+        return capacity;
+    }
+
     /** The largest class's size: larger requests have no class. */
     public int largest() {
         return largest;

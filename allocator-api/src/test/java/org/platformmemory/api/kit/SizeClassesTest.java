@@ -116,4 +116,26 @@ class SizeClassesTest {
         assertThrows(IllegalArgumentException.class, () -> new SizeClasses(4096, 0));
         assertThrows(IllegalArgumentException.class, () -> new SizeClasses(4096, 17));
     }
+
+    /** A thread's stack per class: bounded by blocks and by bytes, never below the floor; none at 0 blocks. */
+    @Test
+    void stackCapacitiesBoundBlocksAndBytesWithAFloor() {
+        SizeClasses classes = SizeClasses.DEFAULT;
+        int[] capacity = classes.stackCapacities(2, 128, 64L << 10);
+        assertEquals(classes.count(), capacity.length);
+        assertEquals(128, capacity[0]); // 16-byte blocks: 128 of them is 2 KiB, under the byte bound
+        assertEquals(2, capacity[classes.count() - 1]); // 32 KiB blocks: 2 by bytes, and the floor is 2
+        for (int c = 0; c < capacity.length; c++) {
+            long bytes = (long) capacity[c] * classes.size(c);
+            assertTrue(capacity[c] >= 2 && capacity[c] <= 128, "class " + c + ": " + capacity[c]);
+            assertTrue(capacity[c] == 2 || bytes <= 64L << 10, "class " + c + " holds " + bytes + " bytes");
+            assertTrue(capacity[c] == 128 || (long) (capacity[c] + 1) * classes.size(c) > 64L << 10,
+                "class " + c + " could hold one more block: " + capacity[c]);
+        }
+        assertEquals(1, classes.stackCapacities(1, 64, 1024)[classes.count() - 1]);
+        for (int n : classes.stackCapacities(1, 0, 64L << 10)) {
+            assertEquals(0, n);
+        }
+        assertThrows(IllegalArgumentException.class, () -> classes.stackCapacities(-1, 8, 1024));
+    }
 }

@@ -47,8 +47,6 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
 
     private final Backing backing;
     private final int[] capacity;
-    private final int[] start;
-    private final int total;
     // guarded by itself: the tallies of retired threads
     private final long[] retiredTally;
 
@@ -59,20 +57,11 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
     public ThreadStacks(int[] capacity, Backing backing) {
         this.backing = backing;
         this.capacity = capacity.clone();
-        this.start = new int[capacity.length];
-        int sum = 0;
         for (int c = 0; c < capacity.length; c++) {
             if (capacity[c] < 0) {
                 throw new IllegalArgumentException("capacity of class " + c + ": " + capacity[c]);
             }
-            start[c] = sum;
-            sum += capacity[c];
         }
-        // classes of capacity 0 share one spare element past the end, to move a block through
-        for (int c = 0; c < capacity.length; c++) {
-            start[c] = capacity[c] == 0 ? sum : start[c];
-        }
-        this.total = sum + 1;
         this.retiredTally = new long[capacity.length];
     }
 
@@ -115,7 +104,7 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
             int n = s.count[c];
             if (n > 0) {
                 s.count[c] = 0;
-                backing.give(c, s.blocks, start[c], n);
+                backing.give(c, s.stacks[c], 0, n);
             }
         }
     }
@@ -136,28 +125,31 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
         if (++s.misses % RETIRE_EVERY_REFILLS == 0) {
             retireEnded();
         }
-        int at = start[c];
-        int taken = backing.take(c, s.blocks, at, Math.max(1, capacity[c] >> 1));
+        long[] stack = s.stacks[c];
+        if (stack.length == 0) { // a class of capacity 0: one block through the spare element
+            return backing.take(c, s.one, 0, 1) == 0 ? 0 : s.one[0];
+        }
+        int taken = backing.take(c, stack, 0, Math.max(1, stack.length >> 1));
         if (taken == 0) {
             return 0;
         }
         s.count[c] = taken - 1;
-        return s.blocks[at + taken - 1];
+        return stack[taken - 1];
     }
 
     // the stack of class c is full: the older half goes back, the newer stays, then the block goes on top
     private void spill(Stacks s, int c, long address) {
         int n = s.count[c];
-        int at = start[c];
-        if (n == 0) {
-            s.blocks[at] = address;
-            backing.give(c, s.blocks, at, 1);
+        if (n == 0) { // a class of capacity 0: the block goes straight back
+            s.one[0] = address;
+            backing.give(c, s.one, 0, 1);
             return;
         }
+        long[] stack = s.stacks[c];
         int half = (n + 1) >> 1;
-        backing.give(c, s.blocks, at, half);
-        System.arraycopy(s.blocks, at + half, s.blocks, at, n - half);
-        s.blocks[at + n - half] = address;
+        backing.give(c, stack, 0, half);
+        System.arraycopy(stack, half, stack, 0, n - half);
+        stack[n - half] = address;
         s.count[c] = n - half + 1;
     }
 
@@ -168,18 +160,21 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
     public static final class Stacks {
 
         private final ThreadStacks owner;
-        private final int[] start;
-        private final int[] capacity;
-        private final long[] blocks;
+        // one array a class, as long as its capacity: a pop or push reads the class's array and count only
+        private final long[][] stacks;
         private final int[] count;
+        // the spare element a block of a class of capacity 0 passes through
+        private final long[] one = new long[1];
         private final long[] tally;
         private int misses;
+        private int flushed;
 
         private Stacks(ThreadStacks owner) {
             this.owner = owner;
-            this.start = owner.start;
-            this.capacity = owner.capacity;
-            this.blocks = new long[owner.total];
+            this.stacks = new long[owner.capacity.length][];
+            for (int c = 0; c < stacks.length; c++) {
+                stacks[c] = new long[owner.capacity[c]];
+            }
             this.count = new int[owner.capacity.length];
             this.tally = new long[owner.capacity.length];
         }
@@ -191,23 +186,36 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
                 return owner.refill(this, sizeClass);
             }
             count[sizeClass] = --n;
-            return blocks[start[sizeClass] + n];
+            return stacks[sizeClass][n];
         }
 
         /** Frees {@code address}, a block of class {@code sizeClass} from any thread's {@link #pop}. */
         public void push(int sizeClass, long address) {
             int n = count[sizeClass];
-            if (n == capacity[sizeClass]) {
+            long[] stack = stacks[sizeClass];
+            if (n == stack.length) {
                 owner.spill(this, sizeClass, address);
                 return;
             }
-            blocks[start[sizeClass] + n] = address;
+            stack[n] = address;
             count[sizeClass] = n + 1;
         }
 
         /** Adds {@code delta} to this thread's tally of class {@code sizeClass}; see {@link #totals}. */
         public void tally(int sizeClass, long delta) {
             tally[sizeClass] += delta;
+        }
+
+        /**
+         * Gives every block of these stacks back to the backing unless they did so for {@code generation}
+         * already: a backend that wants every thread's blocks back (netty's trim) bumps a generation, and
+         * each thread flushes once on its next call. Stacks start at generation 0.
+         */
+        public void flushOnce(int generation) {
+            if (flushed != generation) {
+                flushed = generation;
+                owner.drain(this);
+            }
         }
 
         /** How many free blocks of class {@code sizeClass} this stack holds now. */

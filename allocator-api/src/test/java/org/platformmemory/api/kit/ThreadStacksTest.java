@@ -74,6 +74,33 @@ class ThreadStacksTest {
         assertEquals(1, store.takes, "served from the stack");
     }
 
+    /** A new generation makes each thread's stacks flush once, on that thread's own next call. */
+    @Test
+    void shouldFlushOncePerGeneration() throws Exception {
+        ThreadStacks.Stacks mine = stacks.current();
+        mine.push(0, mine.pop(0));
+        mine.push(1, mine.pop(1));
+        long held = store.out();
+        assertTrue(held > 0);
+        mine.flushOnce(0);
+        assertEquals(held, store.out(), "generation 0 is where stacks start: nothing to flush");
+        mine.flushOnce(1);
+        assertEquals(0, store.out(), "flushed at generation 1");
+        mine.push(0, mine.pop(0));
+        long again = store.out();
+        mine.flushOnce(1);
+        assertEquals(again, store.out(), "generation 1 was flushed already");
+        long[] elsewhere = new long[1];
+        Thread.ofPlatform().start(() -> {
+            ThreadStacks.Stacks theirs = stacks.current();
+            theirs.push(0, theirs.pop(0));
+            theirs.flushOnce(2);
+            elsewhere[0] = theirs.count(0);
+        }).join();
+        assertEquals(0, elsewhere[0], "the other thread flushed its own stacks");
+        assertEquals(again, store.out(), "and not this thread's");
+    }
+
     @Test
     void shouldHandBackTheLastBlockFreedFirst() {
         ThreadStacks.Stacks mine = stacks.current();

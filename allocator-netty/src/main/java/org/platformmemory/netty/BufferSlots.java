@@ -3,10 +3,11 @@ package org.platformmemory.netty;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
+import java.util.function.IntConsumer;
 
 import io.netty.buffer.ByteBuf;
 
-import org.platformmemory.api.kit.PerThread;
+import org.platformmemory.api.kit.ThreadStacks;
 
 /**
  * Holds every buffer the backend has taken from Netty, each under a small integer slot that the block
@@ -18,15 +19,17 @@ import org.platformmemory.api.kit.PerThread;
  * {@code FastThreadLocalThread}s. On any other thread (the C side's upcall threads, test threads) every
  * {@code directBuffer} creates a new buffer object and every release a new cache entry, about 140 bytes
  * of Java heap per block. Keeping a freed buffer, with its memory, for the next block of its class keeps
- * the common path free of both Netty calls and Java-heap allocation. Buffers that do not fit go back to
- * Netty, whose arenas and thread caches serve every miss.
+ * the common path free of both Netty calls and Java-heap allocation.
  *
- * <p>The table is a growing list of fixed pages; a slot never moves. Spare slot numbers and cached
- * buffers are kept per thread ({@link PerThread}), so the common case costs no atomic operation; a
- * thread's surplus goes back through one lock a batch at a time, and what a thread held when it ended
- * goes back when another thread arrives, when a thread refills its slot numbers, or on {@link #drain}.
+ * <p>Both per-thread parts are the kit's {@link ThreadStacks} (a block there is a slot number plus one,
+ * never 0): the spare slot numbers, refilled from and spilled to one locked pool half a stack at a time,
+ * and the cached buffers, one stack per size class, whose backing has nothing to hand out (a miss goes to
+ * Netty, whose arenas and thread caches serve it) and takes back a full stack's older half by releasing
+ * those buffers to Netty. What a thread held when it ended goes back as the kit's policy says; a
+ * {@link #trim} asks every thread to give its cached buffers back on its next call.
  *
- * <p>Thread-safe. A slot may be given back, and a buffer cached, by any thread.
+ * <p>The table is a growing list of fixed pages; a slot never moves. Thread-safe: a slot may be given
+ * back, and a buffer cached, by any thread.
  */
 final class BufferSlots {
 
@@ -38,7 +41,6 @@ final class BufferSlots {
     private static final int BATCH = LOCAL_CAPACITY / 2;
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(ByteBuf[].class);
 
-    private final int cacheDepth;
     private final Object lock = new Object();
     private volatile ByteBuf[][] pages = new ByteBuf[1][];
     // guarded by lock
@@ -46,14 +48,23 @@ final class BufferSlots {
     private int[] pool = new int[LOCAL_CAPACITY];
     private int pooled;
 
-    private final PerThread<LocalSlots> threads;
-    /** Bumped by {@link #trim}: a thread whose cache is of an older epoch gives its cached buffers back. */
+    private final ThreadStacks spare;
+    private final ThreadStacks cache;
+    /** Told the capacity of each cached buffer released to Netty (the backend counts bytes given back). */
+    private final IntConsumer released;
+    /** Bumped by {@link #trim}: each thread's cache flushes once for each new value ({@link ThreadStacks.Stacks#flushOnce}). */
     private volatile int trimEpoch;
 
-    /** @param cacheDepth freed buffers each thread keeps per size class; 0 keeps none */
-    BufferSlots(int cacheDepth) {
-        this.cacheDepth = cacheDepth;
-        this.threads = new PerThread<>(() -> new LocalSlots(cacheDepth, trimEpoch), this::retire);
+    /**
+     * @param cacheDepth freed buffers each thread keeps per size class; 0 keeps none
+     * @param released   told the capacity of each cached buffer given back to Netty
+     */
+    BufferSlots(int cacheDepth, IntConsumer released) {
+        this.released = released;
+        this.spare = new ThreadStacks(new int[] {LOCAL_CAPACITY}, new SlotPool());
+        int[] depth = new int[NettyAllocator.CLASSES.count()];
+        Arrays.fill(depth, cacheDepth);
+        this.cache = new ThreadStacks(depth, new CachedBuffers());
         pages[0] = new ByteBuf[PAGE_SIZE];
     }
 
@@ -63,17 +74,11 @@ final class BufferSlots {
      * @return the slot, or -1 when the table cannot grow any further
      */
     int put(ByteBuf buffer) {
-        LocalSlots mine = threads.current();
-        if (mine.count == 0) {
-            // once per batch of slots: ended threads' cached buffers go back to Netty
-            threads.retireEnded();
-            if (!refill(mine)) {
-                return -1;
-            }
+        int slot = (int) spare.current().pop(0) - 1;
+        if (slot >= 0) {
+            // release: a thread that learns the block's address from us sees the buffer in its slot
+            SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, buffer);
         }
-        int slot = mine.slots[--mine.count];
-        // release: a thread that learns the block's address from us sees the buffer in its slot
-        SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, buffer);
         return slot;
     }
 
@@ -92,11 +97,7 @@ final class BufferSlots {
     /** Empties {@code slot}, which holds a buffer, and makes it free for reuse. */
     void remove(int slot) {
         SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, (ByteBuf) null);
-        LocalSlots mine = threads.current();
-        if (mine.count == LOCAL_CAPACITY) {
-            spill(mine);
-        }
-        mine.slots[mine.count++] = slot;
+        spare.current().push(0, slot + 1L);
     }
 
     /**
@@ -105,35 +106,19 @@ final class BufferSlots {
      * @return its slot, or -1 when this thread has none cached
      */
     int takeCached(int sizeClass) {
-        LocalSlots mine = threads.current();
-        if (mine.epoch != trimEpoch) {
-            trimLocal(mine);
-        }
-        int n = mine.cachedCount[sizeClass];
-        if (n == 0) {
-            return -1;
-        }
-        mine.cachedCount[sizeClass] = n - 1;
-        return mine.cached[sizeClass * cacheDepth + n - 1];
+        ThreadStacks.Stacks mine = cache.current();
+        mine.flushOnce(trimEpoch);
+        return (int) mine.pop(sizeClass) - 1;
     }
 
     /**
-     * Keeps the buffer under {@code slot}, of size class {@code sizeClass}, in this thread's cache.
-     *
-     * @return false if the cache is full: the caller then removes the slot and releases the buffer
+     * Keeps the buffer under {@code slot}, of size class {@code sizeClass}, in this thread's cache; if that
+     * class's stack is full, its older half goes back to Netty first.
      */
-    boolean cache(int slot, int sizeClass) {
-        LocalSlots mine = threads.current();
-        if (mine.epoch != trimEpoch) {
-            trimLocal(mine);
-        }
-        int n = mine.cachedCount[sizeClass];
-        if (n == cacheDepth) {
-            return false;
-        }
-        mine.cached[sizeClass * cacheDepth + n] = slot;
-        mine.cachedCount[sizeClass] = n + 1;
-        return true;
+    void cache(int slot, int sizeClass) {
+        ThreadStacks.Stacks mine = cache.current();
+        mine.flushOnce(trimEpoch);
+        mine.push(sizeClass, slot + 1L);
     }
 
     /**
@@ -143,15 +128,11 @@ final class BufferSlots {
      * empty out after a wave of frees.
      */
     void trim() {
+        int epoch;
         synchronized (lock) {
-            trimEpoch++;
+            epoch = ++trimEpoch;
         }
-        trimLocal(threads.current());
-    }
-
-    private void trimLocal(LocalSlots mine) {
-        mine.epoch = trimEpoch;
-        retire(mine); // the same as for an ended thread: buffers released, slot numbers to the pool
+        cache.current().flushOnce(epoch);
     }
 
     /** Slots ever handed out: the table's high-water mark. */
@@ -179,13 +160,14 @@ final class BufferSlots {
 
     /** Buffers parked in thread caches now; a racy sum, for statistics. */
     int cached() {
-        int[] cached = new int[1];
-        threads.forEach(slots -> {
-            for (int n : slots.cachedCount) {
-                cached[0] += n;
-            }
-        });
-        return cached[0];
+        long[] tally = new long[NettyAllocator.CLASSES.count()];
+        long[] cached = new long[tally.length];
+        cache.totals(tally, cached);
+        long sum = 0;
+        for (long n : cached) {
+            sum += n;
+        }
+        return (int) sum;
     }
 
     /**
@@ -195,7 +177,8 @@ final class BufferSlots {
      * @return how many buffers were held (not counting cached ones)
      */
     int drain() {
-        threads.retireAll();
+        cache.retireAll();
+        spare.forgetAll();
         int drained = 0;
         for (ByteBuf[] page : pages) {
             if (page == null) {
@@ -213,30 +196,7 @@ final class BufferSlots {
         return drained;
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Slow paths: once per thread, once per BATCH slots
-
-    private boolean refill(LocalSlots mine) {
-        synchronized (lock) {
-            if (pooled == 0 && !mint()) {
-                return false;
-            }
-            int moved = Math.min(BATCH, pooled);
-            pooled -= moved;
-            System.arraycopy(pool, pooled, mine.slots, 0, moved);
-            mine.count = moved;
-            return true;
-        }
-    }
-
-    private void spill(LocalSlots mine) {
-        synchronized (lock) {
-            give(mine.slots, mine.count - BATCH, BATCH);
-            mine.count -= BATCH;
-        }
-    }
-
-    /** Creates BATCH new slot numbers in the pool, growing the table by a page when needed. */
+    /** Creates BATCH new slot numbers in the pool, growing the table by a page when needed; under lock. */
     private boolean mint() {
         if (minted > Integer.MAX_VALUE - PAGE_SIZE) {
             return false;
@@ -257,46 +217,68 @@ final class BufferSlots {
         return true;
     }
 
-    private void give(int[] slots, int from, int count) {
+    /** Puts {@code count} slot numbers (plus one each) from {@code from[at..)} back in the pool; under lock. */
+    private void pool(long[] from, int at, int count) {
         if (pool.length < pooled + count) {
             pool = Arrays.copyOf(pool, Math.max(pool.length * 2, pooled + count));
         }
-        System.arraycopy(slots, from, pool, pooled, count);
-        pooled += count;
-    }
-
-    /** Releases what one thread kept and returns its slots; for a thread that ended, or on shutdown. */
-    private void retire(LocalSlots mine) {
-        synchronized (lock) {
-            for (int c = 0; c < mine.cachedCount.length; c++) {
-                for (int i = 0; i < mine.cachedCount[c]; i++) {
-                    int slot = mine.cached[c * cacheDepth + i];
-                    ByteBuf buffer = get(slot);
-                    SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, (ByteBuf) null);
-                    if (buffer != null) {
-                        buffer.release();
-                    }
-                    give(mine.cached, c * cacheDepth + i, 1);
-                }
-                mine.cachedCount[c] = 0;
-            }
-            give(mine.slots, 0, mine.count);
-            mine.count = 0;
+        for (int i = at; i < at + count; i++) {
+            pool[pooled++] = (int) from[i] - 1;
         }
     }
 
-    /** One thread's spare slot numbers and cached buffers: touched only by that thread, then by whoever retires it. */
-    private static final class LocalSlots {
-        final int[] slots = new int[LOCAL_CAPACITY];
-        int count;
-        final int[] cached;
-        final int[] cachedCount = new int[NettyAllocator.CLASSES.count()];
-        /** The {@link #trimEpoch} this cache last gave its buffers back at (or was made at). */
-        int epoch;
+    /** The spare slot numbers' backing: the shared pool, minting new numbers when it is empty. */
+    private final class SlotPool implements ThreadStacks.Backing {
+        @Override
+        public int take(int sizeClass, long[] into, int at, int max) {
+            // once per batch of slot numbers: the caches of threads that ended go back to Netty
+            cache.retireEnded();
+            synchronized (lock) {
+                if (pooled == 0 && !mint()) {
+                    return 0;
+                }
+                int moved = Math.min(max, pooled);
+                for (int i = 0; i < moved; i++) {
+                    into[at + i] = pool[--pooled] + 1L;
+                }
+                return moved;
+            }
+        }
 
-        LocalSlots(int depth, int epoch) {
-            cached = new int[cachedCount.length * depth];
-            this.epoch = epoch;
+        @Override
+        public void give(int sizeClass, long[] from, int at, int count) {
+            synchronized (lock) {
+                pool(from, at, count);
+            }
+        }
+    }
+
+    /**
+     * The cached buffers' backing: a miss is Netty's to serve, so there is nothing to take; buffers given
+     * back (a full stack's older half, a flush, an ended thread's cache) are released to Netty and their
+     * slots pooled.
+     */
+    private final class CachedBuffers implements ThreadStacks.Backing {
+        @Override
+        public int take(int sizeClass, long[] into, int at, int max) {
+            return 0;
+        }
+
+        @Override
+        public void give(int sizeClass, long[] from, int at, int count) {
+            for (int i = at; i < at + count; i++) {
+                int slot = (int) from[i] - 1;
+                ByteBuf buffer = get(slot);
+                SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, (ByteBuf) null);
+                if (buffer != null) {
+                    int capacity = buffer.capacity();
+                    buffer.release();
+                    released.accept(capacity);
+                }
+            }
+            synchronized (lock) {
+                pool(from, at, count);
+            }
         }
     }
 }

@@ -89,7 +89,7 @@ public final class NettyAllocator implements Allocator {
         this.settings = settings;
         this.netty = NettyPools.of(settings);
         this.chunkSize = netty.chunkSize();
-        this.slots = new BufferSlots(settings.blockCacheSize());
+        this.slots = new BufferSlots(settings.blockCacheSize(), this::noteReleased);
         this.caching = settings.blockCacheSize() > 0;
         this.trimAfter = Math.max(TRIM_AFTER, 4L * chunkSize);
     }
@@ -146,7 +146,8 @@ public final class NettyAllocator implements Allocator {
         int capacity = buffer.capacity();
         if (caching && capacity <= CACHED_MAX && address == buffer.memoryAddress()) {
             int sizeClass = CLASSES.classOf(capacity);
-            if (CLASSES.size(sizeClass) == capacity && slots.cache(slot, sizeClass)) {
+            if (CLASSES.size(sizeClass) == capacity) {
+                slots.cache(slot, sizeClass); // a full stack gives its older half back to Netty first
                 return;
             }
         }
@@ -223,6 +224,11 @@ public final class NettyAllocator implements Allocator {
             failedAllocations.increment();
             return null;
         }
+    }
+
+    /** Counts a cached buffer the slots gave back to Netty (a full stack's older half, a flush, an ended thread's cache). */
+    private void noteReleased(int capacity) {
+        releasedSinceTrim.addAndGet(capacity);
     }
 
     private static long lessTaken(long released, long taken) {

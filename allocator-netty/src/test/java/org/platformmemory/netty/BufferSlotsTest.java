@@ -4,20 +4,21 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class BufferSlotsTest {
 
-    private final BufferSlots slots = new BufferSlots(2);
+    private final List<Integer> released = new ArrayList<>();
+    private final BufferSlots slots = new BufferSlots(2, released::add);
     private final ByteBuf buffer = Unpooled.buffer(1);
 
     @Test
@@ -38,8 +39,7 @@ class BufferSlotsTest {
             ByteBuf mine = Unpooled.directBuffer(64);
             buffers.add(mine);
             Thread shortLived = Thread.ofPlatform().start(() -> {
-                int slot = slots.put(mine);
-                assertTrue(slots.cache(slot, 3), "kept in the ended thread's cache");
+                slots.cache(slots.put(mine), 3); // kept in the ended thread's cache
             });
             shortLived.join();
         }
@@ -92,7 +92,7 @@ class BufferSlotsTest {
             buffers.add(b);
             int slot = slots.put(b);
             if (i < 2) {
-                assertTrue(slots.cache(slot, 0));
+                slots.cache(slot, 0);
             }
         }
         assertEquals(2, slots.cached());
@@ -105,7 +105,7 @@ class BufferSlotsTest {
     @Test
     void shouldHandBackACachedBufferOfTheSameClassOnlyOnTheSameThread() throws Exception {
         int slot = slots.put(buffer);
-        assertTrue(slots.cache(slot, 5));
+        slots.cache(slot, 5);
         assertEquals(-1, slots.takeCached(4));
         int[] elsewhere = new int[1];
         Thread other = Thread.ofPlatform().start(() -> elsewhere[0] = slots.takeCached(5));
@@ -116,10 +116,56 @@ class BufferSlotsTest {
         assertEquals(-1, slots.takeCached(5));
     }
 
+    /** Beyond its depth a class's cache gives its older half back to Netty: released, slot freed, counted. */
     @Test
-    void shouldRefuseToCacheBeyondItsDepth() {
-        assertTrue(slots.cache(slots.put(buffer), 3));
-        assertTrue(slots.cache(slots.put(buffer), 3));
-        assertFalse(slots.cache(slots.put(buffer), 3));
+    void shouldGiveTheOlderHalfBackBeyondItsDepth() {
+        ByteBuf first = Unpooled.directBuffer(48);
+        ByteBuf second = Unpooled.directBuffer(48);
+        ByteBuf third = Unpooled.directBuffer(48);
+        int a = slots.put(first);
+        int b = slots.put(second);
+        int c = slots.put(third);
+        slots.cache(a, 3);
+        slots.cache(b, 3);
+        assertTrue(released.isEmpty());
+        slots.cache(c, 3);
+        assertEquals(0, first.refCnt(), "the oldest went back to Netty");
+        assertNull(slots.get(a));
+        assertEquals(List.of(48), released);
+        assertEquals(2, slots.cached());
+        assertEquals(c, slots.takeCached(3));
+        assertEquals(b, slots.takeCached(3));
+        assertEquals(-1, slots.takeCached(3));
+        assertEquals(1, second.refCnt());
+    }
+
+    /** A trim gives this thread's cached buffers back now, and another thread's on that thread's next call. */
+    @Test
+    void shouldTrimEveryThreadsCacheOnItsNextCall() throws Exception {
+        ByteBuf here = Unpooled.directBuffer(32);
+        ByteBuf there = Unpooled.directBuffer(32);
+        slots.cache(slots.put(here), 1);
+        CountDownLatch cached = new CountDownLatch(1);
+        CountDownLatch trimmed = new CountDownLatch(1);
+        int[] after = new int[1];
+        Thread other = Thread.ofPlatform().start(() -> {
+            slots.cache(slots.put(there), 1);
+            cached.countDown();
+            try {
+                trimmed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            assertEquals(1, there.refCnt(), "kept until this thread calls again");
+            after[0] = slots.takeCached(1);
+        });
+        cached.await();
+        slots.trim();
+        assertEquals(0, here.refCnt(), "this thread's cache went back at once");
+        trimmed.countDown();
+        other.join();
+        assertEquals(-1, after[0], "the other thread flushed on its next call and found nothing cached");
+        assertEquals(0, there.refCnt());
+        assertEquals(0, slots.cached());
     }
 }

@@ -76,8 +76,7 @@ final class BufferSlots {
     int put(ByteBuf buffer) {
         int slot = (int) spare.current().pop(0) - 1;
         if (slot >= 0) {
-            // release: a thread that learns the block's address from us sees the buffer in its slot
-            SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, buffer);
+            set(slot, buffer);
         }
         return slot;
     }
@@ -94,9 +93,14 @@ final class BufferSlots {
         return (ByteBuf) SLOT.getAcquire(table[page], slot & PAGE_MASK);
     }
 
+    // release: a thread that learns a block's address from us sees the buffer (or the emptied slot)
+    private void set(int slot, ByteBuf buffer) {
+        SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, buffer);
+    }
+
     /** Empties {@code slot}, which holds a buffer, and makes it free for reuse. */
     void remove(int slot) {
-        SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, (ByteBuf) null);
+        set(slot, null);
         spare.current().push(0, slot + 1L);
     }
 
@@ -269,7 +273,7 @@ final class BufferSlots {
             for (int i = at; i < at + count; i++) {
                 int slot = (int) from[i] - 1;
                 ByteBuf buffer = get(slot);
-                SLOT.setRelease(pages[slot >>> PAGE_SHIFT], slot & PAGE_MASK, (ByteBuf) null);
+                set(slot, null);
                 if (buffer != null) {
                     int capacity = buffer.capacity();
                     buffer.release();

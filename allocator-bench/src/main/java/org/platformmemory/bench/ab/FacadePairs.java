@@ -19,6 +19,8 @@ public final class FacadePairs {
 
     private static TrackedAllocator counters;
     private static Allocator bare;
+    /** What the facade asks its backend for a 64-byte block: the block and its 16-byte header. */
+    private static final long BARE_BYTES = 64 + 16;
     // the blocks the ring loops keep: each is freed 64 allocations after it was made
     private static final long[] RING = new long[64];
     private static final long[] BARE_RING = new long[64];
@@ -73,9 +75,9 @@ public final class FacadePairs {
         for (int i = 0; i < n; i++) {
             int slot = i & (ring.length - 1);
             if (ring[slot] != 0) {
-                backend.free(ring[slot], 80, Allocator.MIN_ALIGNMENT);
+                backend.free(ring[slot], BARE_BYTES, Allocator.MIN_ALIGNMENT);
             }
-            long p = backend.allocate(80, Allocator.MIN_ALIGNMENT);
+            long p = backend.allocate(BARE_BYTES, Allocator.MIN_ALIGNMENT);
             MEMORY.set(ValueLayout.JAVA_LONG, p, i);
             ring[slot] = p;
             digest += p;
@@ -88,8 +90,8 @@ public final class FacadePairs {
         Allocator backend = bare;
         long digest = 0;
         for (int i = 0; i < n; i++) {
-            long p = backend.allocate(80, Allocator.MIN_ALIGNMENT);
-            backend.free(p, 80, Allocator.MIN_ALIGNMENT);
+            long p = backend.allocate(BARE_BYTES, Allocator.MIN_ALIGNMENT);
+            backend.free(p, BARE_BYTES, Allocator.MIN_ALIGNMENT);
             digest += p;
         }
         return digest;
@@ -101,7 +103,7 @@ public final class FacadePairs {
             counters.free(RING[i], 0);
             RING[i] = 0;
             if (BARE_RING[i] != 0) {
-                bare.free(BARE_RING[i], 80, Allocator.MIN_ALIGNMENT);
+                bare.free(BARE_RING[i], BARE_BYTES, Allocator.MIN_ALIGNMENT);
                 BARE_RING[i] = 0;
             }
         }

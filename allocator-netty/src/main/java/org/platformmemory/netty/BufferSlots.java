@@ -26,7 +26,7 @@ import org.platformmemory.api.kit.ThreadStacks;
  * and the cached buffers, one stack per size class, whose backing has nothing to hand out (a miss goes to
  * Netty, whose arenas and thread caches serve it) and takes back a full stack's older half by releasing
  * those buffers to Netty. What a thread held when it ended goes back as the kit's policy says; a
- * {@link #trim} asks every thread to give its cached buffers back on its next call.
+ * {@link #trim} asks every thread to give its cached buffers back (see there when).
  *
  * <p>The table is a growing list of fixed pages; a slot never moves. Thread-safe: a slot may be given
  * back, and a buffer cached, by any thread.
@@ -52,8 +52,6 @@ final class BufferSlots {
     private final ThreadStacks cache;
     /** Told the capacity of each cached buffer released to Netty (the backend counts bytes given back). */
     private final IntConsumer released;
-    /** Bumped by {@link #trim}: each thread's cache flushes once for each new value ({@link ThreadStacks.Stacks#flushOnce}). */
-    private volatile int trimEpoch;
 
     /**
      * @param cacheDepth freed buffers each thread keeps per size class; 0 keeps none
@@ -110,9 +108,7 @@ final class BufferSlots {
      * @return its slot, or -1 when this thread has none cached
      */
     int takeCached(int sizeClass) {
-        ThreadStacks.Stacks mine = cache.current();
-        mine.flushOnce(trimEpoch);
-        return (int) mine.pop(sizeClass) - 1;
+        return (int) cache.current().pop(sizeClass) - 1;
     }
 
     /**
@@ -120,23 +116,18 @@ final class BufferSlots {
      * class's stack is full, its older half goes back to Netty first.
      */
     void cache(int slot, int sizeClass) {
-        ThreadStacks.Stacks mine = cache.current();
-        mine.flushOnce(trimEpoch);
-        mine.push(sizeClass, slot + 1L);
+        cache.current().push(sizeClass, slot + 1L);
     }
 
     /**
-     * Gives every cached buffer back to Netty: this thread's now, every other thread's on its next
-     * allocation or free through the cache (a thread that never calls again keeps its cache until it
+     * Gives every cached buffer back to Netty: this thread's now, every other thread's the next time one
+     * of its classes finds its stack empty or full ({@link ThreadStacks#flushAll}; until then a thread
+     * keeps at most the cache's depth per class, and one that never calls again keeps its cache until it
      * ends). A cached buffer keeps its whole Netty chunk from being freed, so this is what lets chunks
      * empty out after a wave of frees.
      */
     void trim() {
-        int epoch;
-        synchronized (lock) {
-            epoch = ++trimEpoch;
-        }
-        cache.current().flushOnce(epoch);
+        cache.flushAll();
     }
 
     /** Slots ever handed out: the table's high-water mark. */

@@ -145,8 +145,8 @@ public final class NettyAllocator implements Allocator {
         }
         int capacity = buffer.capacity();
         if (caching && capacity <= CACHED_MAX && address == buffer.memoryAddress()) {
-            int sizeClass = CLASSES.classOf(capacity);
-            if (CLASSES.size(sizeClass) == capacity) {
+            int sizeClass = CLASSES.classOfExactly(capacity);
+            if (sizeClass >= 0) {
                 slots.cache(slot, sizeClass); // a full stack gives its older half back to Netty first
                 return;
             }
@@ -178,7 +178,7 @@ public final class NettyAllocator implements Allocator {
 
     /**
      * Gives back what the freed blocks left resident: the cached buffers (this thread's now, other threads'
-     * on their next call), so that Netty can free chunks left empty, and then the C library's free memory
+     * when one of their cache's stacks next runs empty or full), so that Netty can free chunks left empty, and then the C library's free memory
      * to the system ({@link ResidentMemory#trim}), since a freed chunk stays in glibc's heap otherwise.
      * Runs by itself once {@link #TRIM_AFTER} bytes (or 4 chunks) went back to Netty since the last trim,
      * net of what was taken again;

@@ -139,33 +139,50 @@ class BufferSlotsTest {
         assertEquals(1, second.refCnt());
     }
 
-    /** A trim gives this thread's cached buffers back now, and another thread's on that thread's next call. */
+    /**
+     * A trim gives this thread's cached buffers back now, and another thread's when that thread next finds
+     * a class's stack empty (or full); a take its cache serves keeps the rest cached.
+     */
     @Test
-    void shouldTrimEveryThreadsCacheOnItsNextCall() throws Exception {
+    void shouldTrimEveryThreadsCacheOnItsNextMiss() throws Exception {
         ByteBuf here = Unpooled.directBuffer(32);
         ByteBuf there = Unpooled.directBuffer(32);
+        ByteBuf served = Unpooled.directBuffer(48);
         slots.cache(slots.put(here), 1);
         CountDownLatch cached = new CountDownLatch(1);
         CountDownLatch trimmed = new CountDownLatch(1);
-        int[] after = new int[1];
+        int[] seen = new int[6];
         Thread other = Thread.ofPlatform().start(() -> {
             slots.cache(slots.put(there), 1);
+            int servedSlot = slots.put(served);
+            slots.cache(servedSlot, 2);
             cached.countDown();
             try {
                 trimmed.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            assertEquals(1, there.refCnt(), "kept until this thread calls again");
-            after[0] = slots.takeCached(1);
+            seen[0] = there.refCnt();
+            seen[1] = slots.takeCached(2) == servedSlot ? 1 : 0;
+            seen[2] = there.refCnt();
+            slots.remove(servedSlot);
+            seen[3] = slots.takeCached(2);
+            seen[4] = there.refCnt();
+            seen[5] = slots.takeCached(1);
         });
         cached.await();
         slots.trim();
         assertEquals(0, here.refCnt(), "this thread's cache went back at once");
         trimmed.countDown();
         other.join();
-        assertEquals(-1, after[0], "the other thread flushed on its next call and found nothing cached");
-        assertEquals(0, there.refCnt());
+        assertEquals(1, seen[0], "the other thread's cache kept until it calls again");
+        assertEquals(1, seen[1], "its cache serves a take");
+        assertEquals(1, seen[2], "and keeps the rest cached while it serves");
+        assertEquals(-1, seen[3], "its next take misses");
+        assertEquals(0, seen[4], "and the miss gave the cache back first");
+        assertEquals(-1, seen[5], "nothing left cached");
+        assertEquals(1, served.refCnt(), "the served buffer was in use, not cached");
+        served.release();
         assertEquals(0, slots.cached());
     }
 }

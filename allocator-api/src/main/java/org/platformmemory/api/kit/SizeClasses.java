@@ -124,6 +124,21 @@ public final class SizeClasses {
     }
 
     /**
+     * The class whose block size is exactly {@code size}: what a backend checks when a freed block's
+     * capacity may or may not be one of the classes.
+     *
+     * @return the class, or -1 when no class is {@code size} bytes
+     */
+    public int classOfExactly(long size) {
+        // the linear classes by arithmetic alone, as classOf: no table load on a free's path
+        if (size > 0 && size <= linearMax) {
+            return (size & (QUANTUM - 1)) == 0 ? (int) (size >>> QUANTUM_SHIFT) - 1 : -1;
+        }
+        int c = classOf(size);
+        return c >= 0 && sizes[c] == size ? c : -1;
+    }
+
+    /**
      * The smallest class holding {@code size} bytes whose size is a multiple of {@code alignment} (a
      * power of two; 16 or less means 16).
      *

@@ -1,6 +1,7 @@
 package org.platformmemory.api.kit;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Per-thread stacks of free blocks, one per size class, in front of a shared {@link Backing}: a thread
@@ -9,8 +10,8 @@ import java.util.Arrays;
  * older half back in one batch (the newer, warmer blocks stay).
  *
  * <p>Blocks are addresses, never 0. A block in a stack is free to callers but off the backing's books
- * until it goes back: when a stack spills, when its thread calls {@link #flushCurrent()}, and once its
- * thread has ended (the {@link PerThread} policy: retired when another thread registers, every 256
+ * until it goes back: when a stack spills, when its thread calls {@link #flushCurrent()}, after a
+ * {@link #flushAll()}, and once its thread has ended (the {@link PerThread} policy: retired when another thread registers, every 256
  * refills of any thread, and on {@link #retireEnded()}), so nothing waits for a GC and thread churn
  * leaks nothing. Live threads' stacks are never drained by another thread.
  *
@@ -49,6 +50,8 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
     private final int[] capacity;
     // guarded by itself: the tallies of retired threads
     private final long[] retiredTally;
+    /** Bumped by {@link #flushAll()}; a thread's stacks flush when they find it changed. */
+    private final AtomicInteger generation = new AtomicInteger();
 
     /**
      * @param capacity blocks each thread's stack of class {@code c} holds at most, 0 or more, one per class
@@ -74,6 +77,28 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
     /** Gives every block in the calling thread's stacks back to the backing. */
     public void flushCurrent() {
         drain(current());
+    }
+
+    /**
+     * Asks every thread for its blocks back: the calling thread's go back now, every other thread's the
+     * next time one of its stacks runs empty or full (a refill or a spill). The check sits on those slow
+     * paths only, so a pop or push that its stack serves pays nothing for it (measured, issue 10: a check
+     * on every call cost netty's backend about 5%); until then a thread keeps at most its stacks' capacity.
+     * Netty's trim uses it, so that cached buffers stop holding Netty's chunks.
+     */
+    public void flushAll() {
+        Stacks mine = current();
+        mine.flushed = generation.incrementAndGet();
+        drain(mine);
+    }
+
+    // on a refill or a spill: the stacks give everything back once after each flushAll
+    private void flushIfAsked(Stacks s) {
+        int asked = generation.get();
+        if (s.flushed != asked) {
+            s.flushed = asked;
+            drain(s);
+        }
     }
 
     /**
@@ -125,6 +150,7 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
         if (++s.misses % RETIRE_EVERY_REFILLS == 0) {
             retireEnded();
         }
+        flushIfAsked(s);
         long[] stack = s.stacks[c];
         if (stack.length == 0) { // a class of capacity 0: one block through the spare element
             return backing.take(c, s.one, 0, 1) == 0 ? 0 : s.one[0];
@@ -139,13 +165,19 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
 
     // the stack of class c is full: the older half goes back, the newer stays, then the block goes on top
     private void spill(Stacks s, int c, long address) {
+        flushIfAsked(s);
+        long[] stack = s.stacks[c];
         int n = s.count[c];
-        if (n == 0) { // a class of capacity 0: the block goes straight back
+        if (stack.length == 0) { // a class of capacity 0: the block goes straight back
             s.one[0] = address;
             backing.give(c, s.one, 0, 1);
             return;
         }
-        long[] stack = s.stacks[c];
+        if (n < stack.length) { // the flush emptied it: room again
+            stack[n] = address;
+            s.count[c] = n + 1;
+            return;
+        }
         int half = (n + 1) >> 1;
         backing.give(c, stack, 0, half);
         System.arraycopy(stack, half, stack, 0, n - half);
@@ -167,6 +199,7 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
         private final long[] one = new long[1];
         private final long[] tally;
         private int misses;
+        // the generation of the last flushAll these stacks gave their blocks back for
         private int flushed;
 
         private Stacks(ThreadStacks owner) {
@@ -204,18 +237,6 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
         /** Adds {@code delta} to this thread's tally of class {@code sizeClass}; see {@link #totals}. */
         public void tally(int sizeClass, long delta) {
             tally[sizeClass] += delta;
-        }
-
-        /**
-         * Gives every block of these stacks back to the backing unless they did so for {@code generation}
-         * already: a backend that wants every thread's blocks back (netty's trim) bumps a generation, and
-         * each thread flushes once on its next call. Stacks start at generation 0.
-         */
-        public void flushOnce(int generation) {
-            if (flushed != generation) {
-                flushed = generation;
-                owner.drain(this);
-            }
         }
 
         /** How many free blocks of class {@code sizeClass} this stack holds now. */

@@ -56,6 +56,19 @@ class SizeClassesTest {
         }
     }
 
+    @Property
+    void shouldFindTheClassOfExactlyASizeOnlyWhenAClassHasIt(@ForAll @LongRange(min = -64, max = 40 << 10) long size,
+                                                            @ForAll @IntRange(min = 1, max = 8) int perDoubling) {
+        SizeClasses table = new SizeClasses(16 << 10, perDoubling);
+        int c = table.classOfExactly(size);
+        int holding = table.classOf(size);
+        if (holding >= 0 && size > 0 && table.size(holding) == size) {
+            assertEquals(holding, c, size + " is a class size");
+        } else {
+            assertEquals(-1, c, size + " is no class size");
+        }
+    }
+
     @Test
     void shouldRefuseSizesAboveTheLargestClassOrNegative() {
         assertEquals(-1, classes.classOf(classes.largest() + 1));

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 
 import org.junit.jupiter.api.Test;
 
@@ -74,31 +75,58 @@ class ThreadStacksTest {
         assertEquals(1, store.takes, "served from the stack");
     }
 
-    /** A new generation makes each thread's stacks flush once, on that thread's own next call. */
+    /**
+     * A flushAll gives the caller's blocks back at once and another thread's at that thread's next refill or
+     * spill, once; a pop or push its stack serves does not flush.
+     */
     @Test
-    void shouldFlushOncePerGeneration() throws Exception {
+    void shouldFlushEveryThreadOnItsNextRefillOrSpillAfterFlushAll() throws Exception {
         ThreadStacks.Stacks mine = stacks.current();
         mine.push(0, mine.pop(0));
         mine.push(1, mine.pop(1));
-        long held = store.out();
-        assertTrue(held > 0);
-        mine.flushOnce(0);
-        assertEquals(held, store.out(), "generation 0 is where stacks start: nothing to flush");
-        mine.flushOnce(1);
-        assertEquals(0, store.out(), "flushed at generation 1");
-        mine.push(0, mine.pop(0));
-        long again = store.out();
-        mine.flushOnce(1);
-        assertEquals(again, store.out(), "generation 1 was flushed already");
-        long[] elsewhere = new long[1];
-        Thread.ofPlatform().start(() -> {
+        assertTrue(store.out() > 0);
+        CountDownLatch filled = new CountDownLatch(1);
+        CountDownLatch flushed = new CountDownLatch(1);
+        long[] seen = new long[4];
+        Thread other = Thread.ofPlatform().start(() -> {
             ThreadStacks.Stacks theirs = stacks.current();
-            theirs.push(0, theirs.pop(0));
-            theirs.flushOnce(2);
-            elsewhere[0] = theirs.count(0);
-        }).join();
-        assertEquals(0, elsewhere[0], "the other thread flushed its own stacks");
-        assertEquals(again, store.out(), "and not this thread's");
+            long a = theirs.pop(0); // refill: 4 taken, 3 left on the stack
+            theirs.push(1, theirs.pop(1)); // class 1: 1 taken, given back to its stack
+            filled.countDown();
+            await(flushed);
+            seen[0] = theirs.count(1);
+            theirs.push(0, a); // served by its stack: no flush
+            seen[1] = theirs.count(1);
+            for (int i = 0; i < 5; i++) {
+                theirs.pop(0); // the fifth finds class 0 empty: the refill flushes first
+            }
+            seen[2] = theirs.count(1);
+            theirs.push(1, theirs.pop(1)); // class 1 refilled (no flush again) and its block back on its stack
+            for (int i = 0; i < 4; i++) {
+                theirs.pop(0); // the fourth refills class 0, which must not flush again
+            }
+            seen[3] = theirs.count(1);
+        });
+        filled.await();
+        long theirsOut = store.out();
+        stacks.flushAll();
+        assertEquals(0, mine.count(0) + mine.count(1), "this thread's stacks went back at once");
+        long afterMine = store.out();
+        assertTrue(afterMine < theirsOut);
+        flushed.countDown();
+        other.join();
+        assertEquals(1, seen[0], "the other thread's class 1 kept until it refills or spills");
+        assertEquals(1, seen[1], "a push its stack serves does not flush");
+        assertEquals(0, seen[2], "its refill gave its class 1 back");
+        assertEquals(1, seen[3], "once only: the next refill kept class 1");
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test

@@ -10,10 +10,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * older half back in one batch (the newer, warmer blocks stay).
  *
  * <p>Blocks are addresses, never 0. A block in a stack is free to callers but off the backing's books
- * until it goes back: when a stack spills, when its thread calls {@link #flushCurrent()}, after a
- * {@link #flushAll()}, and once its thread has ended (the {@link PerThread} policy: retired when another thread registers, every 256
- * refills of any thread, and on {@link #retireEnded()}), so nothing waits for a GC and thread churn
- * leaks nothing. Live threads' stacks are never drained by another thread.
+ * until it goes back: when a stack spills, when its thread calls {@link #flushCurrent()}, at its
+ * thread's next refill or spill after a {@link #flushAll()}, and once its thread has ended (the
+ * {@link PerThread} policy: retired when another thread registers, every 256 refills of any thread, and
+ * on {@link #retireEnded()}), so nothing waits for a GC and thread churn leaks nothing. Live threads' stacks are never drained by another thread.
  *
  * <p>Each thread also keeps a signed tally per class that the backend may use (e.g. bytes requested),
  * added up over live and retired threads by {@link #totals}.

@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * until it goes back: when a stack spills, when its thread calls {@link #flushCurrent()}, at its
  * thread's next refill or spill after a {@link #flushAll()}, and once its thread has ended (the
  * {@link PerThread} policy: retired when another thread registers, every 256 refills of any thread, and
- * on {@link #retireEnded()}), so nothing waits for a GC and thread churn leaks nothing. Live threads' stacks are never drained by another thread.
+ * on {@link #retireEnded()}), so nothing waits for a GC and thread churn leaks nothing. Live threads'
+ * stacks are never drained by another thread.
  *
  * <p>Each thread also keeps a signed tally per class that the backend may use (e.g. bytes requested),
  * added up over live and retired threads by {@link #totals}.

@@ -88,9 +88,8 @@ public final class ThreadStacks extends PerThread<ThreadStacks.Stacks> {
      * Netty's trim uses it, so that cached buffers stop holding Netty's chunks.
      */
     public void flushAll() {
-        Stacks mine = current();
-        mine.flushed = generation.incrementAndGet();
-        drain(mine);
+        generation.incrementAndGet();
+        flushIfAsked(current());
     }
 
     // on a refill or a spill: the stacks give everything back once after each flushAll

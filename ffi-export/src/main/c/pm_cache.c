@@ -164,15 +164,22 @@ static int pm_block_mark(uintptr_t p, size_t size) {
 
 /* ---- The depot: blocks any thread may take, kept between a low and a high mark by a Java thread ---- */
 
+/* Everything in it is read and written under its lock, but a class's count, which pm_depot_get reads without
+ * the lock to skip it when there is nothing to take (a stale count costs only a lock or a refill). */
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     void **blocks[PM_CACHE_CLASSES];
-    int count[PM_CACHE_CLASSES];
+    int count[PM_CACHE_CLASSES];        /* stored atomically (pm_depot_set_count) */
     int room[PM_CACHE_CLASSES];
     size_t bytes; /* of the blocks held, over all classes */
     int stop;
 } pm_depot = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+/* Sets class c's count. Under the lock; an atomic store all the same, for pm_depot_get's look without it. */
+static void pm_depot_set_count(unsigned c, int n) {
+    __atomic_store_n(&pm_depot.count[c], n, __ATOMIC_RELAXED);
+}
 
 static int pm_depot_target(unsigned c) {
     return c <= PM_DEPOT_PREFILLED ? 2 * pm_batch(c) : 0;
@@ -235,7 +242,7 @@ static int pm_depot_add(unsigned c, void *const *blocks, int n) {
         pm_depot.room[c] = room;
     }
     memcpy(pm_depot.blocks[c] + pm_depot.count[c], blocks, (size_t) n * sizeof *blocks);
-    pm_depot.count[c] += n;
+    pm_depot_set_count(c, pm_depot.count[c] + n);
     pm_depot.bytes += (size_t) n * pm_class_size(c);
     if (c >= PM_CACHE_SMALL_CLASSES) {
         pthread_cond_signal(&pm_depot.wake); /* kept only until the keeper takes it back (pm_depot_work) */
@@ -245,7 +252,10 @@ static int pm_depot_add(unsigned c, void *const *blocks, int n) {
 
 /* Moves the top n blocks of class c (n at most its count) into out. Under the lock. */
 static void pm_depot_remove(unsigned c, void **out, int n) {
-    pm_depot.count[c] -= n;
+    if (n == 0) {
+        return; /* a class never filled has no array (memcpy from NULL is undefined, even of 0 bytes) */
+    }
+    pm_depot_set_count(c, pm_depot.count[c] - n);
     pm_depot.bytes -= (size_t) n * pm_class_size(c);
     memcpy(out, pm_depot.blocks[c] + pm_depot.count[c], (size_t) n * sizeof *out);
 }
@@ -253,8 +263,8 @@ static void pm_depot_remove(unsigned c, void **out, int n) {
 /* Takes up to n blocks of class c into out; with surplus_only, only blocks above the class's target
  * (what threads spilled), leaving the target for threads new to the JVM. */
 static int pm_depot_get(unsigned c, void **out, int n, int surplus_only) {
-    if (surplus_only && *(volatile int *) &pm_depot.count[c] <= pm_depot_target(c)) {
-        return 0; /* a racy look to skip the lock: the common case for a thread past its first refills */
+    if (surplus_only && __atomic_load_n(&pm_depot.count[c], __ATOMIC_RELAXED) <= pm_depot_target(c)) {
+        return 0; /* a look without the lock, to skip it: the common case for a thread past its first refills */
     }
     pthread_mutex_lock(&pm_depot.lock);
     int available = surplus_only ? pm_depot.count[c] - pm_depot_target(c) : pm_depot.count[c];
@@ -1335,7 +1345,9 @@ PM_HIDDEN void pm_cache_start(const PmTable *calls) {
     pm_sweep_orphans(epoch);
     pthread_rwlock_unlock(&pm_registry_lock);
     pthread_mutex_lock(&pm_depot.lock);
-    memset(pm_depot.count, 0, sizeof pm_depot.count);
+    for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+        pm_depot_set_count(c, 0);
+    }
     pm_depot.bytes = 0; /* blocks a thread left here after the stop belong to the closed facade: forgotten */
     pm_depot.stop = 0;
     pthread_mutex_unlock(&pm_depot.lock);
@@ -1371,7 +1383,8 @@ PM_HIDDEN void pm_cache_stop(void) {
         held[c] = pm_depot.blocks[c];
         counts[c] = pm_depot.count[c];
         pm_depot.blocks[c] = NULL;
-        pm_depot.count[c] = pm_depot.room[c] = 0;
+        pm_depot_set_count(c, 0);
+        pm_depot.room[c] = 0;
     }
     pm_depot.bytes = 0;
     pthread_mutex_unlock(&pm_depot.lock);

@@ -359,7 +359,11 @@ static void pm_make_key(void) {
     pthread_key_create(&pm_thread_key, pm_thread_exit);
 }
 
+#ifdef PM_TEST_HOOKS
+enum { PM_INDEX_INITIAL_SHIFT = 64 - 1 }; /* 2 pages: grown as often as possible */
+#else
 enum { PM_INDEX_INITIAL_SHIFT = 64 - 6 }; /* 64 pages */
+#endif
 
 static PmSlot *pm_index_new(unsigned shift) {
     return calloc((size_t) 1 << (64 - shift), sizeof(PmSlot));
@@ -450,12 +454,17 @@ static void pm_thread_renew(PmThread *t, uint64_t epoch) {
  * pays no malloc of the record and its stacks, no zeroing of its counters' pages and no page records for
  * the blocks it is handed (those of the thread before it, on the same pages). */
 enum { PM_SPARE_THREADS = 4 };
+#ifdef PM_TEST_HOOKS
+enum { PM_SPARES_KEPT = 0 }; /* every new thread starts with a new, small set */
+#else
+enum { PM_SPARES_KEPT = PM_SPARE_THREADS };
+#endif
 static PmThread *pm_spares[PM_SPARE_THREADS];
 static int pm_spare_count;
 
 /* An ended thread's record, no longer in the registry: kept as a spare when it may be, else freed. */
 static void pm_thread_retire(PmThread *t, uint64_t epoch) {
-    if (t->epoch == epoch && t->live.used == 0 && pm_spare_count < PM_SPARE_THREADS) {
+    if (PM_SPARES_KEPT > 0 && t->epoch == epoch && t->live.used == 0 && pm_spare_count < PM_SPARES_KEPT) {
         pm_spares[pm_spare_count++] = t; /* its page records stay, every bit clear */
     } else {
         pm_thread_free(t);
@@ -600,6 +609,7 @@ static int pm_set_holds(PmThread *o, uintptr_t p) {
             continue;
         }
         PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_relaxed);
+        PM_READER_PAUSE();
         unsigned shift = atomic_load_explicit(&o->live.shift, memory_order_relaxed);
         PmPage *r = pm_pages_find(slots, shift, p >> PM_PAGE_SHIFT_BITS);
         atomic_thread_fence(memory_order_acquire);
@@ -877,6 +887,7 @@ static void pm_diagnose(PmThread *self, void *ptr, size_t size, int realloc_op, 
         if (owner_block == 0 && pm_page_known(p)) {
             /* inside a live block? the nearest block start before p, in p's page or the one before */
             PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_acquire);
+            PM_READER_PAUSE();
             unsigned shift = atomic_load_explicit(&o->live.shift, memory_order_acquire);
             /* a bitmap word at a time: 64 granules, 1 KiB of addresses */
             for (uintptr_t q = (p - 1) & ~(uintptr_t) 15; q + PM_CACHE_LARGEST > p && q >= 16;) {
@@ -1247,6 +1258,7 @@ PM_HIDDEN size_t pm_cache_dump(void) {
             continue;
         }
         PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_acquire);
+        PM_READER_PAUSE();
         size_t capacity = (size_t) 1 << (64 - atomic_load_explicit(&o->live.shift, memory_order_acquire));
         for (size_t i = 0; i < capacity; i++) {
             PmPage *r = atomic_load_explicit(&slots[i], memory_order_acquire);

@@ -93,6 +93,17 @@ typedef struct PmSet {
     PmPage *recent[PM_RECENT_PAGES];
 } PmSet;
 
+/* The test build of the caches (PM_TEST_HOOKS, the C-only harness test_caches.c): a reader of another
+ * thread's set calls pm_test_reader_pause() between loading what it reads and using it, so the harness can
+ * stretch that window; sets start with two slots (they grow as often as possible) and ended threads'
+ * records are never kept as spares (a new thread starts small). */
+#ifdef PM_TEST_HOOKS
+PM_HIDDEN void pm_test_reader_pause(void);
+#define PM_READER_PAUSE() pm_test_reader_pause()
+#else
+#define PM_READER_PAUSE() ((void) 0)
+#endif
+
 /* What one thread counted for one tag: the blocks it handed out under the tag, and the blocks of the tag
  * it took back (whoever handed them out); live bytes are bytes_in - bytes_out summed over threads. */
 typedef struct PmTagCount {

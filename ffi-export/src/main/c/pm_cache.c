@@ -8,6 +8,21 @@
  * gives its cached blocks to the depot and stays registered, "orphaned", until the blocks it handed
  * out are freed. Every start of the layer is an epoch: a cache of an older one is forgotten on its
  * thread's next call, so no block of a closed facade is handed out again.
+ *
+ * What a thread reads of another's without waiting for it, and the rule each read relies on (a reader must
+ * be safe at any moment of the writer's change, not only when the answer turns out current):
+ *   - the registry (the list of records, each record's epoch and orphaned flag): read under the read lock,
+ *     changed and freed under the write lock only;
+ *   - a thread's set of handed-out blocks (pm_set_holds, pm_diagnose, pm_cache_dump): the set's rules in
+ *     pm_cache.h, one pointer to an index that knows its own size, records freed under the write lock;
+ *   - a block's header: claimed by one compare-and-set (LIVE -> REMOTE), so one thread at most frees a
+ *     block of another; a header found only through another thread's set, not given by the caller, may
+ *     belong to a block that is being freed and given back to the backend: read with pm_read_checked;
+ *   - the remote queues (pm_give_to_owner): see there;
+ *   - the pages known to hold cached blocks (pm_page_known): leaves published by one compare-and-set,
+ *     never freed, bits only ever set;
+ *   - the depot: under its lock, but a class's count, read without it as a hint;
+ *   - the counters: each written by its thread only, as relaxed atomic stores, read as relaxed loads.
  */
 #define _GNU_SOURCE
 #include "pm_cache.h"
@@ -365,17 +380,23 @@ enum { PM_INDEX_INITIAL_SHIFT = 64 - 1 }; /* 2 pages: grown as often as possible
 enum { PM_INDEX_INITIAL_SHIFT = 64 - 6 }; /* 64 pages */
 #endif
 
-static PmSlot *pm_index_new(unsigned shift) {
-    return calloc((size_t) 1 << (64 - shift), sizeof(PmSlot));
+/* An empty page index of 2^(64 - shift) slots, or NULL. */
+static PmIndex *pm_index_new(unsigned shift) {
+    size_t capacity = (size_t) 1 << (64 - shift);
+    PmIndex *index = calloc(1, sizeof *index + capacity * sizeof(PmSlot));
+    if (index != NULL) {
+        index->mask = capacity - 1;
+        index->shift = shift;
+    }
+    return index;
 }
 
 /* Frees a thread's page records and empties its index. Under the registry's write lock (no reader). */
 static void pm_pages_free(PmThread *t) {
-    PmSlot *slots = atomic_load_explicit(&t->live.slots, memory_order_relaxed);
-    size_t capacity = (size_t) 1 << (64 - atomic_load_explicit(&t->live.shift, memory_order_relaxed));
-    for (size_t i = 0; i < capacity; i++) {
-        free(atomic_load_explicit(&slots[i], memory_order_relaxed));
-        atomic_store_explicit(&slots[i], NULL, memory_order_relaxed);
+    PmIndex *index = atomic_load_explicit(&t->live.index, memory_order_relaxed);
+    for (size_t i = 0; i <= index->mask; i++) {
+        free(atomic_load_explicit(&index->slots[i], memory_order_relaxed));
+        atomic_store_explicit(&index->slots[i], NULL, memory_order_relaxed);
     }
     t->live.pages = 0;
     t->live.used = 0;
@@ -414,15 +435,15 @@ static void pm_counters_into(const PmThread *t, int64_t *totals) {
     totals[4] += atomic_load_explicit(&t->reallocations, memory_order_relaxed);
 }
 
+/* Frees a thread's record, its page records and every index it had. Under the registry's write lock. */
 static void pm_thread_free(PmThread *t) {
-    void *retired = t->retired;
-    while (retired != NULL) {
-        void *next = *(void **) retired;
-        free(retired);
-        retired = next;
-    }
     pm_pages_free(t);
-    free(atomic_load_explicit(&t->live.slots, memory_order_relaxed));
+    PmIndex *index = atomic_load_explicit(&t->live.index, memory_order_relaxed);
+    while (index != NULL) {
+        PmIndex *older = index->older;
+        free(index);
+        index = older;
+    }
     free(t);
 }
 
@@ -496,8 +517,8 @@ static PmThread *pm_thread_new(uint64_t epoch) {
     if (t != NULL) {
         memset(t, 0, sizeof *t);
     }
-    PmSlot *table = t != NULL ? pm_index_new(PM_INDEX_INITIAL_SHIFT) : NULL;
-    if (table == NULL) {
+    PmIndex *index = t != NULL ? pm_index_new(PM_INDEX_INITIAL_SHIFT) : NULL;
+    if (index == NULL) {
         free(t);
         return NULL;
     }
@@ -506,8 +527,7 @@ static PmThread *pm_thread_new(uint64_t epoch) {
         t->stack[c] = t->storage + at;
         at += pm_class_capacity[c];
     }
-    atomic_store_explicit(&t->live.slots, table, memory_order_relaxed);
-    atomic_store_explicit(&t->live.shift, PM_INDEX_INITIAL_SHIFT, memory_order_relaxed);
+    atomic_store_explicit(&t->live.index, index, memory_order_relaxed); /* published with the record */
     t->epoch = epoch;
     return t;
 }
@@ -545,8 +565,8 @@ static PmThread *pm_thread_ready(void) {
     return t;
 }
 
-/* A page's record for this thread, new; the index doubles when half full (its old table stays readable
- * until the thread goes, linked through its first slot). */
+/* A page's record for this thread, new; the index doubles when half full (the set's rules, pm_cache.h: the
+ * larger copy is published with one store, and the index it replaces stays as it is until the thread goes). */
 PM_HIDDEN PmPage *pm_cache_new_page(PmThread *t, uintptr_t page) {
     PmPage *r = calloc(1, sizeof *r);
     if (r == NULL) {
@@ -554,70 +574,47 @@ PM_HIDDEN PmPage *pm_cache_new_page(PmThread *t, uintptr_t page) {
         abort();
     }
     r->page = page;
-    unsigned shift = atomic_load_explicit(&t->live.shift, memory_order_relaxed);
-    PmSlot *slots = atomic_load_explicit(&t->live.slots, memory_order_relaxed);
-    if ((t->live.pages + 1) * 2 > ((size_t) 1 << (64 - shift))) {
-        PmSlot *grown = pm_index_new(shift - 1);
+    PmIndex *index = atomic_load_explicit(&t->live.index, memory_order_relaxed);
+    if ((t->live.pages + 1) * 2 > index->mask + 1) {
+        PmIndex *grown = pm_index_new(index->shift - 1);
         if (grown == NULL) {
             fprintf(stderr, "platform-memory: out of memory growing a thread's record of its live blocks\n");
             abort();
         }
-        size_t capacity = (size_t) 1 << (64 - shift), mask = ((size_t) 1 << (64 - (shift - 1))) - 1;
-        for (size_t i = 0; i < capacity; i++) {
-            PmPage *v = atomic_load_explicit(&slots[i], memory_order_relaxed);
+        for (size_t i = 0; i <= index->mask; i++) {
+            PmPage *v = atomic_load_explicit(&index->slots[i], memory_order_relaxed);
             if (v != NULL) {
-                size_t j = pm_page_home(v->page, shift - 1);
-                while (atomic_load_explicit(&grown[j], memory_order_relaxed) != NULL) {
-                    j = (j + 1) & mask;
+                size_t j = pm_page_home(v->page, grown->shift);
+                while (atomic_load_explicit(&grown->slots[j], memory_order_relaxed) != NULL) {
+                    j = (j + 1) & grown->mask;
                 }
-                atomic_store_explicit(&grown[j], v, memory_order_relaxed);
+                atomic_store_explicit(&grown->slots[j], v, memory_order_relaxed);
             }
         }
-        uint64_t q = atomic_load_explicit(&t->seq, memory_order_relaxed);
-        atomic_store_explicit(&t->seq, q + 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_release);
-        atomic_store_explicit(&t->live.slots, grown, memory_order_relaxed);
-        atomic_store_explicit(&t->live.shift, shift - 1, memory_order_relaxed);
-        atomic_store_explicit(&t->seq, q + 2, memory_order_release);
-        *(void **) slots = t->retired;
-        t->retired = slots;
-        slots = grown;
-        shift--;
+        grown->older = index;
+        atomic_store_explicit(&t->live.index, grown, memory_order_release); /* the copy, whole, to readers */
+        index = grown;
     }
-    size_t mask = ((size_t) 1 << (64 - shift)) - 1;
-    size_t i = pm_page_home(page, shift);
-    while (atomic_load_explicit(&slots[i], memory_order_relaxed) != NULL) {
-        i = (i + 1) & mask;
+    size_t i = pm_page_home(page, index->shift);
+    while (atomic_load_explicit(&index->slots[i], memory_order_relaxed) != NULL) {
+        i = (i + 1) & index->mask;
     }
-    atomic_store_explicit(&slots[i], r, memory_order_release);
+    atomic_store_explicit(&index->slots[i], r, memory_order_release); /* the record, filled, to readers */
     t->live.pages++;
     *pm_recent_slot(t, page) = r;
     return r;
 }
 
-/* Whether thread o's set holds p now (a seqlock read: retried while o moves entries). */
+/* Whether thread o's set holds p now. With the registry read-locked; safe at any moment of o's changes
+ * (the set's rules, pm_cache.h): one load of o's index, a probe within that index, one load of a bit. */
 static int pm_set_holds(PmThread *o, uintptr_t p) {
     if ((p & 15) != 0) {
         return 0; /* a bit stands for a 16-byte granule: only its start is a block */
     }
-    for (unsigned tries = 0;; tries++) {
-        uint64_t before = atomic_load_explicit(&o->seq, memory_order_acquire);
-        if (before & 1) {
-            if (tries > 64) {
-                sched_yield();
-            }
-            continue;
-        }
-        PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_relaxed);
-        PM_READER_PAUSE();
-        unsigned shift = atomic_load_explicit(&o->live.shift, memory_order_relaxed);
-        PmPage *r = pm_pages_find(slots, shift, p >> PM_PAGE_SHIFT_BITS);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&o->seq, memory_order_relaxed) == before) {
-            /* a record, once in the index, stays until the thread goes */
-            return r != NULL && (atomic_load_explicit(pm_word(r, p), memory_order_acquire) & pm_bit(p)) != 0;
-        }
-    }
+    PmIndex *index = atomic_load_explicit(&o->live.index, memory_order_acquire);
+    PM_READER_PAUSE();
+    PmPage *r = pm_pages_find(index, p >> PM_PAGE_SHIFT_BITS);
+    return r != NULL && (atomic_load_explicit(pm_word(r, p), memory_order_acquire) & pm_bit(p)) != 0;
 }
 
 /* ---- Giving blocks back and taking them ------------------------------------------------------------ */
@@ -814,7 +811,11 @@ static int pm_header_sound(void *ptr, int realloc_op) {
     return 0;
 }
 
-/* Hands a block another thread freed to its owner (or, for an ended owner, to the depot). */
+/* Hands a block another thread freed to its owner (or, for an ended owner, to the depot). With the registry
+ * read-locked, so the owner cannot end meanwhile (it sets orphaned and drains its queue under the write lock).
+ * The remote queue is a stack that any thread pushes onto with a compare-and-set (release) and that only
+ * its owner empties, all of it at once with one exchange (acquire): no element is ever popped alone, so no
+ * ABA; the link is the block's first word, written only by the thread that claimed the block. */
 static void pm_give_to_owner(PmThread *owner, void *ptr) {
     if (owner->orphaned) {
         pthread_mutex_lock(&pm_orphan_lock);
@@ -885,14 +886,15 @@ static void pm_diagnose(PmThread *self, void *ptr, size_t size, int realloc_op, 
             freed = atomic_load_explicit(&o->recent[i], memory_order_relaxed) == p;
         }
         if (owner_block == 0 && pm_page_known(p)) {
-            /* inside a live block? the nearest block start before p, in p's page or the one before */
-            PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_acquire);
+            /* inside a live block? the nearest block start before p, in p's page or the one before; o may be
+             * changing its set meanwhile (the set's rules, pm_cache.h), and the block o may be freeing, even
+             * giving back to the backend: its header is read without risking a fault */
+            PmIndex *index = atomic_load_explicit(&o->live.index, memory_order_acquire);
             PM_READER_PAUSE();
-            unsigned shift = atomic_load_explicit(&o->live.shift, memory_order_acquire);
             /* a bitmap word at a time: 64 granules, 1 KiB of addresses */
             for (uintptr_t q = (p - 1) & ~(uintptr_t) 15; q + PM_CACHE_LARGEST > p && q >= 16;) {
                 uintptr_t word_start = q & ~(uintptr_t) 1023;
-                PmPage *r = pm_pages_find(slots, shift, q >> PM_PAGE_SHIFT_BITS);
+                PmPage *r = pm_pages_find(index, q >> PM_PAGE_SHIFT_BITS);
                 if (r == NULL) {
                     q = ((q >> PM_PAGE_SHIFT_BITS) << PM_PAGE_SHIFT_BITS) - 16; /* the page before */
                     continue;
@@ -902,7 +904,8 @@ static void pm_diagnose(PmThread *self, void *ptr, size_t size, int realloc_op, 
                     (bit == 63 ? ~UINT64_C(0) : (UINT64_C(2) << bit) - 1); /* blocks starting at q or before */
                 if (starts != 0) {
                     uintptr_t start = word_start | (uintptr_t) (63 - __builtin_clzll(starts)) << 4;
-                    uint64_t size = pm_header((void *) start)[0] & PM_SIZE_MASK;
+                    uint64_t w0 = 0;
+                    uint64_t size = pm_read_checked(start - 16, &w0, sizeof w0) ? w0 & PM_SIZE_MASK : 0;
                     if (p < start + size) {
                         owner_block = start;
                         owner_size = size;
@@ -1257,19 +1260,21 @@ PM_HIDDEN size_t pm_cache_dump(void) {
         if (o->epoch != epoch) {
             continue;
         }
-        PmSlot *slots = atomic_load_explicit(&o->live.slots, memory_order_acquire);
+        /* o may be running and changing its set (the set's rules, pm_cache.h), and freeing a block whose bit
+         * was just read, even giving it back to the backend: headers are read without risking a fault */
+        PmIndex *index = atomic_load_explicit(&o->live.index, memory_order_acquire);
         PM_READER_PAUSE();
-        size_t capacity = (size_t) 1 << (64 - atomic_load_explicit(&o->live.shift, memory_order_acquire));
-        for (size_t i = 0; i < capacity; i++) {
-            PmPage *r = atomic_load_explicit(&slots[i], memory_order_acquire);
+        for (size_t i = 0; i <= index->mask; i++) {
+            PmPage *r = atomic_load_explicit(&index->slots[i], memory_order_acquire);
             for (int w = 0; r != NULL && w < PM_PAGE_WORDS; w++) {
                 for (uint64_t bits = atomic_load_explicit(&r->bits[w], memory_order_acquire); bits != 0;
                      bits &= bits - 1) {
                     uintptr_t v = r->page << PM_PAGE_SHIFT_BITS | (uintptr_t) (w * 64 + __builtin_ctzll(bits)) << 4;
-                    uint64_t w0 = pm_header((void *) v)[0];
-                    if (atomic_load_explicit(pm_header_word1((void *) v), memory_order_relaxed) != pm_word1(v, w0)) {
-                        continue; /* freed by another thread, not yet taken back */
+                    uint64_t h[2];
+                    if (!pm_read_checked(v - 16, h, sizeof h) || h[1] != pm_word1(v, h[0])) {
+                        continue; /* freed by another thread, not yet taken back, or by its owner just now */
                     }
+                    uint64_t w0 = h[0];
                     if (blocks == 0) {
                         fprintf(stderr, "blocks served by the per-thread caches (no sites in counters mode):\n");
                     }

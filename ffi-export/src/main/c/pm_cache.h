@@ -68,10 +68,21 @@ enum {
 
 /* The handed-out blocks of one thread, by page: for each 64 KiB page it handed out blocks in, a bitmap of
  * the 16-byte granules where one starts. Blocks handed out together mostly share pages, so a lookup
- * touches the same few cache lines again and again, whatever the number of live blocks. Written by its
- * thread only (a bit is set or cleared with a plain load and store of its word); other threads read a
- * bit without a lock, and the page index under the thread's sequence counter (it moves pages only when
- * it grows). */
+ * touches the same few cache lines again and again, whatever the number of live blocks.
+ *
+ * Written by its thread only; other threads read it at any moment, without a lock and without retrying,
+ * so every read must be safe in the middle of any change (pm_set_holds, pm_diagnose, pm_cache_dump):
+ *   - a bit is set or cleared with one release store of its word; a reader sees the block or not;
+ *   - a page record is filled before one release store puts it in a slot, its page never changes, and
+ *     records are freed only under the registry's write lock (readers hold its read lock);
+ *   - the page index is one object that knows its own capacity (PmIndex): the owner grows it by building
+ *     a larger copy and publishing it with one release store of PmSet.index, so a reader probes the
+ *     table it loaded with that table's own mask. A replaced index is never written again (the link to
+ *     it is in the index that replaced it) and is freed with the thread, under the write lock;
+ *   - an index is at most half full, so a probe ends at an empty slot; it is bounded by the capacity
+ *     all the same.
+ * A reader that loaded the index before a page was added misses that page: only a block handed out
+ * after the load lives there, and nobody can free a block before it is handed out to them. */
 enum { PM_PAGE_SHIFT_BITS = 16, PM_PAGE_WORDS = (1 << PM_PAGE_SHIFT_BITS) / 16 / 64, PM_RECENT_PAGES = 64 };
 
 typedef struct PmPage {
@@ -81,9 +92,16 @@ typedef struct PmPage {
 
 typedef _Atomic(PmPage *) PmSlot;
 
+/* A page index: open addressing by page number; capacity, mask and shift fixed when it is made. */
+typedef struct PmIndex {
+    size_t mask;             /* capacity - 1 */
+    unsigned shift;          /* 64 - log2(capacity): the shift of pm_page_home */
+    struct PmIndex *older;   /* the index this one replaced, kept readable until the thread goes */
+    PmSlot slots[];
+} PmIndex;
+
 typedef struct PmSet {
-    _Atomic(PmSlot *) slots; /* the page index: open addressing by page number, never shrinks */
-    _Atomic unsigned shift;  /* 64 - log2(capacity) */
+    _Atomic(PmIndex *) index; /* the current page index; replaced by a larger one, never shrinks */
     size_t pages;            /* pages in the index (owner only) */
     size_t used;             /* live blocks (owner only; read by the registry under its write lock) */
     /* the owner's last lookups, one a slot by page number modulo PM_RECENT_PAGES (4 MiB of address space
@@ -117,7 +135,6 @@ typedef struct PmThread {
     uint32_t count[PM_CACHE_CLASSES];      /* blocks on each class stack */
     void **stack[PM_CACHE_CLASSES];        /* each class's stack, in `storage` */
     PmSet live;
-    _Atomic uint64_t seq;                  /* odd while `live` moves entries */
     _Atomic int64_t reallocations;
     /* the frame figures: run = bytes this thread handed out minus bytes it took back; run_max = the most
      * run has been since its first allocation in frame run_frame; frame_base = run when the frame began
@@ -132,7 +149,6 @@ typedef struct PmThread {
     int refills;                           /* refills from Java so far */
     uint8_t fills[PM_CACHE_CLASSES];       /* refills of each class so far (a new thread's first ones are small) */
     struct PmThread *next;                 /* the registry, under its lock */
-    void *retired;                         /* set tables replaced by larger ones, freed with the thread */
     PmTagCount tags[PM_TAGS];              /* the counters, by tag: live blocks are allocations - frees */
     void *storage[];                       /* the class stacks */
 } PmThread;
@@ -269,15 +285,17 @@ static inline size_t pm_page_home(uintptr_t page, unsigned shift) {
     return (size_t) (((uint64_t) page * UINT64_C(0x9E3779B97F4A7C15)) >> shift);
 }
 
-/* The record of a page in an index of 2^(64 - shift) slots, or NULL. */
-static inline PmPage *pm_pages_find(PmSlot *slots, unsigned shift, uintptr_t page) {
-    size_t mask = ((size_t) 1 << (64 - shift)) - 1;
-    for (size_t i = pm_page_home(page, shift);; i = (i + 1) & mask) {
-        PmPage *r = atomic_load_explicit(&slots[i], memory_order_acquire);
+/* The record of a page in an index, or NULL: within the index's capacity, whoever is changing it. */
+static inline PmPage *pm_pages_find(const PmIndex *index, uintptr_t page) {
+    size_t mask = index->mask;
+    size_t i = pm_page_home(page, index->shift);
+    for (size_t probes = 0; probes <= mask; probes++, i = (i + 1) & mask) {
+        PmPage *r = atomic_load_explicit(&index->slots[i], memory_order_acquire);
         if (r == NULL || r->page == page) {
             return r;
         }
     }
+    return NULL;
 }
 
 /* The owner's record of a page, or NULL. */
@@ -343,8 +361,7 @@ static inline PmPage *pm_page_of(PmThread *t, uintptr_t page) {
     if (PM_CACHE_LIKELY(recent != NULL)) {
         return recent;
     }
-    PmPage *r = pm_pages_find(atomic_load_explicit(&t->live.slots, memory_order_relaxed),
-                              atomic_load_explicit(&t->live.shift, memory_order_relaxed), page);
+    PmPage *r = pm_pages_find(atomic_load_explicit(&t->live.index, memory_order_relaxed), page);
     if (r != NULL) {
         *pm_recent_slot(t, page) = r;
     }

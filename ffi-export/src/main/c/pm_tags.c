@@ -40,7 +40,11 @@ static uint32_t pm_tag_hash(const char *name) {
     return h;
 }
 
-/* The id of a name pushed before since the start, or -1. Names of 64 bytes or more are never cached. */
+/* The id of a name pushed before since the start, or -1. Names of 64 bytes or more are never cached.
+ * Read without the lock: a name is written before the release store that puts its id in the index, and an
+ * id's name does not change during a start; the index is at most half full, so a probe ends. Across a
+ * restart a thread still pushing a tag of the closed start may read a name being rewritten: every name is
+ * shorter than its buffer, whose last byte stays zero, so that comparison can be wrong, never out of bounds. */
 static int pm_tag_find(const char *name, uint32_t hash) {
     for (unsigned i = hash & (PM_TAG_INDEX - 1);; i = (i + 1) & (PM_TAG_INDEX - 1)) {
         unsigned entry = atomic_load_explicit(&pm_tag_index[i], memory_order_acquire);

@@ -104,6 +104,8 @@ typedef struct PlatformMemStats {
     uint64_t ram_free;           /* as Platform_Ram_Free() */
     uint64_t ram_total;          /* as Platform_Total_Ram_Free() */
     uint64_t start_failures;     /* attempts to start the layer that failed (no JDK, bad options...) */
+    uint64_t start_us;           /* microseconds the last successful start took (the JVM's start included) */
+    uint64_t aot_cache;          /* 1 when the JVM this library started uses the SDK's ahead-of-time cache */
 } PlatformMemStats;
 
 /*

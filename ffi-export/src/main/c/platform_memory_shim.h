@@ -111,7 +111,9 @@ typedef struct PmTable {
     X(limit, JAVA) \
     X(ram_free, JAVA) \
     X(ram_total, JAVA) \
-    X(start_failures, C)
+    X(start_failures, C) \
+    X(start_us, C) \
+    X(aot_cache, C)
 
 /* The error codes of platform_memory.h (PLATFORM_MEM_ERR_<name>), checked by name against
  * org.platformmemory.api.ErrorCode and NativeExports' ERR_START/ERR_INTERNAL. */

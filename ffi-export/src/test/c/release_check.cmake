@@ -1,8 +1,12 @@
 # The release archive as a game team gets it: checks its SHA-256, unpacks it into a new folder under the
 # system's temporary folder (away from the build), then builds release_game.c against it with pkg-config
-# and with find_package(PlatformMemory), and runs each with only JAVA_HOME and PATH set. Each must use the
-# archive's library and report Platform_Mem_Version() = the pom's version (VERSION); so must pkg-config
-# and the CMake package. The demo game in the archive must run too.
+# and with find_package(PlatformMemory), and runs each with nothing but PATH set (no JAVA_HOME at all), and
+# again with JAVA_HOME pointing at a JDK 17 (the machine's, else a stand-in that only says it is one). Each
+# must use the archive's library, its bundled runtime and that runtime's ahead-of-time cache, and report
+# Platform_Mem_Version() = the pom's version (VERSION); so must pkg-config and the CMake package. The demo
+# game in the archive must run too. Then the archive is unpacked into a second folder and the pkg-config
+# game built in the first runs against it (LD_LIBRARY_PATH): the runtime and its cache work wherever the SDK
+# is unpacked.
 #   cmake -DARCHIVE=... -DVERSION=... -DSRC=... -DJAVA_HOME_FOR_TEST=... -P release_check.cmake
 include(${CMAKE_CURRENT_LIST_DIR}/run_checked.cmake)
 function(expect text pattern what)
@@ -29,7 +33,8 @@ if(tmp STREQUAL "")
 endif()
 string(RANDOM LENGTH 10 salt)
 set(work "${tmp}/platform-memory-release-check-${salt}")
-file(MAKE_DIRECTORY "${work}")
+set(second "${tmp}/platform-memory-release-check-${salt}-elsewhere")
+file(MAKE_DIRECTORY "${work}" "${second}")
 run(${CMAKE_COMMAND} -E tar xzf "${ARCHIVE}" WORKING_DIRECTORY "${work}")
 file(GLOB unpacked RELATIVE "${work}" "${work}/*")
 if(NOT unpacked STREQUAL top)
@@ -38,8 +43,8 @@ endif()
 set(sdk "${work}/${top}")
 get_filename_component(sdk_real "${sdk}" REALPATH)
 foreach(part include/platform_memory.h include/compat/wwmem.h include/compat/memory_wrapper.h lib/libplatform_memory.so
-    lib/java/jvm.options lib/pkgconfig/platform_memory.pc lib/cmake/PlatformMemory/PlatformMemoryConfig.cmake
-    bin/demo_game VERSION)
+    lib/java/jvm.options lib/java/platform-memory.aot lib/runtime/lib/server/libjvm.so lib/runtime/legal/java.base
+    lib/pkgconfig/platform_memory.pc lib/cmake/PlatformMemory/PlatformMemoryConfig.cmake bin/demo_game VERSION)
   if(NOT EXISTS "${sdk}/${part}")
     message(FATAL_ERROR "the archive lacks ${part}")
   endif()
@@ -50,9 +55,24 @@ if(jar_count LESS 5)
   message(FATAL_ERROR "the archive's lib/java holds ${jar_count} jars: ${jars}")
 endif()
 
-# only JAVA_HOME (and a PATH for the shell tools) at run time
-set(clean_env env -i JAVA_HOME=${JAVA_HOME_FOR_TEST} PATH=/usr/bin:/bin)
-set(versions "")
+# at run time: nothing but a PATH for the shell tools; then JAVA_HOME at a JDK 17, which must not shadow
+# the bundled runtime
+set(clean_env env -i PATH=/usr/bin:/bin PLATFORM_MEMORY_OPTIONS=log=verbose)
+file(GLOB jdk17 /usr/lib/jvm/*-17-*/release)
+if(jdk17)
+  list(GET jdk17 0 jdk17)
+  get_filename_component(jdk17 "${jdk17}" DIRECTORY)
+else()
+  set(jdk17 "${work}/fake-jdk-17")
+  file(WRITE "${jdk17}/release" "JAVA_VERSION=\"17.0.2\"\n")
+endif()
+# what a start from the archive in folder sdk_dir says on stderr (log=verbose): the bundled runtime, its cache
+function(expect_bundled text sdk_dir what)
+  get_filename_component(real "${sdk_dir}" REALPATH)
+  string(REPLACE "+" "\\+" real "${real}")
+  expect("${text}" "runtime ${real}/lib/runtime \\(bundled\\); ahead-of-time cache used: ${real}/lib/java/platform-memory.aot"
+    "${what}: the archive's runtime and its ahead-of-time cache")
+endfunction()
 
 # 1. pkg-config
 run(env -i PATH=/usr/bin:/bin PKG_CONFIG_PATH=${sdk}/lib/pkgconfig pkg-config --modversion platform_memory)
@@ -80,14 +100,45 @@ foreach(game "${work}/game_pc" "${work}/consumer/build/game")
   if(NOT last_output STREQUAL "version ${VERSION}\n" OR NOT last_error STREQUAL "")
     message(FATAL_ERROR "${game} version: expected 'version ${VERSION}' and no stderr, got '${last_output}' / '${last_error}'")
   endif()
-  run(${clean_env} "${game}")
-  expect("${last_output}" "library ${sdk_real}/lib/libplatform_memory.so\n" "${game} uses the archive's library")
-  expect("${last_output}" "release_game: version ${VERSION}, backend arena, ok\n" "${game}")
-  expect("${last_output}" "after shutdown: version ${VERSION}\n" "${game} after Platform_Mem_Shutdown")
+  foreach(java_home "" "${jdk17}")
+    set(home_env "")
+    if(NOT java_home STREQUAL "")
+      set(home_env "JAVA_HOME=${java_home}")
+    endif()
+    run(${clean_env} ${home_env} "${game}")
+    expect("${last_output}" "library ${sdk_real}/lib/libplatform_memory.so\n" "${game} uses the archive's library")
+    expect("${last_output}" "release_game: version ${VERSION}, backend arena, ahead-of-time cache 1, ok\n" "${game}")
+    expect("${last_output}" "after shutdown: version ${VERSION}\n" "${game} after Platform_Mem_Shutdown")
+    expect_bundled("${last_error}" "${sdk}" "${game} with JAVA_HOME='${java_home}'")
+  endforeach()
 endforeach()
 
 # 3. the demo game shipped in the archive
 run(${clean_env} PLATFORM_MEMORY_OPTIONS=backend=arena "${sdk}/bin/demo_game" --frames 30 --quiet)
 
+# 4. the same archive unpacked in another folder, the first one gone: a game built against it with pkg-config
+run(${CMAKE_COMMAND} -E tar xzf "${ARCHIVE}" WORKING_DIRECTORY "${second}")
+set(elsewhere "${second}/${top}")
+get_filename_component(elsewhere_real "${elsewhere}" REALPATH)
+run(env -i PATH=/usr/bin:/bin PKG_CONFIG_PATH=${elsewhere}/lib/pkgconfig pkg-config --cflags --libs platform_memory)
+string(STRIP "${last_output}" flags)
+separate_arguments(flags UNIX_COMMAND "${flags}")
+run(cc "${SRC}/release_game.c" ${flags} -o "${second}/game_pc")
 file(REMOVE_RECURSE "${work}")
+foreach(java_home "" "${jdk17}")
+  if(java_home STREQUAL "${work}/fake-jdk-17")
+    set(java_home "${second}/fake-jdk-17")
+    file(WRITE "${java_home}/release" "JAVA_VERSION=\"17.0.2\"\n")
+  endif()
+  set(home_env "")
+  if(NOT java_home STREQUAL "")
+    set(home_env "JAVA_HOME=${java_home}")
+  endif()
+  run(${clean_env} ${home_env} "${second}/game_pc")
+  expect("${last_output}" "library ${elsewhere_real}/lib/libplatform_memory.so\n" "the game on the second folder's library")
+  expect("${last_output}" "ahead-of-time cache 1, ok\n" "the game on the second folder")
+  expect_bundled("${last_error}" "${elsewhere}" "the game on the second folder, JAVA_HOME='${java_home}'")
+endforeach()
+
+file(REMOVE_RECURSE "${work}" "${second}")
 message(STATUS "release_archive: ${archive_name} verified; pkg-config and find_package games report version ${VERSION}")

@@ -30,8 +30,11 @@ int main(int argc, char **argv) {
     }
     Platform_Free(block, 0);
     int clean = Platform_Mem_GetCount() == 0;
+    PlatformMemStats stats;
+    Platform_Mem_GetStats(&stats);
     printf("library %s\n", library);
-    printf("release_game: version %s, backend %s, %s\n", version, Platform_Mem_Backend(), clean ? "ok" : "leaked");
+    printf("release_game: version %s, backend %s, ahead-of-time cache %llu, %s\n", version, Platform_Mem_Backend(),
+           (unsigned long long) stats.aot_cache, clean ? "ok" : "leaked");
     Platform_Mem_Shutdown();
     printf("after shutdown: version %s\n", Platform_Mem_Version());
     return clean ? 0 : 1;

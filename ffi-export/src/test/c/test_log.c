@@ -276,8 +276,11 @@ static void check_verbose(void) {
     run_child(&c, live_at_shutdown, options);
     show(options, &c);
     CHECK(c.status == 0, "%s: exit status %d", options, c.status);
-    CHECK(c.line_count == 1 && starts_with(c.lines[0], "platform-memory: info: closing with 1 live blocks (64 bytes)"),
-          "%s: one info line about the live block, got %d: '%s'", options, c.line_count, c.err);
+    /* the start's line (how long, which runtime, the ahead-of-time cache), then the one about the live block */
+    CHECK(c.line_count == 2 && starts_with(c.lines[0], "platform-memory: info: started arena in ") &&
+          strstr(c.lines[0], " ms (the JVM ") != NULL && strstr(c.lines[0], "), runtime ") != NULL &&
+          starts_with(c.lines[1], "platform-memory: info: closing with 1 live blocks (64 bytes)"),
+          "%s: the start's info line and one about the live block, got %d: '%s'", options, c.line_count, c.err);
 
     run_child(&c, live_at_shutdown, "backend=arena;fastpath=off");
     show("log=errors, a block live at shutdown", &c);

@@ -1,0 +1,96 @@
+# Makes the SDK's Java runtime and its ahead-of-time cache, in dist/ (ffi-export's package phase, once dist/
+# holds the shim, the jars and jvm.options):
+#   cmake -DDIST=dist -DJDK=<the JDK running the build> -DMODULES=java.base,... -DTRAINER=<aot_training>
+#         -DBACKENDS_FILE=config/backends -DWORK=<a folder for stamps and logs> -P runtime.cmake
+#
+# dist/lib/runtime: a runtime image made with jlink from the JDK that runs the build, with only the modules
+# the jars need (MODULES), without debug attributes, headers or man pages; its legal notices stay in legal/.
+# Made again only when the JDK or the module list changes (a stamp in WORK).
+#
+# dist/lib/java/platform-memory.aot: the JVM's ahead-of-time cache (JDK 25, -XX:AOTCacheOutput) for that
+# runtime, these jars and these flags, made by a training run that starts the layer as a C host does
+# (aot_training: every backend's start, refills, spills, large blocks, resizes, a heap, a second thread).
+# The shim passes it to the JVM whenever it is there; the JVM checks it against the runtime and the class
+# path and starts without it when they differ. Made again whenever the runtime, a jar, jvm.options, the
+# shim or the backends differ from what it was made with (their SHA-256 in a stamp in WORK).
+foreach(var DIST JDK MODULES TRAINER BACKENDS_FILE WORK)
+  if("${${var}}" STREQUAL "")
+    message(FATAL_ERROR "runtime.cmake needs -D${var}=...")
+  endif()
+endforeach()
+# config/backends: a backend a line, '#' starts a comment
+file(STRINGS "${BACKENDS_FILE}" lines)
+set(backend_list "")
+foreach(line IN LISTS lines)
+  string(REGEX REPLACE "#.*" "" line "${line}")
+  string(STRIP "${line}" line)
+  if(NOT line STREQUAL "")
+    list(APPEND backend_list "${line}")
+  endif()
+endforeach()
+string(REPLACE ";" "," MODULES "${MODULES}")
+set(runtime "${DIST}/lib/runtime")
+set(cache "${DIST}/lib/java/platform-memory.aot")
+set(jlink_options --strip-debug --no-header-files --no-man-pages)
+file(MAKE_DIRECTORY "${WORK}")
+
+# ---- the runtime ---------------------------------------------------------------------------------------
+file(READ "${JDK}/release" jdk_release)
+set(stamp_text "${JDK}\n${jdk_release}\n${MODULES}\n${jlink_options}\n")
+set(stamp "${WORK}/runtime.stamp")
+set(old_stamp "")
+if(EXISTS "${stamp}")
+  file(READ "${stamp}" old_stamp)
+endif()
+if(NOT old_stamp STREQUAL stamp_text OR NOT EXISTS "${runtime}/lib/server/libjvm.so")
+  file(REMOVE_RECURSE "${runtime}")
+  file(REMOVE "${cache}")
+  execute_process(COMMAND "${JDK}/bin/jlink" --add-modules ${MODULES} ${jlink_options} --output "${runtime}"
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "jlink failed (${rc}): ${out}")
+  endif()
+  file(WRITE "${stamp}" "${stamp_text}")
+  message(STATUS "runtime: ${runtime} (jlink of ${MODULES})")
+endif()
+
+# ---- the ahead-of-time cache ------------------------------------------------------------------------------
+file(GLOB inputs "${DIST}/lib/java/*.jar")
+list(SORT inputs)
+list(APPEND inputs "${DIST}/lib/java/jvm.options" "${DIST}/lib/libplatform_memory.so" "${runtime}/lib/modules"
+  "${TRAINER}")
+set(inputs_text "${backend_list}\n")
+foreach(input IN LISTS inputs)
+  file(SHA256 "${input}" sum)
+  get_filename_component(name "${input}" NAME)
+  string(APPEND inputs_text "${name} ${sum}\n")
+endforeach()
+set(cache_stamp "${WORK}/aot-cache.stamp")
+set(old_inputs "")
+if(EXISTS "${cache_stamp}")
+  file(READ "${cache_stamp}" old_inputs)
+endif()
+set(stale FALSE)
+if(NOT EXISTS "${cache}" OR NOT old_inputs STREQUAL inputs_text)
+  set(stale TRUE)
+endif()
+if(stale)
+  file(REMOVE "${cache}")
+  # the training run sees no setting of the user's: the shim chooses the bundled runtime and the jars
+  # beside it, exactly as in a game
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=JAVA_HOME --unset=PLATFORM_MEMORY_JAVA_HOME
+      --unset=PLATFORM_MEMORY_JAR_DIR --unset=PLATFORM_MEMORY_CLASSPATH --unset=PLATFORM_MEMORY_OPTIONS
+      --unset=JAVA_TOOL_OPTIONS --unset=JDK_JAVA_OPTIONS
+      "PLATFORM_MEMORY_JVM_OPTIONS=-XX:AOTCacheOutput=${cache}"
+      "${TRAINER}" "${DIST}/lib/libplatform_memory.so" ${backend_list}
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out WORKING_DIRECTORY "${WORK}")
+  file(WRITE "${WORK}/aot-training.log" "${out}")
+  if(NOT rc EQUAL 0 OR NOT EXISTS "${cache}")
+    message(FATAL_ERROR "the training run for ${cache} failed (${rc}); its output, also in "
+      "${WORK}/aot-training.log:\n${out}")
+  endif()
+  file(WRITE "${cache_stamp}" "${inputs_text}")
+  file(SIZE "${cache}" bytes)
+  math(EXPR mib "${bytes} / 1048576")
+  message(STATUS "ahead-of-time cache: ${cache} (${mib} MiB, trained on ${backend_list})")
+endif()

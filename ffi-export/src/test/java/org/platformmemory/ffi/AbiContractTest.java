@@ -90,9 +90,10 @@ class AbiContractTest {
 
     @Test
     void shouldNameAStatisticsFieldAddedInTheShim() {
-        refused(doctor("stats ram_free 72 8 JAVA\nstats ram_total 80 8 JAVA\nstats start_failures 88 8 C\nstats_size 96",
+        refused(doctor("stats ram_free 72 8 JAVA\nstats ram_total 80 8 JAVA\nstats start_failures 88 8 C\n"
+                + "stats start_us 96 8 C\nstats aot_cache 104 8 C\nstats_size 112",
                 "stats heap_count 72 8 JAVA\nstats ram_free 80 8 JAVA\nstats ram_total 88 8 JAVA\n"
-                    + "stats start_failures 96 8 C\nstats_size 104"),
+                    + "stats start_failures 96 8 C\nstats start_us 104 8 C\nstats aot_cache 112 8 C\nstats_size 120"),
             "statistics field 9 is 'heap_count' in the shim but 'ram_free' in the jars");
     }
 

@@ -1,0 +1,126 @@
+# A game's crash handler beside the JVM's signal handlers (docs/signals.md): runs test_signals' cases, each in
+# an empty folder of its own, and checks that the game's handler got the NULL dereference (exit status 42,
+# "game handler: SIGSEGV"), that the JVM printed no crash report and wrote no hs_err_pid*.log there.
+#   cmake -DGAME=test_signals -DCASES=before;after -DWORK=... -P signals_check.cmake    (the environment's JVM)
+#   cmake -DDIST=dist -DSRC=... -DWORK=... -DJAVA_HOME_FOR_TEST=... -P signals_check.cmake
+# The second builds test_signals.c from dist/ as a game does, with pkg-config and with find_package, checks
+# that each executable needs libplatform_memory.so, then libjsig.so, before libc.so.6, and that its
+# sigaction binds to dist's libjsig, then runs both cases with only PATH set (and JAVA_HOME when dist/ has
+# no Java runtime of its own).
+include(${CMAKE_CURRENT_LIST_DIR}/run_checked.cmake)
+
+function(expect text pattern what)
+  if(NOT text MATCHES "${pattern}")
+    message(FATAL_ERROR "${what}: expected '${pattern}' in:\n${text}")
+  endif()
+endfunction()
+
+# run_case(GAME CASE FOLDER [env...]): one case in an empty FOLDER
+function(run_case game case dir)
+  file(REMOVE_RECURSE "${dir}")
+  file(MAKE_DIRECTORY "${dir}")
+  execute_process(COMMAND ${ARGN} "${game}" ${case} WORKING_DIRECTORY "${dir}"
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(all "exit status: ${rc}\nstdout:\n${out}\nstderr:\n${err}")
+  if(NOT rc STREQUAL "42")
+    message(FATAL_ERROR "${game} ${case}: expected exit status 42 from the game's handler\n${all}")
+  endif()
+  expect("${err}" "(^|\n)game handler: SIGSEGV\n" "${game} ${case}: the game's handler")
+  expect("${out}" "${case}: [0-9]+ checks passed, dereferencing NULL\n" "${game} ${case}")
+  if("${out}${err}" MATCHES "A fatal error has been detected by the Java Runtime Environment")
+    message(FATAL_ERROR "${game} ${case}: the JVM reported a crash\n${all}")
+  endif()
+  file(GLOB hs_err "${dir}/hs_err_pid*.log")
+  if(hs_err)
+    message(FATAL_ERROR "${game} ${case}: the JVM wrote ${hs_err}\n${all}")
+  endif()
+  string(REGEX MATCH "after: [^\n]*reports[^\n]*" work "${out}")
+  message(STATUS "${case}: exit 42 from the game's handler, no JVM crash report, no hs_err file (${work})")
+endfunction()
+
+if(DEFINED GAME)
+  foreach(case IN LISTS CASES)
+    run_case("${GAME}" ${case} "${WORK}")
+  endforeach()
+  return()
+endif()
+
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+get_filename_component(dist_real "${DIST}" REALPATH)
+# the SDK's own Java runtime when dist/ has one (as a game ships it), else the build's JDK in JAVA_HOME
+if(EXISTS "${DIST}/lib/runtime/release")
+  set(clean_env env -i PATH=/usr/bin:/bin)
+  set(jvm_note "dist/lib/runtime")
+else()
+  set(clean_env env -i JAVA_HOME=${JAVA_HOME_FOR_TEST} PATH=/usr/bin:/bin)
+  set(jvm_note "JAVA_HOME=${JAVA_HOME_FOR_TEST}")
+endif()
+# (more collections: more of the JVM's own SIGSEGVs while the game's handler is in place; CMakeLists.txt says why)
+set(run_env ${clean_env} PLATFORM_MEMORY_JVM_OPTIONS=-Xmn2m)
+find_program(READELF readelf)
+
+# the order a game's executable loads its libraries in: the shim, libjsig, then libc
+function(check_needed game)
+  if(NOT READELF)
+    message(STATUS "no readelf: the NEEDED order of ${game} is not checked")
+    return()
+  endif()
+  run(${READELF} -d "${game}")
+  string(REGEX MATCHALL "\\(NEEDED\\)[^\n]*\\[[^]]+\\]" lines "${last_output}")
+  set(needed "")
+  foreach(line IN LISTS lines)
+    string(REGEX REPLACE ".*\\[([^]]+)\\]" "\\1" lib "${line}")
+    list(APPEND needed "${lib}")
+  endforeach()
+  list(FIND needed libplatform_memory.so shim)
+  list(FIND needed libjsig.so jsig)
+  list(FIND needed libc.so.6 libc)
+  if(shim EQUAL -1 OR jsig EQUAL -1 OR libc EQUAL -1 OR NOT shim LESS jsig OR NOT jsig LESS libc)
+    message(FATAL_ERROR "${game} needs ${needed}: expected libplatform_memory.so, then libjsig.so, before libc.so.6")
+  endif()
+  message(STATUS "${game} needs: ${needed}")
+endfunction()
+
+# where the game's sigaction comes from: dist's libjsig, as the program sees it and as the dynamic linker says
+function(check_bound game)
+  run(${clean_env} LD_DEBUG=bindings "${game}" where)
+  string(REGEX MATCH "sigaction: ([^\n]*)\n" line "${last_output}")
+  get_filename_component(from "${CMAKE_MATCH_1}" REALPATH)
+  if(NOT from STREQUAL "${dist_real}/lib/libjsig.so")
+    message(FATAL_ERROR "${game}: sigaction is not dist's libjsig:\n${last_output}")
+  endif()
+  expect("${last_output}" "libjsig: loaded\n" "${game} where")
+  get_filename_component(name "${game}" NAME)
+  expect("${last_error}" "binding file [^\n]*${name} \\[0\\] to [^\n]*/libjsig.so \\[0\\]: normal symbol `sigaction'"
+    "LD_DEBUG=bindings ${game} where")
+endfunction()
+
+# 1. pkg-config, as a game's makefile would use it
+run(env PKG_CONFIG_PATH=${DIST}/lib/pkgconfig pkg-config --cflags --libs platform_memory)
+string(STRIP "${last_output}" flags)
+separate_arguments(flags UNIX_COMMAND "${flags}")
+run(cc -Wall -Wextra -Werror -pthread -I ${SRC} ${SRC}/test_signals.c ${flags} -ldl -o ${WORK}/game_pc)
+
+# 2. find_package(PlatformMemory)
+file(WRITE ${WORK}/consumer/CMakeLists.txt "cmake_minimum_required(VERSION 3.16)
+project(consumer C)
+find_package(PlatformMemory REQUIRED)
+find_package(Threads REQUIRED)
+add_executable(game_cmake ${SRC}/test_signals.c)
+target_include_directories(game_cmake PRIVATE ${SRC})
+target_compile_options(game_cmake PRIVATE -Wall -Wextra -Werror)
+target_link_libraries(game_cmake PRIVATE PlatformMemory::platform_memory Threads::Threads \${CMAKE_DL_LIBS})
+")
+run(${CMAKE_COMMAND} -S ${WORK}/consumer -B ${WORK}/consumer/build -DCMAKE_PREFIX_PATH=${DIST})
+run(${CMAKE_COMMAND} --build ${WORK}/consumer/build)
+
+foreach(game ${WORK}/game_pc ${WORK}/consumer/build/game_cmake)
+  check_needed("${game}")
+  check_bound("${game}")
+  get_filename_component(name "${game}" NAME)
+  foreach(case before after)
+    run_case("${game}" ${case} "${WORK}/run-${name}-${case}" ${run_env})
+  endforeach()
+endforeach()
+message(STATUS "signals_from_dist: pkg-config and find_package games (JVM: ${jvm_note}) reach the game's handler in both orders")

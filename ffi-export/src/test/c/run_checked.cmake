@@ -8,3 +8,10 @@ function(run)
   set(last_output "${out}" PARENT_SCOPE)
   set(last_error "${err}" PARENT_SCOPE)
 endfunction()
+
+# expect(TEXT PATTERN WHAT): stops the script, naming WHAT and showing TEXT, unless TEXT matches PATTERN.
+function(expect text pattern what)
+  if(NOT text MATCHES "${pattern}")
+    message(FATAL_ERROR "${what}: expected '${pattern}' in:\n${text}")
+  endif()
+endfunction()

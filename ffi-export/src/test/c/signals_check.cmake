@@ -9,12 +9,6 @@
 # no Java runtime of its own).
 include(${CMAKE_CURRENT_LIST_DIR}/run_checked.cmake)
 
-function(expect text pattern what)
-  if(NOT text MATCHES "${pattern}")
-    message(FATAL_ERROR "${what}: expected '${pattern}' in:\n${text}")
-  endif()
-endfunction()
-
 # run_case(GAME CASE FOLDER [env...]): one case in an empty FOLDER
 function(run_case game case dir)
   file(REMOVE_RECURSE "${dir}")

@@ -2,10 +2,10 @@
  * libplatform_memory.so: the C side of platform-memory.
  *
  * Exports the ABI of platform_memory.h. Allocation calls go through a table of FFM upcall stubs that
- * the Java side installs once (pm_install); pure memory operations are done here in C. The first call
- * (or Platform_Mem_Init) starts the layer: it finds the JVM already running in the process (a Java
+ * the Java side makes (pm_take_table, pm_resolve); pure memory operations are done here in C. The first
+ * call (or Platform_Mem_Init) starts the layer: it finds the JVM already running in the process (a Java
  * host) or starts one with the JNI Invocation API (a C host: pm_jvm.c chooses the Java runtime and starts
- * it), then asks NativeExports.install to fill the table.
+ * it), then asks NativeExports.install for the table.
  */
 #define _GNU_SOURCE
 #define PLATFORM_MEMORY_BUILDING
@@ -46,7 +46,7 @@ enum { PM_STOPPED = 0, PM_READY = 1, PM_FAILED = 2 };
 /* ---- State: the installed table, the error slot, and what starting needs ---------------------- */
 
 static struct {
-    PmTable calls;                        /* the installed upcall stubs */
+    PmCalls calls;                        /* the table: upcall stubs, and stand-ins for those not made yet */
     atomic_int state;                     /* PM_STOPPED, PM_READY or PM_FAILED */
     pthread_mutex_t lock;                 /* guards starting, stopping and the fields below */
     char backend[64];                     /* the active backend's name */
@@ -54,6 +54,8 @@ static struct {
     _Atomic(PlatformMemErrorHandler) handler;
     atomic_ullong start_failures;         /* failed attempts to start, for PlatformMemStats */
     JavaVM *vm;                           /* the JVM, once found or created */
+    jclass exports;                       /* NativeExports (a global reference), once started */
+    jmethodID entry;                      /* NativeExports.entry(int): an entry's stub, made on demand */
     PmJvmStart jvm;                       /* how this library started it (a C host), else zeroed */
     atomic_ullong start_us;               /* how long the last successful start took */
     atomic_int log_level;                 /* PM_LOG_*: what reaches stderr (allocator.log) */
@@ -231,16 +233,77 @@ static void pm_start_failed(const char *options) {
     }
 }
 
-/* Java installs the upcall stubs here, from inside NativeExports.install. */
-static int pm_install(const PmTable *table, const char *backend) {
+/*
+ * The stub of table entry index, made by Java now (NativeExports.entry, through JNI), or NULL when it
+ * could not be made (Java has reported why, or the error is reported here). A thread the JVM does not
+ * know yet is attached for the call and detached after it; its first upcall attaches it again.
+ */
+typedef void (*PmAnyFn)(void);
+
+static PmAnyFn pm_resolve(int index, const char *field) {
+    JavaVM *vm = pm.vm;
+    JNIEnv *env = NULL;
+    int attached = 0;
+    jlong address = 0;
+    if (vm == NULL || pm.exports == NULL) {
+        pm_report(PLATFORM_MEM_ERR_INTERNAL, "a call before the layer's start reached the table", NULL);
+        return NULL;
+    }
+    jint rc = (*vm)->GetEnv(vm, (void **) &env, JNI_VERSION_21);
+    if (rc == JNI_EDETACHED && (*vm)->AttachCurrentThreadAsDaemon(vm, (void **) &env, NULL) == JNI_OK) {
+        attached = 1;
+        rc = JNI_OK;
+    }
+    if (rc == JNI_OK) {
+        address = (*env)->CallStaticLongMethod(env, pm.exports, pm.entry, (jint) index);
+        if ((*env)->ExceptionCheck(env)) {
+            (*env)->ExceptionClear(env);
+            address = 0;
+        }
+        if (attached) {
+            (*vm)->DetachCurrentThread(vm);
+        }
+    }
+    if (address == 0 && rc != JNI_OK) {
+        char text[160];
+        snprintf(text, sizeof text, "cannot make the upcall for table entry %s: this thread cannot enter the JVM", field);
+        pm_report(PLATFORM_MEM_ERR_INTERNAL, text, NULL);
+    }
+    return (PmAnyFn) (intptr_t) address;
+}
+
+/*
+ * The stand-ins: pm_lazy_<field> has the type of the entry, asks Java for its stub, puts the stub in the
+ * table in its own place and calls it. Two threads may both ask; Java makes one stub and gives it to
+ * both. When no stub can be made the call returns 0 (nothing, for a void entry), with the error reported.
+ */
+#define PM_LAZY_FAIL_0(ret) return (ret) 0;
+#define PM_LAZY_FAIL_1(ret) return;
+#define PM_LAZY_RETURN_0 return
+#define PM_LAZY_RETURN_1
+#define PM_LAZY(field, ret, params)                                                                       \
+    static ret pm_lazy_##field(PM_PARAMS(params)) {                                                     \
+        ret (*stub) params = (ret (*) params) pm_resolve(PM_ENTRY_##field, #field);                     \
+        if (stub == NULL) {                                                                           \
+            PM_CAT(PM_LAZY_FAIL_, PM_IS_VOID(ret))(ret)                                               \
+        }                                                                                             \
+        atomic_store_explicit(&pm.calls.field, stub, memory_order_release);                           \
+        PM_CAT(PM_LAZY_RETURN_, PM_IS_VOID(ret)) stub(PM_ARGS(params));                                \
+    }
+PM_CALLS(PM_LAZY)
+
+/* Takes the table NativeExports.install returned: its stubs, and stand-ins for those not made yet. */
+static int pm_take_table(const PmTable *table) {
     if (table == NULL || table->entries != PM_TABLE_ENTRIES) {
         pm_set_error("the Java side's call table has %llu entries, this library expects %d: "
                      "the jars and libplatform_memory.so come from different builds",
                      table == NULL ? 0ULL : (unsigned long long) table->entries, PM_TABLE_ENTRIES);
         return PLATFORM_MEM_ERR_START;
     }
-    pm.calls = *table;
-    snprintf(pm.backend, sizeof pm.backend, "%s", backend != NULL ? backend : "");
+#define PM_TAKE_ENTRY(field, ret, params)                                                                 \
+    atomic_store_explicit(&pm.calls.field, table->field != NULL ? table->field : pm_lazy_##field,           \
+                          memory_order_release);
+    PM_CALLS(PM_TAKE_ENTRY)
     atomic_store_explicit(&pm.state, PM_READY, memory_order_release);
     return PLATFORM_MEM_OK;
 }
@@ -467,18 +530,33 @@ static int pm_start_locked(const char *options) {
         pm_take_exception(env, "the class org.platformmemory.ffi.NativeExports is not on the class path "
                                "(are the jars of dist/lib/java installed beside the library?)");
     } else {
-        jmethodID install = (*env)->GetStaticMethodID(env, exports, "install", "(Ljava/lang/String;JJJ)I");
-        jstring text = install != NULL ? (*env)->NewStringUTF(env, options) : NULL;
-        if (install == NULL || text == NULL) {
-            pm_take_exception(env, "NativeExports.install(String, long, long, long) is missing: the jars and "
-                                   "libplatform_memory.so come from different builds");
+        jmethodID install = (*env)->GetStaticMethodID(env, exports, "install", "(Ljava/lang/String;JJ)J");
+        jmethodID backend = (*env)->GetStaticMethodID(env, exports, "backendName", "()Ljava/lang/String;");
+        jmethodID entry = (*env)->GetStaticMethodID(env, exports, "entry", "(I)J");
+        jstring text = install != NULL && backend != NULL && entry != NULL ? (*env)->NewStringUTF(env, options) : NULL;
+        if (text == NULL) {
+            pm_take_exception(env, "NativeExports.install(String, long, long), backendName() or entry(int) is "
+                                   "missing: the jars and libplatform_memory.so come from different builds");
         } else {
-            result = (*env)->CallStaticIntMethod(env, exports, install, text, (jlong) (intptr_t) &pm_install,
-                                                 (jlong) (intptr_t) &pm_report,
-                                                 (jlong) (intptr_t) pm_abi_description());
+            if (pm.exports == NULL) {
+                pm.exports = (jclass) (*env)->NewGlobalRef(env, exports);
+            }
+            pm.entry = entry;
+            jlong table = (*env)->CallStaticLongMethod(env, exports, install, text, (jlong) (intptr_t) &pm_report,
+                                                       (jlong) (intptr_t) pm_abi_description());
+            jstring name = NULL;
+            if (!(*env)->ExceptionCheck(env) && table != 0) {
+                name = (jstring) (*env)->CallStaticObjectMethod(env, exports, backend);
+            }
             if ((*env)->ExceptionCheck(env)) {
                 pm_take_exception(env, "NativeExports.install failed");
-                result = PLATFORM_MEM_ERR_START;
+            } else if (table != 0 && pm.exports != NULL) {
+                const char *chars = name != NULL ? (*env)->GetStringUTFChars(env, name, NULL) : NULL;
+                snprintf(pm.backend, sizeof pm.backend, "%s", chars != NULL ? chars : "");
+                if (chars != NULL) {
+                    (*env)->ReleaseStringUTFChars(env, name, chars);
+                }
+                result = pm_take_table((const PmTable *) (intptr_t) table);
             }
             (*env)->DeleteLocalRef(env, text);
         }
@@ -486,7 +564,7 @@ static int pm_start_locked(const char *options) {
     if (attached) {
         (*vm)->DetachCurrentThread(vm);
     }
-    if (result == PLATFORM_MEM_OK && atomic_load(&pm.state) == PM_READY) {
+    if (result == PLATFORM_MEM_OK) {
         snprintf(pm.options, sizeof pm.options, "%s", options);
         atomic_store(&pm.log_level, pm.calls.log_level());
         atomic_store(&pm.errors_since_start, 0);

@@ -32,7 +32,8 @@ typedef int64_t *pm_i64_ptr;
 
 /*
  * The call table, in order: X(field, return type, (parameter types)). One FFM upcall stub per entry,
- * filled by Java through pm_install; the Java method of field foo_bar is NativeExports.fooBar.
+ * made by Java when the shim first needs it (NativeExports.install makes the few a start needs); the Java
+ * method of field foo_bar is NativeExports.fooBar. At most four parameters (PM_PARAMS).
  */
 #define PM_CALLS(X) \
     X(alloc, pm_ptr, (pm_size, pm_u32)) \
@@ -72,12 +73,55 @@ typedef int64_t *pm_i64_ptr;
 #define PM_TABLE_FIELD(field, ret, params) ret (*field) params;
 #define PM_TABLE_COUNT(field, ret, params) +1
 
+/* The table as Java hands it over: an entry whose stub Java has not made yet is NULL. */
 typedef struct PmTable {
     uint64_t entries; /* PM_TABLE_ENTRIES, written by Java */
     PM_CALLS(PM_TABLE_FIELD)
 } PmTable;
 
 #define PM_TABLE_ENTRIES (0 PM_CALLS(PM_TABLE_COUNT))
+
+/* An entry's position in the table: PM_ENTRY_<field>. */
+#define PM_ENTRY_ENUM(field, ret, params) PM_ENTRY_##field,
+enum { PM_CALLS(PM_ENTRY_ENUM) PM_ENTRY_COUNT };
+
+/*
+ * The table as the shim calls it: every field always callable. A field holds the entry's stub, or until
+ * Java has made it, the shim's stand-in that asks Java for it and calls it (platform_memory.c). Fields are
+ * atomic because a stand-in replaces itself while other threads call through the table.
+ */
+#define PM_CALLS_FIELD(field, ret, params) _Atomic(ret (*) params) field;
+typedef struct PmCalls {
+    PM_CALLS(PM_CALLS_FIELD)
+} PmCalls;
+
+/*
+ * Names for the parameters of a PM_CALLS list, for code that defines a function of an entry's type:
+ * PM_PARAMS((pm_size, pm_u32)) is "pm_size p1, pm_u32 p2" and PM_ARGS of it "p1, p2"; (void) gives
+ * "void" and nothing. PM_IS_VOID(t) is 1 for the type void, else 0 (for the PM_TYPES and void).
+ */
+#define PM_CAT(a, b) PM_CAT_(a, b)
+#define PM_CAT_(a, b) a##b
+#define PM_COUNT(...) PM_COUNT_(__VA_ARGS__, 4, 3, 2, 1, ~)
+#define PM_COUNT_(a, b, c, d, n, ...) n
+#define PM_SECOND(...) PM_SECOND_(__VA_ARGS__)
+#define PM_SECOND_(a, b, ...) b
+#define PM_VOID_PROBE_void ~, 1
+#define PM_IS_VOID(t) PM_SECOND(PM_CAT(PM_VOID_PROBE_, t), 0, ~)
+#define PM_PARAMS(params) PM_CAT(PM_PARAMS_, PM_COUNT params) params
+#define PM_PARAMS_1(a) PM_CAT(PM_PARAM1_, PM_IS_VOID(a))(a)
+#define PM_PARAM1_0(a) a p1
+#define PM_PARAM1_1(a) void
+#define PM_PARAMS_2(a, b) a p1, b p2
+#define PM_PARAMS_3(a, b, c) a p1, b p2, c p3
+#define PM_PARAMS_4(a, b, c, d) a p1, b p2, c p3, d p4
+#define PM_ARGS(params) PM_CAT(PM_ARGS_, PM_COUNT params) params
+#define PM_ARGS_1(a) PM_CAT(PM_ARG1_, PM_IS_VOID(a))
+#define PM_ARG1_0 p1
+#define PM_ARG1_1
+#define PM_ARGS_2(a, b) p1, p2
+#define PM_ARGS_3(a, b, c) p1, p2, p3
+#define PM_ARGS_4(a, b, c, d) p1, p2, p3, p4
 
 /*
  * The shim's services to Java, in order: X(name, return type, (parameter types)). Java calls them (FFM
@@ -128,9 +172,8 @@ typedef struct PmTable {
 #define PM_STAT_ENUM(name) PM_STAT_##name,
 enum { PM_STAT_IDS(PM_STAT_ENUM) PM_STAT_COUNT };
 
-/* Java calls these back (their addresses are passed to NativeExports.install). PmReportFn with code
- * PLATFORM_MEM_OK is an informational line (allocator.log=verbose), not an error. */
-typedef int (*PmInstallFn)(const PmTable *table, const char *backend);
+/* Java calls this back (its address is passed to NativeExports.install). Code PLATFORM_MEM_OK is an
+ * informational line (allocator.log=verbose), not an error. */
 typedef void (*PmReportFn)(int code, const char *message, void *ptr);
 
 #endif

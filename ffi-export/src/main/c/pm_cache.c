@@ -80,7 +80,7 @@ typedef char pm_cache_largest_check[PM_CLASS_SIZE(PM_CACHE_CLASSES - 1) == PLATF
 
 enum { PM_DEPOT_PREFILLED = 23 }; /* classes up to 1 KiB are kept in the depot for new threads */
 
-static const PmTable *pm_calls;
+static const PmCalls *pm_calls;
 
 static int pm_batch(unsigned c) {
     return pm_class_capacity[c] > 1 ? pm_class_capacity[c] / 2 : 1;
@@ -1348,7 +1348,7 @@ static void pm_thread_exit(void *arg) {
     pthread_rwlock_unlock(&pm_registry_lock);
 }
 
-PM_HIDDEN void pm_cache_start(const PmTable *calls) {
+PM_HIDDEN void pm_cache_start(const PmCalls *calls) {
     pm_calls = calls;
     pthread_rwlock_wrlock(&pm_registry_lock);
     uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_relaxed) + 1;

@@ -176,12 +176,12 @@ extern PM_HIDDEN _Atomic uint32_t pm_tags_known;
 /* Each thread's tags (pm_tags.c): push, pop and the forbidden flag change pm_mode without a call into the
  * JVM; pm_mode_sync tells the facade the thread's mode before a call that may allocate there. */
 extern PM_HIDDEN _Thread_local uint32_t pm_java_mode __attribute__((tls_model("initial-exec")));
-PM_HIDDEN int pm_tags_push(const PmTable *calls, const char *name);
+PM_HIDDEN int pm_tags_push(const PmCalls *calls, const char *name);
 PM_HIDDEN void pm_tags_pop(void);
 PM_HIDDEN void pm_tags_forbid(int on);
 PM_HIDDEN void pm_tags_reset(void);
-PM_HIDDEN void pm_mode_sync_slow(const PmTable *calls);
-static inline void pm_mode_sync(const PmTable *calls) {
+PM_HIDDEN void pm_mode_sync_slow(const PmCalls *calls);
+static inline void pm_mode_sync(const PmCalls *calls) {
     if (PM_CACHE_UNLIKELY(pm_mode != pm_java_mode) || PM_CACHE_UNLIKELY(pm_mode != 0)) {
         pm_mode_sync_slow(calls);
     }
@@ -196,7 +196,7 @@ PM_HIDDEN void *pm_cache_realloc(void *ptr, size_t old_size, size_t new_size, in
 PM_HIDDEN size_t pm_cache_size(const void *ptr, int *handled);
 PM_HIDDEN size_t pm_cache_dump(void);
 /* The layer started (the table is installed) or is stopping (before the facade closes). */
-PM_HIDDEN void pm_cache_start(const PmTable *calls);
+PM_HIDDEN void pm_cache_start(const PmCalls *calls);
 PM_HIDDEN void pm_cache_stop(void);
 
 enum { PM_CACHE_DONE = 1, PM_CACHE_NOT_MINE = 0 };

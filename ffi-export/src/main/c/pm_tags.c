@@ -105,7 +105,7 @@ static void pm_tags_apply(void) {
     }
 }
 
-PM_HIDDEN int pm_tags_push(const PmTable *calls, const char *name) {
+PM_HIDDEN int pm_tags_push(const PmCalls *calls, const char *name) {
     pm_tags_current_start();
     int id = 0;
     if (name != NULL && name[0] != '\0') {
@@ -140,7 +140,7 @@ PM_HIDDEN void pm_tags_forbid(int on) {
     pm_mode = on ? pm_mode | PM_MODE_FORBID : pm_mode & ~PM_MODE_FORBID;
 }
 
-PM_HIDDEN void pm_mode_sync_slow(const PmTable *calls) {
+PM_HIDDEN void pm_mode_sync_slow(const PmCalls *calls) {
     pm_tags_current_start();
     if (pm_mode != pm_java_mode) {
         calls->set_mode((int32_t) pm_mode);

@@ -159,8 +159,7 @@ static void fake_set_mode(int32_t mode) {
     (void) mode;
 }
 
-static PmTable fake_table = {
-    .entries = PM_TABLE_ENTRIES,
+static PmCalls fake_table = {
     .alloc = fake_alloc,
     .free = fake_free,
     .realloc = fake_realloc,

@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +26,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * The Java side of the C ABI: one static method per entry of the shim's call table, each turned into an
  * FFM upcall stub, and {@link #install}, which the shim calls (through JNI) to start the layer.
+ *
+ * <p>A stub is made when the shim first needs it ({@link #entry}, through JNI), not at install: making one
+ * costs several milliseconds (the JDK spins its adapter classes, which no ahead-of-time cache keeps), and
+ * the first call of a process needs only a few of them. Install makes those few; a short-lived daemon
+ * thread makes the rest just after, so a game's first call of another entry seldom waits for one.
  *
  * <p>Every entry catches {@link Throwable}: an exception escaping an upcall would abort the game. An
  * unexpected failure is reported to the C side as {@code PLATFORM_MEM_ERR_INTERNAL} and the call returns
@@ -62,8 +66,15 @@ public final class NativeExports {
     /** What the shim prints on stderr (allocator.log), and whether errors fail the run (allocator.failOnError). */
     private static volatile LogLevel logLevel = LogLevel.ERRORS;
     private static volatile boolean failOnError;
+    /** The shim's pm_report, as a downcall made on the first report (see {@link #reportToC}). */
+    private static volatile long reportAddress;
     private static volatile MethodHandle report;
+    /** The call table the shim copies at install: a slot holds its stub once made, else 0. */
     private static MemorySegment table;
+    /** The active backend's name ({@link #backendName}). */
+    private static volatile String backendName = "";
+    /** Whether the thread that makes the remaining stubs has been started (once per process). */
+    private static boolean warming;
 
     private NativeExports() {
     }
@@ -121,23 +132,24 @@ public final class NativeExports {
 
     /**
      * Starts the layer: opens the facade with {@code options} ({@code key=value;...}, layered over the
-     * system properties and environment), creates the upcall stubs once, and hands the table to the shim.
-     * Called by the shim through JNI; never throws.
+     * system properties and environment) and returns the call table for the shim to copy, with the stubs
+     * a start and a first allocation need already made. Called by the shim through JNI; never throws.
      *
-     * @param installFn   the shim's {@code pm_install(const PmTable *, const char *backend)}
      * @param reportFn    the shim's {@code pm_report(int code, const char *message, void *ptr)}
      * @param description the shim's description of its side of the ABI (a C string, see {@link AbiContract})
-     * @return {@link #OK}, or {@link #ERR_START} after reporting why
+     * @return the address of the table ({@code PmTable}), or 0 after reporting why the layer cannot start
      */
-    public static synchronized int install(String options, long installFn, long reportFn, long description) {
+    public static synchronized long install(String options, long reportFn, long description) {
         try {
-            report = LINKER.downcallHandle(MemorySegment.ofAddress(reportFn),
-                FunctionDescriptor.ofVoid(JAVA_INT, ADDRESS, JAVA_LONG));
+            if (reportAddress != reportFn) {
+                report = null;
+                reportAddress = reportFn;
+            }
             String mismatch = AbiContract.check(description == 0 ? null
                 : MemorySegment.ofAddress(description).reinterpret(Integer.MAX_VALUE).getString(0), tableEntries());
             if (mismatch != null) {
                 reportToC(ERR_START, mismatch, 0);
-                return ERR_START;
+                return 0;
             }
             if (memory != null) {
                 stopCache();
@@ -159,7 +171,7 @@ public final class NativeExports {
                 opened = TrackedAllocator.open(config, NativeExports::inform);
             } catch (InvalidConfigException e) {
                 reportToC(ERR_START, e.getMessage(), 0);
-                return ERR_START;
+                return 0;
             }
             opened.setErrorHandler(NativeExports::onError);
             // the shim prints each error its handler gets as one line; the facade's other lines go there too
@@ -169,24 +181,84 @@ public final class NativeExports {
             CSites.reset(opened);
             HeapHandles.TABLE.clear();
             if (table == null) {
-                table = buildTable();
+                table = Arena.global().allocate(JAVA_LONG, ENTRIES.length + 1L);
+                table.setAtIndex(JAVA_LONG, 0, ENTRIES.length);
             }
             memory = opened;
-            cache = ShimCache.start(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()), fastPath,
-                cacheLargest);
-            MethodHandle installer = LINKER.downcallHandle(MemorySegment.ofAddress(installFn),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-            MemorySegment name = Arena.global().allocateFrom(opened.backendName());
-            int rc = (int) installer.invokeExact(table, name);
-            if (rc != OK) {
+            try {
+                cache = ShimCache.start(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()),
+                    fastPath, cacheLargest);
+                // what every start reads, and the first allocation's way in (the caches' refill, or the facade)
+                for (String name : new String[] {"logLevel", "failOnError", "cacheLimit",
+                        cache != null ? "cacheRefill" : "alloc"}) {
+                    stub(indexOf(name));
+                }
+            } catch (Throwable t) {
                 memory = null;
                 stopCache();
                 opened.close();
+                throw t;
             }
-            return rc;
+            backendName = opened.backendName();
+            if (!warming) {
+                warming = true;
+                Thread.ofPlatform().daemon(true).name("platform-memory-stubs").start(NativeExports::makeRemainingStubs);
+            }
+            return table.address();
         } catch (Throwable t) {
             reportToC(ERR_START, "the Java side failed to start: " + t, 0);
-            return ERR_START;
+            return 0;
+        }
+    }
+
+    /** The active backend's name, for the shim once {@link #install} has returned. Called through JNI. */
+    public static String backendName() {
+        return backendName;
+    }
+
+    /**
+     * The upcall stub of table entry {@code index}, made now if it was not yet: the shim calls this
+     * (through JNI) the first time it needs an entry that {@link #install} left out. Never throws.
+     *
+     * @return the stub's address, or 0 after reporting why it could not be made
+     */
+    public static long entry(int index) {
+        try {
+            return stub(index);
+        } catch (Throwable t) {
+            reportToC(ERR_INTERNAL, "cannot make the upcall for table entry "
+                + (index >= 0 && index < ENTRIES.length ? ENTRIES[index].name() : String.valueOf(index)) + ": " + t, 0);
+            return 0;
+        }
+    }
+
+    private static synchronized long stub(int index) throws ReflectiveOperationException {
+        long made = table.getAtIndex(JAVA_LONG, index + 1L);
+        if (made != 0) {
+            return made;
+        }
+        Entry e = ENTRIES[index];
+        MethodHandle target = MethodHandles.lookup().findStatic(e.owner(), e.name(), e.descriptor().toMethodType());
+        MemorySegment stub = LINKER.upcallStub(target, e.descriptor(), Arena.global());
+        table.setAtIndex(ValueLayout.ADDRESS, index + 1L, stub);
+        return stub.address();
+    }
+
+    private static int indexOf(String name) {
+        for (int i = 0; i < ENTRIES.length; i++) {
+            if (ENTRIES[i].name().equals(name)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("no table entry " + name);
+    }
+
+    /** Makes every stub install left out, one by one (each takes the table's lock only while it is made). */
+    private static void makeRemainingStubs() {
+        for (int i = 0; i < ENTRIES.length; i++) {
+            if (entry(i) == 0) {
+                return; // reported; the shim asks again when it needs the entry
+            }
         }
     }
 
@@ -206,20 +278,6 @@ public final class NativeExports {
         } catch (Throwable t) {
             throw new IllegalStateException("Platform_Mem_Init failed", t);
         }
-    }
-
-    private static MemorySegment buildTable() throws ReflectiveOperationException {
-        MemorySegment t = Arena.global().allocate(JAVA_LONG, ENTRIES.length + 1L);
-        t.setAtIndex(JAVA_LONG, 0, ENTRIES.length);
-        MethodHandles.Lookup lookup = MethodHandles.lookup();
-        for (int i = 0; i < ENTRIES.length; i++) {
-            FunctionDescriptor descriptor = ENTRIES[i].descriptor();
-            MethodType type = descriptor.toMethodType();
-            MethodHandle target = lookup.findStatic(ENTRIES[i].owner(), ENTRIES[i].name(), type);
-            MemorySegment stub = LINKER.upcallStub(target, descriptor, Arena.global());
-            t.setAtIndex(ValueLayout.ADDRESS, i + 1L, stub);
-        }
-        return t;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -379,10 +437,16 @@ public final class NativeExports {
 
     static void reportToC(int code, String message, long address) {
         MethodHandle r = report;
-        if (r == null) {
-            return;
-        }
         try (Arena arena = Arena.ofConfined()) {
+            if (r == null) {
+                long to = reportAddress;
+                if (to == 0) {
+                    return;
+                }
+                // made on the first report: a start that reports nothing never links a downcall
+                r = LINKER.downcallHandle(MemorySegment.ofAddress(to), FunctionDescriptor.ofVoid(JAVA_INT, ADDRESS, JAVA_LONG));
+                report = r;
+            }
             r.invokeExact(code, arena.allocateFrom(message), address);
         } catch (Throwable t) {
             System.err.println("platform-memory: could not report an error to C: " + message);

@@ -38,42 +38,55 @@ final class ShimCache implements BlockSupply.Counts {
     private static final Linker LINKER = Linker.nativeLinker();
 
     private final BlockSupply supply;
-    private final MethodHandle totals;
-    private final MethodHandle depotWait;
-    private final MethodHandle depotPut;
-    private final MethodHandle depotTake;
-    private final MethodHandle tagTotals;
-    private final MethodHandle frameEnd;
-    private final MethodHandle tagRoute;
+    private final Map<String, Long> services;
+    /** The downcalls to the shim's services, made on first use: see {@link #services()}. */
+    private volatile Services linked;
     private final MemorySegment tagCounts = Arena.global().allocate(JAVA_LONG, 4L * 256);
-    private final long[][] classes; // {block size, batch, depot target} by class
     private final MemorySegment counts = Arena.global().allocate(JAVA_LONG, 5);
     private final Thread keeper;
     private final long largest;
     /** Reads the facade's insights once (class loading) on the keeper thread: see {@link #warmUp}. */
     private volatile Runnable warmInsights = () -> { };
 
-    private ShimCache(BlockSupply supply, Map<String, Long> services, long largest) throws Throwable {
+    /** The shim's services as downcalls, and the caches' classes: {block size, batch, depot target}. */
+    private record Services(MethodHandle totals, MethodHandle depotWait, MethodHandle depotPut, MethodHandle depotTake,
+                            MethodHandle tagTotals, MethodHandle frameEnd, MethodHandle tagRoute, long[][] classes) {
+    }
+
+    private ShimCache(BlockSupply supply, Map<String, Long> services, long largest) {
         this.supply = supply;
+        this.services = services;
         this.largest = largest;
-        this.totals = downcall(services, "cacheTotals");
-        this.depotWait = downcall(services, "depotWait");
-        this.depotPut = downcall(services, "depotPut");
-        this.depotTake = downcall(services, "depotTake");
-        this.tagTotals = downcall(services, "cacheTagTotals");
-        this.frameEnd = downcall(services, "cacheFrameEnd");
-        this.tagRoute = downcall(services, "cacheTagRoute");
-        MethodHandle classInfo = downcall(services, "cacheClassInfo");
-        List<long[]> found = new ArrayList<>();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment info = arena.allocate(JAVA_LONG, 3);
-            for (int c = 0; (int) classInfo.invokeExact(c, info.address()) != 0; c++) {
-                found.add(new long[] {info.getAtIndex(JAVA_LONG, 0), info.getAtIndex(JAVA_LONG, 1),
-                    info.getAtIndex(JAVA_LONG, 2)});
-            }
-        }
-        this.classes = found.toArray(long[][]::new);
         this.keeper = Thread.ofPlatform().daemon(true).name("platform-memory-depot").unstarted(this::keepDepot);
+    }
+
+    /**
+     * The services, linked on first use: the keeper thread links them as it starts, so the start of the
+     * layer (the game's first call) does not wait for eight downcalls to be made.
+     */
+    private Services services() throws Throwable {
+        Services s = linked;
+        if (s != null) {
+            return s;
+        }
+        synchronized (services) {
+            if (linked == null) {
+                MethodHandle classInfo = downcall(services, "cacheClassInfo");
+                List<long[]> found = new ArrayList<>();
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment info = arena.allocate(JAVA_LONG, 3);
+                    for (int c = 0; (int) classInfo.invokeExact(c, info.address()) != 0; c++) {
+                        found.add(new long[] {info.getAtIndex(JAVA_LONG, 0), info.getAtIndex(JAVA_LONG, 1),
+                            info.getAtIndex(JAVA_LONG, 2)});
+                    }
+                }
+                linked = new Services(downcall(services, "cacheTotals"), downcall(services, "depotWait"),
+                    downcall(services, "depotPut"), downcall(services, "depotTake"), downcall(services, "cacheTagTotals"),
+                    downcall(services, "cacheFrameEnd"), downcall(services, "cacheTagRoute"),
+                    found.toArray(long[][]::new));
+            }
+            return linked;
+        }
     }
 
     /**
@@ -81,8 +94,7 @@ final class ShimCache implements BlockSupply.Counts {
      * ({@link BlockSupply#available()}) or {@code wanted} is false (option fastpath=off). The depot keeper
      * starts when the shim, ready for it, asks for {@link NativeExports}' cache limit ({@link #startKeeper}).
      */
-    static ShimCache start(TrackedAllocator memory, Map<String, Long> services, boolean wanted, long largest)
-        throws Throwable {
+    static ShimCache start(TrackedAllocator memory, Map<String, Long> services, boolean wanted, long largest) {
         BlockSupply supply = memory.supply();
         if (!wanted || !supply.available()) {
             return null;
@@ -142,7 +154,7 @@ final class ShimCache implements BlockSupply.Counts {
     public synchronized void readTags(long[] into) {
         int tags = (int) Math.min(into.length / 4, tagCounts.byteSize() / 32);
         try {
-            tagTotals.invokeExact(tagCounts.address(), tags);
+            services().tagTotals().invokeExact(tagCounts.address(), tags);
         } catch (Throwable t) {
             throw new IllegalStateException("reading the shim's tag counts failed", t);
         }
@@ -152,7 +164,7 @@ final class ShimCache implements BlockSupply.Counts {
     @Override
     public long endFrame() {
         try {
-            return (long) frameEnd.invokeExact(1);
+            return (long) services().frameEnd().invokeExact(1);
         } catch (Throwable t) {
             throw new IllegalStateException("ending the shim's frame failed", t);
         }
@@ -161,7 +173,7 @@ final class ShimCache implements BlockSupply.Counts {
     @Override
     public void budgetChanged(int id, boolean budgeted) {
         try {
-            tagRoute.invokeExact(id, budgeted ? 1 : 0);
+            services().tagRoute().invokeExact(id, budgeted ? 1 : 0);
         } catch (Throwable t) {
             throw new IllegalStateException("routing tag " + id + " failed", t);
         }
@@ -169,7 +181,7 @@ final class ShimCache implements BlockSupply.Counts {
 
     private synchronized void readCounts(long[] into) {
         try {
-            totals.invokeExact(counts.address());
+            services().totals().invokeExact(counts.address());
         } catch (Throwable t) {
             throw new IllegalStateException("reading the shim's counts failed", t);
         }
@@ -184,7 +196,7 @@ final class ShimCache implements BlockSupply.Counts {
      */
     private void warmUp() {
         try {
-            long ignored = (long) frameEnd.invokeExact(0);
+            long ignored = (long) services().frameEnd().invokeExact(0);
             readTags(new long[4 * 256]);
             read(new long[5]);
             warmInsights.run();
@@ -195,13 +207,18 @@ final class ShimCache implements BlockSupply.Counts {
 
     /** Refills the depot's classes below their target and trims those above their high mark, until stopped. */
     private void keepDepot() {
-        warmUp();
-        long most = 0;
-        for (long[] c : classes) {
-            most = Math.max(most, 4 * c[1]);
-        }
-        MemorySegment buffer = Arena.ofAuto().allocate(JAVA_LONG, Math.max(1, most));
         try {
+            Services s = services();
+            MethodHandle depotWait = s.depotWait();
+            MethodHandle depotPut = s.depotPut();
+            MethodHandle depotTake = s.depotTake();
+            long[][] classes = s.classes();
+            warmUp();
+            long most = 0;
+            for (long[] c : classes) {
+                most = Math.max(most, 4 * c[1]);
+            }
+            MemorySegment buffer = Arena.ofAuto().allocate(JAVA_LONG, Math.max(1, most));
             for (;;) {
                 int work = (int) depotWait.invokeExact(250);
                 if (work == -2) {

@@ -25,6 +25,10 @@
  *   samples NAME V V V ...               per-call latencies in ns of the sampled pass
  *                                        (thread-100-calls: OPS 100 in NANOS the median thread's time,
  *                                        one sample per thread)
+ *   memory POINT RSS ANON                what the process holds beyond what it held when main began,
+ *                                        in bytes (VmRSS, RssAnon): "start" right after the subject's
+ *                                        first call (the layer's start), "end" after the speed workloads
+ *                                        have run and freed their blocks (speed only)
  *   end
  * Exit status 0 only if every workload ran and every allocation succeeded.
  */
@@ -1032,6 +1036,7 @@ int main(int argc, char **argv) {
     if (name == NULL || out_path == NULL || scale == 0 || sample_target < 100 || max_threads < 1 || max_threads > 64) {
         usage();
     }
+    size_t rss_at_main = read_status_kb("VmRSS:"), anon_at_main = read_status_kb("RssAnon:");
     uint64_t start_t0 = wall_ns();
     if (strcmp(name, PEER_NAME) == 0) {
         subject = (Subject) {PEER_NAME, peer_alloc, peer_free, peer_realloc};
@@ -1055,6 +1060,7 @@ int main(int argc, char **argv) {
     }
     void *first = subject.alloc(64); /* start-up: the layer's start (the JVM) and its first call */
     uint64_t start_ns = wall_ns() - start_t0;
+    size_t rss_at_start = read_status_kb("VmRSS:"), anon_at_start = read_status_kb("RssAnon:");
     subject.free(first, 64);
 #if defined(PM_BENCH_JEMALLOC)
     const char *version = NULL;
@@ -1118,6 +1124,10 @@ int main(int argc, char **argv) {
         measure("churn-4t", CHURN_THREADS, run_churn, 3000 * scale, (size_t) (uintptr_t) churn, 0);
         free(churn);
         measure_live(500000 * scale, 50000 * (scale + 1)); /* the live set grows with scale, the churn less */
+        long long rss0 = (long long) rss_at_main, anon0 = (long long) anon_at_main;
+        fprintf(out, "memory start %lld %lld\nmemory end %lld %lld\n", ((long long) rss_at_start - rss0) * 1024,
+                ((long long) anon_at_start - anon0) * 1024, ((long long) read_status_kb("VmRSS:") - rss0) * 1024,
+                ((long long) read_status_kb("RssAnon:") - anon0) * 1024);
     } else if (strcmp(workloads, "frame-mix") == 0) {
         measure("frame-mix", 1, run_frame_mix, 80 * scale, 0, 1);
     } else if (strcmp(workloads, "realloc-growth") == 0) {

@@ -69,11 +69,12 @@ public final class AbiBenchmark {
      * What a benchmark wrote.
      *
      * @param figures the figures of every subject and workload
+     * @param memory  what each subject's speed process held after its start and after its workloads
      * @param csv     the CSV file
      * @param html    the HTML report
      * @param table   the terminal table, also saved beside the others
      */
-    public record Report(List<WorkloadFigures> figures, Path csv, Path html, String table) {
+    public record Report(List<WorkloadFigures> figures, List<MemoryFigures> memory, Path csv, Path html, String table) {
     }
 
     /** The file the harness's CMake writes into its build folder when it skipped peers it did not find. */
@@ -213,10 +214,14 @@ public final class AbiBenchmark {
         progress(String.format(Locale.ROOT, "%d runs in %.0f s", total, (System.nanoTime() - started) / 1e9));
         System.err.println();
         List<WorkloadFigures> figures = measurements.figures();
-        String table = TerminalTable.render(figures, PEERS.get(0));
+        List<MemoryFigures> memory = measurements.memory();
+        String memoryTable = TerminalTable.renderMemory(memory);
+        String table = TerminalTable.render(figures, PEERS.get(0))
+            + (memoryTable.isEmpty() ? "" : System.lineSeparator() + memoryTable);
         Path csv = options.out().resolve("bench-abi.csv");
         Path html = options.out().resolve("bench-abi.html");
         CsvReport.write(csv, figures);
+        CsvReport.writeMemory(options.out().resolve("bench-abi-memory.csv"), memory);
         List<String> context = new ArrayList<>(List.of(
             "Machine: " + machine(),
             String.format(Locale.ROOT, "Mode: %s, %d rounds, scale %d, up to %d samples per workload and run, "
@@ -232,10 +237,10 @@ public final class AbiBenchmark {
             context.add(skipped.line());
         }
         HtmlReport.write(html, "platform-memory: backends and native allocators through the C ABI", context, figures,
-            PEERS.get(0));
+            memory, PEERS.get(0));
         Files.writeString(options.out().resolve("bench-abi.txt"), String.join(System.lineSeparator(), context)
             + System.lineSeparator() + System.lineSeparator() + table);
-        return new Report(figures, csv, html, table);
+        return new Report(figures, memory, csv, html, table);
     }
 
     private static void runHarness(Options options, String subject, String group, int maxThreads, Path file)

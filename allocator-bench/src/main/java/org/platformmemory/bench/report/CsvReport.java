@@ -41,4 +41,26 @@ public final class CsvReport {
         }
         Files.writeString(file, out);
     }
+
+    /** The header row of the memory file. */
+    public static final String MEMORY_HEADER = "point,subject,kind,runs,rss_mib,rss_mib_min,rss_mib_max,"
+        + "anon_mib,anon_mib_min,anon_mib_max";
+
+    /**
+     * Writes the process memory (MiB added since the harness's main began, at each point), one row per
+     * point and subject, replacing the file.
+     */
+    public static void writeMemory(Path file, List<MemoryFigures> memory) throws IOException {
+        StringBuilder out = new StringBuilder(MEMORY_HEADER).append('\n');
+        for (MemoryFigures m : memory) {
+            out.append(m.point()).append(',').append(m.subject()).append(',').append(m.kind()).append(',')
+                .append(m.rssMiB().runs());
+            for (Spread s : List.of(m.rssMiB(), m.anonMiB())) {
+                out.append(',').append(Format.plain(s.median())).append(',').append(Format.plain(s.min()))
+                    .append(',').append(Format.plain(s.max()));
+            }
+            out.append('\n');
+        }
+        Files.writeString(file, out);
+    }
 }

@@ -47,4 +47,13 @@ final class Format {
     static String plain(double value) {
         return Double.isFinite(value) ? String.format(Locale.ROOT, "%.4g", value) : "";
     }
+
+    /** A size in MiB with one decimal and its spread as {@code (min-max)} over more than one run, or "-". */
+    static String mebibytes(Spread s) {
+        if (!s.present()) {
+            return "-";
+        }
+        return s.runs() > 1 ? String.format(java.util.Locale.ROOT, "%.1f (%.1f-%.1f)", s.median(), s.min(), s.max())
+            : String.format(java.util.Locale.ROOT, "%.1f", s.median());
+    }
 }

@@ -17,8 +17,25 @@ import java.util.Map;
  * @param subject            the backend or native peer measured
  * @param timerOverheadNanos the cost of an empty timed interval, already subtracted from every sample
  * @param workloads          the workloads in the order they ran
+ * @param memory             what the process held at the points the harness measured, in order
  */
-public record HarnessOutput(String subject, double timerOverheadNanos, List<WorkloadRun> workloads) {
+public record HarnessOutput(String subject, double timerOverheadNanos, List<WorkloadRun> workloads,
+                            List<MemoryPoint> memory) {
+
+    /** A run without memory points (the real clients). */
+    public HarnessOutput(String subject, double timerOverheadNanos, List<WorkloadRun> workloads) {
+        this(subject, timerOverheadNanos, workloads, List.of());
+    }
+
+    /**
+     * What the process held at one point beyond what it held when its {@code main} began.
+     *
+     * @param point     {@code start} (right after the subject's first call) or {@code end} (after the workloads)
+     * @param rssBytes  resident memory added (VmRSS)
+     * @param anonBytes anonymous resident memory added (RssAnon)
+     */
+    public record MemoryPoint(String point, long rssBytes, long anonBytes) {
+    }
 
     /**
      * One workload's figures from one process.
@@ -69,6 +86,7 @@ public record HarnessOutput(String subject, double timerOverheadNanos, List<Work
         String subject = null;
         double overhead = Double.NaN;
         List<String[]> workloadLines = new ArrayList<>();
+        List<MemoryPoint> memory = new ArrayList<>();
         Map<String, long[]> samples = new HashMap<>();
         boolean ended = false;
         for (int i = 0; i < lines.size(); i++) {
@@ -108,6 +126,10 @@ public record HarnessOutput(String subject, double timerOverheadNanos, List<Work
                         }
                         samples.put(f[1], values);
                     }
+                    case "memory" -> {
+                        require(f.length == 4, where, "expected 'memory POINT RSS_BYTES ANON_BYTES'");
+                        memory.add(new MemoryPoint(f[1], Long.parseLong(f[2]), Long.parseLong(f[3])));
+                    }
                     case "end" -> ended = true;
                     case "failed" -> throw new IllegalArgumentException(where + "the harness reported a failed allocation");
                     default -> throw new IllegalArgumentException(where + "unknown record '" + f[0] + "'");
@@ -130,7 +152,7 @@ public record HarnessOutput(String subject, double timerOverheadNanos, List<Work
                     Long.parseLong(f[5]), Long.parseLong(f[6]), s));
             }
         }
-        return new HarnessOutput(subject, overhead, List.copyOf(workloads));
+        return new HarnessOutput(subject, overhead, List.copyOf(workloads), List.copyOf(memory));
     }
 
     private static void require(boolean condition, String where, String message) {

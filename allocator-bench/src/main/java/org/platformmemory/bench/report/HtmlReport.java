@@ -31,6 +31,12 @@ public final class HtmlReport {
      */
     public static void write(Path file, String title, List<String> context, List<WorkloadFigures> figures, String baseline)
         throws IOException {
+        write(file, title, context, figures, List.of(), baseline);
+    }
+
+    /** As {@link #write(Path, String, List, List, String)}, with the process memory after the workloads. */
+    public static void write(Path file, String title, List<String> context, List<WorkloadFigures> figures,
+                             List<MemoryFigures> memory, String baseline) throws IOException {
         Map<String, List<WorkloadFigures>> byWorkload = new LinkedHashMap<>();
         for (WorkloadFigures f : figures) {
             byWorkload.computeIfAbsent(f.workload(), w -> new ArrayList<>()).add(f);
@@ -72,6 +78,19 @@ public final class HtmlReport {
             } else {
                 table(out, rows, baseline);
             }
+        }
+        if (!memory.isEmpty()) {
+            out.append("<h2 id=\"memory\">Process memory</h2>\n<p>Resident memory (VmRSS) and its anonymous part ")
+                .append("(RssAnon) that the speed run's process holds beyond what it held when its main began: right ")
+                .append("after the subject's first call (for a backend: the layer's start, the JVM included), and ")
+                .append("after the workloads have freed their blocks. MiB, median over the runs (smallest-largest).</p>\n")
+                .append("<table>\n<tr><th>point</th><th>subject</th><th>RSS added</th><th>anon added</th></tr>\n");
+            for (MemoryFigures m : memory) {
+                out.append("<tr><td>").append(escape(m.label())).append("</td><td>").append(escape(m.subject()))
+                    .append("</td><td>").append(Format.mebibytes(m.rssMiB())).append("</td><td>")
+                    .append(Format.mebibytes(m.anonMiB())).append("</td></tr>\n");
+            }
+            out.append("</table>\n");
         }
         out.append("</body>\n</html>\n");
         Files.writeString(file, out);

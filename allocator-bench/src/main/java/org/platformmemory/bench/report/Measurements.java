@@ -28,6 +28,8 @@ public final class Measurements {
     // subject -> workload -> round -> run
     private final Map<String, Map<String, Map<Integer, HarnessOutput.WorkloadRun>>> runs = new LinkedHashMap<>();
     private final Map<String, Integer> sampleCounts = new LinkedHashMap<>();
+    // point -> subject -> round -> memory point
+    private final Map<String, Map<String, Map<Integer, HarnessOutput.MemoryPoint>>> memory = new LinkedHashMap<>();
     // client -> the subject and check of its first run
     private final Map<String, Map.Entry<String, Long>> checks = new LinkedHashMap<>();
 
@@ -68,7 +70,33 @@ public final class Measurements {
             }
             sampleCounts.merge(run.name(), run.samples().length, Math::max);
         }
+        for (HarnessOutput.MemoryPoint m : output.memory()) {
+            Map<Integer, HarnessOutput.MemoryPoint> byRound = memory.computeIfAbsent(m.point(), p -> new LinkedHashMap<>())
+                .computeIfAbsent(output.subject(), s -> new LinkedHashMap<>());
+            if (byRound.putIfAbsent(round, m) != null) {
+                throw new IllegalArgumentException(output.subject() + " memory " + m.point() + " twice in round " + round);
+            }
+        }
     }
+
+    /** @return the memory points, point-major (in the order first seen), subjects in the order added */
+    public List<MemoryFigures> memory() {
+        List<MemoryFigures> out = new ArrayList<>();
+        for (Map.Entry<String, Map<String, Map<Integer, HarnessOutput.MemoryPoint>>> point : memory.entrySet()) {
+            for (String subject : kinds.keySet()) {
+                Map<Integer, HarnessOutput.MemoryPoint> byRound = point.getValue().get(subject);
+                if (byRound == null) {
+                    continue;
+                }
+                double[] rss = byRound.values().stream().mapToDouble(m -> m.rssBytes() / MIB).toArray();
+                double[] anon = byRound.values().stream().mapToDouble(m -> m.anonBytes() / MIB).toArray();
+                out.add(new MemoryFigures(subject, kinds.get(subject), point.getKey(), Spread.of(rss), Spread.of(anon)));
+            }
+        }
+        return out;
+    }
+
+    private static final double MIB = 1024.0 * 1024.0;
 
     /** @return the subjects in the order they were first added */
     public List<String> subjects() {

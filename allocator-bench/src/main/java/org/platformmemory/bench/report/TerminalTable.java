@@ -55,4 +55,20 @@ public final class TerminalTable {
         }
         return out.toString();
     }
+
+    /** @return the process memory as a table (empty when none was measured), a header line first */
+    public static String renderMemory(List<MemoryFigures> memory) {
+        if (memory.isEmpty()) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "| %-16s | %-8s | %20s | %20s |%n", "process memory", "subject",
+            "RSS added MiB", "anon added MiB"));
+        out.append("|------------------|----------|---------------------:|---------------------:|").append(System.lineSeparator());
+        for (MemoryFigures m : memory) {
+            out.append(String.format(Locale.ROOT, "| %-16s | %-8s | %20s | %20s |%n", m.label(), m.subject(),
+                Format.mebibytes(m.rssMiB()), Format.mebibytes(m.anonMiB())));
+        }
+        return out.toString();
+    }
 }

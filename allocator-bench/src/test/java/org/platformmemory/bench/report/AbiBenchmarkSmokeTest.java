@@ -108,6 +108,23 @@ class AbiBenchmarkSmokeTest {
                     "the table has a row for " + workload + " on " + subject);
             }
         }
+        for (String subject : subjects) {
+            for (String point : List.of("start", "end")) {
+                MemoryFigures m = report.memory().stream().filter(f -> f.subject().equals(subject) && f.point().equals(point))
+                    .findFirst().orElseThrow(() -> new AssertionError(subject + " has no memory figure after " + point));
+                assertEquals(3, m.rssMiB().runs(), subject + " " + point + ": RSS from each of the 3 rounds");
+                assertTrue(m.rssMiB().median() >= m.anonMiB().median() - 1, subject + " " + point + ": anon is part of RSS");
+                assertTrue(report.table().lines().anyMatch(l -> l.matches("\\| " + m.label() + " +\\| " + subject + " .*")),
+                    "the memory table has a row for " + subject + " after " + point);
+            }
+        }
+        // the layer's start holds more than a native allocator's first malloc (a JVM): the figure is real
+        assertTrue(report.memory().stream().filter(f -> f.point().equals("start") && f.kind().equals("backend"))
+            .allMatch(f -> f.rssMiB().median() > 5), "a backend's start is measured, not zero");
+        List<String> memoryCsv = Files.readAllLines(report.csv().resolveSibling("bench-abi-memory.csv"));
+        assertEquals(CsvReport.MEMORY_HEADER, memoryCsv.get(0));
+        assertEquals(report.memory().size() + 1, memoryCsv.size());
+        assertTrue(Files.readString(report.html()).contains("Process memory"), "the HTML report has the memory table");
         assertEquals(!clients.isEmpty(), report.table().contains("| client ") && report.table().contains("wall ms"),
             "the clients' table, when the clients were built");
     }

@@ -39,6 +39,29 @@ class HarnessOutputTest {
     }
 
     @Test
+    void shouldReadTheProcessMemoryPointsInOrder() {
+        List<String> lines = new ArrayList<>(GOOD);
+        lines.add(lines.size() - 1, "memory start 62914560 41943040");
+        lines.add(lines.size() - 1, "memory end 73400320 -4096");
+
+        HarnessOutput output = HarnessOutput.parse("memory", lines);
+
+        assertEquals(List.of(new HarnessOutput.MemoryPoint("start", 62_914_560, 41_943_040),
+            new HarnessOutput.MemoryPoint("end", 73_400_320, -4096)), output.memory());
+        assertEquals(List.of(), HarnessOutput.parse("good", GOOD).memory(), "no memory lines, no points");
+    }
+
+    @Test
+    void shouldRejectAMalformedMemoryRecord() {
+        for (String bad : List.of("memory start 1", "memory start one 2", "memory start 1 2 3")) {
+            List<String> lines = new ArrayList<>(GOOD);
+            lines.add(lines.size() - 1, bad);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HarnessOutput.parse("m", lines), bad);
+            assertTrue(e.getMessage().startsWith("m:8: "), e.getMessage());
+        }
+    }
+
+    @Test
     void shouldReadAClientAsFixedWorkWithItsCheck() {
         HarnessOutput output = HarnessOutput.parse("clients", List.of("pm-bench 1", "subject glibc", "timer rdtscp 10.0",
             "client client-lua 250525 19236146 15656329323549867465", "samples client-lua 20 30",

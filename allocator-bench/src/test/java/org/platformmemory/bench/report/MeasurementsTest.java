@@ -115,4 +115,32 @@ class MeasurementsTest {
 
         assertThrows(IllegalArgumentException.class, () -> m.add(0, "peer", output("glibc", 1000, new long[] {1})));
     }
+
+    @Test
+    void shouldGiveTheMedianMemoryOfEachPointInMebibytes() {
+        Measurements m = new Measurements("glibc");
+        long mib = 1L << 20;
+        long[][] arena = {{60, 40}, {64, 44}, {62, 41}};
+        for (int round = 0; round < 3; round++) {
+            m.add(round, "peer", withMemory(output("glibc", 1000, new long[] {1}), mib, 0));
+            m.add(round, "backend", withMemory(output("arena", 1000, new long[] {1}), arena[round][0] * mib, arena[round][1] * mib));
+        }
+
+        List<MemoryFigures> memory = m.memory();
+
+        assertEquals(List.of("start/glibc", "start/arena", "end/glibc", "end/arena"),
+            memory.stream().map(f -> f.point() + "/" + f.subject()).toList(), "point-major, subjects in order");
+        MemoryFigures start = memory.get(1);
+        assertEquals("backend", start.kind());
+        assertEquals(new Spread(62, 60, 64, 3), start.rssMiB());
+        assertEquals(new Spread(41, 40, 44, 3), start.anonMiB());
+        assertEquals(new Spread(2, 2, 2, 3), memory.get(2).rssMiB(), "end: start's figure plus one MiB");
+        assertThrows(IllegalArgumentException.class,
+            () -> m.add(0, "peer", withMemory(output("glibc", 1000, new long[] {1}), 1, 1)), "a point twice in a round");
+    }
+
+    private static HarnessOutput withMemory(HarnessOutput o, long rss, long anon) {
+        return new HarnessOutput(o.subject(), o.timerOverheadNanos(), List.of(),
+            List.of(new HarnessOutput.MemoryPoint("start", rss, anon), new HarnessOutput.MemoryPoint("end", rss + (1L << 20), anon)));
+    }
 }

@@ -4,12 +4,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 
 import org.platformmemory.api.AllocatorConfig;
 import org.platformmemory.api.ErrorCode;
@@ -27,10 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * The Java side of the C ABI: one static method per entry of the shim's call table, each turned into an
  * FFM upcall stub, and {@link #install}, which the shim calls (through JNI) to start the layer.
  *
- * <p>A stub is made when the shim first needs it ({@link #entry}, through JNI), not at install: making one
- * costs several milliseconds (the JDK spins its adapter classes, which no ahead-of-time cache keeps), and
- * the first call of a process needs only a few of them. Install makes those few; a short-lived daemon
- * thread makes the rest just after, so a game's first call of another entry seldom waits for one.
+ * <p>{@link CallTable} lists the entries and makes each one's stub when it is first needed.
  *
  * <p>Every entry catches {@link Throwable}: an exception escaping an upcall would abort the game. An
  * unexpected failure is reported to the C side as {@code PLATFORM_MEM_ERR_INTERNAL} and the call returns
@@ -45,12 +38,6 @@ public final class NativeExports {
     public static final int ERR_START = 100;
     /** {@code PLATFORM_MEM_ERR_INTERNAL}: an unexpected failure inside the layer. */
     public static final int ERR_INTERNAL = 101;
-
-    /**
-     * The table entries in the order of {@code PmTable} in platform_memory_shim.h ({@code PM_CALLS}):
-     * {@link AbiContract#check} compares names, order and sizes with the shim's description at install.
-     */
-    private static final Entry[] ENTRIES = entries();
 
     private static final Linker LINKER = Linker.nativeLinker();
     /** How long Platform_Mem_Shutdown lets calls already under way on other threads finish. */
@@ -69,62 +56,10 @@ public final class NativeExports {
     /** The shim's pm_report, as a downcall made on the first report (see {@link #reportToC}). */
     private static volatile long reportAddress;
     private static volatile MethodHandle report;
-    /** The call table the shim copies at install: a slot holds its stub once made, else 0. */
-    private static MemorySegment table;
     /** The active backend's name ({@link #backendName}). */
     private static volatile String backendName = "";
-    /** Whether the thread that makes the remaining stubs has been started (once per process). */
-    private static boolean warming;
 
     private NativeExports() {
-    }
-
-    /** The table entries in order, as {@link AbiContract#check} compares them. */
-    static List<Map.Entry<String, FunctionDescriptor>> tableEntries() {
-        return java.util.Arrays.stream(ENTRIES).map(e -> Map.entry(e.name(), e.descriptor())).toList();
-    }
-
-    /** One entry of the table: the static method {@code owner.name}, upcalled with {@code descriptor}. */
-    private record Entry(String name, Class<?> owner, FunctionDescriptor descriptor) {
-    }
-
-    private static Entry[] entries() {
-        Class<?> self = NativeExports.class;
-        return new Entry[] {
-            new Entry("alloc", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            new Entry("free", self, FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG)),
-            new Entry("realloc", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            new Entry("allocAligned", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            new Entry("allocDbg", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT)),
-            new Entry("size", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG)),
-            new Entry("getStats", self, FunctionDescriptor.ofVoid(JAVA_LONG)),
-            new Entry("dumpLeaks", ReportEntries.class, FunctionDescriptor.of(JAVA_LONG)),
-            new Entry("heapCreate", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG)),
-            new Entry("heapAlloc", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            new Entry("heapFree", HeapHandles.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
-            new Entry("heapDestroy", HeapHandles.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
-            new Entry("heapSize", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            new Entry("checkHeap", ReportEntries.class, FunctionDescriptor.of(JAVA_INT)),
-            new Entry("shutdown", self, FunctionDescriptor.ofVoid()),
-            new Entry("stat", ReportEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_INT)),
-            new Entry("cacheLimit", CacheEntries.class, FunctionDescriptor.of(JAVA_LONG)),
-            new Entry("cacheRefill", CacheEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            new Entry("cacheRelease", CacheEntries.class, FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            new Entry("freeIfLive", CacheEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            new Entry("reallocIfLive", CacheEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            new Entry("report", CacheEntries.class, FunctionDescriptor.ofVoid(JAVA_INT, JAVA_LONG, JAVA_LONG)),
-            new Entry("logLevel", self, FunctionDescriptor.of(JAVA_INT)),
-            new Entry("failOnError", self, FunctionDescriptor.of(JAVA_INT)),
-            new Entry("tagId", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
-            new Entry("setMode", InsightEntries.class, FunctionDescriptor.ofVoid(JAVA_INT)),
-            new Entry("setTagBudget", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            new Entry("tagStats", InsightEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            new Entry("frameMark", InsightEntries.class, FunctionDescriptor.ofVoid()),
-            new Entry("frameStats", InsightEntries.class, FunctionDescriptor.ofVoid(JAVA_LONG)),
-            new Entry("snapshot", InsightEntries.class, FunctionDescriptor.of(JAVA_LONG)),
-            new Entry("dumpDiff", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
-            new Entry("writeReport", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
-        };
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -146,7 +81,7 @@ public final class NativeExports {
                 reportAddress = reportFn;
             }
             String mismatch = AbiContract.check(description == 0 ? null
-                : MemorySegment.ofAddress(description).reinterpret(Integer.MAX_VALUE).getString(0), tableEntries());
+                : MemorySegment.ofAddress(description).reinterpret(Integer.MAX_VALUE).getString(0), CallTable.entries());
             if (mismatch != null) {
                 reportToC(ERR_START, mismatch, 0);
                 return 0;
@@ -180,10 +115,6 @@ public final class NativeExports {
             failOnError = failing;
             CSites.reset(opened);
             HeapHandles.TABLE.clear();
-            if (table == null) {
-                table = Arena.global().allocate(JAVA_LONG, ENTRIES.length + 1L);
-                table.setAtIndex(JAVA_LONG, 0, ENTRIES.length);
-            }
             memory = opened;
             try {
                 cache = ShimCache.start(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()),
@@ -191,7 +122,7 @@ public final class NativeExports {
                 // what every start reads, and the first allocation's way in (the caches' refill, or the facade)
                 for (String name : new String[] {"logLevel", "failOnError", "cacheLimit",
                         cache != null ? "cacheRefill" : "alloc"}) {
-                    stub(indexOf(name));
+                    CallTable.stub(name);
                 }
             } catch (Throwable t) {
                 memory = null;
@@ -200,11 +131,8 @@ public final class NativeExports {
                 throw t;
             }
             backendName = opened.backendName();
-            if (!warming) {
-                warming = true;
-                Thread.ofPlatform().daemon(true).name("platform-memory-stubs").start(NativeExports::makeRemainingStubs);
-            }
-            return table.address();
+            CallTable.makeTheRestSoon();
+            return CallTable.address();
         } catch (Throwable t) {
             reportToC(ERR_START, "the Java side failed to start: " + t, 0);
             return 0;
@@ -223,43 +151,7 @@ public final class NativeExports {
      * @return the stub's address, or 0 after reporting why it could not be made
      */
     public static long entry(int index) {
-        try {
-            return stub(index);
-        } catch (Throwable t) {
-            reportToC(ERR_INTERNAL, "cannot make the upcall for table entry "
-                + (index >= 0 && index < ENTRIES.length ? ENTRIES[index].name() : String.valueOf(index)) + ": " + t, 0);
-            return 0;
-        }
-    }
-
-    private static synchronized long stub(int index) throws ReflectiveOperationException {
-        long made = table.getAtIndex(JAVA_LONG, index + 1L);
-        if (made != 0) {
-            return made;
-        }
-        Entry e = ENTRIES[index];
-        MethodHandle target = MethodHandles.lookup().findStatic(e.owner(), e.name(), e.descriptor().toMethodType());
-        MemorySegment stub = LINKER.upcallStub(target, e.descriptor(), Arena.global());
-        table.setAtIndex(ValueLayout.ADDRESS, index + 1L, stub);
-        return stub.address();
-    }
-
-    private static int indexOf(String name) {
-        for (int i = 0; i < ENTRIES.length; i++) {
-            if (ENTRIES[i].name().equals(name)) {
-                return i;
-            }
-        }
-        throw new IllegalArgumentException("no table entry " + name);
-    }
-
-    /** Makes every stub install left out, one by one (each takes the table's lock only while it is made). */
-    private static void makeRemainingStubs() {
-        for (int i = 0; i < ENTRIES.length; i++) {
-            if (entry(i) == 0) {
-                return; // reported; the shim asks again when it needs the entry
-            }
-        }
+        return CallTable.entry(index);
     }
 
     /**

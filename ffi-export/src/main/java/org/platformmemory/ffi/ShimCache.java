@@ -41,6 +41,7 @@ final class ShimCache implements BlockSupply.Counts {
     private final Map<String, Long> services;
     /** The downcalls to the shim's services, made on first use: see {@link #services()}. */
     private volatile Services linked;
+    private final Object linking = new Object();
     private final MemorySegment tagCounts = Arena.global().allocate(JAVA_LONG, 4L * 256);
     private final MemorySegment counts = Arena.global().allocate(JAVA_LONG, 5);
     private final Thread keeper;
@@ -69,7 +70,7 @@ final class ShimCache implements BlockSupply.Counts {
         if (s != null) {
             return s;
         }
-        synchronized (services) {
+        synchronized (linking) {
             if (linked == null) {
                 MethodHandle classInfo = downcall(services, "cacheClassInfo");
                 List<long[]> found = new ArrayList<>();

@@ -40,7 +40,7 @@ class AbiContractTest {
     }
 
     private static String check(String description) {
-        return AbiContract.check(description, NativeExports.tableEntries());
+        return AbiContract.check(description, CallTable.entries());
     }
 
     private static String doctor(String from, String to) {
@@ -83,7 +83,7 @@ class AbiContractTest {
 
     @Test
     void shouldNameAnEntryOnOneSideOnly() {
-        int next = NativeExports.tableEntries().size();
+        int next = CallTable.entries().size();
         refused(shim + "call " + next + " compact void(void)\n",
             "call table entry " + next + " is 'compact' in the shim but the jars' table ends");
     }

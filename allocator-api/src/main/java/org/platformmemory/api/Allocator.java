@@ -49,6 +49,23 @@ public interface Allocator extends AutoCloseable {
     long allocate(long size, long alignment);
 
     /**
+     * Allocates a block whose bytes all read as zero (for {@code CLEAR}). The default allocates and
+     * zeroes it; a backend that takes large blocks straight from the system (fresh mappings, which the
+     * system zeroes as it maps them) overrides it and writes nothing for those, so a big cleared block
+     * costs a mapping, not a pass over its bytes, and none of it is resident until it is touched. The
+     * block is freed with {@link #free} like any other.
+     *
+     * @return the block's address, or 0 if the memory is not available
+     */
+    default long allocateZeroed(long size, long alignment) {
+        long address = allocate(size, alignment);
+        if (address != 0) {
+            NativeMemory.fill(address, size, (byte) 0);
+        }
+        return address;
+    }
+
+    /**
      * Returns a block to the backend.
      *
      * @param address   an address {@link #allocate} or {@link #reallocate} returned and not yet freed

@@ -2,6 +2,7 @@ package org.platformmemory.api.internal;
 
 import org.platformmemory.api.Allocator;
 import org.platformmemory.api.ErrorCode;
+import org.platformmemory.api.MemoryFlags;
 
 import static org.platformmemory.api.internal.ErrorReporter.hex;
 
@@ -67,13 +68,17 @@ public final class BlockPlacement {
         if (reserved < 0) {
             return refuseBudget(tag, size);
         }
-        long base = backend.allocate(heap == null ? backend.backend() : heap.allocator, total, align);
+        // a cleared block from the backend's allocateZeroed: fresh pages come zero, and a big block then
+        // costs a mapping instead of a pass over its bytes
+        boolean clear = (flags & MemoryFlags.CLEAR) != 0;
+        Allocator source = heap == null ? backend.backend() : heap.allocator;
+        long base = clear ? backend.allocateZeroed(source, total, align) : backend.allocate(source, total, align);
         if (base == 0) {
             return refuseBackend(tag, size);
         }
         long user = base + header.offsetFor(align);
         header.write(user, size, flags, alignLog2, heap == null ? 0 : heap.tag, tag);
-        tracker.onAllocate(user, size, flags, site);
+        tracker.onAllocate(user, size, flags, site, clear);
         if (heap != null) {
             heap.blocks.add(user, LiveBlockSet.NONE);
         }

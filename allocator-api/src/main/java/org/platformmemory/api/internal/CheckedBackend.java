@@ -49,6 +49,20 @@ public final class CheckedBackend {
         return base;
     }
 
+    /** As {@link #allocate}, a block whose bytes all read as zero: the backend's {@link Allocator#allocateZeroed}. */
+    public long allocateZeroed(Allocator source, long total, long align) {
+        long base;
+        try {
+            base = source.allocateZeroed(total, align);
+        } catch (Throwable t) {
+            return threw("allocating " + total + " cleared bytes", t, 0);
+        }
+        if (base != 0 && (base < 0 || (base & (align - 1)) != 0)) {
+            return misaligned(source, base, total, align);
+        }
+        return base;
+    }
+
     private long misaligned(Allocator source, long base, long total, long align) {
         errors.report(ErrorCode.BACKEND_FAILURE, "backend '" + name() + "' returned " + hex(base)
             + ", which is not aligned to " + align + "; gave it back", base);

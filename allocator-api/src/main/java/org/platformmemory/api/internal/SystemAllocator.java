@@ -6,17 +6,19 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 import org.platformmemory.api.Allocator;
+import org.platformmemory.api.kit.Pages;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The C library's {@code malloc}, {@code aligned_alloc}, {@code realloc} and {@code free}, through FFM
+ * The C library's {@code malloc}, {@code calloc}, {@code aligned_alloc}, {@code realloc} and {@code free}, through FFM
  * downcalls: the reference every other backend is measured against. Pointers cross as {@code long}
  * (the same register class on every 64-bit ABI we target), so no call allocates on the Java heap.
  */
 final class SystemAllocator implements Allocator {
 
     private static final MethodHandle MALLOC;
+    private static final MethodHandle CALLOC;
     private static final MethodHandle ALIGNED_ALLOC;
     private static final MethodHandle REALLOC;
     private static final MethodHandle FREE;
@@ -28,6 +30,8 @@ final class SystemAllocator implements Allocator {
         Linker.Option critical = Linker.Option.critical(false);
         MALLOC = linker.downcallHandle(libc.findOrThrow("malloc"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG), critical);
+        CALLOC = linker.downcallHandle(libc.findOrThrow("calloc"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG), critical);
         ALIGNED_ALLOC = linker.downcallHandle(libc.findOrThrow("aligned_alloc"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG), critical);
         REALLOC = linker.downcallHandle(libc.findOrThrow("realloc"),
@@ -50,6 +54,26 @@ final class SystemAllocator implements Allocator {
             // aligned_alloc wants a size that is a multiple of the alignment
             long rounded = (size + alignment - 1) & -alignment;
             return rounded <= 0 ? 0 : (long) ALIGNED_ALLOC.invokeExact(alignment, rounded);
+        } catch (Throwable t) {
+            throw new IllegalStateException("libc allocation failed", t);
+        }
+    }
+
+    /**
+     * {@code calloc}, which writes nothing into a block the C library mapped fresh for it; an aligned
+     * block is zeroed by {@link Pages#zero}, which gives a large one's pages back instead of writing them.
+     */
+    @Override
+    public long allocateZeroed(long size, long alignment) {
+        if (alignment > MIN_ALIGNMENT) {
+            long address = allocate(size, alignment);
+            if (address != 0) {
+                Pages.zero(address, size);
+            }
+            return address;
+        }
+        try {
+            return (long) CALLOC.invokeExact(1L, size);
         } catch (Throwable t) {
             throw new IllegalStateException("libc allocation failed", t);
         }

@@ -58,7 +58,16 @@ public abstract class Tracker {
     }
 
     /** Dresses a new block of {@code size} bytes: site, fill, guards. {@code site} 0 means the Java caller. */
-    public abstract void onAllocate(long user, long size, int flags, int site);
+    public final void onAllocate(long user, long size, int flags, int site) {
+        onAllocate(user, size, flags, site, false);
+    }
+
+    /**
+     * As {@link #onAllocate(long, long, int, int)}; {@code zeroed} says the block's bytes read as zero
+     * already (the backend's {@link org.platformmemory.api.Allocator#allocateZeroed}), so {@code CLEAR}
+     * writes nothing.
+     */
+    public abstract void onAllocate(long user, long size, int flags, int site, boolean zeroed);
 
     /** Dresses a resized block: fills the {@code oldSize..newSize} tail it grew by, rewrites guards. */
     public void onResize(long user, long oldSize, long newSize, int flags) {
@@ -95,8 +104,8 @@ public abstract class Tracker {
         }
 
         @Override
-        public void onAllocate(long user, long size, int flags, int site) {
-            if ((flags & MemoryFlags.CLEAR) != 0) {
+        public void onAllocate(long user, long size, int flags, int site, boolean zeroed) {
+            if ((flags & MemoryFlags.CLEAR) != 0 && !zeroed) {
                 NativeMemory.fill(user, size, (byte) 0);
             }
         }
@@ -108,9 +117,9 @@ public abstract class Tracker {
         }
 
         @Override
-        public void onAllocate(long user, long size, int flags, int site) {
+        public void onAllocate(long user, long size, int flags, int site, boolean zeroed) {
             header.writeSite(user, site != SiteTable.NONE ? site : callerSite());
-            if ((flags & MemoryFlags.CLEAR) != 0) {
+            if ((flags & MemoryFlags.CLEAR) != 0 && !zeroed) {
                 NativeMemory.fill(user, size, (byte) 0);
             }
         }
@@ -139,9 +148,11 @@ public abstract class Tracker {
         }
 
         @Override
-        public void onAllocate(long user, long size, int flags, int site) {
+        public void onAllocate(long user, long size, int flags, int site, boolean zeroed) {
             header.writeSite(user, site != SiteTable.NONE ? site : super.callerSite());
-            NativeMemory.fill(user, size, (flags & MemoryFlags.CLEAR) != 0 ? 0 : BlockHeader.FILL_NEW);
+            if ((flags & MemoryFlags.CLEAR) == 0 || !zeroed) {
+                NativeMemory.fill(user, size, (flags & MemoryFlags.CLEAR) != 0 ? 0 : BlockHeader.FILL_NEW);
+            }
             header.writeGuards(user, size);
         }
 

@@ -11,9 +11,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * that the thread that needs one takes it ready instead of making it itself.
  *
  * <p>Why: fresh memory costs its page faults when first touched (measured on the 2-core benchmark machine:
- * 13 ms for a 4 MiB chunk, 3 us a page), and a backend that zeroes a new chunk takes them all at once, on
- * whatever thread asked for the block that needed it: a game thread would see a 13 ms hitch. Made here,
- * the faults are taken on another core, before they are needed.
+ * 13 ms for a 4 MiB chunk, 3 us a page), on whatever thread first writes it. A maker that touches what it
+ * makes takes those faults on another core, before they are needed, at the price of memory that is
+ * resident before anything uses it.
  *
  * <p>The maker thread starts with the first {@link #poll} (an allocator that never grows never starts it),
  * keeps {@code target} things ready, and ends at {@link #close}, which discards whatever is ready. Things

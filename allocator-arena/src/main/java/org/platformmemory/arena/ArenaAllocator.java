@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.platformmemory.api.Allocator;
+import org.platformmemory.api.kit.NativeMemory;
 import org.platformmemory.api.kit.SizeClasses;
 import org.platformmemory.api.kit.ThreadStacks;
 
@@ -18,7 +19,7 @@ import org.platformmemory.api.kit.ThreadStacks;
  * ended goes back to the bins when another thread arrives or refills often, or on {@link #trim}. A block freed by another thread than the one that
  * allocated it simply enters the freeing thread's cache and goes back to its bin with the next batch:
  * blocks carry no owner, so there is nothing to race on. Medium requests are runs of pages; huge ones
- * get an arena of their own (see {@link PageHeap}).
+ * get a mapping of their own (see {@link PageHeap}).
  *
  * <p>Private heaps ({@link #createHeap}) are allocators of the same kind with their own chunks and no
  * thread cache, so their {@link #close} frees every block at once without any cache holding a stale
@@ -69,6 +70,20 @@ public final class ArenaAllocator implements Allocator {
             return allocateSmall(c);
         }
         return heap.allocateLarge(size, alignment);
+    }
+
+    /** Small blocks are zeroed; a huge block is a fresh mapping, which reads as zero without a write. */
+    @Override
+    public long allocateZeroed(long size, long alignment) {
+        int c = CLASSES.classOf(size, alignment);
+        if (c >= 0) {
+            long address = allocateSmall(c);
+            if (address != 0) {
+                NativeMemory.fill(address, size, (byte) 0);
+            }
+            return address;
+        }
+        return heap.allocateLargeZeroed(size, alignment);
     }
 
     @Override

@@ -9,12 +9,13 @@ import org.platformmemory.api.InvalidConfigException;
  * Provides {@code arena}, the default backend. Its settings:
  * <ul>
  *   <li>{@code allocator.arena.chunkSize}: bytes per chunk, a power of two from 256k to 1g (default 4m);
- *       blocks larger than a chunk get an arena of their own;</li>
+ *       blocks larger than a chunk get a mapping of their own;</li>
  *   <li>{@code allocator.arena.retainChunks}: empty chunks kept for reuse before one is released,
  *       0 to 1024 (default 2);</li>
- *   <li>{@code allocator.arena.readyChunks}: new chunks a thread of their own keeps carved and zeroed ahead
- *       of need, so that the thread whose block needs a new chunk does not take its page faults,
- *       0 to 16 (default 2; 0: each chunk is made when needed, by the thread that needs it);</li>
+ *   <li>{@code allocator.arena.readyChunks}: new chunks a thread of their own keeps mapped and touched
+ *       ahead of need, so that the thread whose block needs a new chunk does not take its page faults, at
+ *       the price of holding them resident before they are used, 0 to 16 (default 0: a chunk is mapped
+ *       when needed, and its pages become resident as its blocks are first written);</li>
  *   <li>{@code allocator.arena.retainHuge}: bytes of huge chunks (blocks larger than a chunk) kept after
  *       their block is freed, for the next huge block they fit, by the allocator and by each private heap,
  *       0 to 1g (default 32m; 0: each is unmapped when its block is freed);</li>
@@ -43,7 +44,7 @@ public final class ArenaAllocatorProvider implements AllocatorProvider {
 
     @Override
     public String description() {
-        return "size-classed blocks carved from FFM Arena chunks, with per-thread caches (the default)";
+        return "size-classed blocks carved from mapped chunks, with per-thread caches (the default)";
     }
 
     @Override
@@ -58,7 +59,7 @@ public final class ArenaAllocatorProvider implements AllocatorProvider {
                 + "' is not allowed; use a power of two from 256k to 1g (for example 4m)");
         }
         int retainChunks = config.integer(RETAIN_CHUNKS, 2, 0, 1024);
-        int readyChunks = config.integer(READY_CHUNKS, 2, 0, 16);
+        int readyChunks = config.integer(READY_CHUNKS, 0, 0, 16);
         long retainHuge = config.bytes(RETAIN_HUGE, 32L << 20, 0, 1L << 30);
         boolean threadCache = config.bool(THREAD_CACHE, true);
         int cacheBlocks = config.integer(CACHE_BLOCKS, 128, 2, 4096);

@@ -1,12 +1,17 @@
 package org.platformmemory.arena;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
+import org.platformmemory.api.kit.Pages;
+
 /**
- * One large piece of native memory with an {@link Arena} of its own, carved into pages: each page is
- * free, part of a {@link Slab} of small blocks, or part of a run given out whole. A huge chunk holds
- * exactly one block and has no page map.
+ * One large piece of native memory, a mapping of its own from the system ({@link Pages}), carved into
+ * pages: each page is free, part of a {@link Slab} of small blocks, or part of a run given out whole. A
+ * huge chunk holds exactly one block and has no page map.
+ *
+ * <p>A new chunk reads as zero and none of it is resident: its pages become resident as blocks in them
+ * are first written, so the memory a program holds follows what it touches, and a huge block costs a
+ * mapping, not a pass over its bytes.
  *
  * <p>Not thread-safe: its {@link PageHeap} guards the page map with its lock. {@link #slabAt} is read
  * under a size-class lock; a page's slab is written before any block of that slab is handed out and
@@ -18,7 +23,7 @@ final class Chunk {
     static final int PAGE_SHIFT = 12;
     static final int PAGE = 1 << PAGE_SHIFT;
 
-    final Arena arena;
+    /** The chunk's bytes, for the slabs' free lists; it outlives the mapping, so only live chunks use it. */
     final MemorySegment segment;
     final long base;
     final long size;
@@ -27,6 +32,10 @@ final class Chunk {
     /** Whether this chunk holds slabs or page runs; it changes only while the chunk is empty. */
     boolean forSlabs;
 
+    /** Whether every byte still reads as zero: a new mapping, or a huge one discarded; cleared once handed out. */
+    boolean fresh = true;
+
+    private boolean mapped = true;
     private final int pages;
     private final long[] used;
     private final Slab[] slabs;
@@ -34,11 +43,10 @@ final class Chunk {
     // at least the longest run of free pages: exact after a full best-fit scan, loosened by every give
     private int longestRunBound;
 
-    private Chunk(Arena arena, MemorySegment segment, boolean huge) {
-        this.arena = arena;
-        this.segment = segment;
-        this.base = segment.address();
-        this.size = segment.byteSize();
+    private Chunk(long base, long size, boolean huge) {
+        this.segment = MemorySegment.ofAddress(base).reinterpret(size);
+        this.base = base;
+        this.size = size;
         this.huge = huge;
         this.pages = huge ? 0 : (int) (size >>> PAGE_SHIFT);
         this.used = huge ? null : new long[(pages + 63) >>> 6];
@@ -60,13 +68,32 @@ final class Chunk {
     }
 
     private static Chunk open(long size, long alignment, boolean huge) {
-        Arena arena = Arena.ofShared();
-        try {
-            return new Chunk(arena, arena.allocate(size, alignment), huge);
-        } catch (OutOfMemoryError | RuntimeException e) {
-            arena.close();
-            return null;
+        long base = Pages.map(size, alignment);
+        return base == 0 ? null : new Chunk(base, Pages.roundUp(size), huge);
+    }
+
+    /** Gives the chunk's memory back to the system; every block in it is gone. Once only. */
+    void release() {
+        if (mapped) {
+            mapped = false;
+            Pages.unmap(base, size);
         }
+    }
+
+    /** Whether {@link #release} has not been called yet. */
+    boolean isMapped() {
+        return mapped;
+    }
+
+    /** Gives every page back to the system but keeps the mapping: it reads as zero and holds nothing again. */
+    void discard() {
+        Pages.discard(base, size);
+        fresh = true;
+    }
+
+    /** The bytes of this chunk resident now, or -1 when the system cannot say. */
+    long resident() {
+        return Pages.resident(base, size);
     }
 
     /** Whether {@code address} lies in this chunk. */

@@ -5,11 +5,12 @@ import java.util.Iterator;
 
 /**
  * Huge chunks whose block was freed, kept for the next huge block that fits them, up to a number of
- * bytes. A huge block has an arena of its own; opening one maps fresh memory and zeroes it, and closing
- * it unmaps it, so a program that frees and allocates the same big buffer again (a level's streaming
- * buffer, a frame's scratch area, a database's page cache) would take the mapping, the zeroing and the
- * page faults of every byte each time. C heaps keep such memory too (glibc raises its mmap threshold to
- * the size of a mapped block once it is freed, up to 32 MiB, and serves the next one from its heap).
+ * bytes. A huge block has a mapping of its own; a new mapping costs little, but its pages fault in
+ * again as the block is written (3 us a page on the benchmark machine, 0.4 s for 512 MiB), and closing
+ * it unmaps them, so a program that frees and allocates the same big buffer again (a level's streaming
+ * buffer, a frame's scratch area, a database's page cache) would pay every page's fault each time. C
+ * heaps keep such memory too (glibc raises its mmap threshold to the size of a mapped block once it is
+ * freed, up to 32 MiB, and serves the next one from its heap).
  *
  * <p>A spare is reused for a block of at least seven eighths of its size, so a small block never ties
  * up a big spare; the oldest spares are closed first when a newly freed chunk needs room. Not
@@ -53,14 +54,14 @@ final class HugeSpares {
      */
     int keep(Chunk chunk) {
         if (chunk.size > budget) {
-            chunk.arena.close();
+            chunk.release();
             return 1;
         }
         int closed = 0;
         while (bytes + chunk.size > budget) {
             Chunk oldest = spares.removeFirst();
             bytes -= oldest.size;
-            oldest.arena.close();
+            oldest.release();
             closed++;
         }
         spares.addLast(chunk);
@@ -72,7 +73,7 @@ final class HugeSpares {
     int clear() {
         int count = spares.size();
         for (Iterator<Chunk> it = spares.iterator(); it.hasNext(); ) {
-            it.next().arena.close();
+            it.next().release();
             it.remove();
         }
         bytes = 0;

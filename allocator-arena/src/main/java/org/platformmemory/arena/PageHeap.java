@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.platformmemory.api.kit.AddressIndex;
+import org.platformmemory.api.kit.Pages;
 import org.platformmemory.api.kit.ReadyPool;
 import org.platformmemory.api.kit.SizeClasses;
 import org.platformmemory.api.kit.ThreadStacks;
@@ -26,11 +27,13 @@ import static org.platformmemory.arena.Chunk.PAGE_SHIFT;
  * </ul>
  *
  * <p>A chunk whose pages are all free again is kept while at most {@code retainChunks} empty chunks are
- * kept, and released (its arena closed) beyond that, so a frame loop reuses chunks instead of opening
- * and closing one each frame. New chunks come ready from a {@link ReadyPool} when there is one (the
- * allocator's own heap, not private heaps): carved and zeroed by its thread ahead of need, so a thread that
- * needs a new chunk does not take its page faults (13 ms for 4 MiB on the benchmark machine); a chunk
- * released beyond {@code retainChunks} goes back to it when it holds fewer than it keeps ready.
+ * kept, and released (unmapped) beyond that, so a frame loop reuses chunks instead of mapping and
+ * unmapping one each frame. A new chunk is a fresh mapping: its pages fault in as its blocks are first
+ * written, as with the C heap. With {@code readyChunks} above 0 (the allocator's own heap, not private
+ * heaps) new chunks come from a {@link ReadyPool} instead, mapped and touched by its thread ahead of need,
+ * so a thread that needs a new chunk does not take its page faults (13 ms for 4 MiB on the benchmark
+ * machine) but the ready chunks are resident before any block uses them; a chunk released beyond
+ * {@code retainChunks} goes back to the pool when it holds fewer than it keeps ready.
  *
  * <p>Thread-safe: one lock guards the chunks' page maps; the chunk index is published copy-on-write so
  * {@link #chunkOf} takes no lock. As the {@link ThreadStacks.Backing} of the thread caches, it trades
@@ -74,10 +77,18 @@ final class PageHeap implements ThreadStacks.Backing {
         // the maker refers to the size, not to this heap: a heap dropped without close can still be collected
         long size = chunkSize;
         this.ready = readyChunks == 0 ? null
-            : new ReadyPool<>("platform-memory-chunks", readyChunks, () -> Chunk.carve(size), c -> c.arena.close());
+            : new ReadyPool<>("platform-memory-chunks", readyChunks, () -> touched(Chunk.carve(size)), Chunk::release);
         for (int c = 0; c < bins.length; c++) {
             bins[c] = new SizeClassBin(c, this);
         }
+    }
+
+    // a chunk made ahead with its pages faulted in, on the pool's thread
+    private static Chunk touched(Chunk chunk) {
+        if (chunk != null) {
+            Pages.touch(chunk.base, chunk.size);
+        }
+        return chunk;
     }
 
     SizeClassBin bin(int sizeClass) {
@@ -99,7 +110,23 @@ final class PageHeap implements ThreadStacks.Backing {
         if (alignment <= PAGE && size <= chunkSize) {
             return allocateRun(pagesFor(size));
         }
-        return allocateHuge(size, alignment);
+        return allocateHuge(size, alignment, false);
+    }
+
+    /**
+     * As {@link #allocateLarge}, a block whose bytes all read as zero: a huge block from a fresh mapping
+     * (or a spare whose pages go back to the system first) is not written at all; a run of pages is zeroed
+     * ({@link Pages#zero}).
+     */
+    long allocateLargeZeroed(long size, long alignment) {
+        if (alignment <= PAGE && size <= chunkSize) {
+            long address = allocateRun(pagesFor(size));
+            if (address != 0) {
+                Pages.zero(address, size);
+            }
+            return address;
+        }
+        return allocateHuge(size, alignment, true);
     }
 
     /** Frees a block {@link #allocateLarge} returned for the same size and alignment. */
@@ -114,7 +141,7 @@ final class PageHeap implements ThreadStacks.Backing {
                 hugeBlocks--;
                 hugeBytes -= chunk.size;
                 if (closed) {
-                    chunk.arena.close();
+                    chunk.release();
                     chunksReleased++;
                 } else {
                     chunksReleased += spares.keep(chunk);
@@ -146,14 +173,24 @@ final class PageHeap implements ThreadStacks.Backing {
         }
     }
 
-    private long allocateHuge(long size, long alignment) {
+    private long allocateHuge(long size, long alignment, boolean zeroed) {
         long bytes = (size + PAGE - 1) & -(long) PAGE; // whole pages, as they are mapped
         long align = Math.max(alignment, PAGE);
+        Chunk spare;
         synchronized (lock) {
-            Chunk spare = closed ? null : spares.take(bytes, align);
-            if (spare != null) {
-                return hugeBlock(spare);
+            spare = closed ? null : spares.take(bytes, align);
+        }
+        if (spare != null) {
+            if (zeroed && !spare.fresh) {
+                spare.discard(); // outside the lock: giving 512 MiB back takes milliseconds
             }
+            synchronized (lock) {
+                if (!closed) {
+                    return hugeBlock(spare);
+                }
+            }
+            spare.release();
+            return 0;
         }
         Chunk chunk = Chunk.single(bytes, align);
         if (chunk == null) {
@@ -161,7 +198,7 @@ final class PageHeap implements ThreadStacks.Backing {
         }
         synchronized (lock) {
             if (closed) {
-                chunk.arena.close();
+                chunk.release();
                 return 0;
             }
             chunksOpened++;
@@ -171,6 +208,7 @@ final class PageHeap implements ThreadStacks.Backing {
 
     // under the lock
     private long hugeBlock(Chunk chunk) {
+        chunk.fresh = false;
         hugeBlocks++;
         hugeBytes += chunk.size;
         index(chunk);
@@ -237,7 +275,7 @@ final class PageHeap implements ThreadStacks.Backing {
             spares.clear();
             AddressIndex<Chunk> all = index;
             for (int i = 0; i < all.size(); i++) {
-                all.get(i).arena.close();
+                all.get(i).release();
             }
             chunks.clear();
             index = AddressIndex.empty();
@@ -375,7 +413,7 @@ final class PageHeap implements ThreadStacks.Backing {
         chunksReleased++;
         unindex(chunk);
         if (ready == null || !ready.offer(chunk)) {
-            chunk.arena.close();
+            chunk.release();
         }
     }
 

@@ -35,7 +35,7 @@ class ArenaAllocatorProviderTest {
     @Test
     void shouldUseMeasuredDefaults() {
         ArenaAllocator.Settings settings = ArenaAllocatorProvider.settings(AllocatorConfig.of(Map.of()));
-        assertEquals(new ArenaAllocator.Settings(4L << 20, 2, 2, 32L << 20, true, 128, 64L << 10), settings);
+        assertEquals(new ArenaAllocator.Settings(4L << 20, 2, 0, 32L << 20, true, 128, 64L << 10), settings);
     }
 
     @Test

@@ -8,6 +8,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.platformmemory.api.Allocator;
 import org.platformmemory.api.AllocatorConfig;
+import org.platformmemory.api.kit.NativeMemory;
+import org.platformmemory.api.kit.Pages;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -131,6 +133,7 @@ class ArenaAllocatorTest {
             long second = a.allocate(3 * MIB, 16); // does not fit the first chunk: a ready one
             assertEquals(1L, a.statistics().get("readyChunksTaken"));
             assertEquals(2L, a.statistics().get("chunks"));
+            assertEquals(3 * MIB, Pages.resident(second, 3 * MIB), "a ready chunk's pages are faulted in");
             fill(second, 3 * MIB, 7);
             assertTrue(holds(second, 3 * MIB, 7), "a ready chunk is memory like any other");
             while (a.statistics().get("readyChunks") < 2 && System.nanoTime() < deadline) {
@@ -146,6 +149,66 @@ class ArenaAllocatorTest {
             a.close();
         }
         assertEquals(0L, a.statistics().get("readyChunks"), "closed: the ready chunks are gone");
+    }
+
+    @Test
+    void shouldMapHugeBlocksWithoutMakingThemResidentAndZeroThemWithoutWriting() {
+        ArenaAllocator a = open(Map.of());
+        long size = 512 * MIB;
+        try {
+            long block = a.allocateZeroed(size, 16);
+            assertNotEquals(0, block);
+            assertEquals(0, Pages.resident(block, size), "a fresh mapping: nothing resident");
+            fill(block, size / 2, 9);
+            assertEquals(size / 2, Pages.resident(block, size), "what was written, and no more");
+            a.free(block, size, 16);
+            long plain = a.allocate(3 * MIB / 2 + 32 * MIB, 16); // a block that would not fit any spare
+            assertEquals(0, Pages.resident(plain, 32 * MIB), "a new huge block is not written either");
+            a.free(plain, 3 * MIB / 2 + 32 * MIB, 16);
+        } finally {
+            a.close();
+        }
+    }
+
+    @Test
+    void shouldGiveASpareHugeChunksPagesBackBeforeServingAClearedBlockFromIt() {
+        ArenaAllocator a = open(Map.of("arena.retainHuge", "64m"));
+        long size = 48 * MIB;
+        try {
+            long first = a.allocate(size, 16);
+            fill(first, size, 5);
+            a.free(first, size, 16);
+            assertEquals(1L, a.statistics().get("spareHugeChunks"));
+            long again = a.allocate(size, 16);
+            assertEquals(first, again, "the spare serves the next block of its size");
+            assertTrue(holds(again, size, 5), "as it was: a block's contents are undefined, nothing was written");
+            a.free(again, size, 16);
+            long cleared = a.allocateZeroed(size, 16);
+            assertEquals(first, cleared);
+            assertEquals(0, Pages.resident(cleared, size), "its pages went back to the system instead of being zeroed");
+            assertEquals(-1, NativeMemory.mismatch(cleared, size, (byte) 0), "reads as zero");
+            assertEquals(2L, a.statistics().get("hugeReused"));
+            a.free(cleared, size, 16);
+        } finally {
+            a.close();
+        }
+    }
+
+    @Test
+    void shouldZeroSmallAndMediumBlocksItReuses() {
+        ArenaAllocator a = open(Map.of());
+        try {
+            for (long size : new long[] {24, 4000, 100_000, 3 * MIB}) {
+                long p = a.allocate(size, 16);
+                fill(p, size, 0x33);
+                a.free(p, size, 16);
+                long q = a.allocateZeroed(size, 16);
+                assertEquals(-1, NativeMemory.mismatch(q, size, (byte) 0), "size " + size);
+                a.free(q, size, 16);
+            }
+        } finally {
+            a.close();
+        }
     }
 
     @Test

@@ -13,7 +13,7 @@ class ChunkTest {
 
     @AfterEach
     void close() {
-        chunk.arena.close();
+        chunk.release();
     }
 
     @Test
@@ -62,7 +62,7 @@ class ChunkTest {
             assertEquals(59, big.freeRunAt(197), "the tail was never touched");
             assertEquals(64, big.freePages());
         } finally {
-            big.arena.close();
+            big.release();
         }
     }
 

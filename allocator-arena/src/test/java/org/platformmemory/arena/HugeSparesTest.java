@@ -25,14 +25,14 @@ class HugeSparesTest {
     }
 
     private static boolean isOpen(Chunk chunk) {
-        return chunk.arena.scope().isAlive();
+        return chunk.isMapped();
     }
 
     @AfterEach
     void closeWhatIsLeft() {
         for (Chunk chunk : opened) {
             if (isOpen(chunk)) {
-                chunk.arena.close();
+                chunk.release();
             }
         }
     }

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.platformmemory.api.Allocator;
+import org.platformmemory.api.kit.Pages;
 import org.platformmemory.api.kit.SizeClasses;
 import org.platformmemory.api.kit.ThreadStacks;
 
@@ -85,6 +86,16 @@ public final class SlabAllocator implements Allocator {
             return address;
         }
         return large.allocate(size, alignment);
+    }
+
+    /** Zeroed by {@link Pages#zero}: a large block's pages go back to the system instead of being written. */
+    @Override
+    public long allocateZeroed(long size, long alignment) {
+        long address = allocate(size, alignment);
+        if (address != 0) {
+            Pages.zero(address, size);
+        }
+        return address;
     }
 
     @Override

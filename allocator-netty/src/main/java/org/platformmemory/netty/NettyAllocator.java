@@ -14,6 +14,7 @@ import io.netty.buffer.PooledByteBufAllocatorMetric;
 
 import org.platformmemory.api.Allocator;
 import org.platformmemory.api.kit.NativeMemory;
+import org.platformmemory.api.kit.Pages;
 import org.platformmemory.api.kit.SizeClasses;
 
 /**
@@ -122,6 +123,11 @@ public final class NettyAllocator implements Allocator {
             }
             capacity = CLASSES.size(sizeClass);
         }
+        if (capacity > chunkSize && alignment > MIN_ALIGNMENT) {
+            // a huge buffer is the C heap's, 16-byte aligned: take it with room to align at once, rather
+            // than holding two huge buffers for a moment
+            return allocateRealigned(null, size, alignment);
+        }
         ByteBuf buffer = take(capacity);
         if (buffer == null) {
             return 0;
@@ -131,6 +137,16 @@ public final class NettyAllocator implements Allocator {
             return allocateRealigned(buffer, size, alignment);
         }
         return place(buffer, base, size);
+    }
+
+    /** Zeroed by {@link Pages#zero}: a large block's pages go back to the system instead of being written. */
+    @Override
+    public long allocateZeroed(long size, long alignment) {
+        long address = allocate(size, alignment);
+        if (address != 0) {
+            Pages.zero(address, size);
+        }
+        return address;
     }
 
     @Override
@@ -235,10 +251,15 @@ public final class NettyAllocator implements Allocator {
         return Math.max(0, released - taken);
     }
 
-    /** The slow path for a buffer that does not start aligned: take one with room to align inside it. */
+    /**
+     * The slow path for a buffer that does not start aligned ({@code misaligned}, released here; or
+     * {@code null}): take one with room to align inside it.
+     */
     private long allocateRealigned(ByteBuf misaligned, long size, long alignment) {
         ByteBuf buffer = take((int) (((size + 7) & ~7L) + TRAILER + alignment - 1));
-        misaligned.release();
+        if (misaligned != null) {
+            misaligned.release();
+        }
         if (buffer == null) {
             return 0;
         }

@@ -25,6 +25,7 @@ import org.platformmemory.api.MemoryStats;
 import org.platformmemory.api.PrivateHeap;
 import org.platformmemory.api.Tracking;
 import org.platformmemory.api.TrackedAllocator;
+import org.platformmemory.api.kit.Pages;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -161,6 +162,30 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
             assertNotEquals(0, p);
             assertTrue(BlockPattern.allBytes(p, size, (byte) 0), "CLEAR zeroed " + size + " bytes");
             memory.free(p, 0);
+        }
+    }
+
+    @Test
+    void shouldMapABigBlockWithoutMakingItResidentClearedOrNot() {
+        long size = 512 * MIB;
+        for (long alignment : new long[] {Allocator.MIN_ALIGNMENT, Pages.SIZE}) {
+            for (int flags : new int[] {MemoryFlags.NORMAL, MemoryFlags.CLEAR}) {
+                String what = MemoryFlags.describe(flags) + " at " + alignment;
+                long p = memory.allocate(size, flags, alignment);
+                assertNotEquals(0, p, what);
+                long base = p & -Pages.SIZE;
+                long span = Pages.roundUp(p + size - base);
+                // before any read: a page only read maps the shared zero page, which mincore counts
+                assertTrue(Pages.resident(base, span) <= 4 * MIB, what + ": " + Pages.resident(base, span) + " resident");
+                if (flags == MemoryFlags.CLEAR) {
+                    assertTrue(BlockPattern.allBytes(p, size, (byte) 0), what + " reads as zero");
+                }
+                Pages.touch(base + Pages.SIZE, size / 2);
+                long resident = Pages.resident(base, span);
+                assertTrue(resident >= size / 2 && resident <= size / 2 + 4 * MIB + (flags == MemoryFlags.CLEAR ? size : 0),
+                    what + ": touching half made " + resident + " resident");
+                memory.free(p, size);
+            }
         }
     }
 

@@ -1,20 +1,27 @@
 /*
  * pm_bench: the allocator workloads of the C-ABI benchmark, run against one subject per process.
  *
- *   pm_bench --subject NAME [--workloads speed|frame-mix|realloc-growth|trace-replay]
+ *   pm_bench --subject NAME [--workloads speed|frame-mix|realloc-growth|trace-replay|big-block]
  *            [--scale N] [--samples N] [--max-threads N] [--trace FILE] --out FILE
  *
  * A subject is a backend of platform-memory, called through the C ABI exactly as the game calls it
- * (Platform_Alloc / Platform_Free / Platform_Realloc; the backend comes from --subject), or a native
- * peer: "glibc" (this process's malloc). The jemalloc and mimalloc peers are this same source built
- * into pm_bench_jemalloc and pm_bench_mimalloc, linked against those libraries (see CMakeLists.txt).
+ * (Platform_Alloc, with PLATFORM_MEM_CLEAR for a zeroed block, Platform_Free, Platform_Realloc; the
+ * backend comes from --subject), or a native peer: "glibc" (this process's malloc, calloc for a zeroed
+ * block). The jemalloc and mimalloc peers are this same source built into pm_bench_jemalloc and
+ * pm_bench_mimalloc, linked against those libraries (see CMakeLists.txt).
  *
  * "speed" runs every throughput/latency workload, ending with thread-100-calls (a new thread's first
  * 100 calls, thread after thread), churn-4t (four threads of server-style requests, responses freed by
- * the next thread) and live-500k-alloc/-free (alloc and free among 500,000 live 16-byte blocks, times
- * --scale: live-5m at scale 10); each memory workload runs in its own process
- * (started fresh, so its RSS growth is its own): a short warm-up, then one pass measuring peak RSS
- * growth over peak live bytes, then a throughput pass and a sampled latency pass.
+ * the next thread), live-500k-alloc/-free (alloc and free among 500,000 live 16-byte blocks, times
+ * --scale: live-5m at scale 10), larson-4t (four threads replacing random blocks of 8 B..1 KiB in sets
+ * of slots they hand on to the next thread every round), producer-consumer-4t (two threads allocate
+ * blocks of 16..256 B, two others free them, through a bounded queue) and mass-500k-alloc/-free (500,000
+ * 16-byte blocks, times --scale, allocated, then all freed in a shuffled order: a level's unload);
+ * each memory workload runs in its own process (started fresh, so its RSS growth is its own): a short
+ * warm-up, then one pass measuring peak RSS growth over peak live bytes, then a throughput pass and a
+ * sampled latency pass. "big-block", in a fresh process too, allocates one 512 MiB block (a level's
+ * pool) plain and one cleared, and reads how much of each is resident after the allocation and after
+ * half of it is written.
  *
  * The output file (read by org.platformmemory.bench.report.HarnessOutput) has one record a line:
  *   pm-bench 1
@@ -29,6 +36,11 @@
  *                                        in bytes (VmRSS, RssAnon): "start" right after the subject's
  *                                        first call (the layer's start), "end" after the speed workloads
  *                                        have run and freed their blocks (speed only)
+ *   block NAME BYTES ALLOC_NS RESIDENT_AFTER_ALLOC RESIDENT_AFTER_TOUCH FREE_NS
+ *                                        a big block (big-block only): the allocation call's wall time,
+ *                                        the block's resident bytes (mincore) right after it and after a
+ *                                        byte of every page of its first half is written, the free's
+ *                                        wall time
  *   end
  * Exit status 0 only if every workload ran and every allocation succeeded.
  */
@@ -41,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,39 +70,51 @@
 #  include "pm_bench_insights.h"
 #endif
 
-/* ---- The subject: three calls through function pointers, the same indirection for everyone ------- */
+/* ---- The subject: four calls through function pointers, the same indirection for everyone -------- */
 
 typedef struct Subject {
     const char *name;
     void *(*alloc)(size_t size);
+    void *(*alloc_clear)(size_t size); /* zeroed: PLATFORM_MEM_CLEAR, calloc */
     void (*free)(void *ptr, size_t size);
     void *(*realloc)(void *ptr, size_t old_size, size_t new_size);
 } Subject;
 
 #if defined(PM_BENCH_JEMALLOC)
 static void *peer_alloc(size_t size) { return malloc(size); }
+static void *peer_alloc_clear(size_t size) { return calloc(1, size); }
 static void peer_free(void *ptr, size_t size) { (void) size; free(ptr); }
 static void *peer_realloc(void *ptr, size_t old_size, size_t new_size) { (void) old_size; return realloc(ptr, new_size); }
 static const char *PEER_NAME = "jemalloc";
 #elif defined(PM_BENCH_MIMALLOC)
 static void *peer_alloc(size_t size) { return mi_malloc(size); }
+static void *peer_alloc_clear(size_t size) { return mi_calloc(1, size); }
 static void peer_free(void *ptr, size_t size) { (void) size; mi_free(ptr); }
 static void *peer_realloc(void *ptr, size_t old_size, size_t new_size) { (void) old_size; return mi_realloc(ptr, new_size); }
 static const char *PEER_NAME = "mimalloc";
 #else
 static void *peer_alloc(size_t size) { return malloc(size); }
+static void *peer_alloc_clear(size_t size) { return calloc(1, size); }
 static void peer_free(void *ptr, size_t size) { (void) size; free(ptr); }
 static void *peer_realloc(void *ptr, size_t old_size, size_t new_size) { (void) old_size; return realloc(ptr, new_size); }
 static const char *PEER_NAME = "glibc";
 
 static void *abi_alloc(size_t size) { return Platform_Alloc(size, PLATFORM_MEM_NORMAL); }
+static void *abi_alloc_clear(size_t size) { return Platform_Alloc(size, PLATFORM_MEM_CLEAR); }
 /* an "+insights" subject: each thread pushes its tag before its first allocation */
 static _Thread_local int abi_tagged;
-static void *abi_alloc_tagged(size_t size) {
+static inline void abi_tag(void) {
     if (__builtin_expect(!abi_tagged, 0)) {
         abi_tagged = Platform_Mem_PushTag("bench") > 0;
     }
+}
+static void *abi_alloc_tagged(size_t size) {
+    abi_tag();
     return Platform_Alloc(size, PLATFORM_MEM_NORMAL);
+}
+static void *abi_alloc_clear_tagged(size_t size) {
+    abi_tag();
+    return Platform_Alloc(size, PLATFORM_MEM_CLEAR);
 }
 static void abi_free(void *ptr, size_t size) { Platform_Free(ptr, size); }
 static void *abi_realloc(void *ptr, size_t old_size, size_t new_size) { return Platform_Realloc(ptr, old_size, new_size); }
@@ -912,6 +937,156 @@ static void run_churn(Context *c, uint64_t amount, size_t param) {
     churn_drain(c, mine);
 }
 
+/* ---- Larson-style ownership passing on four threads: slots of blocks, handed on every round -------- */
+
+enum { LARSON_THREADS = 4, LARSON_SLOTS = 8192, LARSON_STEPS = 4096 };
+
+typedef struct LarsonSet {
+    void *ptr[LARSON_SLOTS];
+    uint32_t size[LARSON_SLOTS];
+} LarsonSet;
+
+typedef struct Larson {
+    _Atomic uint64_t joined; /* tickets: thread index and pass */
+    pthread_barrier_t round; /* the four threads between rounds, so that no set has two holders */
+    LarsonSet set[LARSON_THREADS];
+} Larson;
+
+static size_t larson_size(Context *c) {
+    return 8 + (size_t) (next_random(c) % 1017); /* 8 B..1 KiB */
+}
+
+static void *larson_new(Context *c, size_t size) {
+    unsigned char *p = b_alloc(c, size);
+    if (p != NULL) {
+        p[0] = 1;
+    }
+    return p;
+}
+
+/* amount = steps per thread. Each thread fills a set of LARSON_SLOTS blocks (8 B..1 KiB, the first byte
+ * written); then, round after round of LARSON_STEPS steps, it works on the set the thread before it held
+ * in the round before: a step frees a random slot's block and allocates one of a new size in its place.
+ * A round replaces about 40% of a set's blocks, so about four frees in five are of blocks another thread
+ * allocated. Then each thread frees the set it holds. A failed allocation leaves its slot empty and
+ * the thread goes on: the others wait for it at every round. param: a Larson, its barrier set to four. */
+static void run_larson(Context *c, uint64_t amount, size_t param) {
+    Larson *l = (Larson *) (uintptr_t) param;
+    uint64_t me = atomic_fetch_add(&l->joined, 1) % LARSON_THREADS;
+    LarsonSet *s = &l->set[me];
+    for (int i = 0; i < LARSON_SLOTS; i++) {
+        s->size[i] = (uint32_t) larson_size(c);
+        s->ptr[i] = larson_new(c, s->size[i]);
+    }
+    uint64_t done = 0;
+    for (uint64_t round = 1; done < amount; round++) {
+        pthread_barrier_wait(&l->round);
+        s = &l->set[(me + LARSON_THREADS - round % LARSON_THREADS) % LARSON_THREADS];
+        uint64_t steps = amount - done < LARSON_STEPS ? amount - done : LARSON_STEPS;
+        for (uint64_t k = 0; k < steps; k++) {
+            size_t slot = (size_t) (next_random(c) % LARSON_SLOTS);
+            b_free(c, s->ptr[slot], s->size[slot]);
+            s->size[slot] = (uint32_t) larson_size(c);
+            s->ptr[slot] = larson_new(c, s->size[slot]);
+        }
+        done += steps;
+    }
+    for (int i = 0; i < LARSON_SLOTS; i++) { /* every thread ran as many rounds: each set has one holder */
+        b_free(c, s->ptr[i], s->size[i]);
+        s->ptr[i] = NULL;
+    }
+}
+
+/* ---- Producers and consumers: two threads allocate, two others free, through a bounded queue ------- */
+
+enum { PC_THREADS = 4, PC_PRODUCERS = 2, PC_QUEUE = 4096, PC_BATCH = 64 };
+
+typedef struct PcBlock {
+    void *ptr;
+    size_t size;
+} PcBlock;
+
+/* A ring under a mutex, with a condition variable for each side: a waiting thread sleeps instead of
+ * spinning, which matters with four threads on fewer cores. The lock is taken once a batch. */
+typedef struct ProducerConsumer {
+    _Atomic uint64_t joined; /* tickets: role and pass */
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full;
+    uint64_t head, tail; /* blocks put and taken, over every pass */
+    uint64_t finished;   /* producers done, over every pass */
+    PcBlock queue[PC_QUEUE];
+} ProducerConsumer;
+
+static void pc_put(ProducerConsumer *q, const PcBlock *batch, size_t n) {
+    pthread_mutex_lock(&q->lock);
+    while (PC_QUEUE - (q->head - q->tail) < n) {
+        pthread_cond_wait(&q->not_full, &q->lock);
+    }
+    for (size_t i = 0; i < n; i++) {
+        q->queue[(q->head + i) % PC_QUEUE] = batch[i];
+    }
+    q->head += n;
+    pthread_cond_signal(&q->not_empty);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* Takes up to PC_BATCH blocks; 0 once the queue is empty and finished has reached producers_done. */
+static size_t pc_take(ProducerConsumer *q, PcBlock *batch, uint64_t producers_done) {
+    pthread_mutex_lock(&q->lock);
+    while (q->head == q->tail && q->finished < producers_done) {
+        pthread_cond_wait(&q->not_empty, &q->lock);
+    }
+    size_t n = q->head - q->tail < PC_BATCH ? (size_t) (q->head - q->tail) : PC_BATCH;
+    for (size_t i = 0; i < n; i++) {
+        batch[i] = q->queue[(q->tail + i) % PC_QUEUE];
+    }
+    q->tail += n;
+    if (n > 0) {
+        pthread_cond_signal(&q->not_full);
+    }
+    if (q->head != q->tail) { /* more than a batch waits: the other consumer may take it */
+        pthread_cond_signal(&q->not_empty);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+/* amount = blocks per producer. The first two tickets of a pass produce: each allocates a batch of
+ * PC_BATCH blocks (16..256 B, the first byte written), then puts it in the queue; the other two
+ * consume: each takes up to a batch and frees it. So every free is of a block another thread allocated,
+ * and the queue's costs stay outside the allocator's calls. param: a ProducerConsumer. */
+static void run_producer_consumer(Context *c, uint64_t amount, size_t param) {
+    ProducerConsumer *q = (ProducerConsumer *) (uintptr_t) param;
+    uint64_t ticket = atomic_fetch_add(&q->joined, 1);
+    PcBlock batch[PC_BATCH];
+    if (ticket % PC_THREADS >= PC_PRODUCERS) {
+        size_t n;
+        while ((n = pc_take(q, batch, (ticket / PC_THREADS + 1) * PC_PRODUCERS)) > 0) {
+            for (size_t i = 0; i < n; i++) {
+                b_free(c, batch[i].ptr, batch[i].size);
+            }
+        }
+        return;
+    }
+    for (uint64_t done = 0; done < amount;) {
+        size_t n = amount - done < PC_BATCH ? (size_t) (amount - done) : PC_BATCH;
+        for (size_t i = 0; i < n; i++) {
+            batch[i].size = 16 + (size_t) (next_random(c) % 241);
+            unsigned char *p = b_alloc(c, batch[i].size);
+            if (p != NULL) {
+                p[0] = 1;
+            }
+            batch[i].ptr = p;
+        }
+        pc_put(q, batch, n);
+        done += n;
+    }
+    pthread_mutex_lock(&q->lock);
+    q->finished++;
+    pthread_cond_broadcast(&q->not_empty);
+    pthread_mutex_unlock(&q->lock);
+}
+
 /* ---- Alloc and free with millions of small blocks live ------------------------------------------- */
 
 enum { LIVE_BATCH = 1000 };
@@ -946,15 +1121,20 @@ static void live_churn(Context *allocs, Context *frees, void **blocks, uint64_t 
     }
 }
 
+/* A workload's name for count blocks: prefix-500k, prefix-5m. */
+static void count_label(char *label, size_t capacity, const char *prefix, uint64_t count) {
+    if (count % 1000000 == 0) {
+        snprintf(label, capacity, "%s-%llum", prefix, (unsigned long long) (count / 1000000));
+    } else {
+        snprintf(label, capacity, "%s-%lluk", prefix, (unsigned long long) (count / 1000));
+    }
+}
+
 /* count 16-byte blocks allocated (and written) first and kept live; then amount frees and as many
  * allocations among them, reported as two workloads: live-N-alloc and live-N-free. */
 static void measure_live(uint64_t count, uint64_t amount) {
     char label[32];
-    if (count % 1000000 == 0) {
-        snprintf(label, sizeof label, "live-%llum", (unsigned long long) (count / 1000000));
-    } else {
-        snprintf(label, sizeof label, "live-%lluk", (unsigned long long) (count / 1000));
-    }
+    count_label(label, sizeof label, "live", count);
     void **blocks = malloc(count * sizeof *blocks);
     if (blocks == NULL || count <= LIVE_BATCH) {
         fprintf(stderr, "pm_bench: no room for %llu block pointers\n", (unsigned long long) count);
@@ -997,11 +1177,174 @@ static void measure_live(uint64_t count, uint64_t amount) {
     free(frees.samples);
 }
 
+/* ---- A level's unload: millions of small blocks allocated, then all freed in a scattered order ----- */
+
+/* Allocates count 16-byte blocks (the first byte written) into blocks, shuffles them (Fisher-Yates on
+ * frees' random stream, not timed), then frees them all in that order; each of the two loops is timed as
+ * a whole. With sample_every above 0, every sample_every-th call of each loop is timed on its own, so
+ * that the samples span the whole pass, not only its start. */
+static void mass_pass(Context *allocs, Context *frees, void **blocks, uint64_t count, uint64_t sample_every,
+                      uint64_t *alloc_ns, uint64_t *free_ns) {
+    uint64_t t0 = wall_ns();
+    for (uint64_t i = 0; i < count; i++) {
+        if (sample_every > 0) {
+            allocs->sampling = i % sample_every == 0 && allocs->sample_count < allocs->sample_capacity;
+        }
+        unsigned char *p = b_alloc(allocs, 16);
+        if (p != NULL) {
+            p[0] = (unsigned char) i;
+        }
+        blocks[i] = p;
+    }
+    uint64_t t1 = wall_ns();
+    for (uint64_t i = count - 1; i > 0; i--) {
+        uint64_t j = next_random(frees) % (i + 1);
+        void *t = blocks[i];
+        blocks[i] = blocks[j];
+        blocks[j] = t;
+    }
+    uint64_t t2 = wall_ns();
+    for (uint64_t i = 0; i < count; i++) {
+        if (sample_every > 0) {
+            frees->sampling = i % sample_every == 0 && frees->sample_count < frees->sample_capacity;
+        }
+        b_free(frees, blocks[i], 16);
+    }
+    uint64_t t3 = wall_ns();
+    allocs->sampling = frees->sampling = 0;
+    *alloc_ns = t1 - t0;
+    *free_ns = t3 - t2;
+}
+
+/* count 16-byte blocks allocated one after another, all live at once, then all freed in a shuffled
+ * order, reported as two workloads: mass-N-alloc and mass-N-free. The pointers live in an array of this
+ * process's malloc, not the subject's. A warm-up pass of a tenth, the timed pass, then a sampled pass of
+ * the same size; every pass starts from the same random seed, so the free order is the same each time. */
+static void measure_mass(uint64_t count) {
+    char label[32];
+    count_label(label, sizeof label, "mass", count);
+    void **blocks = malloc(count * sizeof *blocks);
+    if (blocks == NULL || count < 10) {
+        fprintf(stderr, "pm_bench: no room for %llu block pointers\n", (unsigned long long) count);
+        exit(2);
+    }
+    Context allocs, frees;
+    context_init(&allocs, 21, sample_target / 2);
+    context_init(&frees, 22, sample_target / 2);
+    uint64_t alloc_ns = 0, free_ns = 0, sampled_alloc_ns, sampled_free_ns;
+    mass_pass(&allocs, &frees, blocks, count / 10, 0, &alloc_ns, &free_ns); /* warm-up */
+    context_reset(&allocs, 21, 0);
+    context_reset(&frees, 22, 0);
+    mass_pass(&allocs, &frees, blocks, count, 0, &alloc_ns, &free_ns);
+    uint64_t alloc_ops = allocs.ops, free_ops = frees.ops;
+    context_reset(&frees, 22, 0);
+    uint64_t every = count > allocs.sample_capacity ? count / allocs.sample_capacity : 1;
+    mass_pass(&allocs, &frees, blocks, count, every, &sampled_alloc_ns, &sampled_free_ns);
+    fprintf(out, "workload %s-alloc 1 %llu %llu 0 0\nsamples %s-alloc", label, (unsigned long long) alloc_ops,
+            (unsigned long long) alloc_ns, label);
+    for (size_t i = 0; i < allocs.sample_count; i++) {
+        fprintf(out, " %u", allocs.samples[i]);
+    }
+    fprintf(out, "\nworkload %s-free 1 %llu %llu 0 0\nsamples %s-free", label, (unsigned long long) free_ops,
+            (unsigned long long) free_ns, label);
+    for (size_t i = 0; i < frees.sample_count; i++) {
+        fprintf(out, " %u", frees.samples[i]);
+    }
+    fputc('\n', out);
+    fflush(out);
+    if (allocs.failed) {
+        any_failed = 1;
+        fprintf(stderr, "pm_bench: %s: an allocation failed\n", subject.name);
+    }
+    free(blocks);
+    free(allocs.samples);
+    free(frees.samples);
+}
+
+/* ---- A big pool: one 512 MiB block, its resident pages after the allocation and after half is written -- */
+
+#define BIG_BLOCK_BYTES ((size_t) 512 << 20)
+
+typedef struct BigBlock {
+    const char *name;
+    unsigned char *ptr;
+    uint64_t alloc_ns, free_ns;
+    size_t after_alloc, after_touch; /* resident bytes */
+} BigBlock;
+
+/* The block's resident pages in bytes (mincore over every page it spans; vec: a byte a page). */
+static size_t resident_bytes(const void *block, size_t size, unsigned char *vec) {
+    uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t) block & ~(page - 1);
+    uintptr_t end = ((uintptr_t) block + size + page - 1) & ~(page - 1);
+    if (mincore((void *) start, end - start, vec) != 0) {
+        fprintf(stderr, "pm_bench: mincore: %s\n", strerror(errno));
+        any_failed = 1;
+        return 0;
+    }
+    size_t resident = 0;
+    for (uintptr_t i = 0; i < (end - start) / page; i++) {
+        resident += vec[i] & 1;
+    }
+    return resident * page;
+}
+
+/* Allocates the block through alloc, the call alone timed, and writes a byte in every page of its first
+ * half (a level filling part of its pool), reading the block's resident pages after each; a cleared block
+ * must read zero in every page it writes. */
+static void big_block(BigBlock *b, void *(*alloc)(size_t size), int cleared, unsigned char *vec) {
+    uint64_t t0 = wall_ns();
+    b->ptr = alloc(BIG_BLOCK_BYTES);
+    b->alloc_ns = wall_ns() - t0;
+    if (b->ptr == NULL) {
+        fprintf(stderr, "pm_bench: %s: %s: the allocation failed\n", subject.name, b->name);
+        any_failed = 1;
+        return;
+    }
+    b->after_alloc = resident_bytes(b->ptr, BIG_BLOCK_BYTES, vec);
+    size_t page = (size_t) sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < BIG_BLOCK_BYTES / 2; i += page) {
+        if (cleared && b->ptr[i] != 0) {
+            fprintf(stderr, "pm_bench: %s: %s: byte %zu is not zero\n", subject.name, b->name, i);
+            any_failed = 1;
+            break;
+        }
+        b->ptr[i] = 1;
+    }
+    b->after_touch = resident_bytes(b->ptr, BIG_BLOCK_BYTES, vec);
+}
+
+/* big-block-512m through the subject's allocation, big-block-512m-clear through its zeroing one, the
+ * second allocated while the first is still live (so that it cannot be given the first one's pages);
+ * then both freed, each free timed. */
+static void measure_big_blocks(void) {
+    unsigned char *vec = malloc(BIG_BLOCK_BYTES / (size_t) sysconf(_SC_PAGESIZE) + 2);
+    if (vec == NULL) {
+        fprintf(stderr, "pm_bench: no memory for mincore's vector\n");
+        exit(2);
+    }
+    BigBlock blocks[2] = {{.name = "big-block-512m"}, {.name = "big-block-512m-clear"}};
+    big_block(&blocks[0], subject.alloc, 0, vec);
+    big_block(&blocks[1], subject.alloc_clear, 1, vec);
+    for (int i = 0; i < 2; i++) {
+        if (blocks[i].ptr == NULL) {
+            continue;
+        }
+        uint64_t t0 = wall_ns();
+        subject.free(blocks[i].ptr, BIG_BLOCK_BYTES);
+        blocks[i].free_ns = wall_ns() - t0;
+        fprintf(out, "block %s %zu %llu %zu %zu %llu\n", blocks[i].name, BIG_BLOCK_BYTES,
+                (unsigned long long) blocks[i].alloc_ns, blocks[i].after_alloc, blocks[i].after_touch,
+                (unsigned long long) blocks[i].free_ns);
+    }
+    free(vec);
+}
+
 /* ---- main ------------------------------------------------------------------------------------------ */
 
 static void usage(void) {
     fprintf(stderr, "usage: pm_bench --subject NAME --out FILE [--workloads speed|frame-mix|realloc-growth|"
-                    "trace-replay] [--scale N] [--samples N] [--max-threads N] [--trace FILE]\n");
+                    "trace-replay|big-block] [--scale N] [--samples N] [--max-threads N] [--trace FILE]\n");
     exit(2);
 }
 
@@ -1039,7 +1382,7 @@ int main(int argc, char **argv) {
     size_t rss_at_main = read_status_kb("VmRSS:"), anon_at_main = read_status_kb("RssAnon:");
     uint64_t start_t0 = wall_ns();
     if (strcmp(name, PEER_NAME) == 0) {
-        subject = (Subject) {PEER_NAME, peer_alloc, peer_free, peer_realloc};
+        subject = (Subject) {PEER_NAME, peer_alloc, peer_alloc_clear, peer_free, peer_realloc};
     } else {
 #if defined(PM_BENCH_JEMALLOC) || defined(PM_BENCH_MIMALLOC)
         fprintf(stderr, "pm_bench: this binary measures %s only, not '%s'\n", PEER_NAME, name);
@@ -1052,7 +1395,8 @@ int main(int argc, char **argv) {
             fprintf(stderr, "pm_bench: backend %s: %s\n", backend, Platform_Mem_LastError());
             return 3;
         }
-        subject = (Subject) {name, insights ? abi_alloc_tagged : abi_alloc, abi_free, abi_realloc};
+        subject = (Subject) {name, insights ? abi_alloc_tagged : abi_alloc,
+                             insights ? abi_alloc_clear_tagged : abi_alloc_clear, abi_free, abi_realloc};
         if (insights) {
             pm_insights_start();
         }
@@ -1124,6 +1468,21 @@ int main(int argc, char **argv) {
         measure("churn-4t", CHURN_THREADS, run_churn, 3000 * scale, (size_t) (uintptr_t) churn, 0);
         free(churn);
         measure_live(500000 * scale, 50000 * (scale + 1)); /* the live set grows with scale, the churn less */
+        Larson *larson = calloc(1, sizeof *larson);
+        pthread_barrier_init(&larson->round, NULL, LARSON_THREADS);
+        measure("larson-4t", LARSON_THREADS, run_larson, 100000 * scale, (size_t) (uintptr_t) larson, 0);
+        pthread_barrier_destroy(&larson->round);
+        free(larson);
+        ProducerConsumer *pc = calloc(1, sizeof *pc);
+        pthread_mutex_init(&pc->lock, NULL);
+        pthread_cond_init(&pc->not_empty, NULL);
+        pthread_cond_init(&pc->not_full, NULL);
+        measure("producer-consumer-4t", PC_THREADS, run_producer_consumer, 100000 * scale, (size_t) (uintptr_t) pc, 0);
+        pthread_cond_destroy(&pc->not_full);
+        pthread_cond_destroy(&pc->not_empty);
+        pthread_mutex_destroy(&pc->lock);
+        free(pc);
+        measure_mass(500000 * scale); /* 5 million at scale 10 */
         long long rss0 = (long long) rss_at_main, anon0 = (long long) anon_at_main;
         fprintf(out, "memory start %lld %lld\nmemory end %lld %lld\n", ((long long) rss_at_start - rss0) * 1024,
                 ((long long) anon_at_start - anon0) * 1024, ((long long) read_status_kb("VmRSS:") - rss0) * 1024,
@@ -1132,6 +1491,8 @@ int main(int argc, char **argv) {
         measure("frame-mix", 1, run_frame_mix, 80 * scale, 0, 1);
     } else if (strcmp(workloads, "realloc-growth") == 0) {
         measure("realloc-growth", 1, run_realloc_growth, 20000 * scale, 0, 1);
+    } else if (strcmp(workloads, "big-block") == 0) {
+        measure_big_blocks();
     } else if (strcmp(workloads, "trace-replay") == 0) {
         if (trace_path == NULL) {
             fprintf(stderr, "pm_bench: trace-replay needs --trace FILE\n");

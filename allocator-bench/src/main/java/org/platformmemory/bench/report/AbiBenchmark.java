@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  *
  * Each round runs, for every subject, one process for the speed workloads and one fresh process per
  * memory workload (frame-mix, realloc-growth, trace-replay), so each memory figure is that workload's
- * own RSS growth, then one process of the real clients ({@code pm_clients}: Lua, SQLite, the C++ game,
+ * own RSS growth, one fresh process for the big blocks (big-block: a 512 MiB block allocated plain and
+ * zeroed, how long that takes and how much of it is resident), then one process of the real clients ({@code pm_clients}: Lua, SQLite, the C++ game,
  * each timed on a fixed amount of work). Quick mode: 3 rounds at scale 1 with 5,000 samples per
  * workload, clients at 2 units (~20 ms each with glibc); full mode: 5 rounds at scale 10 with 50,000
  * samples, clients at 8 units.
@@ -33,7 +34,8 @@ public final class AbiBenchmark {
     /** The native allocators measured beside the backends; the first is the baseline of every ratio. */
     public static final List<String> PEERS = List.of("glibc", "jemalloc", "mimalloc");
 
-    private static final List<String> GROUPS = List.of("speed", "frame-mix", "realloc-growth", "trace-replay", "clients");
+    private static final List<String> GROUPS = List.of("speed", "frame-mix", "realloc-growth", "trace-replay", "big-block",
+        "clients");
 
     /**
      * How to run.
@@ -70,11 +72,13 @@ public final class AbiBenchmark {
      *
      * @param figures the figures of every subject and workload
      * @param memory  what each subject's speed process held after its start and after its workloads
+     * @param blocks  each subject's big blocks: allocation time and resident memory
      * @param csv     the CSV file
      * @param html    the HTML report
      * @param table   the terminal table, also saved beside the others
      */
-    public record Report(List<WorkloadFigures> figures, List<MemoryFigures> memory, Path csv, Path html, String table) {
+    public record Report(List<WorkloadFigures> figures, List<MemoryFigures> memory, List<BigBlockFigures> blocks,
+                         Path csv, Path html, String table) {
     }
 
     /** The file the harness's CMake writes into its build folder when it skipped peers it did not find. */
@@ -215,20 +219,24 @@ public final class AbiBenchmark {
         System.err.println();
         List<WorkloadFigures> figures = measurements.figures();
         List<MemoryFigures> memory = measurements.memory();
-        String memoryTable = TerminalTable.renderMemory(memory);
-        String table = TerminalTable.render(figures, PEERS.get(0))
-            + (memoryTable.isEmpty() ? "" : System.lineSeparator() + memoryTable);
+        List<BigBlockFigures> blocks = measurements.bigBlocks();
+        String table = TerminalTable.render(figures, PEERS.get(0));
+        for (String more : List.of(TerminalTable.renderMemory(memory), TerminalTable.renderBigBlocks(blocks))) {
+            table += more.isEmpty() ? "" : System.lineSeparator() + more;
+        }
         Path csv = options.out().resolve("bench-abi.csv");
         Path html = options.out().resolve("bench-abi.html");
         CsvReport.write(csv, figures);
         CsvReport.writeMemory(options.out().resolve("bench-abi-memory.csv"), memory);
+        CsvReport.writeBigBlocks(options.out().resolve("bench-abi-big-block.csv"), blocks);
         List<String> context = new ArrayList<>(List.of(
             "Machine: " + machine(),
             String.format(Locale.ROOT, "Mode: %s, %d rounds, scale %d, up to %d samples per workload and run, "
                 + "clients at %d units; JDK %s.", options.full() ? "full" : "quick", options.rounds(), options.scale(),
                 options.samples(), options.clientUnits(), System.getProperty("java.version")),
             "Calls: Platform_Alloc/Platform_Free/Platform_Realloc for the backends, malloc/free/realloc "
-                + "(mi_malloc/mi_free/mi_realloc for mimalloc) for the peers, through the same function pointers.",
+                + "(mi_malloc/mi_free/mi_realloc for mimalloc) for the peers, through the same function pointers; "
+                + "a zeroed big block: Platform_Alloc with PLATFORM_MEM_CLEAR, calloc (mi_calloc).",
             "Clients: Lua 5.4 (lua_newstate with the subject as its allocator), SQLite (SQLITE_CONFIG_MALLOC; "
                 + "xSize is Platform_Mem_Size, malloc_usable_size or mi_usable_size), a C++ game loop (global "
                 + "operator new/delete on the game's Alloc(size, MEM_NEW)/Free from wwmem.h for the backends, on "
@@ -237,10 +245,10 @@ public final class AbiBenchmark {
             context.add(skipped.line());
         }
         HtmlReport.write(html, "platform-memory: backends and native allocators through the C ABI", context, figures,
-            memory, PEERS.get(0));
+            memory, blocks, PEERS.get(0));
         Files.writeString(options.out().resolve("bench-abi.txt"), String.join(System.lineSeparator(), context)
             + System.lineSeparator() + System.lineSeparator() + table);
-        return new Report(figures, memory, csv, html, table);
+        return new Report(figures, memory, blocks, csv, html, table);
     }
 
     private static void runHarness(Options options, String subject, String group, int maxThreads, Path file)

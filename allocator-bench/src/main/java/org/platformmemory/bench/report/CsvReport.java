@@ -63,4 +63,29 @@ public final class CsvReport {
         }
         Files.writeString(file, out);
     }
+
+    /** The header row of the big-block file. */
+    public static final String BIG_BLOCK_HEADER = "block,subject,kind,runs,bytes,alloc_ns,alloc_ns_min,alloc_ns_max,"
+        + "resident_after_alloc_mib,resident_after_alloc_mib_min,resident_after_alloc_mib_max,"
+        + "resident_after_touch_mib,resident_after_touch_mib_min,resident_after_touch_mib_max,"
+        + "free_ns,free_ns_min,free_ns_max";
+
+    /**
+     * Writes the big blocks (the allocation's and the free's wall time, the block's resident MiB right
+     * after its allocation and after half of it was written), one row per block and subject, replacing
+     * the file.
+     */
+    public static void writeBigBlocks(Path file, List<BigBlockFigures> blocks) throws IOException {
+        StringBuilder out = new StringBuilder(BIG_BLOCK_HEADER).append('\n');
+        for (BigBlockFigures b : blocks) {
+            out.append(b.block()).append(',').append(b.subject()).append(',').append(b.kind()).append(',')
+                .append(b.allocNanos().runs()).append(',').append(b.bytes());
+            for (Spread s : List.of(b.allocNanos(), b.residentAfterAllocMiB(), b.residentAfterTouchMiB(), b.freeNanos())) {
+                out.append(',').append(Format.plain(s.median())).append(',').append(Format.plain(s.min()))
+                    .append(',').append(Format.plain(s.max()));
+            }
+            out.append('\n');
+        }
+        Files.writeString(file, out);
+    }
 }

@@ -28,6 +28,16 @@ final class Format {
         return ms >= 100 ? String.format(Locale.ROOT, "%.0f", ms) : String.format(Locale.ROOT, "%.1f", ms);
     }
 
+    /** @return ns as milliseconds with two or three significant figures, down to 0.0001 ms (100 ns) */
+    static String millisPrecise(double ns) {
+        if (!Double.isFinite(ns)) {
+            return "-";
+        }
+        double ms = ns / 1e6;
+        String format = ms >= 100 ? "%.0f" : ms >= 10 ? "%.1f" : ms >= 1 ? "%.2f" : ms >= 0.1 ? "%.3f" : "%.4f";
+        return String.format(Locale.ROOT, format, ms);
+    }
+
     /** @return millions with two decimals */
     static String millions(double value) {
         return Double.isFinite(value) ? String.format(Locale.ROOT, "%.2f", value / 1e6) : "-";

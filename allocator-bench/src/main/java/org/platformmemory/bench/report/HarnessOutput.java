@@ -11,20 +11,43 @@ import java.util.Map;
 /**
  * What one run of the C harness ({@code pm_bench}) wrote: its subject and, per workload, the
  * throughput pass and the per-call latency samples; or what one run of the real clients
- * ({@code pm_clients}) wrote: per client, its wall time for a fixed amount of work. The format is
+ * ({@code pm_clients}) wrote: per client, its wall time for a fixed amount of work; or, from its
+ * big-block run, each big block's allocation time and resident memory. The format is
  * described in {@code pm_bench.c} and {@code pm_clients.c}.
  *
  * @param subject            the backend or native peer measured
  * @param timerOverheadNanos the cost of an empty timed interval, already subtracted from every sample
  * @param workloads          the workloads in the order they ran
  * @param memory             what the process held at the points the harness measured, in order
+ * @param blocks             the big blocks the harness allocated (its big-block run), in order
  */
 public record HarnessOutput(String subject, double timerOverheadNanos, List<WorkloadRun> workloads,
-                            List<MemoryPoint> memory) {
+                            List<MemoryPoint> memory, List<BigBlock> blocks) {
 
     /** A run without memory points (the real clients). */
     public HarnessOutput(String subject, double timerOverheadNanos, List<WorkloadRun> workloads) {
         this(subject, timerOverheadNanos, workloads, List.of());
+    }
+
+    /** A run without big blocks (every run but big-block's). */
+    public HarnessOutput(String subject, double timerOverheadNanos, List<WorkloadRun> workloads,
+                         List<MemoryPoint> memory) {
+        this(subject, timerOverheadNanos, workloads, memory, List.of());
+    }
+
+    /**
+     * One big block: allocated, half of it written (a byte in every page of its first half), freed.
+     *
+     * @param name               the block (for example {@code big-block-512m}, or {@code big-block-512m-clear}
+     *                           for one allocated zeroed)
+     * @param bytes              its size
+     * @param allocNanos         wall time of the allocation call alone
+     * @param residentAfterAlloc the block's resident bytes right after the allocation (mincore)
+     * @param residentAfterTouch the block's resident bytes after its first half was written
+     * @param freeNanos          wall time of the free
+     */
+    public record BigBlock(String name, long bytes, long allocNanos, long residentAfterAlloc, long residentAfterTouch,
+                           long freeNanos) {
     }
 
     /**
@@ -87,6 +110,7 @@ public record HarnessOutput(String subject, double timerOverheadNanos, List<Work
         double overhead = Double.NaN;
         List<String[]> workloadLines = new ArrayList<>();
         List<MemoryPoint> memory = new ArrayList<>();
+        List<BigBlock> blocks = new ArrayList<>();
         Map<String, long[]> samples = new HashMap<>();
         boolean ended = false;
         for (int i = 0; i < lines.size(); i++) {
@@ -130,6 +154,17 @@ public record HarnessOutput(String subject, double timerOverheadNanos, List<Work
                         require(f.length == 4, where, "expected 'memory POINT RSS_BYTES ANON_BYTES'");
                         memory.add(new MemoryPoint(f[1], Long.parseLong(f[2]), Long.parseLong(f[3])));
                     }
+                    case "block" -> {
+                        require(f.length == 7, where,
+                            "expected 'block NAME BYTES ALLOC_NS RESIDENT_AFTER_ALLOC RESIDENT_AFTER_TOUCH FREE_NS'");
+                        BigBlock b = new BigBlock(f[1], Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
+                            Long.parseLong(f[5]), Long.parseLong(f[6]));
+                        require(b.bytes() > 0 && b.allocNanos() >= 0 && b.freeNanos() >= 0, where,
+                            "a block's size must be above 0 and its times not below 0");
+                        require(b.residentAfterAlloc() >= 0 && b.residentAfterTouch() >= 0, where,
+                            "a block's resident bytes must not be below 0");
+                        blocks.add(b);
+                    }
                     case "end" -> ended = true;
                     case "failed" -> throw new IllegalArgumentException(where + "the harness reported a failed allocation");
                     default -> throw new IllegalArgumentException(where + "unknown record '" + f[0] + "'");
@@ -152,7 +187,7 @@ public record HarnessOutput(String subject, double timerOverheadNanos, List<Work
                     Long.parseLong(f[5]), Long.parseLong(f[6]), s));
             }
         }
-        return new HarnessOutput(subject, overhead, List.copyOf(workloads), List.copyOf(memory));
+        return new HarnessOutput(subject, overhead, List.copyOf(workloads), List.copyOf(memory), List.copyOf(blocks));
     }
 
     private static void require(boolean condition, String where, String message) {

@@ -13,8 +13,8 @@ import java.util.Map;
  * A self-contained report: one page of XHTML (so any XML parser can check it) with an inline SVG
  * bar chart per workload, backends and peers side by side, whiskers from the slowest to the fastest
  * run, then that workload's latency percentiles and memory overhead as a table; then the real clients
- * (Lua, SQLite, the C++ game), each with a chart of its wall time for its fixed work and a table. No
- * scripts, no external files.
+ * (Lua, SQLite, the C++ game), each with a chart of its wall time for its fixed work and a table; then
+ * the process memory and the big blocks, each as a table. No scripts, no external files.
  */
 public final class HtmlReport {
 
@@ -37,6 +37,13 @@ public final class HtmlReport {
     /** As {@link #write(Path, String, List, List, String)}, with the process memory after the workloads. */
     public static void write(Path file, String title, List<String> context, List<WorkloadFigures> figures,
                              List<MemoryFigures> memory, String baseline) throws IOException {
+        write(file, title, context, figures, memory, List.of(), baseline);
+    }
+
+    /** As {@link #write(Path, String, List, List, List, String)}, with the big blocks. */
+    public static void write(Path file, String title, List<String> context, List<WorkloadFigures> figures,
+                             List<MemoryFigures> memory, List<BigBlockFigures> blocks, String baseline)
+        throws IOException {
         Map<String, List<WorkloadFigures>> byWorkload = new LinkedHashMap<>();
         for (WorkloadFigures f : figures) {
             byWorkload.computeIfAbsent(f.workload(), w -> new ArrayList<>()).add(f);
@@ -56,7 +63,10 @@ public final class HtmlReport {
         }
         out.append("<p>Blue: platform-memory backends through the C ABI. Grey: native allocators. Bars are medians ")
             .append("over the runs; whiskers span the slowest and the fastest run. Ratios are to ")
-            .append(escape(baseline)).append(" in the same round.</p>\n");
+            .append(escape(baseline)).append(" in the same round. ns/op: wall ns of one operation at the median ")
+            .append("throughput, for the workloads that have one: a pair (pair-*), a block allocated by a producer ")
+            .append("and freed by a consumer (producer-consumer-*), an allocation or a free (mass-*-alloc, ")
+            .append("mass-*-free).</p>\n");
         boolean clientsIntroduced = false;
         for (Map.Entry<String, List<WorkloadFigures>> e : byWorkload.entrySet()) {
             List<WorkloadFigures> rows = e.getValue();
@@ -89,6 +99,26 @@ public final class HtmlReport {
                 out.append("<tr><td>").append(escape(m.label())).append("</td><td>").append(escape(m.subject()))
                     .append("</td><td>").append(Format.mebibytes(m.rssMiB())).append("</td><td>")
                     .append(Format.mebibytes(m.anonMiB())).append("</td></tr>\n");
+            }
+            out.append("</table>\n");
+        }
+        if (!blocks.isEmpty()) {
+            out.append("<h2 id=\"big-blocks\">Big blocks</h2>\n<p>A level reserving a big pool and filling part of ")
+                .append("it, in a process of its own: one block allocated through the subject's allocation (")
+                .append("<code>-clear</code>: its zeroing one, PLATFORM_MEM_CLEAR or calloc, allocated while the first ")
+                .append("is still live), then a byte written in every page of its first half, then freed. The ")
+                .append("allocation's and the free's wall time (ms), and the block's resident pages (mincore, MiB) ")
+                .append("right after the allocation and after half of it was written: a block all resident at once ")
+                .append("was written or faulted in by the allocator. Medians over the runs (smallest-largest).</p>\n")
+                .append("<table>\n<tr><th>block</th><th>subject</th><th>alloc ms</th><th>resident after alloc</th>")
+                .append("<th>after writing half</th><th>free ms</th></tr>\n");
+            for (BigBlockFigures b : blocks) {
+                out.append("<tr><td>").append(escape(b.block())).append("</td><td>").append(escape(b.subject()))
+                    .append("</td><td>").append(Format.millisPrecise(b.allocNanos().median())).append(' ')
+                    .append(Format.plusMinus(b.allocNanos()))
+                    .append("</td><td>").append(Format.mebibytes(b.residentAfterAllocMiB()))
+                    .append("</td><td>").append(Format.mebibytes(b.residentAfterTouchMiB()))
+                    .append("</td><td>").append(Format.millisPrecise(b.freeNanos().median())).append("</td></tr>\n");
             }
             out.append("</table>\n");
         }
@@ -158,11 +188,12 @@ public final class HtmlReport {
 
     private static void table(StringBuilder out, List<WorkloadFigures> rows, String baseline) {
         out.append("<table>\n<tr><th>subject</th><th>M calls/s</th><th>vs ").append(escape(baseline))
-            .append("</th><th>p50 ns</th><th>p99 ns</th><th>p99.9 ns</th><th>max ns</th><th>RSS / live</th></tr>\n");
+            .append("</th><th>ns/op</th><th>p50 ns</th><th>p99 ns</th><th>p99.9 ns</th><th>max ns</th><th>RSS / live</th></tr>\n");
         for (WorkloadFigures f : rows) {
             out.append("<tr><td>").append(escape(f.subject())).append("</td><td>")
                 .append(f.latencyOnly() ? "-" : Format.millions(f.opsPerSecond().median()) + " " + Format.plusMinus(f.opsPerSecond()))
                 .append("</td><td>").append(f.latencyOnly() ? "-" : Format.ratio(f.vsBaseline().median()))
+                .append("</td><td>").append(f.callsPerOp() > 0 ? Format.nanos(f.nanosPerOp()) : "-")
                 .append("</td><td>").append(Format.nanos(f.p50().median()))
                 .append("</td><td>").append(Format.nanos(f.p99().median()))
                 .append("</td><td>").append(Format.nanos(f.p999().median()))

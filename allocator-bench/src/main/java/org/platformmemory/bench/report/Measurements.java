@@ -30,6 +30,8 @@ public final class Measurements {
     private final Map<String, Integer> sampleCounts = new LinkedHashMap<>();
     // point -> subject -> round -> memory point
     private final Map<String, Map<String, Map<Integer, HarnessOutput.MemoryPoint>>> memory = new LinkedHashMap<>();
+    // block -> subject -> round -> big block
+    private final Map<String, Map<String, Map<Integer, HarnessOutput.BigBlock>>> blocks = new LinkedHashMap<>();
     // client -> the subject and check of its first run
     private final Map<String, Map.Entry<String, Long>> checks = new LinkedHashMap<>();
 
@@ -43,8 +45,9 @@ public final class Measurements {
      *
      * @param round the repetition it belongs to, from 0
      * @param kind  {@code backend} or {@code peer}
-     * @throws IllegalArgumentException if that subject already has that workload in that round, or a
-     *                                  client's check differs from that of the client's first run
+     * @throws IllegalArgumentException if that subject already has that workload, memory point or big block
+     *                                  in that round, or a client's check differs from that of the client's
+     *                                  first run
      */
     public void add(int round, String kind, HarnessOutput output) {
         for (HarnessOutput.WorkloadRun run : output.workloads()) {
@@ -77,6 +80,33 @@ public final class Measurements {
                 throw new IllegalArgumentException(output.subject() + " memory " + m.point() + " twice in round " + round);
             }
         }
+        for (HarnessOutput.BigBlock b : output.blocks()) {
+            Map<Integer, HarnessOutput.BigBlock> byRound = blocks.computeIfAbsent(b.name(), n -> new LinkedHashMap<>())
+                .computeIfAbsent(output.subject(), s -> new LinkedHashMap<>());
+            if (byRound.putIfAbsent(round, b) != null) {
+                throw new IllegalArgumentException(output.subject() + " block " + b.name() + " twice in round " + round);
+            }
+        }
+    }
+
+    /** @return the big blocks, block-major (in the order first seen), subjects in the order added */
+    public List<BigBlockFigures> bigBlocks() {
+        List<BigBlockFigures> out = new ArrayList<>();
+        for (Map.Entry<String, Map<String, Map<Integer, HarnessOutput.BigBlock>>> block : blocks.entrySet()) {
+            for (String subject : kinds.keySet()) {
+                Map<Integer, HarnessOutput.BigBlock> byRound = block.getValue().get(subject);
+                if (byRound == null) {
+                    continue;
+                }
+                List<HarnessOutput.BigBlock> runs = List.copyOf(byRound.values());
+                out.add(new BigBlockFigures(subject, kinds.get(subject), block.getKey(), runs.get(0).bytes(),
+                    Spread.of(runs.stream().mapToDouble(HarnessOutput.BigBlock::allocNanos).toArray()),
+                    Spread.of(runs.stream().mapToDouble(b -> b.residentAfterAlloc() / MIB).toArray()),
+                    Spread.of(runs.stream().mapToDouble(b -> b.residentAfterTouch() / MIB).toArray()),
+                    Spread.of(runs.stream().mapToDouble(HarnessOutput.BigBlock::freeNanos).toArray())));
+            }
+        }
+        return out;
     }
 
     /** @return the memory points, point-major (in the order first seen), subjects in the order added */

@@ -28,6 +28,26 @@ public record WorkloadFigures(String subject, String kind, String workload, int 
         return opsPerSecond.present() && opsPerSecond.median() > 0 ? 2e9 / opsPerSecond.median() : Double.NaN;
     }
 
+    /**
+     * @return the allocator calls of one operation of the ns/op figure: 2 for a pair ({@code pair-*}: an
+     *         allocation and its free) and for a block handed from a producer to a consumer
+     *         ({@code producer-consumer-*}: its allocation and its free), 1 for {@code mass-*-alloc} and
+     *         {@code mass-*-free} (an allocation, a free); 0 for the workloads without such an operation
+     */
+    public int callsPerOp() {
+        if (workload.startsWith("pair-") || workload.startsWith("producer-consumer")) {
+            return 2;
+        }
+        return workload.startsWith("mass-") && (workload.endsWith("-alloc") || workload.endsWith("-free")) ? 1 : 0;
+    }
+
+    /** @return wall ns per operation (see {@link #callsPerOp()}) at the median throughput, NaN without one */
+    public double nanosPerOp() {
+        int calls = callsPerOp();
+        return calls > 0 && opsPerSecond.present() && opsPerSecond.median() > 0 ? calls * 1e9 / opsPerSecond.median()
+            : Double.NaN;
+    }
+
     /** @return true for the workloads whose figure is a latency only (start-up, a thread's first call) */
     public boolean latencyOnly() {
         return workload.equals("start") || workload.equals("first-call-thread") || workload.equals("cross-thread-free");

@@ -27,8 +27,10 @@ class AbiBenchmarkSmokeTest {
 
     private static final Set<String> WORKLOADS = Set.of("pair-16", "pair-64", "pair-256", "pair-4k", "pair-64k",
         "pair-1m", "cross-thread", "cross-thread-free", "pair-64-2t", "frame-mix-2t", "first-call-thread", "start",
-        "thread-100-calls", "churn-4t", "live-500k-alloc", "live-500k-free", "frame-mix", "realloc-growth",
-        "trace-replay");
+        "thread-100-calls", "churn-4t", "live-500k-alloc", "live-500k-free", "larson-4t", "producer-consumer-4t",
+        "mass-500k-alloc", "mass-500k-free", "frame-mix", "realloc-growth", "trace-replay");
+
+    private static final Set<String> BIG_BLOCKS = Set.of("big-block-512m", "big-block-512m-clear");
 
     private static final Set<String> CLIENTS = Set.of("client-lua", "client-sqlite", "client-cpp");
 
@@ -125,6 +127,22 @@ class AbiBenchmarkSmokeTest {
         assertEquals(CsvReport.MEMORY_HEADER, memoryCsv.get(0));
         assertEquals(report.memory().size() + 1, memoryCsv.size());
         assertTrue(Files.readString(report.html()).contains("Process memory"), "the HTML report has the memory table");
+        for (String subject : subjects) {
+            Set<String> seen = report.blocks().stream().filter(b -> b.subject().equals(subject))
+                .map(BigBlockFigures::block).collect(Collectors.toSet());
+            assertEquals(BIG_BLOCKS, seen, subject + ": both big blocks");
+        }
+        for (BigBlockFigures b : report.blocks()) {
+            assertEquals(3, b.allocNanos().runs(), b.subject() + " " + b.block() + ": a figure from each round");
+            assertTrue(b.residentAfterTouchMiB().median() >= 200, b.subject() + " " + b.block()
+                + ": writing half of 512 MiB makes it resident, and mincore sees it");
+            assertTrue(report.table().lines().anyMatch(l -> l.matches("\\| " + b.block() + " +\\| " + b.subject() + " .*")),
+                "the big-block table has a row for " + b.block() + " on " + b.subject());
+        }
+        List<String> blockCsv = Files.readAllLines(report.csv().resolveSibling("bench-abi-big-block.csv"));
+        assertEquals(CsvReport.BIG_BLOCK_HEADER, blockCsv.get(0));
+        assertEquals(report.blocks().size() + 1, blockCsv.size());
+        assertTrue(Files.readString(report.html()).contains("Big blocks"), "the HTML report has the big-block table");
         assertEquals(!clients.isEmpty(), report.table().contains("| client ") && report.table().contains("wall ms"),
             "the clients' table, when the clients were built");
     }

@@ -62,6 +62,35 @@ class HarnessOutputTest {
     }
 
     @Test
+    void shouldReadTheBigBlocksInOrder() {
+        List<String> lines = new ArrayList<>(GOOD);
+        lines.add(lines.size() - 1, "block big-block-512m 536870912 4957 4096 268435456 15763837");
+        lines.add(lines.size() - 1, "block big-block-512m-clear 536870912 289000000 536875008 536875008 32000000");
+
+        HarnessOutput output = HarnessOutput.parse("blocks", lines);
+
+        assertEquals(List.of(new HarnessOutput.BigBlock("big-block-512m", 536_870_912, 4957, 4096, 268_435_456, 15_763_837),
+            new HarnessOutput.BigBlock("big-block-512m-clear", 536_870_912, 289_000_000, 536_875_008, 536_875_008,
+                32_000_000)), output.blocks());
+        assertEquals(2, output.workloads().size(), "the workloads are read as before");
+        assertEquals(List.of(), HarnessOutput.parse("good", GOOD).blocks(), "no block lines, no blocks");
+    }
+
+    @Test
+    void shouldRejectAMalformedBlockRecord() {
+        for (String bad : List.of("block big-block-512m 536870912 4957 4096 268435456",
+            "block big-block-512m 536870912 4957 4096 268435456 1 2", "block big-block-512m 512m 4957 4096 268435456 1",
+            "block big-block-512m 0 4957 4096 268435456 1", "block big-block-512m 536870912 -1 4096 268435456 1",
+            "block big-block-512m 536870912 4957 -4096 268435456 1")) {
+            List<String> lines = new ArrayList<>(GOOD);
+            lines.add(lines.size() - 1, bad);
+
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HarnessOutput.parse("b", lines), bad);
+            assertTrue(e.getMessage().startsWith("b:8: "), bad + ": " + e.getMessage());
+        }
+    }
+
+    @Test
     void shouldReadAClientAsFixedWorkWithItsCheck() {
         HarnessOutput output = HarnessOutput.parse("clients", List.of("pm-bench 1", "subject glibc", "timer rdtscp 10.0",
             "client client-lua 250525 19236146 15656329323549867465", "samples client-lua 20 30",

@@ -139,6 +139,59 @@ class MeasurementsTest {
             () -> m.add(0, "peer", withMemory(output("glibc", 1000, new long[] {1}), 1, 1)), "a point twice in a round");
     }
 
+    @Test
+    void shouldGiveEachBigBlockItsMedianTimesAndResidentMebibytes() {
+        Measurements m = new Measurements("glibc");
+        long mib = 1L << 20;
+        long[] allocNanos = {5000, 3000, 4000};
+        for (int round = 0; round < 3; round++) {
+            m.add(round, "peer", withBlocks("glibc", new HarnessOutput.BigBlock("big-block-512m", 512 * mib,
+                allocNanos[round], 4096, 256 * mib, 15_000_000 + round), new HarnessOutput.BigBlock("big-block-512m-clear",
+                512 * mib, 6000, 0, 256 * mib, 16_000_000)));
+            m.add(round, "backend", withBlocks("arena", new HarnessOutput.BigBlock("big-block-512m", 512 * mib,
+                200_000_000, (511 + round) * mib, 512 * mib, 30_000_000)));
+        }
+
+        List<BigBlockFigures> blocks = m.bigBlocks();
+
+        assertEquals(List.of("big-block-512m/glibc", "big-block-512m/arena", "big-block-512m-clear/glibc"),
+            blocks.stream().map(b -> b.block() + "/" + b.subject()).toList(), "block-major, subjects in order");
+        BigBlockFigures glibc = blocks.get(0);
+        assertEquals("peer", glibc.kind());
+        assertEquals(512 * mib, glibc.bytes());
+        assertEquals(new Spread(4000, 3000, 5000, 3), glibc.allocNanos());
+        assertEquals(new Spread(1.0 / 256, 1.0 / 256, 1.0 / 256, 3), glibc.residentAfterAllocMiB(), "a page, in MiB");
+        assertEquals(new Spread(256, 256, 256, 3), glibc.residentAfterTouchMiB());
+        assertEquals(new Spread(15_000_001, 15_000_000, 15_000_002, 3), glibc.freeNanos());
+        assertEquals(new Spread(512, 511, 513, 3), blocks.get(1).residentAfterAllocMiB());
+        assertThrows(IllegalArgumentException.class, () -> m.add(0, "peer", withBlocks("glibc",
+            new HarnessOutput.BigBlock("big-block-512m", 512 * mib, 1, 0, 0, 1))), "a block twice in a round");
+    }
+
+    private static HarnessOutput withBlocks(String subject, HarnessOutput.BigBlock... blocks) {
+        return new HarnessOutput(subject, 10, List.of(), List.of(), List.of(blocks));
+    }
+
+    @Test
+    void shouldGiveNanosPerOpToPairsHandedBlocksAndSingleCalls() {
+        Measurements m = new Measurements("glibc");
+        // 1000 calls in 20,000 ns: 50 M calls/s, 20 ns a call
+        for (String workload : List.of("pair-64", "producer-consumer-4t", "mass-500k-alloc", "mass-5m-free", "larson-4t",
+            "live-500k-free", "churn-4t")) {
+            m.add(0, "peer", HarnessOutput.parse("glibc", List.of("pm-bench 1", "subject glibc", "timer rdtscp 10",
+                "workload " + workload + " 1 1000 20000 0 0", "samples " + workload + " 5", "end")));
+        }
+
+        List<WorkloadFigures> figures = m.figures();
+
+        assertEquals(List.of(2, 2, 1, 1, 0, 0, 0), figures.stream().map(WorkloadFigures::callsPerOp).toList());
+        assertEquals(40, figures.get(0).nanosPerOp(), 1e-9, "a pair: two calls");
+        assertEquals(40, figures.get(1).nanosPerOp(), 1e-9, "a block: its allocation by a producer, its free by a consumer");
+        assertEquals(20, figures.get(2).nanosPerOp(), 1e-9, "an allocation");
+        assertEquals(20, figures.get(3).nanosPerOp(), 1e-9, "a free");
+        assertTrue(Double.isNaN(figures.get(4).nanosPerOp()), "larson-4t: calls per second only, as churn-4t");
+    }
+
     private static HarnessOutput withMemory(HarnessOutput o, long rss, long anon) {
         return new HarnessOutput(o.subject(), o.timerOverheadNanos(), List.of(),
             List.of(new HarnessOutput.MemoryPoint("start", rss, anon), new HarnessOutput.MemoryPoint("end", rss + (1L << 20), anon)));

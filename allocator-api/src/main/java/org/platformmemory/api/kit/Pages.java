@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
@@ -95,7 +94,7 @@ public final class Pages {
         if (to <= 0) {
             return 0;
         }
-        long moved = Mapping.mremap(base, roundUp(oldSize), to);
+        long moved = Remapping.mremap(base, roundUp(oldSize), to);
         return moved == MAP_FAILED ? 0 : moved;
     }
 
@@ -121,7 +120,7 @@ public final class Pages {
         }
         NativeMemory.fill(address, first - address, (byte) 0);
         NativeMemory.fill(last, end - last, (byte) 0);
-        return Mapping.madvise(first, last - first, MADV_DONTNEED) == 0 ? last - first : fill(first, last - first);
+        return Discarding.madvise(first, last - first, MADV_DONTNEED) == 0 ? last - first : fill(first, last - first);
     }
 
     /**
@@ -183,25 +182,13 @@ public final class Pages {
         return size <= 0 ? size : (size + SIZE - 1) & -SIZE;
     }
 
-    // mmap, munmap, mremap and madvise: linked together on the first mapping
+    // mmap and munmap: linked on the first mapping. Each group of calls has a holder of its own, so
+    // that a backend that only discards (its memory comes from elsewhere) links one call, not four:
+    // a downcall handle costs a few milliseconds to make in a cold JVM.
     private static final class Mapping {
-        private static final MethodHandle MMAP;
-        private static final MethodHandle MUNMAP;
-        private static final MethodHandle MREMAP;
-        private static final MethodHandle MADVISE;
-
-        static {
-            Linker linker = Linker.nativeLinker();
-            SymbolLookup libc = linker.defaultLookup();
-            MMAP = linker.downcallHandle(libc.findOrThrow("mmap"),
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-            MUNMAP = linker.downcallHandle(libc.findOrThrow("munmap"), FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
-            // mremap is variadic after its flags; without MREMAP_FIXED it takes no more arguments
-            MREMAP = linker.downcallHandle(libc.findOrThrow("mremap"),
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT), Linker.Option.firstVariadicArg(4));
-            MADVISE = linker.downcallHandle(libc.findOrThrow("madvise"),
-                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
-        }
+        private static final MethodHandle MMAP = link("mmap",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+        private static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
 
         static long mmap(long length) {
             try {
@@ -218,6 +205,13 @@ public final class Pages {
                 throw new IllegalStateException("munmap failed", t);
             }
         }
+    }
+
+    // mremap: linked on the first resize of a mapping
+    private static final class Remapping {
+        // variadic after its flags; without MREMAP_FIXED it takes no more arguments
+        private static final MethodHandle MREMAP = link("mremap",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT), Linker.Option.firstVariadicArg(4));
 
         static long mremap(long address, long oldLength, long newLength) {
             try {
@@ -226,6 +220,11 @@ public final class Pages {
                 throw new IllegalStateException("mremap failed", t);
             }
         }
+    }
+
+    // madvise: linked on the first discard
+    private static final class Discarding {
+        private static final MethodHandle MADVISE = link("madvise", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
 
         static int madvise(long address, long length, int advice) {
             try {
@@ -236,11 +235,14 @@ public final class Pages {
         }
     }
 
+    private static MethodHandle link(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        Linker linker = Linker.nativeLinker();
+        return linker.downcallHandle(linker.defaultLookup().findOrThrow(name), descriptor, options);
+    }
+
     // mincore: linked when residency is first asked for (statistics, not allocation)
     private static final class Residency {
-        private static final MethodHandle MINCORE = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().findOrThrow("mincore"),
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        private static final MethodHandle MINCORE = link("mincore", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
         static int mincore(long address, long length, long vector) {
             try {

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.platformmemory.api.Allocator;
+import org.platformmemory.api.kit.CHeap;
 import org.platformmemory.api.kit.Pages;
 import org.platformmemory.api.kit.SizeClasses;
 import org.platformmemory.api.kit.ThreadStacks;
@@ -176,6 +177,16 @@ public final class SlabAllocator implements Allocator {
         for (SizeClass c : classes) {
             c.reclaim(force);
         }
+    }
+
+    /**
+     * {@link #reclaim} with force, then the C library's free pages go back to the system (slabs and
+     * large blocks come from {@code malloc}, whose freed memory stays resident until trimmed).
+     */
+    @Override
+    public void trim() {
+        reclaim(true);
+        CHeap.trim();
     }
 
     /** Under the limit's pressure: every empty slab (after this thread's magazines) goes back before a new one is made. */

@@ -147,6 +147,14 @@ public interface Allocator extends AutoCloseable {
     }
 
     /**
+     * Gives memory this backend holds but no block uses back to the system: its cached blocks, empty
+     * slabs and chunks, the C library's free pages. Called on request ({@code Platform_Mem_Trim}), never
+     * on a hot path; it may take locks and walk the backend's structures. The default does nothing.
+     */
+    default void trim() {
+    }
+
+    /**
      * The backend's own figures (chunks, arenas, slabs, caches...), by name, for reports and benchmarks.
      * Not a hot path: it may allocate.
      */

@@ -4,12 +4,14 @@ import java.time.Duration;
 
 import org.platformmemory.api.internal.BlockPlacement;
 import org.platformmemory.api.internal.BlockRelease;
+import org.platformmemory.api.internal.ErrorReporter;
 import org.platformmemory.api.internal.HeapRecord;
 import org.platformmemory.api.internal.HeapRegistry;
 import org.platformmemory.api.internal.PointerDiagnosis;
 import org.platformmemory.api.internal.Quarantine;
 import org.platformmemory.api.internal.SiteTable;
 import org.platformmemory.api.internal.TagTable;
+import org.platformmemory.api.kit.Pages;
 import org.platformmemory.api.view.LiveView;
 
 /**
@@ -47,6 +49,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
     private final BlockPlacement placement;
     private final BlockSupply supply;
     private final Insights insights;
+    private final PointerDiagnosis diagnosis;
 
     // read at the top of every call: a plain load on x86. A Sticky flag here cost more than it saved: its
     // method-handle chain, inlined at both calls of a loop of pairs, made C2 stop inlining the free's tail
@@ -59,7 +62,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
 
     private TrackedAllocator(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks) {
         super(backend, tracking, limit, quarantineBytes, quarantineBlocks);
-        PointerDiagnosis diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
+        this.diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
         TagTable tags = new TagTable(errors, accounting.totals(blocks));
         this.insights = new Insights(this, tags, accounting);
         this.release = new BlockRelease(blocks, header, accounting, errors, tracker, this.backend, heaps, diagnosis,
@@ -227,6 +230,53 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
             return 0;
         }
         return live.sizeOf(address);
+    }
+
+    // ---- Pages --------------------------------------------------------------------------------
+
+    /**
+     * Discards part of a live block ({@code VirtualFree} with {@code MEM_DECOMMIT}): afterwards the bytes
+     * {@code [offset, offset + length)} of the block at {@code address} read as zero, and the whole pages
+     * among them are given back to the system ({@link Pages#discard}) until they are written again. The
+     * block stays live, with its size and its statistics.
+     *
+     * @param address a live block's start
+     * @param offset  where the range starts in the block
+     * @param length  the range's bytes; 0 does nothing
+     * @return true; false when {@code address} is not a live block or the range is not inside it (reported:
+     *         {@link ErrorCode#INVALID_POINTER} and its kin, or {@link ErrorCode#SIZE_MISMATCH}), and nothing
+     *         is touched
+     */
+    public boolean discard(long address, long offset, long length) {
+        if (closed) {
+            rejectClosed("discard");
+            return false;
+        }
+        long size = address == 0 ? 0 : live.sizeOf(address);
+        if (size == 0) {
+            diagnosis.reject(address, "discard", false);
+            return false;
+        }
+        if (offset < 0 || length < 0 || offset > size || length > size - offset) {
+            errors.report(ErrorCode.SIZE_MISMATCH, "discard(" + ErrorReporter.hex(address) + ", " + Long.toUnsignedString(offset)
+                + ", " + Long.toUnsignedString(length) + "): the range is not inside the block (" + size
+                + " bytes); nothing was done", address);
+            return false;
+        }
+        Pages.discard(address + offset, length);
+        return true;
+    }
+
+    /**
+     * Gives memory that no block uses back to the system ({@link Allocator#trim}): after every block is
+     * freed, resident memory falls back near where it was before they were allocated. Not a hot path.
+     */
+    public void trim() {
+        if (closed) {
+            rejectClosed("trim");
+            return;
+        }
+        backend.trim();
     }
 
     // ---- Private heaps --------------------------------------------------------------------------

@@ -146,6 +146,7 @@ public final class ArenaAllocator implements Allocator {
      * Gives memory back: the calling thread's cached blocks and those of threads that have ended go
      * back to the shared bins, then every empty slab and every empty chunk is released. Not a hot path.
      */
+    @Override
     public void trim() {
         if (caches != null) {
             caches.flushCurrent();

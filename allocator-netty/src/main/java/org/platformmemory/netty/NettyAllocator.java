@@ -201,6 +201,7 @@ public final class NettyAllocator implements Allocator {
      * public for a caller that knows it just freed a lot (a level unloaded). What Netty itself keeps cannot
      * be given back: see README ("netty and resident memory").
      */
+    @Override
     public void trim() {
         trims.increment();
         slots.trim();

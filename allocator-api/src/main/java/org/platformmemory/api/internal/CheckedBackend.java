@@ -160,6 +160,15 @@ public final class CheckedBackend {
         }
     }
 
+    /** Asks the backend to give its unused memory back ({@link Allocator#trim}); a throw is reported. */
+    public void trim() {
+        try {
+            backend.trim();
+        } catch (Throwable t) {
+            threw("while trimming", t, 0);
+        }
+    }
+
     /** Closes {@code source} (the backend or one of its heaps); a failure is reported as {@code what}. */
     public void close(Allocator source, String what) {
         try {

@@ -6,6 +6,7 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 import org.platformmemory.api.Allocator;
+import org.platformmemory.api.kit.CHeap;
 import org.platformmemory.api.kit.Pages;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -63,6 +64,12 @@ final class SystemAllocator implements Allocator {
      * {@code calloc}, which writes nothing into a block the C library mapped fresh for it; an aligned
      * block is zeroed by {@link Pages#zero}, which gives a large one's pages back instead of writing them.
      */
+    /** The C library's free pages go back to the system ({@link CHeap#trim}). */
+    @Override
+    public void trim() {
+        CHeap.trim();
+    }
+
     @Override
     public long allocateZeroed(long size, long alignment) {
         if (alignment > MIN_ALIGNMENT) {

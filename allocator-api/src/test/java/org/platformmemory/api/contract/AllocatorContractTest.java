@@ -190,6 +190,75 @@ public abstract class AllocatorContractTest extends BackendUnderTest {
     }
 
     @Test
+    void shouldDiscardTheWholePagesOfARangeAndZeroItsEdges() {
+        for (long size : new long[] {200, 8 * MIB}) {
+            long p = memory.allocate(size, MemoryFlags.NORMAL);
+            BlockPattern.fill(p, size, 5);
+            MemoryStats before = memory.stats();
+            long from = size > MIB ? Pages.SIZE + 100 : 10;
+            long length = size > MIB ? 4 * MIB : 100;
+            long residentBefore = Pages.resident(p & -Pages.SIZE, Pages.roundUp(size + Pages.SIZE));
+            assertTrue(memory.discard(p, from, length), size + " bytes");
+            if (size > MIB) { // read before any byte of the range is: a read maps the shared zero page
+                long given = residentBefore - Pages.resident(p & -Pages.SIZE, Pages.roundUp(size + Pages.SIZE));
+                assertTrue(given >= length - 2 * Pages.SIZE, "the range's whole pages went back: " + given);
+            }
+            assertTrue(BlockPattern.allBytes(p + from, length, (byte) 0), "the range reads as zero");
+            assertTrue(BlockPattern.holdsRange(p, 0, from, size, 5), "the bytes before it are kept");
+            assertTrue(BlockPattern.holdsRange(p, from + length, size, size, 5), "and after it");
+            assertEquals(size, memory.sizeOf(p), "the block stays live");
+            assertEquals(before.liveBytes(), memory.liveBytes());
+            assertEquals(before.allocations(), memory.allocations());
+            assertTrue(memory.discard(p, size, 0), "an empty range at the end");
+            memory.free(p, size);
+        }
+    }
+
+    @Test
+    void shouldRefuseADiscardOutsideALiveBlockAndTouchNothing() {
+        long[][] canaries = liveCanaries();
+        long p = memory.allocate(300, MemoryFlags.NORMAL);
+        BlockPattern.fill(p, 300, 9);
+        long[][] outside = {{290, 11}, {301, 0}, {-1, 2}, {0, -1}, {Long.MIN_VALUE, Long.MIN_VALUE}};
+        for (long[] range : outside) {
+            long before = memory.callerErrors();
+            assertFalse(memory.discard(p, range[0], range[1]), range[0] + "+" + range[1]);
+            assertOneError(ErrorCode.SIZE_MISMATCH, before);
+        }
+        assertTrue(BlockPattern.holds(p, 300, 9), "nothing was touched");
+        long before = memory.callerErrors();
+        assertFalse(memory.discard(p + 16, 0, 8));
+        assertOneError(ErrorCode.INTERIOR_POINTER, before);
+        assertFalse(memory.discard(0x7f00_dead_bee0L, 0, 8));
+        assertOneError(ErrorCode.INVALID_POINTER, before + 1);
+        memory.free(p, 300);
+        assertFalse(memory.discard(p, 0, 8));
+        assertOneError(ErrorCode.DOUBLE_FREE, before + 2);
+        assertIntact(canaries);
+    }
+
+    @Test
+    void shouldKeepLiveBlocksAndServeNewOnesAfterATrim() {
+        long kept = memory.allocate(5000, MemoryFlags.NORMAL);
+        BlockPattern.fill(kept, 5000, 3);
+        long[] blocks = new long[20_000];
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = memory.allocate(i % 50 == 0 ? 300_000 : 16 + i % 500, MemoryFlags.NORMAL);
+        }
+        for (long b : blocks) {
+            memory.free(b, 0);
+        }
+        memory.trim();
+        assertEquals(5000, memory.sizeOf(kept));
+        assertTrue(BlockPattern.holds(kept, 5000, 3), "a live block keeps its bytes");
+        long again = memory.allocate(64, MemoryFlags.CLEAR);
+        assertTrue(again != 0 && BlockPattern.allBytes(again, 64, (byte) 0));
+        memory.free(again, 64);
+        memory.free(kept, 5000);
+        assertStats(0, 0, blocks.length + 2, blocks.length + 2, 0, 0, 0);
+    }
+
+    @Test
     void shouldKeepContentsWhenReallocGrowsAndShrinks() {
         long p = memory.allocate(100, MemoryFlags.NORMAL);
         BlockPattern.fill(p, 100, 7);

@@ -35,9 +35,14 @@ public final class BlockPattern {
 
     /** Whether the first {@code size} bytes at {@code address} still hold what {@link #fill} wrote for a block of {@code filledSize}. */
     public static boolean holds(long address, long size, long filledSize, long seed) {
-        MemorySegment block = EVERYTHING.asSlice(address, size);
+        return holdsRange(address, 0, size, filledSize, seed);
+    }
+
+    /** Whether bytes {@code [from, to)} of the block at {@code address} hold what {@link #fill} wrote for a block of {@code filledSize}. */
+    public static boolean holdsRange(long address, long from, long to, long filledSize, long seed) {
+        MemorySegment block = EVERYTHING.asSlice(address, to);
         byte middle = byteAt(seed, -1);
-        for (long i = 0; i < size; i++) {
+        for (long i = from; i < to; i++) {
             byte expected = filledSize <= 8192 || i < 4096 || i >= filledSize - 4096 ? byteAt(seed, i) : middle;
             if (block.get(ValueLayout.JAVA_BYTE, i) != expected) {
                 return false;

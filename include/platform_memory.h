@@ -218,6 +218,19 @@ PLATFORM_MEMORY_API const char *Platform_Mem_LastError(void);
 /* The requested size of a live block; 0 for NULL or a pointer that is not a live block. */
 PLATFORM_MEMORY_API size_t Platform_Mem_Size(const void *ptr);
 
+/* Discards part of a live block (VirtualFree's MEM_DECOMMIT): afterwards its bytes [offset, offset + size)
+ * read as zero, and the whole pages among them are given back to the system (no longer resident until
+ * written again). The block stays live, with its size. Returns 1; 0 when block is not a live block's start
+ * (PLATFORM_MEM_ERR_INVALID_POINTER and its kin) or the range is not inside it
+ * (PLATFORM_MEM_ERR_SIZE_MISMATCH), with nothing touched. size 0: 1, nothing done. */
+PLATFORM_MEMORY_API int Platform_Mem_Discard(void *block, size_t offset, size_t size);
+
+/* Gives memory that no block uses back to the system: the calling thread's cached free blocks, then the
+ * backend's empty slabs and chunks and the C library's free pages. After a program frees what it
+ * allocated (a level unloaded), resident memory falls back near where it was before. Milliseconds for a
+ * large heap: call it at a loading screen, not every frame. Other threads' cached blocks stay cached. */
+PLATFORM_MEMORY_API void Platform_Mem_Trim(void);
+
 /* As Platform_Alloc, aligned to alignment (a power of two up to 1 GiB; below 16 means 16); a reallocation
  * keeps the alignment. A bad alignment: NULL, PLATFORM_MEM_ERR_BAD_ALIGNMENT. */
 PLATFORM_MEMORY_API void *Platform_AllocAligned(size_t size, size_t alignment, uint32_t flags);

@@ -104,8 +104,10 @@ typedef struct _MEMORYSTATUS {
 
 /* ---- Virtual memory ------------------------------------------------------------------------------- */
 
-/* Reserves and commits size bytes, page-aligned and zeroed. Committing a range inside a block this
- * function returned (address != NULL, MEM_COMMIT only) returns address. Failure: NULL. */
+/* Reserves and commits size bytes, page-aligned and zeroed, as Windows does: the pages are mapped, not
+ * written, so nothing is resident until the game writes it and a large reservation costs address space
+ * only (MEM_RESERVE alone is served the same way). Committing a range inside a block this function
+ * returned (address != NULL, MEM_COMMIT only) returns address. Failure: NULL. */
 static inline LPVOID VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWORD protect) {
     (void) protect;
     if (size == 0) {
@@ -117,10 +119,11 @@ static inline LPVOID VirtualAlloc(LPVOID address, SIZE_T size, DWORD type, DWORD
     return Platform_AllocAligned(size, PM_PAGE_SIZE, PLATFORM_MEM_CLEAR);
 }
 
-/* MEM_RELEASE: frees the whole block; size must be 0 and address its base. MEM_DECOMMIT: zeroes the
- * pages of the range (its contents are discarded; size 0 means the whole block when address is its
- * base), the block stays. Returns TRUE, or FALSE for a bad call: a range that is not inside one block
- * is refused, never zeroed. */
+/* MEM_RELEASE: frees the whole block; size must be 0 and address its base. MEM_DECOMMIT: discards the
+ * range (size 0 means the whole block when address is its base) with Platform_Mem_Discard: its whole
+ * pages go back to the system and read as zero when next touched, its partial pages are zeroed, and the
+ * block stays. Returns TRUE, or FALSE for a bad call: a range that is not inside one block is refused,
+ * never touched. */
 static inline BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type) {
     if (address == NULL) {
         return FALSE;
@@ -138,8 +141,7 @@ static inline BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type) {
             if (size > whole) {
                 return FALSE;
             }
-            Platform_ZeroMemory(address, size == 0 ? whole : size);
-            return TRUE;
+            return Platform_Mem_Discard(address, 0, size == 0 ? whole : size) ? TRUE : FALSE;
         }
         /* inside a block: find its base, the page-aligned start at or before address */
         for (unsigned char *base = (unsigned char *) ((uintptr_t) address & ~(uintptr_t) (PM_PAGE_SIZE - 1));
@@ -150,8 +152,7 @@ static inline BOOL VirtualFree(LPVOID address, SIZE_T size, DWORD type) {
                 if (size == 0 || offset >= block || size > block - offset) {
                     return FALSE;
                 }
-                Platform_ZeroMemory(address, size);
-                return TRUE;
+                return Platform_Mem_Discard(base, offset, size) ? TRUE : FALSE;
             }
             if ((uintptr_t) base < PM_PAGE_SIZE || (SIZE_T) ((unsigned char *) address - base) > ((SIZE_T) 1 << 30)) {
                 break;

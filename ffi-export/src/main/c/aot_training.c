@@ -6,7 +6,7 @@
  * Loads the shim from LIBRARY (dist/lib/libplatform_memory.so, so that it starts the runtime bundled beside
  * it, with the jars and flags a game gets) and starts the layer the way a C host does, once per backend:
  * its first calls from a thread the JVM has never seen, blocks of every size class (refills from Java,
- * spills back), blocks above the caches' largest, resizes, aligned blocks, a private heap, tags and
+ * spills back), blocks above the caches' largest, cleared ones (a 64 MiB pool among them), resizes, aligned blocks, a private heap, tags and
  * frames, frees from another thread; then shuts the layer down. At the end it destroys the JVM, which is
  * when a JVM started with -XX:AOTCacheOutput writes the cache (runtime.cmake passes that flag through
  * PLATFORM_MEMORY_JVM_OPTIONS). The classes and profiles recorded are those of these starts; what only
@@ -80,6 +80,12 @@ static void other_calls(void) {
         void *aligned = pm.alloc_aligned(500, (size_t) 64 << (i % 3), PLATFORM_MEM_NORMAL);
         pm.free(aligned, 0);
     }
+    for (int i = 0; i < 20; i++) { /* cleared blocks that zero by discarding pages, and a cleared pool */
+        void *cleared = pm.alloc((size_t) (1 + i % 3) << 20, PLATFORM_MEM_CLEAR);
+        pm.free(cleared, 0);
+    }
+    void *pool = pm.alloc_aligned((size_t) 64 << 20, 4096, PLATFORM_MEM_CLEAR);
+    pm.free(pool, 0);
     PlatformHeap heap = pm.heap_create();
     for (int i = 0; i < 500; i++) {
         void *p = pm.heap_alloc(heap, 64 + (size_t) i, PLATFORM_MEM_NORMAL);

@@ -880,6 +880,28 @@ PLATFORM_MEMORY_API size_t Platform_Mem_Size(const void *ptr) {
     return pm.calls.size(ptr);
 }
 
+PLATFORM_MEMORY_API int Platform_Mem_Discard(void *block, size_t offset, size_t size) {
+    if (!pm_ready()) {
+        return 0;
+    }
+    if (block != NULL && atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) != 0) {
+        int handled;
+        int done = pm_cache_discard(block, offset, size, &handled);
+        if (handled) {
+            return done;
+        }
+    }
+    return pm.calls.discard(block, offset, size);
+}
+
+PLATFORM_MEMORY_API void Platform_Mem_Trim(void) {
+    if (!pm_ready()) {
+        return;
+    }
+    pm_cache_trim();
+    pm.calls.trim();
+}
+
 PLATFORM_MEMORY_API void *Platform_AllocAligned(size_t size, size_t alignment, uint32_t flags) {
     if (size == 0 || !pm_ready()) {
         return NULL;

@@ -68,7 +68,9 @@ typedef int64_t *pm_i64_ptr;
     X(frame_stats, void, (pm_ptr)) /* a PlatformMemFrameStats */ \
     X(snapshot, pm_u64, (void)) \
     X(dump_diff, pm_i32, (pm_u64, pm_u64)) \
-    X(write_report, pm_i32, (pm_cstr))
+    X(write_report, pm_i32, (pm_cstr)) \
+    X(discard, pm_i32, (pm_ptr, pm_size, pm_size)) /* 1: the range's pages given back; 0: refused, reported */ \
+    X(trim, void, (void))
 
 #define PM_TABLE_FIELD(field, ret, params) ret (*field) params;
 #define PM_TABLE_COUNT(field, ret, params) +1

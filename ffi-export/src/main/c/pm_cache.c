@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -1182,6 +1183,33 @@ PM_HIDDEN size_t pm_cache_size(const void *ptr, int *handled) {
     return size;
 }
 
+PM_HIDDEN int pm_cache_discard(void *ptr, size_t offset, size_t size, int *handled) {
+    size_t whole = pm_cache_size(ptr, handled);
+    if (!*handled) {
+        return 0;
+    }
+    if (whole == 0) {
+        pm_cache_report(PLATFORM_MEM_ERR_INVALID_POINTER, ptr, "discard(%p): not a live block; nothing was done", ptr);
+        return 0;
+    }
+    if (offset > whole || size > whole - offset) {
+        pm_cache_report(PLATFORM_MEM_ERR_SIZE_MISMATCH, ptr,
+                        "discard(%p, %zu, %zu): the range is not inside the block (%zu bytes); nothing was done", ptr,
+                        offset, size, whole);
+        return 0;
+    }
+    /* as the facade's Pages.discard: the whole pages go back to the system, the partial ones are zeroed */
+    uintptr_t from = (uintptr_t) ptr + offset, to = from + size;
+    uintptr_t first = (from + 4095) & ~(uintptr_t) 4095, last = to & ~(uintptr_t) 4095;
+    if (first < last && madvise((void *) first, last - first, MADV_DONTNEED) == 0) {
+        memset((void *) from, 0, first - from);
+        memset((void *) last, 0, to - last);
+    } else {
+        memset((void *) from, 0, size);
+    }
+    return 1;
+}
+
 /* ---- Statistics and the leak report ---------------------------------------------------------------- */
 
 /* Service: the caches' counters of this start, summed over every thread (exact when no call runs). */
@@ -1374,6 +1402,26 @@ PM_HIDDEN void pm_cache_start(const PmCalls *calls) {
                           memory_order_release);
 }
 
+/* Gives every block t holds back to the facade: those other threads freed for it, then its class stacks.
+ * t is the calling thread's record, of this epoch. */
+static void pm_thread_release_cached(PmThread *t) {
+    pm_drain_remote(t);
+    for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
+        if (t->count[c] > 0) {
+            pm_calls->cache_release(pm_class_size(c), t->stack[c], (int32_t) t->count[c]);
+            t->count[c] = 0;
+        }
+    }
+}
+
+PM_HIDDEN void pm_cache_trim(void) {
+    PmThread *t = pm_self;
+    if (t != NULL && atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) != 0
+        && t->epoch == atomic_load_explicit(&pm_cache.epoch, memory_order_acquire)) {
+        pm_thread_release_cached(t);
+    }
+}
+
 PM_HIDDEN void pm_cache_stop(void) {
     if (atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) == 0) {
         return;
@@ -1383,13 +1431,7 @@ PM_HIDDEN void pm_cache_stop(void) {
     uint64_t epoch = atomic_load_explicit(&pm_cache.epoch, memory_order_acquire);
     /* this thread's cached blocks and the depot's go back before the facade closes */
     if (t != NULL && t->epoch == epoch) {
-        pm_drain_remote(t);
-        for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
-            if (t->count[c] > 0) {
-                pm_calls->cache_release(pm_class_size(c), t->stack[c], (int32_t) t->count[c]);
-                t->count[c] = 0;
-            }
-        }
+        pm_thread_release_cached(t);
     }
     void **held[PM_CACHE_CLASSES];
     int counts[PM_CACHE_CLASSES];

@@ -51,6 +51,57 @@ static void virtual_memory(void) {
     CHECK(!VirtualFree(v, 0, MEM_RELEASE), "release twice fails");
 }
 
+/* This process's anonymous resident memory (RssAnon in /proc/self/status), in bytes; 0 if unreadable. */
+static size_t rss_anon(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    size_t kib = 0;
+    char line[256];
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "RssAnon: %zu kB", &kib) == 1) {
+            break;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return kib * 1024;
+}
+
+#define MIB ((size_t) 1 << 20)
+
+/* A Windows-style pool: reserved and committed up front, half of it used, then that half decommitted.
+ * Resident memory follows what is touched, read from /proc/self; the JVM's own threads move it by a
+ * few MiB, so the bounds leave 32 MiB of slack on a 512 MiB pool. */
+static void virtual_pool(void) {
+    size_t pool = 512 * MIB;
+    size_t before = rss_anon();
+    unsigned char *v = VirtualAlloc(NULL, pool, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    size_t reserved = rss_anon();
+    CHECK(v != NULL && before > 0, "a 512 MiB reservation");
+    if (v == NULL) {
+        return;
+    }
+    CHECK(reserved < before + 32 * MIB, "reserving and committing 512 MiB makes none of it resident");
+    int zero = 1;
+    for (size_t i = 0; i < pool / 2; i += 4096) {
+        zero &= v[i] == 0;
+        v[i] = 1;
+    }
+    size_t touched = rss_anon();
+    CHECK(zero, "the pool reads as zero");
+    CHECK(touched > reserved + pool / 2 - 32 * MIB && touched < reserved + pool / 2 + 32 * MIB,
+          "writing half of it makes about half resident");
+    CHECK(VirtualFree(v, pool / 2, MEM_DECOMMIT), "decommit the written half");
+    size_t decommitted = rss_anon();
+    CHECK(decommitted + pool / 2 - 32 * MIB < touched, "decommitting it gives its pages back");
+    CHECK(v[0] == 0 && v[pool / 2 - 4096] == 0, "and it reads as zero again");
+    v[pool - 1] = 7;
+    CHECK(VirtualFree(v + pool / 2, pool / 2, MEM_DECOMMIT) && v[pool - 1] == 0,
+          "a decommit inside the pool, past its base");
+    CHECK(VirtualFree(v, 0, MEM_RELEASE), "release the pool");
+    CHECK(rss_anon() < before + 32 * MIB, "released, the pool holds nothing");
+}
+
 static void heaps(void) {
     HANDLE heap = HeapCreate(0, 0, 0);
     CHECK(heap != NULL, "HeapCreate");
@@ -234,6 +285,7 @@ static void memory_status(void) {
 int main(void) {
     size_t live = Platform_Mem_GetCount();
     virtual_memory();
+    virtual_pool();
     heaps();
     global_memory();
     game_api();

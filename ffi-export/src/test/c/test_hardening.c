@@ -395,6 +395,61 @@ static void bounded(const char *backend, const char *mode) {
     free(live);
 }
 
+static int all(const unsigned char *p, size_t n, unsigned char v) {
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != v) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Platform_Mem_Discard on a block the caches serve (100 bytes) and one the facade serves (3 MiB): the
+ * range reads as zero, the bytes around it are kept, the counts do not move; a range past the block, a
+ * foreign pointer and a freed block are refused with a code and nothing touched. Then Platform_Mem_Trim. */
+static void pages(const char *mode) {
+    size_t sizes[] = {100, (size_t) 3 << 20};
+    int on_stack[16];
+    memset(on_stack, 0x44, sizeof on_stack);
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = sizes[k];
+        unsigned char *p = Platform_Alloc(n, 0);
+        size_t count = Platform_Mem_GetCount(), bytes = Platform_Mem_GetAllocated();
+        fill(p, n, 0x55);
+        size_t at = n > 4096 ? 4096 + 100 : 10, len = n > 4096 ? (size_t) 2 << 20 : 20;
+        CHECK(Platform_Mem_Discard(p, at, len) == 1, "%s: discard inside a %zu-byte block", mode, n);
+        CHECK(all(p + at, len, 0) && all(p, at, 0x55) && all(p + at + len, n - at - len, 0x55),
+              "%s: the range reads as zero, the rest is kept (%zu bytes)", mode, n);
+        CHECK(Platform_Mem_GetCount() == count && Platform_Mem_GetAllocated() == bytes && Platform_Mem_Size(p) == n,
+              "%s: the block stays live, its size and the counts as they were", mode);
+        fill(p, n, 0x66);
+        int seen = atomic_load(&reports);
+        CHECK(Platform_Mem_Discard(p, n - 8, 16) == 0 && atomic_load(&last_code) == PLATFORM_MEM_ERR_SIZE_MISMATCH
+                  && atomic_load(&reports) == seen + 1 && all(p, n, 0x66),
+              "%s: a range past the block's end is refused, reported once, nothing touched: code %d", mode,
+              atomic_load(&last_code));
+        CHECK(Platform_Mem_Discard(p, (size_t) -1, 2) == 0 && atomic_load(&reports) == seen + 2 && all(p, n, 0x66),
+              "%s: an overflowing offset is refused too", mode);
+        CHECK(Platform_Mem_Discard(p, 0, 0) == 1 && all(p, n, 0x66), "%s: an empty range does nothing", mode);
+        Platform_Free(p, n);
+        seen = atomic_load(&reports);
+        CHECK(Platform_Mem_Discard(p, 0, 8) == 0 && atomic_load(&reports) == seen + 1,
+              "%s: a freed block is refused and reported: code %d", mode, atomic_load(&last_code));
+    }
+    CHECK(Platform_Mem_Discard(on_stack, 0, 8) == 0 && atomic_load(&last_code) == PLATFORM_MEM_ERR_INVALID_POINTER
+              && on_stack[0] == 0x44444444,
+          "%s: a foreign pointer is refused and left alone: code %d", mode, atomic_load(&last_code));
+    CHECK(Platform_Mem_Discard(NULL, 0, 8) == 0, "%s: NULL is refused", mode);
+    void *kept = Platform_Alloc(64, 0);
+    for (int i = 0; i < 1000; i++) {
+        Platform_Free(Platform_Alloc(16 + (size_t) i % 300, 0), 0); /* blocks in this thread's cache */
+    }
+    size_t count = Platform_Mem_GetCount();
+    Platform_Mem_Trim();
+    CHECK(Platform_Mem_GetCount() == count && Platform_Mem_Size(kept) == 64, "%s: a trim keeps live blocks live", mode);
+    Platform_Free(kept, 0);
+}
+
 int main(int argc, char **argv) {
     const char *backend = argc > 1 ? argv[1] : "system";
     const char *scenario = argc > 2 ? argv[2] : "heaps";
@@ -426,6 +481,14 @@ int main(int argc, char **argv) {
         Platform_Mem_Shutdown();
         if (start(backend, ";fastpath=off")) {
             aligned("facade");
+        }
+    } else if (strcmp(scenario, "pages") == 0) {
+        if (start(backend, "")) {
+            pages("caches");
+        }
+        Platform_Mem_Shutdown();
+        if (start(backend, ";fastpath=off")) {
+            pages("facade");
         }
     } else if (strcmp(scenario, "start-once") == 0) {
         CHECK(Platform_Mem_Init("backend=nope") == PLATFORM_MEM_ERR_START, "an unknown backend fails");

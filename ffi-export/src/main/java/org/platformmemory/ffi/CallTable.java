@@ -152,6 +152,8 @@ final class CallTable {
             new Entry("snapshot", InsightEntries.class, FunctionDescriptor.of(JAVA_LONG)),
             new Entry("dumpDiff", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
             new Entry("writeReport", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
+            new Entry("discard", self, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            new Entry("trim", self, FunctionDescriptor.ofVoid()),
         };
     }
 }

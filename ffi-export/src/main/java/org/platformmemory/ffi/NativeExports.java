@@ -239,6 +239,27 @@ public final class NativeExports {
         }
     }
 
+    private static int discard(long ptr, long offset, long size) {
+        try {
+            TrackedAllocator m = memory;
+            return m != null && m.discard(ptr, offset, size) ? 1 : 0;
+        } catch (Throwable t) {
+            internalError("Platform_Mem_Discard", t);
+            return 0;
+        }
+    }
+
+    private static void trim() {
+        try {
+            TrackedAllocator m = memory;
+            if (m != null) {
+                m.trim();
+            }
+        } catch (Throwable t) {
+            internalError("Platform_Mem_Trim", t);
+        }
+    }
+
     private static void getStats(long out) {
         try {
             TrackedAllocator m = memory;

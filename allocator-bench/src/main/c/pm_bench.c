@@ -1,7 +1,7 @@
 /*
  * pm_bench: the allocator workloads of the C-ABI benchmark, run against one subject per process.
  *
- *   pm_bench --subject NAME [--workloads speed|frame-mix|realloc-growth|trace-replay|big-block]
+ *   pm_bench --subject NAME [--workloads speed|frame-mix|realloc-growth|trace-replay|big-block|mass]
  *            [--scale N] [--samples N] [--max-threads N] [--trace FILE] --out FILE
  *
  * A subject is a backend of platform-memory, called through the C ABI exactly as the game calls it
@@ -21,7 +21,7 @@
  * warm-up, then one pass measuring peak RSS growth over peak live bytes, then a throughput pass and a
  * sampled latency pass. "big-block", in a fresh process too, allocates one 512 MiB block (a level's
  * pool) plain and one cleared, and reads how much of each is resident after the allocation and after
- * half of it is written.
+ * half of it is written. "mass" runs the speed run's mass-N-alloc/-free alone.
  *
  * The output file (read by org.platformmemory.bench.report.HarnessOutput) has one record a line:
  *   pm-bench 1
@@ -1344,7 +1344,7 @@ static void measure_big_blocks(void) {
 
 static void usage(void) {
     fprintf(stderr, "usage: pm_bench --subject NAME --out FILE [--workloads speed|frame-mix|realloc-growth|"
-                    "trace-replay|big-block] [--scale N] [--samples N] [--max-threads N] [--trace FILE]\n");
+                    "trace-replay|big-block|mass] [--scale N] [--samples N] [--max-threads N] [--trace FILE]\n");
     exit(2);
 }
 
@@ -1493,6 +1493,8 @@ int main(int argc, char **argv) {
         measure("realloc-growth", 1, run_realloc_growth, 20000 * scale, 0, 1);
     } else if (strcmp(workloads, "big-block") == 0) {
         measure_big_blocks();
+    } else if (strcmp(workloads, "mass") == 0) {
+        measure_mass(500000 * scale); /* the speed run's mass-N workloads alone */
     } else if (strcmp(workloads, "trace-replay") == 0) {
         if (trace_path == NULL) {
             fprintf(stderr, "pm_bench: trace-replay needs --trace FILE\n");

@@ -183,6 +183,12 @@ public final class SlabAllocator implements Allocator {
      * {@link #reclaim} with force, then the C library's free pages go back to the system (slabs and
      * large blocks come from {@code malloc}, whose freed memory stays resident until trimmed).
      */
+    /** The slabs and large blocks held (from {@code malloc}, whose residency this cannot see). */
+    @Override
+    public long mappedBytes() {
+        return budget.held();
+    }
+
     @Override
     public void trim() {
         reclaim(true);

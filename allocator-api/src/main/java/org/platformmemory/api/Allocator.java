@@ -155,6 +155,23 @@ public interface Allocator extends AutoCloseable {
     }
 
     /**
+     * The bytes this backend holds from the system for blocks (chunks, slabs, huge blocks, spares), in use
+     * or not; -1 when it cannot tell. Not a hot path.
+     */
+    default long mappedBytes() {
+        return -1;
+    }
+
+    /**
+     * Of {@link #mappedBytes}, the bytes resident now, where the backend can ask the system (its own
+     * mappings); -1 when it cannot tell (memory from {@code malloc}). Not a hot path: it may make a system
+     * call per mapping.
+     */
+    default long residentBytes() {
+        return -1;
+    }
+
+    /**
      * The backend's own figures (chunks, arenas, slabs, caches...), by name, for reports and benchmarks.
      * Not a hot path: it may allocate.
      */

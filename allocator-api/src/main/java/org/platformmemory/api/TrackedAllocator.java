@@ -267,6 +267,16 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
         return true;
     }
 
+    /** The bytes the backend holds from the system for blocks ({@link Allocator#mappedBytes}), -1 if unknown. */
+    public long mappedBytes() {
+        return closed ? 0 : backend.mappedBytes();
+    }
+
+    /** Of {@link #mappedBytes}, the bytes resident now ({@link Allocator#residentBytes}), -1 if unknown. */
+    public long residentBytes() {
+        return closed ? 0 : backend.residentBytes();
+    }
+
     /**
      * Gives memory that no block uses back to the system ({@link Allocator#trim}): after every block is
      * freed, resident memory falls back near where it was before they were allocated. Not a hot path.

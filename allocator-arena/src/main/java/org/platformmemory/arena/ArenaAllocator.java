@@ -146,6 +146,18 @@ public final class ArenaAllocator implements Allocator {
      * Gives memory back: the calling thread's cached blocks and those of threads that have ended go
      * back to the shared bins, then every empty slab and every empty chunk is released. Not a hot path.
      */
+    /** Every chunk, huge block and spare this allocator (not its private heaps) has mapped. */
+    @Override
+    public long mappedBytes() {
+        return heap.mappedBytes();
+    }
+
+    /** Of {@link #mappedBytes}, what is resident now: a {@code mincore} call per mapping. */
+    @Override
+    public long residentBytes() {
+        return heap.residentBytes();
+    }
+
     @Override
     public void trim() {
         if (caches != null) {

@@ -88,6 +88,19 @@ final class HugeSpares {
         return bytes;
     }
 
+    /** The spares' resident bytes, or -1 if the system cannot say. */
+    long resident() {
+        long total = 0;
+        for (Chunk spare : spares) {
+            long r = spare.resident();
+            if (r < 0) {
+                return -1;
+            }
+            total += r;
+        }
+        return total;
+    }
+
     /** How many huge blocks a spare served. */
     long reused() {
         return reused;

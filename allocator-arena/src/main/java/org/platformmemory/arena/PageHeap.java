@@ -289,6 +289,30 @@ final class PageHeap implements ThreadStacks.Backing {
         }
     }
 
+    /** Bytes mapped: live chunks, huge blocks, spare huge chunks, chunks made ahead. */
+    long mappedBytes() {
+        synchronized (lock) {
+            return chunks.size() * chunkSize + hugeBytes + spares.bytes() + (ready == null ? 0 : ready.ready() * chunkSize);
+        }
+    }
+
+    /** Of {@link #mappedBytes}, the bytes resident now (mincore over each mapping), or -1 if the system cannot say. */
+    long residentBytes() {
+        synchronized (lock) {
+            long total = ready == null ? 0 : ready.ready() * chunkSize; // made ahead: written through
+            AddressIndex<Chunk> all = index;
+            for (int i = 0; i < all.size(); i++) {
+                long r = all.get(i).resident();
+                if (r < 0) {
+                    return -1;
+                }
+                total += r;
+            }
+            long spare = spares.resident();
+            return spare < 0 ? -1 : total + spare;
+        }
+    }
+
     Map<String, Long> statistics() {
         synchronized (lock) {
             Map<String, Long> figures = new LinkedHashMap<>();

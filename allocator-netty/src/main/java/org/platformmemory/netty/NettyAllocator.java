@@ -201,6 +201,12 @@ public final class NettyAllocator implements Allocator {
      * public for a caller that knows it just freed a lot (a level unloaded). What Netty itself keeps cannot
      * be given back: see README ("netty and resident memory").
      */
+    /** The direct memory Netty's arenas hold: their chunks and their huge buffers. */
+    @Override
+    public long mappedBytes() {
+        return netty.metric().usedDirectMemory();
+    }
+
     @Override
     public void trim() {
         trims.increment();

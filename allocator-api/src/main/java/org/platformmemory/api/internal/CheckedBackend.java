@@ -160,6 +160,26 @@ public final class CheckedBackend {
         }
     }
 
+    /** {@link Allocator#mappedBytes}; -1 when the backend throws (reported). */
+    public long mappedBytes() {
+        try {
+            return backend.mappedBytes();
+        } catch (Throwable t) {
+            threw("reading its mapped bytes", t, 0);
+            return -1;
+        }
+    }
+
+    /** {@link Allocator#residentBytes}; -1 when the backend throws (reported). */
+    public long residentBytes() {
+        try {
+            return backend.residentBytes();
+        } catch (Throwable t) {
+            threw("reading its resident bytes", t, 0);
+            return -1;
+        }
+    }
+
     /** Asks the backend to give its unused memory back ({@link Allocator#trim}); a throw is reported. */
     public void trim() {
         try {

@@ -64,6 +64,12 @@ final class SystemAllocator implements Allocator {
      * {@code calloc}, which writes nothing into a block the C library mapped fresh for it; an aligned
      * block is zeroed by {@link Pages#zero}, which gives a large one's pages back instead of writing them.
      */
+    /** The C library's whole heap ({@link CHeap#mapped}), which the JVM's own native memory shares. */
+    @Override
+    public long mappedBytes() {
+        return CHeap.mapped();
+    }
+
     /** The C library's free pages go back to the system ({@link CHeap#trim}). */
     @Override
     public void trim() {

@@ -1,11 +1,13 @@
 package org.platformmemory.api.kit;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.Optional;
 
 /**
  * Hands the C library's free memory back to the system: glibc's {@code malloc_trim(0)}, which gives back
@@ -42,18 +44,45 @@ public final class CHeap {
         }
     }
 
-    private static final class Trim {
-        static final MethodHandle MALLOC_TRIM = find();
-
-        private static MethodHandle find() {
-            try {
-                Linker linker = Linker.nativeLinker();
-                Optional<MemorySegment> symbol = linker.defaultLookup().find("malloc_trim");
-                return symbol.map(s -> linker.downcallHandle(s,
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG))).orElse(null);
-            } catch (RuntimeException | LinkageError e) { // no native access
-                return null;
-            }
+    /**
+     * The bytes the C library holds from the system for its heap (glibc's {@code mallinfo2}: the heaps'
+     * arenas plus the blocks it mapped on their own), used or free; -1 where there is no {@code mallinfo2}.
+     * The whole process shares it (the JVM's own native memory too). Takes every malloc arena's lock.
+     */
+    public static long mapped() {
+        MethodHandle h = Info.MALLINFO2;
+        if (h == null) {
+            return -1;
         }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = (MemorySegment) h.invokeExact((SegmentAllocator) arena);
+            return info.get(ValueLayout.JAVA_LONG, 0) + info.get(ValueLayout.JAVA_LONG, 4 * 8); // arena + hblkhd
+        } catch (Throwable e) {
+            return -1;
+        }
+    }
+
+    private static final class Info {
+        // struct mallinfo2: ten size_t fields, arena first, hblkhd fifth
+        static final MethodHandle MALLINFO2 = find("mallinfo2",
+            FunctionDescriptor.of(MemoryLayout.structLayout(ValueLayout.JAVA_LONG.withName("arena"),
+                ValueLayout.JAVA_LONG.withName("ordblks"), ValueLayout.JAVA_LONG.withName("smblks"),
+                ValueLayout.JAVA_LONG.withName("hblks"), ValueLayout.JAVA_LONG.withName("hblkhd"),
+                ValueLayout.JAVA_LONG.withName("usmblks"), ValueLayout.JAVA_LONG.withName("fsmblks"),
+                ValueLayout.JAVA_LONG.withName("uordblks"), ValueLayout.JAVA_LONG.withName("fordblks"),
+                ValueLayout.JAVA_LONG.withName("keepcost"))));
+    }
+
+    private static MethodHandle find(String name, FunctionDescriptor descriptor) {
+        try {
+            Linker linker = Linker.nativeLinker();
+            return linker.defaultLookup().find(name).map(s -> linker.downcallHandle(s, descriptor)).orElse(null);
+        } catch (RuntimeException | LinkageError e) { // no native access
+            return null;
+        }
+    }
+
+    private static final class Trim {
+        static final MethodHandle MALLOC_TRIM = find("malloc_trim", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
     }
 }

@@ -43,6 +43,7 @@ class CHeapTest {
             NativeMemory.fill(blocks[i], 4096, (byte) 1);
         }
         long fence = (long) MALLOC.invokeExact(64L);
+        assertTrue(CHeap.mapped() >= 64L << 20, "the heap holds the 64 MiB: " + CHeap.mapped());
         for (long b : blocks) {
             FREE.invokeExact(b);
         }

@@ -106,6 +106,11 @@ typedef struct PlatformMemStats {
     uint64_t start_failures;     /* attempts to start the layer that failed (no JDK, bad options...) */
     uint64_t start_us;           /* microseconds the last successful start took (the JVM's start included) */
     uint64_t aot_cache;          /* 1 when the JVM this library started uses the SDK's ahead-of-time cache */
+    uint64_t mapped_bytes;       /* bytes the backend holds from the system for blocks, in use or not (chunks,
+                                    slabs, huge blocks; system: the C library's whole heap); UINT64_MAX when
+                                    it cannot tell */
+    uint64_t resident_bytes;     /* of mapped_bytes, what is resident now where the backend can ask the
+                                    system (arena: its own mappings); UINT64_MAX when it cannot tell */
 } PlatformMemStats;
 
 /*

@@ -686,6 +686,8 @@ static void pm_stats(PlatformMemStats *out) {
     memset(out, 0, sizeof *out);
     if (pm_ready()) {
         pm.calls.get_stats(out);
+        out->mapped_bytes = pm.calls.stat(PM_STAT_MAPPED);
+        out->resident_bytes = pm.calls.stat(PM_STAT_RESIDENT);
     }
     out->start_failures = atomic_load(&pm.start_failures);
     out->start_us = atomic_load(&pm.start_us);

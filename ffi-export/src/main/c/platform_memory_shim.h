@@ -159,7 +159,9 @@ typedef struct PmCalls {
     X(ram_total, JAVA) \
     X(start_failures, C) \
     X(start_us, C) \
-    X(aot_cache, C)
+    X(aot_cache, C) \
+    X(mapped_bytes, C) \
+    X(resident_bytes, C)
 
 /* The error codes of platform_memory.h (PLATFORM_MEM_ERR_<name>), checked by name against
  * org.platformmemory.api.ErrorCode and NativeExports' ERR_START/ERR_INTERNAL. */
@@ -169,7 +171,7 @@ typedef struct PmCalls {
     X(ALLOCATION_FAILED) X(CLOSED) X(INVALID_HEAP) X(USE_AFTER_FREE) X(BUDGET) X(FORBIDDEN) X(START) X(INTERNAL)
 
 /* The figures of the table's stat entry: PM_STAT_<name> is its position in this list. */
-#define PM_STAT_IDS(X) X(LIVE_BYTES) X(PEAK_BYTES) X(LIVE_BLOCKS) X(RAM_FREE) X(RAM_TOTAL)
+#define PM_STAT_IDS(X) X(LIVE_BYTES) X(PEAK_BYTES) X(LIVE_BLOCKS) X(RAM_FREE) X(RAM_TOTAL) X(MAPPED) X(RESIDENT)
 
 #define PM_STAT_ENUM(name) PM_STAT_##name,
 enum { PM_STAT_IDS(PM_STAT_ENUM) PM_STAT_COUNT };

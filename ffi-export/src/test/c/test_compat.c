@@ -91,6 +91,13 @@ static void virtual_pool(void) {
     CHECK(zero, "the pool reads as zero");
     CHECK(touched > reserved + pool / 2 - 32 * MIB && touched < reserved + pool / 2 + 32 * MIB,
           "writing half of it makes about half resident");
+    PlatformMemStats stats;
+    Platform_Mem_GetStats(&stats);
+    CHECK(stats.mapped_bytes != UINT64_MAX && stats.mapped_bytes >= pool, "the statistics count the pool as mapped: %llu",
+          (unsigned long long) stats.mapped_bytes);
+    CHECK(stats.resident_bytes == UINT64_MAX
+              || (stats.resident_bytes >= pool / 2 && stats.resident_bytes <= stats.mapped_bytes),
+          "and half of it resident, where the backend can tell: %llu", (unsigned long long) stats.resident_bytes);
     CHECK(VirtualFree(v, pool / 2, MEM_DECOMMIT), "decommit the written half");
     size_t decommitted = rss_anon();
     CHECK(decommitted + pool / 2 - 32 * MIB < touched, "decommitting it gives its pages back");

@@ -37,10 +37,12 @@ public final class AbiContract {
     static final int STAT_LIVE_BLOCKS = 2;
     static final int STAT_RAM_FREE = 3;
     static final int STAT_RAM_TOTAL = 4;
+    static final int STAT_MAPPED = 5;
+    static final int STAT_RESIDENT = 6;
 
     private static final Map<String, Integer> STAT_IDS = Map.of("LIVE_BYTES", STAT_LIVE_BYTES,
         "PEAK_BYTES", STAT_PEAK_BYTES, "LIVE_BLOCKS", STAT_LIVE_BLOCKS, "RAM_FREE", STAT_RAM_FREE,
-        "RAM_TOTAL", STAT_RAM_TOTAL);
+        "RAM_TOTAL", STAT_RAM_TOTAL, "MAPPED", STAT_MAPPED, "RESIDENT", STAT_RESIDENT);
 
     /** The fields of {@code PlatformMemStats} this side writes, in order, each 8 bytes from offset 0. */
     enum StatsField {

@@ -48,6 +48,8 @@ final class ReportEntries {
                 case AbiContract.STAT_LIVE_BLOCKS -> m.liveBlocks();
                 case AbiContract.STAT_RAM_FREE -> m.ramFree();
                 case AbiContract.STAT_RAM_TOTAL -> m.ramTotal();
+                case AbiContract.STAT_MAPPED -> m.mappedBytes();
+                case AbiContract.STAT_RESIDENT -> m.residentBytes();
                 default -> 0;
             };
         } catch (Throwable t) {

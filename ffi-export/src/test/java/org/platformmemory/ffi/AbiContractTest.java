@@ -91,9 +91,11 @@ class AbiContractTest {
     @Test
     void shouldNameAStatisticsFieldAddedInTheShim() {
         refused(doctor("stats ram_free 72 8 JAVA\nstats ram_total 80 8 JAVA\nstats start_failures 88 8 C\n"
-                + "stats start_us 96 8 C\nstats aot_cache 104 8 C\nstats_size 112",
+                + "stats start_us 96 8 C\nstats aot_cache 104 8 C\nstats mapped_bytes 112 8 C\n"
+                + "stats resident_bytes 120 8 C\nstats_size 128",
                 "stats heap_count 72 8 JAVA\nstats ram_free 80 8 JAVA\nstats ram_total 88 8 JAVA\n"
-                    + "stats start_failures 96 8 C\nstats start_us 104 8 C\nstats aot_cache 112 8 C\nstats_size 120"),
+                    + "stats start_failures 96 8 C\nstats start_us 104 8 C\nstats aot_cache 112 8 C\n"
+                    + "stats mapped_bytes 120 8 C\nstats resident_bytes 128 8 C\nstats_size 136"),
             "statistics field 9 is 'heap_count' in the shim but 'ram_free' in the jars");
     }
 

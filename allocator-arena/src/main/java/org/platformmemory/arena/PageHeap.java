@@ -246,7 +246,10 @@ final class PageHeap implements ThreadStacks.Backing {
         return index.floor(address);
     }
 
-    /** Releases the empty slabs the bins keep, then every empty chunk and every spare huge chunk. */
+    /**
+     * Releases the empty slabs the bins keep, then every empty chunk and every spare huge chunk; the free
+     * pages of the chunks still in use go back to the system as pages.
+     */
     void trim() {
         for (SizeClassBin bin : bins) {
             bin.trim();
@@ -257,6 +260,8 @@ final class PageHeap implements ThreadStacks.Backing {
                 Chunk chunk = chunks.get(i);
                 if (chunk.usedPages() == 0) {
                     release(chunk);
+                } else {
+                    chunk.discardFreePages();
                 }
             }
         }

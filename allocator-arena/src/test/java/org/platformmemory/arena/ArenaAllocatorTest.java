@@ -120,6 +120,36 @@ class ArenaAllocatorTest {
     }
 
     @Test
+    void shouldGiveTheFreePagesOfChunksStillInUseBackOnTrim() {
+        ArenaAllocator a = open(Map.of("arena.threadCache", "false"));
+        try {
+            long[] blocks = new long[200_000];
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i] = a.allocate(48, 16);
+                NativeMemory.fill(blocks[i], 48, (byte) 1);
+            }
+            long mapped = a.mappedBytes();
+            assertTrue(a.residentBytes() >= 200_000L * 48, "written: " + a.residentBytes());
+            for (int i = 0; i < blocks.length; i++) {
+                if (i % 50_000 != 0) { // a block every 50,000 keeps its slab, and so its chunk, mapped
+                    a.free(blocks[i], 48, 16);
+                }
+            }
+            a.trim();
+            assertTrue(a.mappedBytes() > 0 && a.mappedBytes() <= mapped, "the chunks with a live block stay mapped");
+            assertTrue(a.residentBytes() <= 4 * 64 * 1024, "but only the slabs in use stay resident: " + a.residentBytes());
+            for (int i = 0; i < blocks.length; i += 50_000) {
+                assertTrue(NativeMemory.mismatch(blocks[i], 48, (byte) 1) == -1, "a live block keeps its bytes");
+                a.free(blocks[i], 48, 16);
+            }
+            a.trim();
+            assertEquals(0, a.mappedBytes(), "empty, every chunk goes");
+        } finally {
+            a.close();
+        }
+    }
+
+    @Test
     void shouldTakeNewChunksReadyMadeAndKeepReleasedOnesReadyUpToTheTarget() throws InterruptedException {
         ArenaAllocator a = open(Map.of("arena.retainChunks", "0", "arena.readyChunks", "2"));
         try {

@@ -280,6 +280,35 @@ public final class LiveBlockSet {
         return 0;
     }
 
+    /** The slots of every stripe's table: the room the set holds (for tests and reports). */
+    long capacity() {
+        long total = 0;
+        for (LiveStripe s : stripes) {
+            lock(s);
+            try {
+                total += s.table.length;
+            } finally {
+                unlock(s);
+            }
+        }
+        return total;
+    }
+
+    /**
+     * Gives back the room that many blocks once needed: each stripe's table shrinks while it is at most an
+     * eighth full, one stripe at a time under its lock. For a trim, not a hot path.
+     */
+    public void compact() {
+        for (LiveStripe s : stripes) {
+            lock(s);
+            try {
+                s.shrink();
+            } finally {
+                unlock(s);
+            }
+        }
+    }
+
     /**
      * Visits every live address, one stripe at a time under that stripe's lock, so that no visited block
      * can be freed while it is being looked at. The visitor must not call back into this set.

@@ -105,8 +105,23 @@ final class LiveStripe {
     }
 
     private void grow() {
+        rehash(table.length * 2);
+    }
+
+    /** Halves the table while it is at most an eighth full (a table never shrinks by itself). */
+    void shrink() {
+        int capacity = table.length;
+        while (capacity > INITIAL_CAPACITY && (long) size * 8 <= capacity) {
+            capacity /= 2;
+        }
+        if (capacity < table.length) {
+            rehash(capacity);
+        }
+    }
+
+    private void rehash(int capacity) {
         long[] old = table;
-        long[] t = new long[old.length * 2];
+        long[] t = new long[capacity];
         int m = t.length - 1;
         for (long a : old) {
             if (a != 0) {

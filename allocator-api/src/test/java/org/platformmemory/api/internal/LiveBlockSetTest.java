@@ -46,6 +46,27 @@ class LiveBlockSetTest {
     }
 
     @Test
+    void shouldShrinkItsTablesOnCompactAndKeepEveryAddressLeft() {
+        LiveBlockSet set = new LiveBlockSet(4);
+        for (long i = 1; i <= 100_000; i++) {
+            set.add(i << 4, LiveBlockSet.ALLOCATED);
+        }
+        assertTrue(set.capacity() >= 200_000, "grown to hold them: " + set.capacity());
+        for (long i = 1; i <= 100_000; i++) {
+            if (i % 100 != 0) {
+                set.remove(i << 4, LiveBlockSet.FREED);
+            }
+        }
+        set.compact();
+        assertTrue(set.capacity() <= 8 * 1000 + 4 * LiveStripe.INITIAL_CAPACITY, "shrunk: " + set.capacity());
+        for (long i = 1; i <= 100_000; i++) {
+            assertEquals(i % 100 == 0, set.contains(i << 4), "address " + i);
+        }
+        set.add(7, LiveBlockSet.ALLOCATED);
+        assertTrue(set.contains(7) && set.remove(7, LiveBlockSet.FREED) && set.size() == 1000, "and works on");
+    }
+
+    @Test
     void shouldSumTheBytesCountedInOverEveryStripe() {
         LiveBlockSet set = new LiveBlockSet(4);
         long expected = 0;

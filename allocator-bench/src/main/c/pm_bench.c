@@ -21,7 +21,7 @@
  * warm-up, then one pass measuring peak RSS growth over peak live bytes, then a throughput pass and a
  * sampled latency pass. "big-block", in a fresh process too, allocates one 512 MiB block (a level's
  * pool) plain and one cleared, and reads how much of each is resident after the allocation and after
- * half of it is written. "mass" runs the speed run's mass-N-alloc/-free alone.
+ * half of it is written. "mass" runs the speed run's mass-N-alloc/-free alone, then its memory records.
  *
  * The output file (read by org.platformmemory.bench.report.HarnessOutput) has one record a line:
  *   pm-bench 1
@@ -35,7 +35,9 @@
  *   memory POINT RSS ANON                what the process holds beyond what it held when main began,
  *                                        in bytes (VmRSS, RssAnon): "start" right after the subject's
  *                                        first call (the layer's start), "end" after the speed workloads
- *                                        have run and freed their blocks (speed only)
+ *                                        have run and freed their blocks, "trimmed" after the subject then
+ *                                        gave its free memory back (Platform_Mem_Trim, malloc_trim(0),
+ *                                        jemalloc's purge of every arena, mi_collect) (speed and mass)
  *   block NAME BYTES ALLOC_NS RESIDENT_AFTER_ALLOC RESIDENT_AFTER_TOUCH FREE_NS
  *                                        a big block (big-block only): the allocation call's wall time,
  *                                        the block's resident bytes (mincore) right after it and after a
@@ -66,6 +68,7 @@
 #elif defined(PM_BENCH_MIMALLOC)
 #  include <mimalloc.h>
 #else
+#  include <malloc.h>
 #  include "platform_memory.h"
 #  include "pm_bench_insights.h"
 #endif
@@ -78,6 +81,7 @@ typedef struct Subject {
     void *(*alloc_clear)(size_t size); /* zeroed: PLATFORM_MEM_CLEAR, calloc */
     void (*free)(void *ptr, size_t size);
     void *(*realloc)(void *ptr, size_t old_size, size_t new_size);
+    void (*trim)(void); /* gives free memory back to the system: Platform_Mem_Trim, malloc_trim, purge, collect */
 } Subject;
 
 #if defined(PM_BENCH_JEMALLOC)
@@ -85,18 +89,23 @@ static void *peer_alloc(size_t size) { return malloc(size); }
 static void *peer_alloc_clear(size_t size) { return calloc(1, size); }
 static void peer_free(void *ptr, size_t size) { (void) size; free(ptr); }
 static void *peer_realloc(void *ptr, size_t old_size, size_t new_size) { (void) old_size; return realloc(ptr, new_size); }
+#define PM_STRING(x) PM_STRING_(x)
+#define PM_STRING_(x) #x
+static void peer_trim(void) { mallctl("arena." PM_STRING(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL, NULL, 0); }
 static const char *PEER_NAME = "jemalloc";
 #elif defined(PM_BENCH_MIMALLOC)
 static void *peer_alloc(size_t size) { return mi_malloc(size); }
 static void *peer_alloc_clear(size_t size) { return mi_calloc(1, size); }
 static void peer_free(void *ptr, size_t size) { (void) size; mi_free(ptr); }
 static void *peer_realloc(void *ptr, size_t old_size, size_t new_size) { (void) old_size; return mi_realloc(ptr, new_size); }
+static void peer_trim(void) { mi_collect(true); }
 static const char *PEER_NAME = "mimalloc";
 #else
 static void *peer_alloc(size_t size) { return malloc(size); }
 static void *peer_alloc_clear(size_t size) { return calloc(1, size); }
 static void peer_free(void *ptr, size_t size) { (void) size; free(ptr); }
 static void *peer_realloc(void *ptr, size_t old_size, size_t new_size) { (void) old_size; return realloc(ptr, new_size); }
+static void peer_trim(void) { malloc_trim(0); }
 static const char *PEER_NAME = "glibc";
 
 static void *abi_alloc(size_t size) { return Platform_Alloc(size, PLATFORM_MEM_NORMAL); }
@@ -118,6 +127,7 @@ static void *abi_alloc_clear_tagged(size_t size) {
 }
 static void abi_free(void *ptr, size_t size) { Platform_Free(ptr, size); }
 static void *abi_realloc(void *ptr, size_t old_size, size_t new_size) { return Platform_Realloc(ptr, old_size, new_size); }
+static void abi_trim(void) { Platform_Mem_Trim(); }
 #endif
 
 static Subject subject;
@@ -1342,6 +1352,18 @@ static void measure_big_blocks(void) {
 
 /* ---- main ------------------------------------------------------------------------------------------ */
 
+/* The memory records (kB figures from /proc/self/status, written as bytes added since main began): after
+ * the subject's first call, now, and after the subject's trim. */
+static void memory_points(size_t rss_at_main, size_t anon_at_main, size_t rss_at_start, size_t anon_at_start) {
+    long long rss0 = (long long) rss_at_main, anon0 = (long long) anon_at_main;
+    fprintf(out, "memory start %lld %lld\nmemory end %lld %lld\n", ((long long) rss_at_start - rss0) * 1024,
+            ((long long) anon_at_start - anon0) * 1024, ((long long) read_status_kb("VmRSS:") - rss0) * 1024,
+            ((long long) read_status_kb("RssAnon:") - anon0) * 1024);
+    subject.trim();
+    fprintf(out, "memory trimmed %lld %lld\n", ((long long) read_status_kb("VmRSS:") - rss0) * 1024,
+            ((long long) read_status_kb("RssAnon:") - anon0) * 1024);
+}
+
 static void usage(void) {
     fprintf(stderr, "usage: pm_bench --subject NAME --out FILE [--workloads speed|frame-mix|realloc-growth|"
                     "trace-replay|big-block|mass] [--scale N] [--samples N] [--max-threads N] [--trace FILE]\n");
@@ -1382,7 +1404,7 @@ int main(int argc, char **argv) {
     size_t rss_at_main = read_status_kb("VmRSS:"), anon_at_main = read_status_kb("RssAnon:");
     uint64_t start_t0 = wall_ns();
     if (strcmp(name, PEER_NAME) == 0) {
-        subject = (Subject) {PEER_NAME, peer_alloc, peer_alloc_clear, peer_free, peer_realloc};
+        subject = (Subject) {PEER_NAME, peer_alloc, peer_alloc_clear, peer_free, peer_realloc, peer_trim};
     } else {
 #if defined(PM_BENCH_JEMALLOC) || defined(PM_BENCH_MIMALLOC)
         fprintf(stderr, "pm_bench: this binary measures %s only, not '%s'\n", PEER_NAME, name);
@@ -1396,7 +1418,7 @@ int main(int argc, char **argv) {
             return 3;
         }
         subject = (Subject) {name, insights ? abi_alloc_tagged : abi_alloc,
-                             insights ? abi_alloc_clear_tagged : abi_alloc_clear, abi_free, abi_realloc};
+                             insights ? abi_alloc_clear_tagged : abi_alloc_clear, abi_free, abi_realloc, abi_trim};
         if (insights) {
             pm_insights_start();
         }
@@ -1483,10 +1505,7 @@ int main(int argc, char **argv) {
         pthread_mutex_destroy(&pc->lock);
         free(pc);
         measure_mass(500000 * scale); /* 5 million at scale 10 */
-        long long rss0 = (long long) rss_at_main, anon0 = (long long) anon_at_main;
-        fprintf(out, "memory start %lld %lld\nmemory end %lld %lld\n", ((long long) rss_at_start - rss0) * 1024,
-                ((long long) anon_at_start - anon0) * 1024, ((long long) read_status_kb("VmRSS:") - rss0) * 1024,
-                ((long long) read_status_kb("RssAnon:") - anon0) * 1024);
+        memory_points(rss_at_main, anon_at_main, rss_at_start, anon_at_start);
     } else if (strcmp(workloads, "frame-mix") == 0) {
         measure("frame-mix", 1, run_frame_mix, 80 * scale, 0, 1);
     } else if (strcmp(workloads, "realloc-growth") == 0) {
@@ -1495,6 +1514,7 @@ int main(int argc, char **argv) {
         measure_big_blocks();
     } else if (strcmp(workloads, "mass") == 0) {
         measure_mass(500000 * scale); /* the speed run's mass-N workloads alone */
+        memory_points(rss_at_main, anon_at_main, rss_at_start, anon_at_start);
     } else if (strcmp(workloads, "trace-replay") == 0) {
         if (trace_path == NULL) {
             fprintf(stderr, "pm_bench: trace-replay needs --trace FILE\n");

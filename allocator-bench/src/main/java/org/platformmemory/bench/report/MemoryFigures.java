@@ -6,14 +6,19 @@ package org.platformmemory.bench.report;
  *
  * @param subject the backend or native peer
  * @param kind    {@code backend} or {@code peer}
- * @param point   {@code start} (right after the first call) or {@code end} (after the workloads freed their blocks)
+ * @param point   {@code start} (right after the first call), {@code end} (after the workloads freed their blocks)
+ *                or {@code trimmed} (after that, once the subject gave its free memory back)
  * @param rssMiB  resident memory added, MiB
  * @param anonMiB anonymous resident memory added, MiB
  */
 public record MemoryFigures(String subject, String kind, String point, Spread rssMiB, Spread anonMiB) {
 
-    /** @return the point as the reports name it: "after start", "after workloads" */
+    /** @return the point as the reports name it: "after start", "after workloads", "after trim" */
     public String label() {
-        return point.equals("end") ? "after workloads" : "after " + point;
+        return switch (point) {
+            case "end" -> "after workloads";
+            case "trimmed" -> "after trim";
+            default -> "after " + point;
+        };
     }
 }

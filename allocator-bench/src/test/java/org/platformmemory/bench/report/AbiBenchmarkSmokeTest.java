@@ -111,7 +111,7 @@ class AbiBenchmarkSmokeTest {
             }
         }
         for (String subject : subjects) {
-            for (String point : List.of("start", "end")) {
+            for (String point : List.of("start", "end", "trimmed")) {
                 MemoryFigures m = report.memory().stream().filter(f -> f.subject().equals(subject) && f.point().equals(point))
                     .findFirst().orElseThrow(() -> new AssertionError(subject + " has no memory figure after " + point));
                 assertEquals(3, m.rssMiB().runs(), subject + " " + point + ": RSS from each of the 3 rounds");

@@ -268,6 +268,16 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
         return true;
     }
 
+    /**
+     * Makes ready, ahead of need, what a process's first big, aligned or cleared block would otherwise make
+     * on the thread that asks for it: the links to the system calls that map and discard pages (a few
+     * milliseconds each in a cold JVM). For a background thread after the start; idempotent.
+     */
+    public static void prepare() {
+        Pages.link();
+        CHeap.canTrim();
+    }
+
     /** The bytes the backend holds from the system for blocks ({@link Allocator#mappedBytes}), -1 if unknown. */
     public long mappedBytes() {
         return closed ? 0 : backend.mappedBytes();

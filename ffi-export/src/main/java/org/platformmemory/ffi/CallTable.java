@@ -11,6 +11,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
+import org.platformmemory.api.TrackedAllocator;
+
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -21,7 +23,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>Making a stub costs several milliseconds (the JDK spins its adapter classes, which no ahead-of-time
  * cache keeps), and a start needs only a few of them: {@link NativeExports#install} makes those
  * ({@link #stub(String)}), the shim asks for any other the first time it calls it ({@link #entry}), and a
- * short-lived daemon thread makes the rest just after the first start ({@link #makeTheRestSoon}), so a
+ * short-lived daemon thread makes the rest just after the first start ({@link #makeTheRestSoon}), then links
+ * the page calls a first big block needs ({@link TrackedAllocator#prepare}), so a
  * game seldom waits for one. The table lives as long as the JVM; a slot holds its stub once made, else 0
  * (the shim calls its stand-in for such a slot). Thread-safe: one lock guards the table's slots.
  */
@@ -88,6 +91,11 @@ final class CallTable {
                     if (entry(i) == 0) {
                         return; // reported; the shim asks again when it needs the entry
                     }
+                }
+                try {
+                    TrackedAllocator.prepare(); // the page calls a first big block would link
+                } catch (RuntimeException | LinkageError e) {
+                    // linked on first use instead, where a failure is reported
                 }
             });
         }

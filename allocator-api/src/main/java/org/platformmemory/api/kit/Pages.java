@@ -177,6 +177,24 @@ public final class Pages {
         }
     }
 
+    /**
+     * Links every call this class makes (mmap, munmap, mremap, madvise, mincore) and the call sites that
+     * invoke them, by making each call once on two pages of its own: a cold JVM takes milliseconds to link
+     * each. For a background thread after the start, so that the first big or cleared block of a game does
+     * not pay for it. Idempotent.
+     */
+    public static void link() {
+        long base = map(2 * SIZE, 2 * SIZE);
+        if (base == 0) {
+            return; // nothing to link with; the calls link on first use
+        }
+        touch(base, SIZE);
+        discard(base, SIZE);
+        resident(base, 2 * SIZE);
+        long moved = remap(base, 2 * SIZE, 4 * SIZE);
+        unmap(moved != 0 ? moved : base, moved != 0 ? 4 * SIZE : 2 * SIZE);
+    }
+
     /** {@code size} rounded up to whole pages (0 or less stays as it is: nothing to map). */
     public static long roundUp(long size) {
         return size <= 0 ? size : (size + SIZE - 1) & -SIZE;

@@ -28,6 +28,18 @@ class PagesTest {
     }
 
     @Test
+    void shouldLinkEveryCallAheadOfNeedAndAgain() {
+        Pages.link();
+        Pages.link();
+        long base = Pages.map(Pages.SIZE, Pages.SIZE);
+        Pages.touch(base, Pages.SIZE);
+        assertEquals(Pages.SIZE, Pages.resident(base, Pages.SIZE));
+        assertEquals(Pages.SIZE, Pages.discard(base, Pages.SIZE), "a whole page given back");
+        assertEquals(0, Pages.resident(base, Pages.SIZE));
+        Pages.unmap(base, Pages.SIZE);
+    }
+
+    @Test
     void shouldAlignTheBaseBeyondAPage() {
         for (long alignment : new long[] {Pages.SIZE, 64 << 10, 2 * MIB, 64 * MIB}) {
             long base = Pages.map(3 * MIB + 5, alignment);

@@ -50,7 +50,7 @@ extern "C" {
 #define PLATFORM_MEM_ERR_DOUBLE_FREE       1  /* a block freed twice */
 #define PLATFORM_MEM_ERR_INVALID_POINTER   2  /* a pointer the layer never handed out */
 #define PLATFORM_MEM_ERR_INTERIOR_POINTER  3  /* a pointer into the middle of a live block */
-#define PLATFORM_MEM_ERR_SIZE_MISMATCH     4  /* a wrong non-zero size; the recorded one was used */
+#define PLATFORM_MEM_ERR_SIZE_MISMATCH     4  /* a wrong non-zero size (the recorded one was used), or a discard outside the block */
 #define PLATFORM_MEM_ERR_SIZE_OVERFLOW     5  /* a size such as SIZE_MAX that overflows with the header */
 #define PLATFORM_MEM_ERR_BAD_ALIGNMENT     6  /* not a power of two, or above 1 GiB */
 #define PLATFORM_MEM_ERR_REALLOC_FREED     7  /* realloc of a freed block */
@@ -227,7 +227,7 @@ PLATFORM_MEMORY_API size_t Platform_Mem_Size(const void *ptr);
  * read as zero, and the whole pages among them are given back to the system (no longer resident until
  * written again). The block stays live, with its size. Returns 1; 0 when block is not a live block's start
  * (PLATFORM_MEM_ERR_INVALID_POINTER and its kin) or the range is not inside it
- * (PLATFORM_MEM_ERR_SIZE_MISMATCH), with nothing touched. size 0: 1, nothing done. */
+ * (PLATFORM_MEM_ERR_SIZE_MISMATCH), with nothing touched. size 0 within a live block: 1, nothing done. */
 PLATFORM_MEMORY_API int Platform_Mem_Discard(void *block, size_t offset, size_t size);
 
 /* Gives memory that no block uses back to the system: the calling thread's cached free blocks, then the

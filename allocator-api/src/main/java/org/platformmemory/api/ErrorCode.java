@@ -13,7 +13,10 @@ public enum ErrorCode {
     INVALID_POINTER(2),
     /** A pointer into the middle of a live block instead of its start. */
     INTERIOR_POINTER(3),
-    /** A non-zero size on free/realloc that disagrees with the recorded one; the recorded one is used. */
+    /**
+     * A non-zero size on free/realloc that disagrees with the recorded one (the recorded one is used), or
+     * a discarded range that is not inside its block (nothing is done).
+     */
     SIZE_MISMATCH(4),
     /** A size so large that it overflows once the layer's header is added, such as C's SIZE_MAX. */
     SIZE_OVERFLOW(5),

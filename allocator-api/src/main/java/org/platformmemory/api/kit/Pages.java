@@ -68,18 +68,18 @@ public final class Pages {
         // mapped with room to spare: the pages before the aligned base and after its end go back
         long base = (raw + align - 1) & -align;
         if (base > raw) {
-            Mapping.munmap(raw, base - raw);
+            Unmapping.munmap(raw, base - raw);
         }
         long tail = raw + span - (base + bytes);
         if (tail > 0) {
-            Mapping.munmap(base + bytes, tail);
+            Unmapping.munmap(base + bytes, tail);
         }
         return base;
     }
 
     /** Gives back a mapping {@link #map} made of {@code size} bytes (rounded up to pages as there). */
     public static void unmap(long base, long size) {
-        Mapping.munmap(base, roundUp(size));
+        Unmapping.munmap(base, roundUp(size));
     }
 
     /**
@@ -200,13 +200,12 @@ public final class Pages {
         return size <= 0 ? size : (size + SIZE - 1) & -SIZE;
     }
 
-    // mmap and munmap: linked on the first mapping. Each group of calls has a holder of its own, so
-    // that a backend that only discards (its memory comes from elsewhere) links one call, not four:
-    // a downcall handle costs a few milliseconds to make in a cold JVM.
+    // mmap: linked on the first mapping. Each call has a holder of its own, so that a start links only
+    // what its first block needs (a chunk is mapped, nothing unmapped yet) and a backend that only
+    // discards links madvise alone: a downcall costs milliseconds to link in a cold JVM.
     private static final class Mapping {
         private static final MethodHandle MMAP = link("mmap",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-        private static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
 
         static long mmap(long length) {
             try {
@@ -215,6 +214,11 @@ public final class Pages {
                 throw new IllegalStateException("mmap failed", t);
             }
         }
+    }
+
+    // munmap: linked on the first unmapping (or the first aligned mapping's trim)
+    private static final class Unmapping {
+        private static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
 
         static void munmap(long address, long length) {
             try {

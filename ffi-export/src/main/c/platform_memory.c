@@ -524,6 +524,7 @@ static int pm_start_locked(const char *options) {
         return PLATFORM_MEM_ERR_START;
     }
     int result = PLATFORM_MEM_ERR_START;
+    jint start_settings = 0; /* NativeExports.startSettings: the log level (bits 0-7), failOnError (bit 8) */
     pm_error[0] = '\0';
     jclass exports = pm_find_exports(env);
     if (exports == NULL) {
@@ -533,10 +534,13 @@ static int pm_start_locked(const char *options) {
         jmethodID install = (*env)->GetStaticMethodID(env, exports, "install", "(Ljava/lang/String;JJ)J");
         jmethodID backend = (*env)->GetStaticMethodID(env, exports, "backendName", "()Ljava/lang/String;");
         jmethodID entry = (*env)->GetStaticMethodID(env, exports, "entry", "(I)J");
-        jstring text = install != NULL && backend != NULL && entry != NULL ? (*env)->NewStringUTF(env, options) : NULL;
+        jmethodID settings = (*env)->GetStaticMethodID(env, exports, "startSettings", "()I");
+        jstring text = install != NULL && backend != NULL && entry != NULL && settings != NULL
+            ? (*env)->NewStringUTF(env, options) : NULL;
         if (text == NULL) {
-            pm_take_exception(env, "NativeExports.install(String, long, long), backendName() or entry(int) is "
-                                   "missing: the jars and libplatform_memory.so come from different builds");
+            pm_take_exception(env, "NativeExports.install(String, long, long), backendName(), entry(int) or "
+                                   "startSettings() is missing: the jars and libplatform_memory.so come from "
+                                   "different builds");
         } else {
             if (pm.exports == NULL) {
                 pm.exports = (jclass) (*env)->NewGlobalRef(env, exports);
@@ -547,6 +551,9 @@ static int pm_start_locked(const char *options) {
             jstring name = NULL;
             if (!(*env)->ExceptionCheck(env) && table != 0) {
                 name = (jstring) (*env)->CallStaticObjectMethod(env, exports, backend);
+            }
+            if (!(*env)->ExceptionCheck(env) && table != 0) {
+                start_settings = (*env)->CallStaticIntMethod(env, exports, settings);
             }
             if ((*env)->ExceptionCheck(env)) {
                 pm_take_exception(env, "NativeExports.install failed");
@@ -566,9 +573,9 @@ static int pm_start_locked(const char *options) {
     }
     if (result == PLATFORM_MEM_OK) {
         snprintf(pm.options, sizeof pm.options, "%s", options);
-        atomic_store(&pm.log_level, pm.calls.log_level());
+        atomic_store(&pm.log_level, (int) (start_settings & 0xFF));
         atomic_store(&pm.errors_since_start, 0);
-        int failing = pm.calls.fail_on_error();
+        int failing = (int) (start_settings >> 8 & 1);
         if (failing && !atomic_exchange(&pm.exit_check, 1)) {
             atexit(pm_exit_check);
         }

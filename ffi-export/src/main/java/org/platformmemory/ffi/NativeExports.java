@@ -119,9 +119,9 @@ public final class NativeExports {
             try {
                 cache = ShimCache.start(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()),
                     fastPath, cacheLargest);
-                // what every start reads, and the first allocation's way in (the caches' refill, or the facade)
-                for (String name : new String[] {"logLevel", "failOnError", "cacheLimit",
-                        cache != null ? "cacheRefill" : "alloc"}) {
+                // what the caches' start reads, and the first allocation's way in (the caches' refill, or the
+                // facade); the log level and failOnError go to the shim through JNI (startSettings)
+                for (String name : new String[] {"cacheLimit", cache != null ? "cacheRefill" : "alloc"}) {
                     CallTable.stub(name);
                 }
             } catch (Throwable t) {
@@ -137,6 +137,15 @@ public final class NativeExports {
             reportToC(ERR_START, "the Java side failed to start: " + t, 0);
             return 0;
         }
+    }
+
+    /**
+     * What the shim reads once per start, for it once {@link #install} has returned: the log level (bits
+     * 0-7: 0 quiet, 1 errors, 2 verbose) and whether errors fail the run (bit 8). Called through JNI, so
+     * that a start makes no upcall stub for them (a stub costs milliseconds to make).
+     */
+    public static int startSettings() {
+        return logLevel() | failOnError() << 8;
     }
 
     /** The active backend's name, for the shim once {@link #install} has returned. Called through JNI. */

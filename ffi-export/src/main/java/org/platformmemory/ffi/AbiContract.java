@@ -113,7 +113,19 @@ public final class AbiContract {
 
     /** {@code allocAligned} -> {@code alloc_aligned}: a Java entry's name as the shim's field. */
     static String cName(String javaName) {
-        return javaName.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
+        // a loop, not a regular expression: this runs for every entry at each start, in cold code
+        StringBuilder out = new StringBuilder(javaName.length() + 4);
+        for (int i = 0; i < javaName.length(); i++) {
+            char c = javaName.charAt(i);
+            if (i > 0 && c >= 'A' && c <= 'Z') {
+                char before = javaName.charAt(i - 1);
+                if (before >= 'a' && before <= 'z' || before >= '0' && before <= '9') {
+                    out.append('_');
+                }
+            }
+            out.append(Character.toLowerCase(c));
+        }
+        return out.toString();
     }
 
     /**

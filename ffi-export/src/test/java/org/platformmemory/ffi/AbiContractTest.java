@@ -55,6 +55,19 @@ class AbiContractTest {
     }
 
     @Test
+    void shouldNameEveryEntryAndServiceInTheShimsStyle() {
+        for (String name : new String[] {"alloc", "allocAligned", "cacheTagTotals", "heapSize", "x2Y", "ABc", "aBC"}) {
+            // the rule, as a regular expression: an upper-case letter after a lower-case one or a digit starts a word
+            String expected = name.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
+            assertEquals(expected, AbiContract.cName(name), name);
+        }
+        for (var entry : CallTable.entries()) {
+            assertEquals(entry.getKey().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT),
+                AbiContract.cName(entry.getKey()));
+        }
+    }
+
+    @Test
     void shouldAcceptTheRealShim() {
         assertNull(check(shim), () -> check(shim) + "\n" + shim);
     }

@@ -514,6 +514,67 @@ static void trim(const char *backend) {
     free(blocks);
 }
 
+/* Trims while other threads allocate, write, check and free: every block keeps its bytes, no error is
+ * reported, and the counts come back to zero. Bounded: about a second. */
+enum { TRIM_WORKERS = 2, TRIM_SLOTS = 4096 };
+static atomic_int trim_stop;
+static atomic_int trim_damaged;
+
+static void *trim_worker(void *arg) {
+    unsigned seed = (unsigned) (uintptr_t) arg;
+    static _Thread_local void *slots[TRIM_SLOTS];
+    static _Thread_local size_t sizes[TRIM_SLOTS];
+    memset(slots, 0, sizeof slots);
+    while (!atomic_load(&trim_stop)) {
+        size_t i = rand_r(&seed) % TRIM_SLOTS;
+        if (slots[i] != NULL) {
+            if (!holds(slots[i], sizes[i], (unsigned char) i)) {
+                atomic_fetch_add(&trim_damaged, 1);
+            }
+            Platform_Free(slots[i], sizes[i]);
+        }
+        sizes[i] = 16 + (size_t) (rand_r(&seed) % (i % 64 == 0 ? 300000 : 2000));
+        slots[i] = Platform_Alloc(sizes[i], 0);
+        if (slots[i] != NULL) {
+            fill(slots[i], sizes[i], (unsigned char) i);
+        }
+    }
+    for (size_t i = 0; i < TRIM_SLOTS; i++) {
+        if (slots[i] != NULL && !holds(slots[i], sizes[i], (unsigned char) i)) {
+            atomic_fetch_add(&trim_damaged, 1);
+        }
+        Platform_Free(slots[i], sizes[i]);
+    }
+    return NULL;
+}
+
+static void trim_race(const char *backend) {
+    int seen = atomic_load(&reports);
+    pthread_t workers[TRIM_WORKERS];
+    for (uintptr_t w = 0; w < TRIM_WORKERS; w++) {
+        pthread_create(&workers[w], NULL, trim_worker, (void *) (w + 1));
+    }
+    struct timespec began, now;
+    clock_gettime(CLOCK_MONOTONIC, &began);
+    int trims = 0;
+    do {
+        Platform_Mem_Trim();
+        trims++;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((now.tv_sec - began.tv_sec) * 1000 + (now.tv_nsec - began.tv_nsec) / 1000000 < 1000);
+    atomic_store(&trim_stop, 1);
+    for (int w = 0; w < TRIM_WORKERS; w++) {
+        pthread_join(workers[w], NULL);
+    }
+    printf("trim race (%s): %d trims beside %d threads\n", backend, trims, TRIM_WORKERS);
+    CHECK(trims > 1, "%s: trimmed more than once", backend);
+    CHECK(atomic_load(&trim_damaged) == 0, "%s: every block kept its bytes through the trims (%d damaged)", backend,
+          atomic_load(&trim_damaged));
+    CHECK(atomic_load(&reports) == seen, "%s: no error reported (%d)", backend, atomic_load(&reports) - seen);
+    CHECK(Platform_Mem_GetCount() == 0 && Platform_Mem_GetAllocated() == 0, "%s: every block freed, counted exactly",
+          backend);
+}
+
 int main(int argc, char **argv) {
     const char *backend = argc > 1 ? argv[1] : "system";
     const char *scenario = argc > 2 ? argv[2] : "heaps";
@@ -557,6 +618,10 @@ int main(int argc, char **argv) {
     } else if (strcmp(scenario, "trim") == 0) {
         if (start(backend, "")) {
             trim(backend);
+        }
+        Platform_Mem_Shutdown();
+        if (start(backend, "")) {
+            trim_race(backend);
         }
     } else if (strcmp(scenario, "start-once") == 0) {
         CHECK(Platform_Mem_Init("backend=nope") == PLATFORM_MEM_ERR_START, "an unknown backend fails");

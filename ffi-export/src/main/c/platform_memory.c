@@ -535,12 +535,13 @@ static int pm_start_locked(const char *options) {
         jmethodID backend = (*env)->GetStaticMethodID(env, exports, "backendName", "()Ljava/lang/String;");
         jmethodID entry = (*env)->GetStaticMethodID(env, exports, "entry", "(I)J");
         jmethodID settings = (*env)->GetStaticMethodID(env, exports, "startSettings", "()I");
-        jstring text = install != NULL && backend != NULL && entry != NULL && settings != NULL
+        jmethodID caches = (*env)->GetStaticMethodID(env, exports, "startCaches", "()J");
+        jstring text = install != NULL && backend != NULL && entry != NULL && settings != NULL && caches != NULL
             ? (*env)->NewStringUTF(env, options) : NULL;
         if (text == NULL) {
-            pm_take_exception(env, "NativeExports.install(String, long, long), backendName(), entry(int) or "
-                                   "startSettings() is missing: the jars and libplatform_memory.so come from "
-                                   "different builds");
+            pm_take_exception(env, "NativeExports.install(String, long, long), backendName(), entry(int), "
+                                   "startSettings() or startCaches() is missing: the jars and "
+                                   "libplatform_memory.so come from different builds");
         } else {
             if (pm.exports == NULL) {
                 pm.exports = (jclass) (*env)->NewGlobalRef(env, exports);
@@ -564,6 +565,18 @@ static int pm_start_locked(const char *options) {
                     (*env)->ReleaseStringUTFChars(env, name, chars);
                 }
                 result = pm_take_table((const PmTable *) (intptr_t) table);
+                if (result == PLATFORM_MEM_OK) {
+                    /* the caches start here, while this thread can still ask Java through JNI: their depot is
+                     * reset first, then Java starts its keeper and says how large a block they serve */
+                    pm_tags_reset();
+                    pm_cache_start(&pm.calls);
+                    jlong largest = (*env)->CallStaticLongMethod(env, exports, caches);
+                    if ((*env)->ExceptionCheck(env)) { /* it catches everything; should it not, the caches stay off */
+                        (*env)->ExceptionClear(env);
+                        largest = 0;
+                    }
+                    pm_cache_open(largest > 0 ? (size_t) largest : 0);
+                }
             }
             (*env)->DeleteLocalRef(env, text);
         }
@@ -580,8 +593,6 @@ static int pm_start_locked(const char *options) {
             atexit(pm_exit_check);
         }
         atomic_store(&pm.fail_on_error, failing);
-        pm_tags_reset();
-        pm_cache_start(&pm.calls);
         int64_t took = pm_jvm_now_us() - began;
         atomic_store(&pm.start_us, (unsigned long long) took);
         if (atomic_load(&pm.log_level) >= PM_LOG_VERBOSE) {

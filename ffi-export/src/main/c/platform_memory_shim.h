@@ -52,14 +52,11 @@ typedef int64_t *pm_i64_ptr;
     X(check_heap, pm_i32, (void)) /* damaged blocks found (guards, quarantine fills), each reported */ \
     X(shutdown, void, (void)) \
     X(stat, pm_u64, (pm_i32)) /* one PM_STAT_* figure, without building the whole struct */ \
-    X(cache_limit, pm_size, (void)) /* the largest size the per-thread caches may serve; 0: none */ \
     X(cache_refill, pm_i32, (pm_size, pm_ptr, pm_i32)) /* lends up to n blocks of a class size */ \
     X(cache_release, void, (pm_size, pm_ptr, pm_i32)) /* takes n lent blocks back */ \
     X(free_if_live, pm_i64, (pm_ptr, pm_size)) /* freed (0); not live: unknown (1), or known (3) */ \
     X(realloc_if_live, pm_ptr, (pm_ptr, pm_size, pm_size)) /* realloc'd; not live: 1 unknown, 3 known */ \
     X(report, void, (pm_i32, pm_cstr, pm_ptr)) /* an error the shim found: counted and told */ \
-    X(log_level, pm_i32, (void)) /* what the shim prints (allocator.log): 0 quiet, 1 errors, 2 verbose */ \
-    X(fail_on_error, pm_i32, (void)) /* 1: errors fail the run (allocator.failOnError) */ \
     X(tag_id, pm_i32, (pm_cstr)) /* a tag name's id, made on first use (0: none left, reported) */ \
     X(set_mode, void, (pm_i32)) /* this thread's tag (bits 0-7) and forbidden flag (PM_MODE_FORBID) */ \
     X(set_tag_budget, pm_i32, (pm_cstr, pm_size, pm_size)) \

@@ -1396,8 +1396,9 @@ PM_HIDDEN void pm_cache_start(const PmCalls *calls) {
     pm_depot.bytes = 0; /* blocks a thread left here after the stop belong to the closed facade: forgotten */
     pm_depot.stop = 0;
     pthread_mutex_unlock(&pm_depot.lock);
-    /* Java starts its depot keeper when asked, now that the depot is ready for it */
-    size_t largest = calls->cache_limit();
+}
+
+PM_HIDDEN void pm_cache_open(size_t largest) {
     atomic_store_explicit(&pm_cache.largest, largest > PM_CACHE_LARGEST ? PM_CACHE_LARGEST : largest,
                           memory_order_release);
 }

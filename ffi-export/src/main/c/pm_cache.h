@@ -200,8 +200,10 @@ PM_HIDDEN int pm_cache_discard(void *ptr, size_t offset, size_t size, int *handl
 /* Platform_Mem_Trim's part here: the calling thread's cached blocks go back to the facade. */
 PM_HIDDEN void pm_cache_trim(void);
 PM_HIDDEN size_t pm_cache_dump(void);
-/* The layer started (the table is installed) or is stopping (before the facade closes). */
+/* The layer started (the table is installed: a new epoch, the depot emptied), then its caches open for
+ * requests up to largest bytes (0: they stay off), or it is stopping (before the facade closes). */
 PM_HIDDEN void pm_cache_start(const PmCalls *calls);
+PM_HIDDEN void pm_cache_open(size_t largest);
 PM_HIDDEN void pm_cache_stop(void);
 
 enum { PM_CACHE_DONE = 1, PM_CACHE_NOT_MINE = 0 };

@@ -145,10 +145,6 @@ static void *fake_realloc_if_live(void *ptr, size_t old_size, size_t new_size) {
     return (void *) 1;
 }
 
-static int32_t fake_zero(void) {
-    return 0;
-}
-
 static int32_t fake_tag_id(const char *name) {
     (void) name;
     atomic_fetch_add(&unexpected_calls, 1);
@@ -164,14 +160,11 @@ static PmCalls fake_table = {
     .free = fake_free,
     .realloc = fake_realloc,
     .alloc_aligned = fake_alloc_aligned,
-    .cache_limit = fake_cache_limit,
     .cache_refill = fake_refill,
     .cache_release = fake_release,
     .free_if_live = fake_free_if_live,
     .realloc_if_live = fake_realloc_if_live,
     .report = fake_report,
-    .log_level = fake_zero,
-    .fail_on_error = fake_zero,
     .tag_id = fake_tag_id,
     .set_mode = fake_set_mode,
 };
@@ -395,6 +388,7 @@ int main(int argc, char **argv) {
     }
     stderr = null;
     pm_cache_start(&fake_table);
+    pm_cache_open(fake_cache_limit());
 
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);

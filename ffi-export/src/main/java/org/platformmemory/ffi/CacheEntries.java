@@ -16,20 +16,6 @@ final class CacheEntries {
     private CacheEntries() {
     }
 
-    /** The largest request the caches serve (option fastpath.largest) while they may run, else 0. */
-    static long cacheLimit() {
-        try {
-            ShimCache c = NativeExports.cache();
-            if (c == null) {
-                return 0;
-            }
-            c.startKeeper();
-            return c.largest();
-        } catch (Throwable t) {
-            return NativeExports.internalError("starting the caches", t);
-        }
-    }
-
     static int cacheRefill(long blockSize, long out, int count) {
         try {
             ShimCache c = NativeExports.cache();

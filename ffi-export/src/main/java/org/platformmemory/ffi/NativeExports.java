@@ -119,11 +119,9 @@ public final class NativeExports {
             try {
                 cache = ShimCache.start(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()),
                     fastPath, cacheLargest);
-                // what the caches' start reads, and the first allocation's way in (the caches' refill, or the
-                // facade); the log level and failOnError go to the shim through JNI (startSettings)
-                for (String name : new String[] {"cacheLimit", cache != null ? "cacheRefill" : "alloc"}) {
-                    CallTable.stub(name);
-                }
+                // the first allocation's way in (the caches' refill, or the facade); what a start reads goes
+                // to the shim through JNI (startSettings, startCaches)
+                CallTable.stub(cache != null ? "cacheRefill" : "alloc");
             } catch (Throwable t) {
                 memory = null;
                 stopCache();
@@ -145,7 +143,26 @@ public final class NativeExports {
      * that a start makes no upcall stub for them (a stub costs milliseconds to make).
      */
     public static int startSettings() {
-        return logLevel() | failOnError() << 8;
+        return logLevel.ordinal() | (failOnError ? 1 : 0) << 8;
+    }
+
+    /**
+     * The largest request the shim's caches serve in this start (option fastpath.largest), 0 when they are
+     * off; starts the depot keeper. The shim calls this (through JNI) once it has reset its depot for the
+     * start, so that the keeper never sees the depot of an earlier start. Never throws.
+     */
+    public static long startCaches() {
+        try {
+            ShimCache c = cache;
+            if (c == null) {
+                return 0;
+            }
+            c.startKeeper();
+            return c.largest();
+        } catch (Throwable t) {
+            internalError("starting the caches", t);
+            return 0;
+        }
     }
 
     /** The active backend's name, for the shim once {@link #install} has returned. Called through JNI. */
@@ -299,16 +316,6 @@ public final class NativeExports {
         } catch (Throwable t) {
             internalError("Platform_Mem_Shutdown", t);
         }
-    }
-
-    /** The shim's {@code log_level} entry: 0 quiet, 1 errors, 2 verbose (the shim prints accordingly). */
-    private static int logLevel() {
-        return logLevel.ordinal();
-    }
-
-    /** The shim's {@code fail_on_error} entry: 1 when errors fail the run (allocator.failOnError). */
-    private static int failOnError() {
-        return failOnError ? 1 : 0;
     }
 
     private static void stopCache() {

@@ -199,7 +199,7 @@ public final class NettyAllocator implements Allocator {
      * Runs by itself once {@link #TRIM_AFTER} bytes (or 4 chunks) went back to Netty since the last trim,
      * net of what was taken again;
      * public for a caller that knows it just freed a lot (a level unloaded). What Netty itself keeps cannot
-     * be given back: see README ("netty and resident memory").
+     * be given back: see docs/memory.md ("netty and resident memory").
      */
     /** The direct memory Netty's arenas hold: their chunks and their huge buffers. */
     @Override

@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Resident memory (VmRSS) comes back after a working set is freed: 256 MiB of mixed blocks, every page
  * touched, then every block freed in random order. Run with 512 KiB chunks (maxOrder=6), where Netty
- * frees the chunks that empty out; with the default 4 MiB chunks Netty keeps more of them (README,
+ * frees the chunks that empty out; with the default 4 MiB chunks Netty keeps more of them (docs/memory.md,
  * "netty and resident memory"). Bounded by the work, a few seconds.
  */
 class NettyResidentMemoryTest {

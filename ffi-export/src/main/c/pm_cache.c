@@ -1415,29 +1415,26 @@ static void pm_thread_release_cached(PmThread *t) {
     }
 }
 
-PM_HIDDEN void pm_cache_trim(void) {
-    if (atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) == 0) {
-        return;
-    }
-    PmThread *t = pm_self;
-    if (t != NULL && t->epoch == atomic_load_explicit(&pm_cache.epoch, memory_order_acquire)) {
-        pm_thread_release_cached(t);
-    }
-    /* the depot's blocks too: spread over the backend's slabs, a depot's worth of scattered blocks keeps
-     * every slab they lie in from going back. Its keeper fills it to its targets again when threads ask. */
+/* Empties the depot and gives its blocks back to the facade; with stopping, also stops it (its keeper is
+ * woken to end). A trim while it is stopping leaves it to the stop. */
+static void pm_depot_give_back(int stopping) {
     void **held[PM_CACHE_CLASSES];
     int counts[PM_CACHE_CLASSES];
     pthread_mutex_lock(&pm_depot.lock);
-    if (pm_depot.stop) { /* stopping: pm_cache_stop gives the depot back */
+    if (pm_depot.stop && !stopping) {
         pthread_mutex_unlock(&pm_depot.lock);
         return;
+    }
+    if (stopping) {
+        pm_depot.stop = 1;
+        pthread_cond_broadcast(&pm_depot.wake);
     }
     for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
         held[c] = pm_depot.blocks[c];
         counts[c] = pm_depot.count[c];
         pm_depot.blocks[c] = NULL;
-        pm_depot.room[c] = 0;
         pm_depot_set_count(c, 0);
+        pm_depot.room[c] = 0;
     }
     pm_depot.bytes = 0;
     pthread_mutex_unlock(&pm_depot.lock);
@@ -1448,6 +1445,19 @@ PM_HIDDEN void pm_cache_trim(void) {
         }
         free(held[c]);
     }
+}
+
+PM_HIDDEN void pm_cache_trim(void) {
+    if (atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) == 0) {
+        return;
+    }
+    PmThread *t = pm_self;
+    if (t != NULL && t->epoch == atomic_load_explicit(&pm_cache.epoch, memory_order_acquire)) {
+        pm_thread_release_cached(t);
+    }
+    /* the depot's blocks too: spread over the backend's slabs, a depot's worth of scattered blocks keeps
+     * every slab they lie in from going back. Its keeper fills it to its targets again when threads ask. */
+    pm_depot_give_back(0);
 }
 
 PM_HIDDEN void pm_cache_stop(void) {
@@ -1461,27 +1471,7 @@ PM_HIDDEN void pm_cache_stop(void) {
     if (t != NULL && t->epoch == epoch) {
         pm_thread_release_cached(t);
     }
-    void **held[PM_CACHE_CLASSES];
-    int counts[PM_CACHE_CLASSES];
-    pthread_mutex_lock(&pm_depot.lock);
-    pm_depot.stop = 1;
-    pthread_cond_broadcast(&pm_depot.wake);
-    for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
-        held[c] = pm_depot.blocks[c];
-        counts[c] = pm_depot.count[c];
-        pm_depot.blocks[c] = NULL;
-        pm_depot_set_count(c, 0);
-        pm_depot.room[c] = 0;
-    }
-    pm_depot.bytes = 0;
-    pthread_mutex_unlock(&pm_depot.lock);
-    /* given back outside the lock: a report from the facade may reach a handler that calls in again */
-    for (unsigned c = 0; c < PM_CACHE_CLASSES; c++) {
-        if (counts[c] > 0) {
-            pm_calls->cache_release(pm_class_size(c), held[c], counts[c]);
-        }
-        free(held[c]);
-    }
+    pm_depot_give_back(1);
     /* every other cache belongs to the closing facade from now on: forgotten on its thread's next call */
     atomic_store_explicit(&pm_cache.epoch, epoch + 1, memory_order_release);
 }

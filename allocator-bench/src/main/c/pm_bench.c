@@ -1131,6 +1131,23 @@ static void live_churn(Context *allocs, Context *frees, void **blocks, uint64_t 
     }
 }
 
+/* The records of a workload timed as two: LABEL-alloc (ops calls of allocs in alloc_ns) and LABEL-free,
+ * each with its context's samples. */
+static void report_alloc_free(const char *label, const Context *allocs, uint64_t alloc_ops, uint64_t alloc_ns,
+                              const Context *frees, uint64_t free_ops, uint64_t free_ns) {
+    const Context *contexts[2] = {allocs, frees};
+    const char *what[2] = {"alloc", "free"};
+    uint64_t ops[2] = {alloc_ops, free_ops}, ns[2] = {alloc_ns, free_ns};
+    for (int k = 0; k < 2; k++) {
+        fprintf(out, "workload %s-%s 1 %llu %llu 0 0\nsamples %s-%s", label, what[k], (unsigned long long) ops[k],
+                (unsigned long long) ns[k], label, what[k]);
+        for (size_t i = 0; i < contexts[k]->sample_count; i++) {
+            fprintf(out, " %u", contexts[k]->samples[i]);
+        }
+        fputc('\n', out);
+    }
+}
+
 /* A workload's name for count blocks: prefix-500k, prefix-5m. */
 static void count_label(char *label, size_t capacity, const char *prefix, uint64_t count) {
     if (count % 1000000 == 0) {
@@ -1163,17 +1180,7 @@ static void measure_live(uint64_t count, uint64_t amount) {
     uint64_t alloc_ops = allocs.ops, free_ops = frees.ops;
     allocs.sampling = frees.sampling = 1;
     live_churn(&allocs, &frees, blocks, count, amount / 4, &alloc_ns, &free_ns);
-    fprintf(out, "workload %s-alloc 1 %llu %llu 0 0\nsamples %s-alloc", label, (unsigned long long) alloc_ops,
-            (unsigned long long) alloc_ns, label);
-    for (size_t i = 0; i < allocs.sample_count; i++) {
-        fprintf(out, " %u", allocs.samples[i]);
-    }
-    fprintf(out, "\nworkload %s-free 1 %llu %llu 0 0\nsamples %s-free", label, (unsigned long long) free_ops,
-            (unsigned long long) free_ns, label);
-    for (size_t i = 0; i < frees.sample_count; i++) {
-        fprintf(out, " %u", frees.samples[i]);
-    }
-    fputc('\n', out);
+    report_alloc_free(label, &allocs, alloc_ops, alloc_ns, &frees, free_ops, free_ns);
     if (allocs.failed) {
         any_failed = 1;
         fprintf(stderr, "pm_bench: %s: an allocation failed\n", subject.name);
@@ -1250,17 +1257,7 @@ static void measure_mass(uint64_t count) {
     context_reset(&frees, 22, 0);
     uint64_t every = count > allocs.sample_capacity ? count / allocs.sample_capacity : 1;
     mass_pass(&allocs, &frees, blocks, count, every, &sampled_alloc_ns, &sampled_free_ns);
-    fprintf(out, "workload %s-alloc 1 %llu %llu 0 0\nsamples %s-alloc", label, (unsigned long long) alloc_ops,
-            (unsigned long long) alloc_ns, label);
-    for (size_t i = 0; i < allocs.sample_count; i++) {
-        fprintf(out, " %u", allocs.samples[i]);
-    }
-    fprintf(out, "\nworkload %s-free 1 %llu %llu 0 0\nsamples %s-free", label, (unsigned long long) free_ops,
-            (unsigned long long) free_ns, label);
-    for (size_t i = 0; i < frees.sample_count; i++) {
-        fprintf(out, " %u", frees.samples[i]);
-    }
-    fputc('\n', out);
+    report_alloc_free(label, &allocs, alloc_ops, alloc_ns, &frees, free_ops, free_ns);
     fflush(out);
     if (allocs.failed) {
         any_failed = 1;

@@ -142,11 +142,7 @@ public final class NettyAllocator implements Allocator {
     /** Zeroed by {@link Pages#zero}: a large block's pages go back to the system instead of being written. */
     @Override
     public long allocateZeroed(long size, long alignment) {
-        long address = allocate(size, alignment);
-        if (address != 0) {
-            Pages.zero(address, size);
-        }
-        return address;
+        return Pages.zeroed(allocate(size, alignment), size);
     }
 
     @Override

@@ -79,11 +79,7 @@ final class SystemAllocator implements Allocator {
     @Override
     public long allocateZeroed(long size, long alignment) {
         if (alignment > MIN_ALIGNMENT) {
-            long address = allocate(size, alignment);
-            if (address != 0) {
-                Pages.zero(address, size);
-            }
-            return address;
+            return Pages.zeroed(allocate(size, alignment), size);
         }
         try {
             return (long) CALLOC.invokeExact(1L, size);

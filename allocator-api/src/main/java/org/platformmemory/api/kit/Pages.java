@@ -138,6 +138,19 @@ public final class Pages {
         }
     }
 
+    /**
+     * A backend's {@code allocateZeroed} from its {@code allocate}: the block at {@code address} (0 when the
+     * allocation failed, then nothing is done) {@link #zero}ed over {@code size} bytes.
+     *
+     * @return {@code address}
+     */
+    public static long zeroed(long address, long size) {
+        if (address != 0) {
+            zero(address, size);
+        }
+        return address;
+    }
+
     // madvise refused (it does not on private memory): the same bytes zeroed by hand
     private static long fill(long address, long length) {
         NativeMemory.fill(address, length, (byte) 0);

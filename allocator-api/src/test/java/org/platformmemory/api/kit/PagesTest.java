@@ -40,6 +40,18 @@ class PagesTest {
     }
 
     @Test
+    void shouldZeroABlockItIsGivenAndPassAFailedAllocationThrough() {
+        assertEquals(0, Pages.zeroed(0, 4096), "nothing to zero");
+        long base = Pages.map(4 * MIB, Pages.SIZE);
+        NativeMemory.fill(base, 4 * MIB, (byte) 9);
+        assertEquals(base + 16, Pages.zeroed(base + 16, 2 * MIB), "the block it was given");
+        assertEquals(-1, NativeMemory.mismatch(base + 16, 2 * MIB, (byte) 0), "zeroed over its size");
+        assertEquals(-1, NativeMemory.mismatch(base, 16, (byte) 9), "nothing before it");
+        assertEquals(-1, NativeMemory.mismatch(base + 16 + 2 * MIB, 4 * MIB - 2 * MIB - 16, (byte) 9), "nor after it");
+        Pages.unmap(base, 4 * MIB);
+    }
+
+    @Test
     void shouldAlignTheBaseBeyondAPage() {
         for (long alignment : new long[] {Pages.SIZE, 64 << 10, 2 * MIB, 64 * MIB}) {
             long base = Pages.map(3 * MIB + 5, alignment);

@@ -94,11 +94,8 @@ final class Chunk {
     /**
      * Gives the pages of every free run back to the system (they read as zero when next used); the
      * used pages, slabs and runs, keep their bytes. For a trim of a chunk that is not empty.
-     *
-     * @return the bytes of the free runs
      */
-    long discardFreePages() {
-        long freed = 0;
+    void discardFreePages() {
         for (int page = 0; page < pages;) {
             int first = nextFree(page);
             if (first < 0) {
@@ -107,10 +104,8 @@ final class Chunk {
             int taken = nextUsed(first, pages);
             int end = taken < 0 ? pages : taken;
             Pages.discard(base + ((long) first << PAGE_SHIFT), (long) (end - first) << PAGE_SHIFT);
-            freed += (long) (end - first) << PAGE_SHIFT;
             page = end;
         }
-        return freed;
     }
 
     /** The bytes of this chunk resident now, or -1 when the system cannot say. */

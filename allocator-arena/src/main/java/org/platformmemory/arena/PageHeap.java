@@ -120,11 +120,7 @@ final class PageHeap implements ThreadStacks.Backing {
      */
     long allocateLargeZeroed(long size, long alignment) {
         if (alignment <= PAGE && size <= chunkSize) {
-            long address = allocateRun(pagesFor(size));
-            if (address != 0) {
-                Pages.zero(address, size);
-            }
-            return address;
+            return Pages.zeroed(allocateRun(pagesFor(size)), size);
         }
         return allocateHuge(size, alignment, true);
     }

@@ -6,12 +6,12 @@
  * Loads the shim from LIBRARY (dist/lib/libplatform_memory.so, so that it starts the runtime bundled beside
  * it, with the jars and flags a game gets) and starts the layer the way a C host does, once per backend:
  * its first calls from a thread the JVM has never seen, blocks of every size class (refills from Java,
- * spills back), blocks above the caches' largest, cleared ones (a 64 MiB pool among them), resizes, aligned blocks, a private heap, tags and
- * frames, frees from another thread; then shuts the layer down. At the end it destroys the JVM, which is
- * when a JVM started with -XX:AOTCacheOutput writes the cache (runtime.cmake passes that flag through
- * PLATFORM_MEMORY_JVM_OPTIONS). The classes and profiles recorded are those of these starts; what only
- * tracking=leaks or debug, the live view or JFR load is left out, so that a start that uses none of them
- * does not pay for loading them.
+ * spills back), blocks above the caches' largest, cleared ones (a 64 MiB pool among them), resizes,
+ * aligned blocks, a private heap, tags and frames, frees from another thread; then shuts the layer down.
+ * At the end it destroys the JVM, which is when a JVM started with -XX:AOTCacheOutput writes the cache
+ * (runtime.cmake passes that flag through PLATFORM_MEMORY_JVM_OPTIONS). The classes and profiles recorded
+ * are those of these starts; what only tracking=leaks or debug, the live view or JFR load is left out, so
+ * that a start that uses none of them does not pay for loading them.
  */
 #define _GNU_SOURCE
 #include "platform_memory.h"

@@ -197,7 +197,7 @@ PM_HIDDEN size_t pm_cache_size(const void *ptr, int *handled);
 /* Platform_Mem_Discard of a block the caches handed out: zeroes the range (1), or reports a pointer that is
  * not a live block or a range outside it (0); *handled 0: not the caches' block, the facade decides. */
 PM_HIDDEN int pm_cache_discard(void *ptr, size_t offset, size_t size, int *handled);
-/* Platform_Mem_Trim's part here: the calling thread's cached blocks go back to the facade. */
+/* Platform_Mem_Trim's part here: the calling thread's cached blocks and the depot's go back to the facade. */
 PM_HIDDEN void pm_cache_trim(void);
 PM_HIDDEN size_t pm_cache_dump(void);
 /* The layer started (the table is installed: a new epoch, the depot emptied), then its caches open for

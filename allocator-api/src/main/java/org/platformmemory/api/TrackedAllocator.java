@@ -291,8 +291,8 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
     /**
      * Gives memory that no block uses back to the system: the backend's ({@link Allocator#trim}), then the
      * room the live-block set grew to hold, then the JVM's heap that room took (a full collection, after
-     * which the JVM shrinks its heap), then the C library's free pages ({@link CHeap#trim}). After every block is freed, resident memory falls back near where it
-     * was before they were allocated. Tens of milliseconds after millions of blocks: for a loading screen,
+     * which the JVM shrinks its heap), then the C library's free pages ({@link CHeap#trim}). After every
+     * block is freed, resident memory falls back near where it was before they were allocated. Tens of milliseconds after millions of blocks: for a loading screen,
      * not a frame.
      */
     public void trim() {

@@ -51,6 +51,27 @@ public final class AllocatorConfig {
      * See {@code org.platformmemory.api.view.LiveView}.
      */
     public static final String INSIGHTS = "allocator.insights";
+    /**
+     * Frames kept of each allocation's call stack by the C ABI in {@code leaks} and {@code debug} (and for
+     * sampled allocations): 1 to 64, 16 by default; {@code 0} records no stacks ({@code file:line} of
+     * {@code Platform_Alloc_Dbg} only).
+     */
+    public static final String STACK_DEPTH = "allocator.stackDepth";
+    /**
+     * {@code counters} only: about one allocation per this many bytes allocated (at random intervals) has
+     * its call stack recorded by the C ABI, and the insights show the top stacks by live bytes, scaled up
+     * as estimates. {@code 0} (the default): off.
+     */
+    public static final String SAMPLE = "allocator.sample";
+    /**
+     * {@code leaks} and {@code debug}: the allocation number (1 for the first) whose making reports
+     * {@link ErrorCode#BREAK_ALLOC} and, through the C ABI under a debugger, raises {@code SIGTRAP}; 0: none.
+     */
+    public static final String BREAK_ALLOC = "allocator.breakAlloc";
+    /** {@code debug}: checks the whole heap (guards, quarantine) every this many allocator calls; 0: never. */
+    public static final String CHECK_EVERY = "allocator.checkEvery";
+    /** {@code exit}: the leak report of every block still live is written to stderr at process exit; {@code off}. */
+    public static final String LEAK_REPORT = "allocator.leakReport";
     /** The environment variable read when {@code allocator.backend} is not a system property. */
     public static final String BACKEND_ENV = "ALLOCATOR_BACKEND";
 

@@ -47,7 +47,12 @@ public enum ErrorCode {
      */
     BUDGET(15),
     /** An allocation in a region where the calling thread forbade them ({@link Insights#forbidAllocations}); served. */
-    FORBIDDEN(16);
+    FORBIDDEN(16),
+    /**
+     * The allocation {@code allocator.breakAlloc} names is being made (tracking {@code leaks} or {@code debug}):
+     * told to the handler first, then the C ABI stops a debugger there. Not a caller error.
+     */
+    BREAK_ALLOC(17);
 
     private final int code;
 
@@ -72,6 +77,6 @@ public enum ErrorCode {
 
     /** Whether this counts as a caller error in the statistics (failures of the system do not). */
     public boolean isCallerError() {
-        return this != ALLOCATION_FAILED && this != BACKEND_FAILURE && this != BUDGET;
+        return this != ALLOCATION_FAILED && this != BACKEND_FAILURE && this != BUDGET && this != BREAK_ALLOC;
     }
 }

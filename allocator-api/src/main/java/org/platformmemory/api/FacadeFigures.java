@@ -11,6 +11,7 @@ import org.platformmemory.api.internal.ErrorReporter;
 import org.platformmemory.api.internal.LiveBlocks;
 import org.platformmemory.api.internal.LiveBlockSet;
 import org.platformmemory.api.internal.Quarantine;
+import org.platformmemory.api.internal.SampledBlocks;
 import org.platformmemory.api.internal.Tracker;
 
 /**
@@ -31,13 +32,15 @@ abstract sealed class FacadeFigures permits TrackedAllocator {
     final Quarantine quarantine;
     final LiveBlocks live;
 
-    FacadeFigures(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks) {
+    FacadeFigures(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks,
+                  long sampleBytes) {
         this.tracking = tracking;
         this.header = new BlockHeader(tracking);
         this.blocks = new LiveBlockSet(Math.max(16, Runtime.getRuntime().availableProcessors() * 8), header::size);
         this.accounting = new Accounting(limit, errors);
         this.backend = new CheckedBackend(backend, errors);
-        this.tracker = Tracker.of(tracking, header, errors);
+        this.tracker = Tracker.of(tracking, header, errors,
+            tracking == Tracking.COUNTERS && sampleBytes > 0 ? new SampledBlocks(sampleBytes) : null);
         this.quarantine = new Quarantine(tracking == Tracking.DEBUG ? quarantineBytes : 0, quarantineBlocks, header,
             this.backend, tracker, errors);
         this.live = new LiveBlocks(blocks, header, tracker, backend.name(), tracking);
@@ -137,6 +140,20 @@ abstract sealed class FacadeFigures permits TrackedAllocator {
     /** Every live block, by address. Sites are recorded only in {@code leaks} and {@code debug} modes. */
     public List<LiveBlock> liveBlockList() {
         return live.list();
+    }
+
+    /**
+     * The sampled live blocks by site id ({@code allocator.sample} in {@code counters}): {estimated live
+     * bytes, estimated live blocks}; empty without sampling.
+     */
+    Map<Integer, double[]> sampledSites() {
+        SampledBlocks samples = tracker.samples();
+        return samples == null ? Map.of() : samples.bySite();
+    }
+
+    /** The name of site id {@code id}. */
+    String siteName(int id) {
+        return tracker.sites().nameOf(id);
     }
 
     /**

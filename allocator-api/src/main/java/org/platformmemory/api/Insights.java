@@ -254,20 +254,29 @@ public final class Insights {
     }
 
     /**
-     * Live blocks by allocation site, the largest first, at most {@value #SITES_KEPT} (tracking {@code leaks}
-     * or {@code debug}; none with {@code counters}, which records no sites).
+     * Live blocks by allocation site, the largest first, at most {@value #SITES_KEPT}: every block's with
+     * tracking {@code leaks} or {@code debug}; with {@code counters}, estimates from the sampled blocks when
+     * {@code allocator.sample} is on ({@link SiteStats#estimate}), else none.
      */
     public List<SiteStats> liveSites() {
-        Map<String, long[]> bySite = new HashMap<>();
+        List<SiteStats> sites = new ArrayList<>();
         if (owner.tracking() != Tracking.COUNTERS) {
+            Map<String, long[]> bySite = new HashMap<>();
             for (LiveBlock b : owner.liveBlockList()) {
                 long[] f = bySite.computeIfAbsent(b.site() == null ? "(no site)" : b.site(), k -> new long[2]);
                 f[0] += b.size();
                 f[1]++;
             }
+            bySite.forEach((k, v) -> sites.add(new SiteStats(k, v[0], v[1])));
+        } else {
+            Map<String, double[]> bySite = new HashMap<>();
+            owner.sampledSites().forEach((id, sums) -> {
+                double[] f = bySite.computeIfAbsent(owner.siteName(id), k -> new double[2]);
+                f[0] += sums[0];
+                f[1] += sums[1];
+            });
+            bySite.forEach((k, v) -> sites.add(new SiteStats(k, Math.round(v[0]), Math.max(1, Math.round(v[1])), true)));
         }
-        List<SiteStats> sites = new ArrayList<>();
-        bySite.forEach((k, v) -> sites.add(new SiteStats(k, v[0], v[1])));
         sites.sort((x, y) -> Long.compare(y.liveBytes(), x.liveBytes()));
         return sites.subList(0, Math.min(SITES_KEPT, sites.size()));
     }

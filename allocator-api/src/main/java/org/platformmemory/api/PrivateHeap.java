@@ -66,6 +66,16 @@ public final class PrivateHeap implements AutoCloseable {
         }
     }
 
+    /** {@link #free(long)} of a C caller whose call stack is {@code site} ({@code debug} records it). */
+    public boolean free(long address, int site) {
+        owner.freeingAt(site);
+        try {
+            return free(address);
+        } finally {
+            owner.freeingAt(org.platformmemory.api.internal.SiteTable.NONE);
+        }
+    }
+
     /**
      * Frees a block of this heap ({@code HeapFree}). A block of another heap, or of none, is reported as
      * {@link ErrorCode#INVALID_POINTER} and left alone; otherwise as {@link TrackedAllocator#free}.

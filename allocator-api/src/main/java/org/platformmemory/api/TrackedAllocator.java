@@ -61,8 +61,14 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
     /** The debug quarantine's default bound in bytes ({@link AllocatorConfig#QUARANTINE}). */
     public static final long DEFAULT_QUARANTINE = 32L << 20;
 
-    private TrackedAllocator(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks) {
-        super(backend, tracking, limit, quarantineBytes, quarantineBlocks);
+    private final java.util.concurrent.atomic.AtomicBoolean exitChecked = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean leakReportAtExit;
+    /** The shutdown hook that runs {@link #exitChecks} in a Java host, or null; removed on close. */
+    private volatile Thread exitHook;
+
+    private TrackedAllocator(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks,
+                             long sampleBytes) {
+        super(backend, tracking, limit, quarantineBytes, quarantineBlocks, sampleBytes);
         this.diagnosis = new PointerDiagnosis(blocks, header, errors, quarantine);
         TagTable tags = new TagTable(errors, accounting.totals(blocks));
         this.insights = new Insights(this, tags, accounting);
@@ -98,9 +104,21 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
         int quarantineBlocks = config.integer(AllocatorConfig.QUARANTINE_BLOCKS, Quarantine.DEFAULT_BLOCKS, 1,
             Integer.MAX_VALUE / 4);
         LogLevel level = config.choice(AllocatorConfig.LOG, LogLevel.class, LogLevel.ERRORS);
+        long sample = config.bytes(AllocatorConfig.SAMPLE, 0, 0, Integer.MAX_VALUE);
+        long breakAlloc = config.bytes(AllocatorConfig.BREAK_ALLOC, 0, 0, Long.MAX_VALUE);
+        long checkEvery = config.bytes(AllocatorConfig.CHECK_EVERY, 0, 0, Long.MAX_VALUE);
+        LeakReport leakReport = config.choice(AllocatorConfig.LEAK_REPORT, LeakReport.class, LeakReport.OFF);
         java.net.InetSocketAddress viewAt = LiveView.option(config);
         TrackedAllocator opened = new TrackedAllocator(Backends.create(config), tracking, limit, quarantineBytes,
-            quarantineBlocks);
+            quarantineBlocks, sample);
+        opened.setBreakAlloc(breakAlloc);
+        opened.setCheckEvery(checkEvery);
+        opened.leakReportAtExit = leakReport == LeakReport.EXIT;
+        if (opened.leakReportAtExit || tracking == Tracking.DEBUG) {
+            // a Java host's exit; a C host's JVM never shuts down, and its shim calls exitChecks itself
+            opened.exitHook = Thread.ofPlatform().name("platform-memory-exit").unstarted(opened::exitChecks);
+            Runtime.getRuntime().addShutdownHook(opened.exitHook);
+        }
         opened.errors.setLevel(level);
         opened.errors.logTo(log);
         opened.view = LiveView.start(viewAt, opened, opened.errors::inform);
@@ -120,7 +138,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
         if (limit < 0) {
             throw new InvalidConfigException(AllocatorConfig.LIMIT + ": '" + limit + "' is negative; use 0 for no limit");
         }
-        return new TrackedAllocator(backend, tracking, limit, DEFAULT_QUARANTINE, Quarantine.DEFAULT_BLOCKS);
+        return new TrackedAllocator(backend, tracking, limit, DEFAULT_QUARANTINE, Quarantine.DEFAULT_BLOCKS, 0);
     }
 
     // ---- Allocation -----------------------------------------------------------------------------
@@ -175,6 +193,86 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
      */
     public int site(String file, int line) {
         return tracker.siteId(file, line);
+    }
+
+    /**
+     * The site id of call stack {@code stack} (above 0) recorded outside Java, which {@code names} (see
+     * {@link #nameStacksWith}) names when a report asks: the C ABI's stacks.
+     */
+    public static int stackSite(int stack) {
+        return SiteTable.stackSite(stack);
+    }
+
+    /**
+     * A call stack's name as sites show it: its frames ({@code "function (file:line)"}), the caller's first,
+     * joined by {@code " <- "}, then {@code [file:line]} when the call gave one ({@code Platform_Alloc_Dbg};
+     * {@code file} null: none).
+     */
+    public static String stackName(java.util.List<String> frames, String file, int line) {
+        return SiteTable.stackName(frames, file, line);
+    }
+
+    /**
+     * Names the call stacks of {@link #stackSite}: {@code names} returns the name of stack {@code n}
+     * ({@link #stackName}), or null when it does not know it.
+     */
+    public void nameStacksWith(java.util.function.IntFunction<String> names) {
+        tracker.sites().nameStacksWith(names);
+    }
+
+    /**
+     * Makes allocation {@code number} (1 for the first; tracking {@code leaks} or {@code debug} number
+     * them) report {@link ErrorCode#BREAK_ALLOC} as it is made ({@link AllocatorConfig#BREAK_ALLOC}); 0:
+     * none. Numbers are deterministic for a single-threaded program.
+     */
+    public void setBreakAlloc(long number) {
+        tracker.breakAt(number);
+    }
+
+    /** Blocks numbered so far: the number of the last allocation ({@code leaks} and {@code debug}), 0 otherwise. */
+    public long allocationNumber() {
+        return tracker.allocations();
+    }
+
+    /**
+     * Tracking {@code debug}: checks the whole heap ({@link #checkHeap}) every {@code calls} allocations,
+     * frees and reallocations ({@link AllocatorConfig#CHECK_EVERY}); 0 turns it off.
+     */
+    public void setCheckEvery(long calls) {
+        tracker.checkEvery(calls, this::checkHeap);
+    }
+
+    /**
+     * What the process's exit does, once: in {@code debug} the whole heap's check (every live block's
+     * guards, every quarantined block's fill), each damage reported; with {@code leakReport=exit} the leak
+     * report on stderr. A Java host's shutdown runs it; the C ABI calls it from the process's exit.
+     */
+    public void exitChecks() {
+        if (closed || !exitChecked.compareAndSet(false, true)) {
+            return;
+        }
+        if (tracking == Tracking.DEBUG) {
+            checkHeap();
+        }
+        if (leakReportAtExit) {
+            System.err.print(leakReport());
+            System.err.flush();
+        }
+    }
+
+    /** {@link #free(long, long)} of a C caller whose call stack is {@code site} ({@code debug} records it). */
+    public void free(long address, long size, int site) {
+        tracker.freeingAt(site);
+        try {
+            free(address, size);
+        } finally {
+            tracker.freeingAt(SiteTable.NONE);
+        }
+    }
+
+    /** Tells the tracker the site of the free the calling thread is about to make ({@link #free(long, long, int)}). */
+    void freeingAt(int site) {
+        tracker.freeingAt(site);
     }
 
     // ---- Free and reallocate --------------------------------------------------------------------
@@ -361,6 +459,14 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
             closed = true;
         }
         LiveView.stop(view);
+        Thread hook = exitHook;
+        if (hook != null && Thread.currentThread() != hook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down: the hook runs, finds the allocator closed and does nothing
+            }
+        }
         org.platformmemory.api.jfr.MemoryEvents.unregister(this);
         release.closeAll(grace);
     }

@@ -7,8 +7,11 @@ import org.platformmemory.api.kit.NativeMemory;
  * The layout of the facade's bookkeeping around a block, for one tracking mode:
  *
  * <pre>
- *   [site 16: leaks, debug] [core 16] [front guard 16: debug] block... [back guard 16: debug]
+ *   [record 16: leaks, debug] [core 16] [front guard 16: debug] block... [back guard 16: debug]
  * </pre>
+ *
+ * The record holds the allocation site (32 bits, a {@link SiteTable} id), the site of the free that
+ * released the block ({@code debug}: read from the quarantine) and the block's allocation number (64 bits).
  *
  * The core is two words: {@code word0} = size (48 bits) | flags (8) | log2(alignment) (6), and
  * {@code word1} = a check of the address, {@code word0} and the tags (32) | allocation tag (12) | heap tag (20):
@@ -156,14 +159,33 @@ public final class BlockHeader {
         return (int) (h >>> 32) ^ MAGIC;
     }
 
-    // ---- sites (leaks and debug) -----------------------------------------------------------------
+    // ---- the record (leaks and debug) ----------------------------------------------------------
 
-    public void writeSite(long user, int site) {
-        NativeMemory.putLong(user - siteOffset, site);
+    /** Writes a new block's record: its allocation site and number, no free site yet. */
+    public void writeRecord(long user, int site, long number) {
+        NativeMemory.putLong(user - siteOffset, site & 0xFFFFFFFFL);
+        NativeMemory.putLong(user - siteOffset + 8, number);
     }
 
+    /** The allocation site of the block at {@code user}. */
     public int site(long user) {
         return (int) NativeMemory.getLong(user - siteOffset);
+    }
+
+    /** The site of the free that released the block at {@code user} ({@link SiteTable#NONE} while live). */
+    public int freeSite(long user) {
+        return (int) (NativeMemory.getLong(user - siteOffset) >>> 32);
+    }
+
+    /** Records where the block at {@code user} is being freed. */
+    public void writeFreeSite(long user, int site) {
+        long sites = NativeMemory.getLong(user - siteOffset);
+        NativeMemory.putLong(user - siteOffset, (sites & 0xFFFFFFFFL) | (long) site << 32);
+    }
+
+    /** The allocation number of the block at {@code user}: 1 for the facade's first, in order. */
+    public long number(long user) {
+        return NativeMemory.getLong(user - siteOffset + 8);
     }
 
     // ---- guards and fills (debug) ----------------------------------------------------------------

@@ -175,6 +175,7 @@ public final class BlockPlacement {
             tags.credit(tag, -grow, false);
         }
         tracker.onResize(user, recorded, newSize, flags);
+        tracker.onMoved(address, user, newSize);
         if (heap != null && user != address) {
             heap.blocks.remove(address, LiveBlockSet.NONE);
             heap.blocks.add(user, LiveBlockSet.NONE);

@@ -16,7 +16,8 @@ import org.platformmemory.api.LogLevel;
  * <p>What is logged follows the {@link LogLevel} ({@code allocator.log}): to {@code System.Logger}
  * ({@code org.platformmemory}) unless a sink is set ({@link #logTo}); the C boundary sets one, prints the
  * errors its handler gets itself, and so receives only the informational lines. When sites are recorded
- * (tracking {@code leaks} or {@code debug}), a message about a live block ends with its allocation site.
+ * (tracking {@code leaks} or {@code debug}), a message about a live block ends with its allocation site
+ * and number.
  *
  * <p>Thread-safe; {@link #report} allocates only for the log record and the handler's message, which
  * exist only when something went wrong.
@@ -55,23 +56,33 @@ public final class ErrorReporter {
     }
 
     /**
-     * Names live blocks' allocation sites in messages about them: the site recorded in the header of a
+     * Names live blocks' allocation sites and numbers in messages about them: the record in the header of a
      * block that is live when the error is reported (read under the live set's lock, so the block cannot
      * be freed meanwhile).
      */
     public void lookUpSites(LiveBlockSet blocks, BlockHeader header, Tracker tracker) {
         this.siteOf = address -> {
-            long id = blocks.readIfLive(address, header::site, Long.MIN_VALUE);
-            return id == Long.MIN_VALUE ? null : siteName(tracker, (int) id);
+            long[] record = {0};
+            long id = blocks.readIfLive(address, user -> {
+                record[0] = header.number(user);
+                return header.site(user);
+            }, Long.MIN_VALUE);
+            return id == Long.MIN_VALUE ? null : origin(tracker.sites.nameOf((int) id), record[0]);
         };
-        this.heldSiteOf = address -> siteName(tracker, header.site(address));
+        this.heldSiteOf = address -> origin(tracker.sites.nameOf(header.site(address)), header.number(address));
     }
 
-    private static String siteName(Tracker tracker, int id) {
-        String site = tracker.sites.nameOf(id);
-        return site.startsWith("(") ? null : site; // "(C caller, no file:line)" and the like say nothing
+    /**
+     * "allocated at SITE, allocation #N" for a block's record; null when it names nothing ("(C caller, no
+     * file:line)" and the like) and has no number.
+     */
+    public static String origin(String site, long number) {
+        boolean named = site != null && !site.startsWith("(");
+        if (!named && number <= 0) {
+            return null;
+        }
+        return (named ? "allocated at " + site : "allocated") + (number > 0 ? ", allocation #" + number : "");
     }
-
     /** Sets the handler told about every error, or removes it with {@code null}. */
     public void setHandler(ErrorHandler handler) {
         this.handler = handler;
@@ -104,9 +115,9 @@ public final class ErrorReporter {
             callerErrors.increment();
         }
         if (address != 0) {
-            String site = siteOf(sites, address);
-            if (site != null) {
-                message = message + "; allocated at " + site;
+            String origin = siteOf(sites, address);
+            if (origin != null) {
+                message = message + "; " + origin;
             }
         }
         if (level != LogLevel.QUIET && sink == null) {

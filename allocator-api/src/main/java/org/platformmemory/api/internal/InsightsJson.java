@@ -89,8 +89,11 @@ public final class InsightsJson {
     public static void sites(Json json, List<SiteStats> sites) {
         json.array();
         for (SiteStats s : sites) {
-            json.open().field("site", s.site()).field("liveBytes", s.liveBytes()).field("liveBlocks", s.liveBlocks())
-                .close();
+            json.open().field("site", s.site()).field("liveBytes", s.liveBytes()).field("liveBlocks", s.liveBlocks());
+            if (s.estimate()) {
+                json.field("estimate", true);
+            }
+            json.close();
         }
         json.end();
     }

@@ -65,6 +65,17 @@ public final class Json {
         return this;
     }
 
+    public Json value(boolean truth) {
+        separate();
+        out.append(truth);
+        comma = true;
+        return this;
+    }
+
+    public Json field(String name, boolean truth) {
+        return key(name).value(truth);
+    }
+
     public Json field(String name, long number) {
         return key(name).value(number);
     }

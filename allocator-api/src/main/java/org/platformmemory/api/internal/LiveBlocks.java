@@ -58,13 +58,17 @@ public final class LiveBlocks {
         List<LiveBlock> out = new ArrayList<>();
         blocks.forEach(user -> {
             long word0 = header.word0(user);
-            out.add(new LiveBlock(user, BlockHeader.sizeOf(word0), BlockHeader.flagsOf(word0), tracker.siteOf(user)));
+            out.add(new LiveBlock(user, BlockHeader.sizeOf(word0), BlockHeader.flagsOf(word0), tracker.siteOf(user),
+                tracker.numberOf(user)));
         });
         out.sort(Comparator.comparingLong(LiveBlock::address));
         return out;
     }
 
-    /** A readable report of every live block (address, size, flags, site) and the totals, also by site. */
+    /**
+     * A readable report of every live block (address, size, flags, allocation number, site) and the totals,
+     * then by site, the most bytes first, each call stack one frame a line.
+     */
     public String text() {
         List<LiveBlock> live = list();
         long bytes = 0;
@@ -76,12 +80,25 @@ public final class LiveBlocks {
             t[0]++;
             t[1] += b.size();
             out.append("  ").append(hex(b.address())).append("  ").append(b.size()).append(" bytes  ")
-                .append(MemoryFlags.describe(b.flags())).append("  at ").append(b.site()).append('\n');
+                .append(MemoryFlags.describe(b.flags()));
+            if (b.number() > 0) {
+                out.append("  #").append(b.number());
+            }
+            out.append("  at ").append(b.site()).append('\n');
         }
         if (!live.isEmpty()) {
             out.append("by site:\n");
-            bySite.forEach((site, t) -> out.append("  ").append(site).append(": ").append(t[0])
-                .append(t[0] == 1 ? " block, " : " blocks, ").append(t[1]).append(" bytes\n"));
+            List<Map.Entry<String, long[]>> sites = new ArrayList<>(bySite.entrySet());
+            sites.sort((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]));
+            for (Map.Entry<String, long[]> e : sites) {
+                long[] t = e.getValue();
+                String[] frames = e.getKey().split(java.util.regex.Pattern.quote(SiteTable.CALLED_FROM));
+                out.append("  ").append(frames[0]).append(": ").append(t[0]).append(t[0] == 1 ? " block, " : " blocks, ")
+                    .append(t[1]).append(" bytes\n");
+                for (int i = 1; i < frames.length; i++) {
+                    out.append("      from ").append(frames[i]).append('\n');
+                }
+            }
         }
         out.append("total: ").append(live.size()).append(live.size() == 1 ? " live block, " : " live blocks, ")
             .append(bytes).append(" bytes\n");

@@ -55,8 +55,10 @@ public final class PointerDiagnosis {
                 + (freedBefore ? " (a block freed earlier began there)" : "") + "; nothing was done", address);
         } else if (freedBefore) {
             ErrorCode error = realloc ? ErrorCode.REALLOC_FREED : ErrorCode.DOUBLE_FREE;
+            String history = quarantine.historyOf(address);
             errors.report(error, op + "(" + hex(address) + "): the block was already freed"
-                + (quarantine.holds(address) ? " (it is held in the debug quarantine)" : "") + "; nothing was done", address);
+                + (history != null ? " (it is held in the debug quarantine)" : "") + "; nothing was done"
+                + (history != null ? "; " + history : ""), address);
         } else {
             errors.report(ErrorCode.INVALID_POINTER, op + "(" + hex(address)
                 + "): not a block this allocator handed out (or freed long ago); nothing was done", address);

@@ -199,8 +199,29 @@ public final class Quarantine {
         int now = NativeMemory.getByte(user + at) & 0xFF;
         String where = at < 0 ? "the byte " + (-at) + " before it" : at >= size ? "byte " + at + " (past its end)" : "byte " + at;
         NativeMemory.fill(user - BlockHeader.GUARD, size + 2L * BlockHeader.GUARD, BlockHeader.FILL_FREED);
-        return "block " + hex(user) + " (" + size + " bytes, allocated at " + tracker.siteOf(user)
-            + ") was written after it was freed: " + where + " is 0x" + String.format("%02X", now) + ", not 0xDD";
+        return "block " + hex(user) + " (" + size + " bytes) was written after it was freed: " + where + " is 0x"
+            + String.format("%02X", now) + ", not 0xDD; " + history(user);
+    }
+
+    /** "allocated at SITE, allocation #N; freed at SITE" for a held block. */
+    private String history(long user) {
+        String origin = ErrorReporter.origin(tracker.siteOf(user), tracker.numberOf(user));
+        String freedAt = tracker.freeSiteOf(user);
+        return (origin != null ? origin : "allocated at an unknown site") + "; freed at "
+            + (freedAt != null ? freedAt : "an unknown site");
+    }
+
+    /**
+     * Where a block held here was allocated and freed ({@link #history}), or null when it is not held: read
+     * under the members' lock its leaving takes, so the block is not freed meanwhile.
+     */
+    public String historyOf(long user) {
+        String[] found = {null};
+        members.readIfLive(user, u -> {
+            found[0] = history(u);
+            return 0;
+        }, 0);
+        return found[0];
     }
 
     private void grow() {

@@ -12,6 +12,7 @@ import org.platformmemory.api.MemoryFlags;
 import org.platformmemory.api.Tracking;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.platformmemory.api.internal.ErrorReporter.hex;
 
 class LiveBlocksTest {
@@ -78,8 +79,8 @@ class LiveBlocksTest {
         long a = block(10, MemoryFlags.CLEAR, 0, site);
         long b = block(20, MemoryFlags.TEMP, 0, site);
         long c = block(30, 0, 0, tracker.siteId(null, 0));
-        List<LiveBlock> expected = new ArrayList<>(List.of(new LiveBlock(a, 10, MemoryFlags.CLEAR, "game.c:12"),
-            new LiveBlock(b, 20, MemoryFlags.TEMP, "game.c:12"), new LiveBlock(c, 30, 0, "(C caller, no file:line)")));
+        List<LiveBlock> expected = new ArrayList<>(List.of(new LiveBlock(a, 10, MemoryFlags.CLEAR, "game.c:12", 1),
+            new LiveBlock(b, 20, MemoryFlags.TEMP, "game.c:12", 2), new LiveBlock(c, 30, 0, "(C caller, no file:line)", 3)));
         expected.sort((x, y) -> Long.compare(x.address(), y.address()));
         assertEquals(expected, live.list());
     }
@@ -100,31 +101,40 @@ class LiveBlocksTest {
         long[] sorted = users.clone();
         Arrays.sort(sorted);
         StringBuilder expected = new StringBuilder("platform-memory leak report (backend system, tracking leaks)\n");
-        List<String> siteOrder = new ArrayList<>();
         for (long u : sorted) {
             String line;
             String site;
             if (u == users[0]) {
-                line = "100 bytes  CLEAR";
+                line = "100 bytes  CLEAR  #1";
                 site = "a.c:1";
             } else if (u == users[1]) {
-                line = "200 bytes  NORMAL";
+                line = "200 bytes  NORMAL  #2";
                 site = "a.c:1";
             } else {
-                line = "50 bytes  TEMP";
+                line = "50 bytes  TEMP  #3";
                 site = "b.c:2";
             }
             expected.append("  ").append(hex(u)).append("  ").append(line).append("  at ").append(site).append('\n');
-            if (!siteOrder.contains(site)) {
-                siteOrder.add(site);
-            }
         }
-        expected.append("by site:\n");
-        for (String site : siteOrder) {
-            expected.append(site.equals("a.c:1") ? "  a.c:1: 2 blocks, 300 bytes\n" : "  b.c:2: 1 block, 50 bytes\n");
-        }
+        expected.append("by site:\n"); // the most bytes first
+        expected.append("  a.c:1: 2 blocks, 300 bytes\n").append("  b.c:2: 1 block, 50 bytes\n");
         expected.append("total: 3 live blocks, 350 bytes\n");
         assertEquals(expected.toString(), live.text());
+    }
+
+    @Test
+    void shouldShowACallStackOneFrameALineBySite() {
+        mode(Tracking.LEAKS);
+        int stack = SiteTable.stackSite(5);
+        tracker.sites().nameStacksWith(id -> id == 5
+            ? SiteTable.stackName(List.of("spawn (units.cc:40)", "load_level (level.cc:12)", "main (main.cc:9)"), null, 0) : null);
+        long a = block(64, 0, 0, stack);
+        String report = live.text();
+        assertTrue(report.contains("  " + hex(a) + "  64 bytes  NORMAL  #1  at spawn (units.cc:40) <- load_level (level.cc:12)"
+            + " <- main (main.cc:9)\n"), report);
+        assertTrue(report.contains("by site:\n  spawn (units.cc:40): 1 block, 64 bytes\n      from load_level (level.cc:12)\n"
+            + "      from main (main.cc:9)\n"), report);
+        assertEquals("(unknown stack #6)", tracker.sites().nameOf(SiteTable.stackSite(6)));
     }
 
     @Test
@@ -134,7 +144,7 @@ class LiveBlocksTest {
             live.text());
         long a = block(7, 0, 0, tracker.siteId("x.c", 9));
         assertEquals("platform-memory leak report (backend system, tracking debug)\n"
-            + "  " + hex(a) + "  7 bytes  NORMAL  at x.c:9\n"
+            + "  " + hex(a) + "  7 bytes  NORMAL  #1  at x.c:9\n"
             + "by site:\n  x.c:9: 1 block, 7 bytes\n"
             + "total: 1 live block, 7 bytes\n", live.text());
     }

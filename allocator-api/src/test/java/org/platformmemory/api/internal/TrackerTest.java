@@ -212,4 +212,105 @@ class TrackerTest {
         assertEquals(0, Tracker.of(Tracking.LEAKS, header, errors).checkAll(blocks));
         assertEquals(2, handler.reports().size());
     }
+
+    @Test
+    void debugShouldReportADamageOnceAcrossChecksAndTheFreeThatFollows() {
+        BlockHeader header = new BlockHeader(Tracking.DEBUG);
+        Tracker tracker = Tracker.of(Tracking.DEBUG, header, errors);
+        LiveBlockSet blocks = new LiveBlockSet(4);
+        long user = block(header, 24, 24);
+        tracker.onAllocate(user, 24, 0, tracker.siteId("a.c", 1));
+        blocks.add(user, LiveBlockSet.NONE);
+        BlockPattern.poke(user + 24, (byte) 0);
+        assertEquals(1, tracker.checkAll(blocks));
+        assertEquals(0, tracker.checkAll(blocks), "the guard was mended after its report");
+        tracker.beforeRelease(user, 24, "free");
+        assertEquals(1, handler.reports().size(), "and the free finds nothing more: " + handler.reports());
+    }
+
+    @Test
+    void leaksShouldNumberBlocksInOrderAndBreakAtTheNamedOne() {
+        BlockHeader header = new BlockHeader(Tracking.LEAKS);
+        Tracker tracker = Tracker.of(Tracking.LEAKS, header, errors);
+        tracker.breakAt(3);
+        long[] users = new long[4];
+        for (int i = 0; i < users.length; i++) {
+            users[i] = block(header, 8, 8);
+            tracker.onAllocate(users[i], 8, 0, tracker.siteId("n.c", i + 1));
+        }
+        for (int i = 0; i < users.length; i++) {
+            assertEquals(i + 1, tracker.numberOf(users[i]));
+            assertEquals("n.c:" + (i + 1), tracker.siteOf(users[i]), "the number leaves the site alone");
+        }
+        assertEquals(4, tracker.allocations());
+        assertEquals(List.of(ErrorCode.BREAK_ALLOC), handler.errors());
+        assertEquals(users[2], handler.last().address());
+        assertTrue(handler.last().message().startsWith("allocation #3 (8 bytes"), handler.last().message());
+        assertEquals(0, Tracker.of(Tracking.COUNTERS, new BlockHeader(Tracking.COUNTERS), errors).allocations(),
+            "counters numbers nothing");
+    }
+
+    @Test
+    void debugShouldKeepTheSiteOfTheFreeBesideTheAllocationsAfterTheFill() {
+        BlockHeader header = new BlockHeader(Tracking.DEBUG);
+        Tracker tracker = Tracker.of(Tracking.DEBUG, header, errors);
+        long user = block(header, 40, 40);
+        tracker.onAllocate(user, 40, 0, tracker.siteId("alloc.c", 5));
+        tracker.freeingAt(tracker.siteId("free.c", 9));
+        tracker.beforeRelease(user, 40, "free");
+        assertEquals("alloc.c:5", tracker.siteOf(user));
+        assertEquals("free.c:9", tracker.freeSiteOf(user));
+        assertEquals(1, tracker.numberOf(user));
+        long java = block(header, 40, 40);
+        tracker.onAllocate(java, 40, 0, tracker.siteId("alloc.c", 6));
+        tracker.beforeRelease(java, 40, "free");
+        // this test sits in the facade's own package, whose frames a Java caller's site skips: the frame
+        // named is the first outside it, and never the C site the earlier free had set
+        assertNotEquals("free.c:9", tracker.freeSiteOf(java));
+        assertTrue(tracker.freeSiteOf(java).contains("("), tracker.freeSiteOf(java));
+    }
+
+    @Test
+    void debugShouldCheckTheHeapEveryNCallsButNeverInsideItself() {
+        BlockHeader header = new BlockHeader(Tracking.DEBUG);
+        Tracker tracker = Tracker.of(Tracking.DEBUG, header, errors);
+        int[] checks = {0};
+        tracker.checkEvery(4, () -> {
+            checks[0]++;
+            long nested = block(header, 8, 8);
+            for (int i = 0; i < 8; i++) {
+                tracker.onAllocate(nested, 8, 0, SiteTable.NONE); // calls made by a handler: no check inside a check
+            }
+        });
+        for (int i = 0; i < 10; i++) {
+            long user = block(header, 8, 8);
+            tracker.onAllocate(user, 8, 0, SiteTable.NONE);
+        }
+        // calls 4 and 8 are the outer ones' (the nested ones count too: 4, then 12 and later ones run while checking)
+        assertTrue(checks[0] >= 1 && checks[0] <= 3, "checks: " + checks[0]);
+        tracker.checkEvery(0, () -> checks[0] += 100);
+        long user = block(header, 8, 8);
+        tracker.onAllocate(user, 8, 0, SiteTable.NONE);
+        assertTrue(checks[0] < 100, "0 turns it off");
+    }
+
+    @Test
+    void countersWithSamplesShouldKeepOnlyBlocksGivenASiteUntilTheyAreFreedOrMoved() {
+        BlockHeader header = new BlockHeader(Tracking.COUNTERS);
+        SampledBlocks samples = new SampledBlocks(1000);
+        Tracker tracker = Tracker.of(Tracking.COUNTERS, header, errors, samples);
+        long plain = block(header, 100, 100);
+        long sampled = block(header, 100, 100);
+        tracker.onAllocate(plain, 100, 0, SiteTable.NONE);
+        tracker.onAllocate(sampled, 100, 0, SiteTable.stackSite(7));
+        assertEquals(1, samples.size());
+        double w = samples.weight(100);
+        assertEquals(100 / -Math.expm1(-0.1), w, 1e-9);
+        assertEquals(w, samples.bySite().get(SiteTable.stackSite(7))[0], 1e-9);
+        tracker.onMoved(sampled, plain, 100);
+        tracker.beforeRelease(sampled, 100, "free");
+        assertEquals(1, samples.size(), "the move carried it");
+        tracker.beforeRelease(plain, 100, "free");
+        assertEquals(0, samples.size());
+    }
 }

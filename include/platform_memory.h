@@ -63,6 +63,7 @@ extern "C" {
 #define PLATFORM_MEM_ERR_USE_AFTER_FREE   14  /* a freed block written to (tracking=debug, quarantine) */
 #define PLATFORM_MEM_ERR_BUDGET           15  /* a tag crossed its soft budget (once per crossing); not a caller error */
 #define PLATFORM_MEM_ERR_FORBIDDEN        16  /* an allocation where the thread forbade them; it was served */
+#define PLATFORM_MEM_ERR_BREAK_ALLOC      17  /* the allocation allocator.breakAlloc names is being made; not an error */
 #define PLATFORM_MEM_ERR_START           100  /* the layer could not start (see Platform_Mem_LastError) */
 #define PLATFORM_MEM_ERR_INTERNAL        101  /* an unexpected failure inside the layer; call returned 0 */
 
@@ -178,6 +179,13 @@ PLATFORM_MEMORY_API size_t Platform_Mem_DumpLeaks(void);
  * with the block's allocation site). Each damaged block is reported once; returns how many were found.
  * Other tracking modes keep no guards or quarantine: returns 0. Cost: a pass over every live block. */
 PLATFORM_MEMORY_API int Platform_Mem_CheckHeap(void);
+
+/* Makes allocation number n (1 for the first; tracking=leaks and debug number every allocation, the same
+ * numbers run after run for a single-threaded program, and leak reports and error messages show them)
+ * tell the error handler PLATFORM_MEM_ERR_BREAK_ALLOC as it is made, and then raise SIGTRAP in the
+ * allocating call when a debugger is attached (without one, a line on stderr says so and the call goes
+ * on). 0 turns it off. The same as the option allocator.breakAlloc=N. */
+PLATFORM_MEMORY_API void Platform_Mem_BreakAlloc(uint64_t n);
 
 /* memcpy: n bytes, the ranges must not overlap. NULL with n 0: allowed. Returns dst. Done in C. */
 PLATFORM_MEMORY_API void *Platform_MemCopy(void *dst, const void *src, size_t n);

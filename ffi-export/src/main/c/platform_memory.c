@@ -13,6 +13,7 @@
 #include "platform_memory_shim.h"
 #include "pm_cache.h"
 #include "pm_jvm.h"
+#include "pm_stacks.h"
 
 #include <stddef.h>
 #include <dlfcn.h>
@@ -25,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
 #include <unistd.h>
 
 /* The oldest JDK whose JVM can load the jars (they are compiled for it): the pom's jdk.minimum, passed
@@ -64,8 +68,24 @@ static struct {
     atomic_ullong errors_in_process;      /* the same, since the process began */
     atomic_int first_error;               /* the first of those: its code... */
     _Atomic(void *) first_error_ptr;      /* ...and its pointer */
-    atomic_int exit_check;                /* the exit check is registered (atexit) */
+    atomic_int exit_check;                /* pm_at_exit is registered (atexit) */
+    atomic_int exit_checks;               /* the process's exit calls the facade's exit checks (a C host) */
+    atomic_int stacks;                    /* allocations cross with their call stack (leaks, debug) */
+    atomic_int free_stacks;               /* frees do too (debug) */
+    _Atomic int64_t sample;               /* mean bytes between sampled allocations (counters), 0: none */
 } pm = {.lock = PTHREAD_MUTEX_INITIALIZER, .log_level = 1};
+
+/* Bytes this thread may still allocate before its next sampled allocation (allocator.sample). It starts
+ * at 0, so a thread's first allocation looks at the sampling rate; with sampling off it looks again after
+ * PM_SAMPLE_RECHECK bytes, so a later start that turns sampling on reaches every thread. */
+static _Thread_local int64_t pm_sample_left __attribute__((tls_model("initial-exec")));
+static _Thread_local uint64_t pm_sample_random;
+#define PM_SAMPLE_RECHECK ((int64_t) 1 << 30)
+
+/* Set by pm_report when Java tells BREAK_ALLOC on this thread: the entry point then stops a debugger. */
+static _Thread_local int pm_break_pending;
+
+static void pm_stacks_start(int64_t settings);
 
 /* allocator.log, as NativeExports.logLevel numbers it (LogLevel's order) */
 enum { PM_LOG_QUIET = 0, PM_LOG_ERRORS = 1, PM_LOG_VERBOSE = 2 };
@@ -167,10 +187,14 @@ static void pm_error_count_line(unsigned long long errors, const char *since, co
     pm_line("failOnError", NULL, text);
 }
 
-/* At process exit, with failOnError: any error counted makes the process exit with
+/* At process exit: in a C host, the facade's exit checks (tracking=debug's heap check, leakReport=exit's
+ * report), then, with failOnError, any error counted makes the process exit with
  * PLATFORM_MEM_EXIT_ON_ERROR, after one line saying so. */
-static void pm_exit_check(void) {
-    unsigned long long errors = atomic_load(&pm.errors_in_process);
+static void pm_at_exit(void) {
+    if (atomic_load(&pm.exit_checks) && atomic_load(&pm.state) == PM_READY) {
+        pm.calls.exit_checks();
+    }
+    unsigned long long errors = atomic_load(&pm.errors_in_process); /* counted only with failOnError */
     if (errors == 0) {
         return;
     }
@@ -194,8 +218,13 @@ static void pm_report(int code, const char *message, void *ptr) {
         return;
     }
     int level = atomic_load_explicit(&pm.log_level, memory_order_relaxed);
-    pm_set_error("%s", text);
-    if (atomic_load_explicit(&pm.fail_on_error, memory_order_relaxed) && code != PLATFORM_MEM_ERR_ALLOCATION_FAILED) {
+    if (code == PLATFORM_MEM_ERR_BREAK_ALLOC) {
+        pm_break_pending = 1; /* not an error: no error slot, no count */
+    } else {
+        pm_set_error("%s", text);
+    }
+    if (atomic_load_explicit(&pm.fail_on_error, memory_order_relaxed) && code != PLATFORM_MEM_ERR_ALLOCATION_FAILED &&
+        code != PLATFORM_MEM_ERR_BREAK_ALLOC) {
         if (atomic_fetch_add(&pm.errors_in_process, 1) == 0) {
             atomic_store(&pm.first_error, code);
             atomic_store(&pm.first_error_ptr, ptr);
@@ -524,7 +553,7 @@ static int pm_start_locked(const char *options) {
         return PLATFORM_MEM_ERR_START;
     }
     int result = PLATFORM_MEM_ERR_START;
-    jint start_settings = 0; /* NativeExports.startSettings: the log level (bits 0-7), failOnError (bit 8) */
+    jlong start_settings = 0; /* NativeExports.startSettings: log level, failOnError, stacks, sampling */
     pm_error[0] = '\0';
     jclass exports = pm_find_exports(env);
     if (exports == NULL) {
@@ -534,7 +563,7 @@ static int pm_start_locked(const char *options) {
         jmethodID install = (*env)->GetStaticMethodID(env, exports, "install", "(Ljava/lang/String;JJ)J");
         jmethodID backend = (*env)->GetStaticMethodID(env, exports, "backendName", "()Ljava/lang/String;");
         jmethodID entry = (*env)->GetStaticMethodID(env, exports, "entry", "(I)J");
-        jmethodID settings = (*env)->GetStaticMethodID(env, exports, "startSettings", "()I");
+        jmethodID settings = (*env)->GetStaticMethodID(env, exports, "startSettings", "()J");
         jmethodID caches = (*env)->GetStaticMethodID(env, exports, "startCaches", "()J");
         jstring text = install != NULL && backend != NULL && entry != NULL && settings != NULL && caches != NULL
             ? (*env)->NewStringUTF(env, options) : NULL;
@@ -554,7 +583,7 @@ static int pm_start_locked(const char *options) {
                 name = (jstring) (*env)->CallStaticObjectMethod(env, exports, backend);
             }
             if (!(*env)->ExceptionCheck(env) && table != 0) {
-                start_settings = (*env)->CallStaticIntMethod(env, exports, settings);
+                start_settings = (*env)->CallStaticLongMethod(env, exports, settings);
             }
             if ((*env)->ExceptionCheck(env)) {
                 pm_take_exception(env, "NativeExports.install failed");
@@ -589,8 +618,12 @@ static int pm_start_locked(const char *options) {
         atomic_store(&pm.log_level, (int) (start_settings & 0xFF));
         atomic_store(&pm.errors_since_start, 0);
         int failing = (int) (start_settings >> 8 & 1);
-        if (failing && !atomic_exchange(&pm.exit_check, 1)) {
-            atexit(pm_exit_check);
+        pm_stacks_start(start_settings);
+        /* a Java host runs the exit checks from its own shutdown; a C host's JVM never shuts down */
+        int exit_checks = (int) (start_settings >> 25 & 1) && pm.jvm.chosen_by != NULL;
+        atomic_store(&pm.exit_checks, exit_checks);
+        if ((failing || exit_checks) && !atomic_exchange(&pm.exit_check, 1)) {
+            atexit(pm_at_exit);
         }
         atomic_store(&pm.fail_on_error, failing);
         int64_t took = pm_jvm_now_us() - began;
@@ -604,6 +637,97 @@ static int pm_start_locked(const char *options) {
         pm_set_error("the Java side failed to start (code %d)", result);
     }
     return PLATFORM_MEM_ERR_START;
+}
+
+/* ---- Call stacks: what a start records, and the calls that cross with a stack -------------------- */
+
+/* Takes the stack bits of NativeExports.startSettings: frames per stack (bits 16-23, 0: none), frees too
+ * (bit 24), the sampling rate (bits 32-63). Called with pm.lock held, before the layer is ready. */
+static void pm_stacks_start(int64_t settings) {
+    int depth = (int) (settings >> 16 & 0xFF);
+    int64_t sample = (int64_t) ((uint64_t) settings >> 32);
+    if (depth > 0) {
+        char why[256];
+        pm_stacks_open(depth, pm.jvm.chosen_by != NULL, why, sizeof why);
+        if (atomic_load(&pm.log_level) >= PM_LOG_VERBOSE) {
+            pm_line("info", NULL, why);
+        }
+    }
+    atomic_store(&pm.sample, depth > 0 ? sample : 0);
+    atomic_store(&pm.free_stacks, depth > 0 && (settings >> 24 & 1));
+    atomic_store(&pm.stacks, depth > 0 && sample == 0);
+}
+
+/* Whether a debugger traces this process (TracerPid in /proc/self/status is not 0). */
+static int pm_debugger_attached(void) {
+    char status[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    ssize_t n = read(fd, status, sizeof status - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    status[n] = '\0';
+    const char *tracer = strstr(status, "TracerPid:");
+    return tracer != NULL && atoi(tracer + 10) != 0;
+}
+
+/* After a call that made the allocation allocator.breakAlloc names (Java has told the handler): stops a
+ * debugger here, in the game's call, with SIGTRAP. Without a debugger a SIGTRAP would end the process,
+ * so the call goes on after one line saying so. */
+static __attribute__((noinline)) void pm_break_here(void) {
+    if (pm_debugger_attached()) {
+        raise(SIGTRAP);
+    } else if (atomic_load_explicit(&pm.log_level, memory_order_relaxed) >= PM_LOG_ERRORS) {
+        pm_line("info", NULL, "allocator.breakAlloc: no debugger is attached, so no SIGTRAP; going on");
+    }
+}
+
+/* Around a call into Java that may make the allocation: the break is this call's only when its own
+ * report set it (a handler that allocates while told of an outer break makes calls of its own). */
+static inline int pm_break_enter(void) {
+    int outer = pm_break_pending;
+    pm_break_pending = 0;
+    return outer;
+}
+
+static inline void pm_break_leave(int outer) {
+    int mine = pm_break_pending;
+    pm_break_pending = outer;
+    if (PM_UNLIKELY(mine)) {
+        pm_break_here();
+    }
+}
+
+/* An allocation that crosses with its call stack (leaks, debug, a sampled one). */
+static __attribute__((noinline)) void *pm_alloc_at(size_t size, size_t alignment, uint32_t flags, const char *file,
+                                                   int line) {
+    int32_t stack = pm_stack_capture(file, line);
+    pm_mode_sync(&pm.calls);
+    int outer = pm_break_enter();
+    void *p = pm.calls.alloc_at(size, alignment, flags, stack);
+    pm_break_leave(outer);
+    return p;
+}
+
+/* The bytes until the next sampled allocation: exponentially distributed with mean rate (a Poisson
+ * process over the bytes allocated), from this thread's xorshift generator. */
+static int64_t pm_sample_interval(int64_t rate) {
+    uint64_t x = pm_sample_random;
+    if (x == 0) {
+        x = (uint64_t) (uintptr_t) &pm_sample_random ^ (uint64_t) pm_jvm_now_us() * 0x9E3779B97F4A7C15ULL;
+        x |= 1;
+    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    pm_sample_random = x;
+    double u = ((double) (x >> 11) + 0.5) * (1.0 / 9007199254740992.0); /* (0, 1) */
+    double next = -log(u) * (double) rate;
+    return next < (double) INT64_MAX / 2 ? (int64_t) next : INT64_MAX / 2;
 }
 
 /* The slow path of every call before the layer is ready: start it from the environment, once. */
@@ -630,9 +754,14 @@ static inline int pm_ready(void) {
 /* Small blocks come from this thread's cache (pm_cache.h); everything else, and whatever the cache
  * cannot serve or does not know, from the facade through one upcall. The common case is one check of the
  * layer's state and size, then the cache's leaf fast path; the rest is out of line (pm_*_fallback). */
+static __attribute__((noinline)) void *pm_sample_alloc(size_t size, uint32_t flags);
+
 static inline void *pm_fast_alloc(size_t size, uint32_t flags) {
     if (PM_LIKELY(atomic_load_explicit(&pm.state, memory_order_acquire) == PM_READY) &&
         PM_LIKELY(size - 1 < atomic_load_explicit(&pm_cache.largest, memory_order_relaxed))) {
+        if (PM_UNLIKELY((pm_sample_left -= (int64_t) size) < 0)) {
+            return pm_sample_alloc(size, flags);
+        }
         return pm_cache_alloc(size, flags); /* size 0 wraps around: never here */
     }
     return pm_alloc_fallback(size, flags);
@@ -642,14 +771,36 @@ PM_HIDDEN __attribute__((noinline)) void *pm_alloc_fallback(size_t size, uint32_
     if (size == 0 || !pm_ready()) {
         return NULL;
     }
-    if (size <= atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) && !pm_mode_detours(pm_mode)) {
+    if (PM_UNLIKELY(atomic_load_explicit(&pm.stacks, memory_order_relaxed))) {
+        return pm_alloc_at(size, 16, flags, NULL, 0);
+    }
+    size_t largest = atomic_load_explicit(&pm_cache.largest, memory_order_relaxed);
+    if (size <= largest && !pm_mode_detours(pm_mode)) {
         void *p = pm_cache_alloc_slow(size, flags);
         if (p != NULL) {
             return p;
         }
     }
+    /* a block the caches do not serve counts towards the next sample here; theirs in pm_fast_alloc */
+    if (size > largest && PM_UNLIKELY((pm_sample_left -= (int64_t) size) < 0) &&
+        atomic_load_explicit(&pm.sample, memory_order_relaxed) > 0) {
+        pm_sample_left = pm_sample_interval(atomic_load_explicit(&pm.sample, memory_order_relaxed));
+        return pm_alloc_at(size, 16, flags, NULL, 0);
+    }
     pm_mode_sync(&pm.calls);
     return pm.calls.alloc(size, flags);
+}
+
+/* The allocation during which this thread's countdown to its next sample ran out: with sampling on, it
+ * crosses with its stack and the countdown starts again; otherwise the countdown is only reset. */
+static __attribute__((noinline)) void *pm_sample_alloc(size_t size, uint32_t flags) {
+    int64_t rate = atomic_load_explicit(&pm.sample, memory_order_relaxed);
+    if (rate <= 0) {
+        pm_sample_left = PM_SAMPLE_RECHECK;
+        return pm_cache_alloc(size, flags);
+    }
+    pm_sample_left = pm_sample_interval(rate);
+    return pm_alloc_at(size, 16, flags, NULL, 0);
 }
 
 static inline void pm_fast_free(void *ptr, size_t size) {
@@ -667,6 +818,10 @@ PM_HIDDEN __attribute__((noinline)) void pm_free_fallback(void *ptr, size_t size
     }
     if (atomic_load_explicit(&pm_cache.largest, memory_order_relaxed) != 0 &&
         pm_cache_free_slow(ptr, size) == PM_CACHE_DONE) {
+        return;
+    }
+    if (PM_UNLIKELY(atomic_load_explicit(&pm.free_stacks, memory_order_relaxed))) {
+        pm.calls.free_at(ptr, size, pm_stack_capture(NULL, 0));
         return;
     }
     pm.calls.free(ptr, size);
@@ -697,6 +852,13 @@ PLATFORM_MEMORY_API void *Platform_Realloc(void *ptr, size_t old_size, size_t ne
         }
     }
     pm_mode_sync(&pm.calls);
+    if (PM_UNLIKELY(atomic_load_explicit(&pm.stacks, memory_order_relaxed))) {
+        int32_t stack = pm_stack_capture(NULL, 0);
+        int outer = pm_break_enter();
+        void *moved = pm.calls.realloc_at(ptr, old_size, new_size, stack);
+        pm_break_leave(outer);
+        return moved;
+    }
     return pm.calls.realloc(ptr, old_size, new_size);
 }
 
@@ -939,6 +1101,9 @@ PLATFORM_MEMORY_API void *Platform_AllocAligned(size_t size, size_t alignment, u
             return p;
         }
     }
+    if (PM_UNLIKELY(atomic_load_explicit(&pm.stacks, memory_order_relaxed))) {
+        return pm_alloc_at(size, alignment, flags, NULL, 0);
+    }
     pm_mode_sync(&pm.calls);
     return pm.calls.alloc_aligned(size, alignment, flags);
 }
@@ -950,6 +1115,9 @@ PLATFORM_MEMORY_API void *Platform_Alloc_Dbg(size_t size, uint32_t flags, const 
     /* the caches run only in counters mode, which records no sites: the same block as Platform_Alloc */
     if (PM_LIKELY(size <= atomic_load_explicit(&pm_cache.largest, memory_order_relaxed))) {
         return pm_fast_alloc(size, flags);
+    }
+    if (PM_UNLIKELY(atomic_load_explicit(&pm.stacks, memory_order_relaxed))) {
+        return pm_alloc_at(size, 16, flags, file, line);
     }
     pm_mode_sync(&pm.calls);
     return pm.calls.alloc_dbg(size, flags, file, line);
@@ -980,6 +1148,13 @@ PLATFORM_MEMORY_API void *Platform_HeapAlloc(PlatformHeap heap, size_t size, uin
         return NULL;
     }
     pm_mode_sync(&pm.calls);
+    if (PM_UNLIKELY(atomic_load_explicit(&pm.stacks, memory_order_relaxed))) {
+        int32_t stack = pm_stack_capture(NULL, 0);
+        int outer = pm_break_enter();
+        void *p = pm.calls.heap_alloc_at((int64_t) (intptr_t) heap, size, flags, stack);
+        pm_break_leave(outer);
+        return p;
+    }
     return pm.calls.heap_alloc((int64_t) (intptr_t) heap, size, flags);
 }
 
@@ -987,7 +1162,37 @@ PLATFORM_MEMORY_API int Platform_HeapFree(PlatformHeap heap, void *ptr) {
     if (ptr == NULL) {
         return 1;
     }
-    return pm_ready() ? pm.calls.heap_free((int64_t) (intptr_t) heap, ptr) : 0;
+    if (!pm_ready()) {
+        return 0;
+    }
+    if (PM_UNLIKELY(atomic_load_explicit(&pm.free_stacks, memory_order_relaxed))) {
+        return pm.calls.heap_free_at((int64_t) (intptr_t) heap, ptr, pm_stack_capture(NULL, 0));
+    }
+    return pm.calls.heap_free((int64_t) (intptr_t) heap, ptr);
+}
+
+PLATFORM_MEMORY_API void Platform_Mem_BreakAlloc(uint64_t number) {
+    if (pm_ready()) {
+        pm.calls.set_break(number);
+    }
+}
+
+/* The shim's stack names for Java (PM_SERVICES): the frames, then "@file:line" of Platform_Alloc_Dbg. */
+PM_HIDDEN size_t pm_service_stack_describe(int32_t id, void *out, size_t size) {
+    char *text = out;
+    if (text == NULL || size < 2) {
+        return 0;
+    }
+    size_t n = pm_stack_describe(id, text, size);
+    const char *file = NULL;
+    int line = 0;
+    pm_stack_site(id, &file, &line);
+    if (file != NULL) {
+        int more = snprintf(text + n, size - n, "%s@%s:%d", n > 0 ? "\n" : "", file, line);
+        n = more > 0 && (size_t) more < size - n ? n + (size_t) more : n;
+        text[n] = '\0';
+    }
+    return n;
 }
 
 PLATFORM_MEMORY_API void Platform_HeapDestroy(PlatformHeap heap) {

@@ -67,7 +67,14 @@ typedef int64_t *pm_i64_ptr;
     X(dump_diff, pm_i32, (pm_u64, pm_u64)) \
     X(write_report, pm_i32, (pm_cstr)) \
     X(discard, pm_i32, (pm_ptr, pm_size, pm_size)) /* 1: the range's pages given back; 0: refused, reported */ \
-    X(trim, void, (void))
+    X(trim, void, (void)) \
+    X(alloc_at, pm_ptr, (pm_size, pm_size, pm_u32, pm_i32)) /* size, alignment, flags, stack id (0: none) */ \
+    X(realloc_at, pm_ptr, (pm_ptr, pm_size, pm_size, pm_i32)) \
+    X(free_at, void, (pm_ptr, pm_size, pm_i32)) /* debug: the free's stack goes in the block's record */ \
+    X(heap_alloc_at, pm_ptr, (pm_i64, pm_size, pm_u32, pm_i32)) \
+    X(heap_free_at, pm_i32, (pm_i64, pm_ptr, pm_i32)) \
+    X(set_break, void, (pm_u64)) /* the allocation number that reports BREAK_ALLOC, 0: none */ \
+    X(exit_checks, void, (void)) /* the process exits: debug's heap check, leakReport=exit's report */
 
 #define PM_TABLE_FIELD(field, ret, params) ret (*field) params;
 #define PM_TABLE_COUNT(field, ret, params) +1
@@ -135,7 +142,8 @@ typedef struct PmCalls {
     X(depot_take, pm_i32, (pm_i32, pm_ptr, pm_i32)) /* blocks taken */ \
     X(cache_tag_totals, void, (pm_i64_ptr, pm_i32)) /* per tag: allocations, frees, bytes in, bytes out */ \
     X(cache_frame_end, pm_i64, (pm_i32)) /* 1: ends the caches' frame, returns the sum of each thread's rise in it; 0: nothing (a warm-up) */ \
-    X(cache_tag_route, void, (pm_i32, pm_i32)) /* tag id, 1: its allocations take the facade's path */
+    X(cache_tag_route, void, (pm_i32, pm_i32)) /* tag id, 1: its allocations take the facade's path */ \
+    X(stack_describe, pm_size, (pm_i32, pm_ptr, pm_size)) /* a stack's frames, a line each, then "@file:line" if given */
 
 /*
  * PlatformMemStats (platform_memory.h), field by field in order: X(field, who fills it). JAVA fields are
@@ -165,7 +173,7 @@ typedef struct PmCalls {
 #define PM_ERRORS(X) \
     X(DOUBLE_FREE) X(INVALID_POINTER) X(INTERIOR_POINTER) X(SIZE_MISMATCH) X(SIZE_OVERFLOW) \
     X(BAD_ALIGNMENT) X(REALLOC_FREED) X(GUARD_CORRUPTED) X(HEADER_CORRUPTED) X(BACKEND_FAILURE) \
-    X(ALLOCATION_FAILED) X(CLOSED) X(INVALID_HEAP) X(USE_AFTER_FREE) X(BUDGET) X(FORBIDDEN) X(START) X(INTERNAL)
+    X(ALLOCATION_FAILED) X(CLOSED) X(INVALID_HEAP) X(USE_AFTER_FREE) X(BUDGET) X(FORBIDDEN) X(BREAK_ALLOC) X(START) X(INTERNAL)
 
 /* The figures of the table's stat entry: PM_STAT_<name> is its position in this list. */
 #define PM_STAT_IDS(X) X(LIVE_BYTES) X(PEAK_BYTES) X(LIVE_BLOCKS) X(RAM_FREE) X(RAM_TOTAL) X(MAPPED) X(RESIDENT)

@@ -66,7 +66,8 @@ static void double_free(const char *options) {
     exit(0);
 }
 
-/* Frees a block allocated at game.c:42 with a wrong size (tracking=leaks records the site). */
+/* Frees a block allocated at game.c:42 with a wrong size (tracking=leaks records the site: the call stack,
+ * and the file:line given). */
 static void wrong_size_with_site(const char *options) {
     start(options);
     void *p = Platform_Alloc_Dbg(100, PLATFORM_MEM_NORMAL, "game.c", 42);
@@ -264,9 +265,14 @@ static void check_site(void) {
     if (c.line_count == 1) {
         CHECK(starts_with(c.lines[0], error_prefix(prefix, sizeof prefix, "SIZE_MISMATCH", c.out)), "%s: '%s'",
               options, c.lines[0]);
-        size_t n = strlen(c.lines[0]), tail = strlen("; allocated at game.c:42");
-        CHECK(n > tail && strcmp(c.lines[0] + n - tail, "; allocated at game.c:42") == 0,
-              "%s: '%s' ends with the block's site", options, c.lines[0]);
+        /* the site: the call stack, the function that allocated first, then Platform_Alloc_Dbg's file:line
+         * and the allocation number */
+        const char *tail = " [game.c:42], allocation #1";
+        size_t n = strlen(c.lines[0]);
+        CHECK(n > strlen(tail) && strcmp(c.lines[0] + n - strlen(tail), tail) == 0,
+              "%s: '%s' ends with the block's file:line and number", options, c.lines[0]);
+        CHECK(strstr(c.lines[0], "; allocated at wrong_size_with_site (test_log.c:") != NULL,
+              "%s: '%s' names the allocating function first", options, c.lines[0]);
     }
 }
 

@@ -208,7 +208,9 @@ public final class AbiContract {
             }
         }
         checkCalls("call table entry", calls, types, entries, problems);
-        checkCalls("shim service", services, types, ShimCache.SERVICES, problems);
+        List<Map.Entry<String, FunctionDescriptor>> expected = new ArrayList<>(ShimCache.SERVICES);
+        expected.addAll(CStacks.SERVICES);
+        checkCalls("shim service", services, types, expected, problems);
         checkStats(stats, statsSize, problems);
         checkNamed("error code", "PLATFORM_MEM_ERR_", errors, errorCodes(), problems);
         checkNamed("stat id", "PM_STAT_", statIds, STAT_IDS, problems);

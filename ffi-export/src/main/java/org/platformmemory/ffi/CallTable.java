@@ -159,6 +159,13 @@ final class CallTable {
             new Entry("writeReport", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
             new Entry("discard", self, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
             new Entry("trim", self, FunctionDescriptor.ofVoid()),
+            new Entry("allocAt", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT)),
+            new Entry("reallocAt", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("freeAt", self, FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("heapAllocAt", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT)),
+            new Entry("heapFreeAt", HeapHandles.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("setBreak", self, FunctionDescriptor.ofVoid(JAVA_LONG)),
+            new Entry("exitChecks", self, FunctionDescriptor.ofVoid()),
         };
     }
 }

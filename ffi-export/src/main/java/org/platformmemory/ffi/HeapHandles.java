@@ -108,6 +108,32 @@ final class HeapHandles {
         }
     }
 
+    static long heapAllocAt(long heap, long size, int flags, int stack) {
+        try {
+            TrackedAllocator m = NativeExports.memory();
+            if (m == null) {
+                return NativeExports.closed("Platform_HeapAlloc");
+            }
+            PrivateHeap h = TABLE.find(m, heap, "Platform_HeapAlloc");
+            return h != null ? h.allocate(size, flags, NativeExports.site(stack)) : 0;
+        } catch (Throwable t) {
+            return NativeExports.internalError("Platform_HeapAlloc", t);
+        }
+    }
+
+    static int heapFreeAt(long heap, long ptr, int stack) {
+        try {
+            TrackedAllocator m = NativeExports.memory();
+            if (m == null) {
+                return 0;
+            }
+            PrivateHeap h = TABLE.find(m, heap, "Platform_HeapFree");
+            return h != null && h.free(ptr, NativeExports.site(stack)) ? 1 : 0;
+        } catch (Throwable t) {
+            return (int) NativeExports.internalError("Platform_HeapFree", t);
+        }
+    }
+
     static int heapFree(long heap, long ptr) {
         try {
             TrackedAllocator m = NativeExports.memory();

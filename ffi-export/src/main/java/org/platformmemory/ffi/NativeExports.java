@@ -53,6 +53,8 @@ public final class NativeExports {
     /** What the shim prints on stderr (allocator.log), and whether errors fail the run (allocator.failOnError). */
     private static volatile LogLevel logLevel = LogLevel.ERRORS;
     private static volatile boolean failOnError;
+    /** What the shim records of call stacks in this start: see {@link #startSettings}. */
+    private static volatile long stackSettings;
     /** The shim's pm_report, as a downcall made on the first report (see {@link #reportToC}). */
     private static volatile long reportAddress;
     private static volatile MethodHandle report;
@@ -92,6 +94,7 @@ public final class NativeExports {
                 memory = null;
             }
             TrackedAllocator opened;
+            int stacks;
             boolean fastPath;
             long cacheLargest;
             boolean failing;
@@ -102,6 +105,7 @@ public final class NativeExports {
                 long top = AbiContract.bound(AbiContract.lastShimDescription(), "CACHE_LARGEST");
                 cacheLargest = config.bytes(FAST_PATH_LARGEST, top, 4096, top);
                 failing = config.bool(AllocatorConfig.FAIL_ON_ERROR, false);
+                stacks = config.integer(AllocatorConfig.STACK_DEPTH, 16, 0, 64);
                 // the facade's informational lines (the live view's address at open) go to the shim's stderr
                 opened = TrackedAllocator.open(config, NativeExports::inform);
             } catch (InvalidConfigException e) {
@@ -113,7 +117,9 @@ public final class NativeExports {
             opened.logTo(NativeExports::inform);
             logLevel = opened.logLevel();
             failOnError = failing;
+            stackSettings = stackSettings(opened, stacks, AllocatorConfig.parse(options));
             CSites.reset(opened);
+            CStacks.nameFor(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()));
             HeapHandles.TABLE.clear();
             memory = opened;
             try {
@@ -139,11 +145,26 @@ public final class NativeExports {
 
     /**
      * What the shim reads once per start, for it once {@link #install} has returned: the log level (bits
-     * 0-7: 0 quiet, 1 errors, 2 verbose) and whether errors fail the run (bit 8). Called through JNI, so
-     * that a start makes no upcall stub for them (a stub costs milliseconds to make).
+     * 0-7: 0 quiet, 1 errors, 2 verbose), whether errors fail the run (bit 8), the frames of each call
+     * stack to record (bits 16-23, 0: none), whether frees record theirs too (bit 24, {@code debug}),
+     * whether the process's exit checks the heap or writes the leak report (bit 25), and the mean bytes
+     * between sampled allocations (bits 32-63, 0: no sampling). Called through JNI, so that a start makes
+     * no upcall stub for them (a stub costs milliseconds to make).
      */
-    public static int startSettings() {
-        return logLevel.ordinal() | (failOnError ? 1 : 0) << 8;
+    public static long startSettings() {
+        return logLevel.ordinal() | (failOnError ? 1 : 0) << 8 | stackSettings;
+    }
+
+    /** The stack bits of {@link #startSettings} for a facade opened with {@code config}. */
+    private static long stackSettings(TrackedAllocator memory, int depth, AllocatorConfig config) {
+        Tracking tracking = memory.tracking();
+        long sample = tracking == Tracking.COUNTERS ? config.bytes(AllocatorConfig.SAMPLE, 0, 0, Integer.MAX_VALUE) : 0;
+        boolean stacks = tracking != Tracking.COUNTERS || sample > 0;
+        boolean atExit = tracking == Tracking.DEBUG
+            || config.choice(AllocatorConfig.LEAK_REPORT, org.platformmemory.api.LeakReport.class,
+                org.platformmemory.api.LeakReport.OFF) == org.platformmemory.api.LeakReport.EXIT;
+        return (stacks ? (long) depth << 16 : 0) | (tracking == Tracking.DEBUG ? 1L << 24 : 0)
+            | (atExit ? 1L << 25 : 0) | (depth > 0 ? sample << 32 : 0);
     }
 
     /**
@@ -214,12 +235,84 @@ public final class NativeExports {
         try {
             TrackedAllocator m = memory;
             if (m != null) {
-                m.free(ptr, size);
+                m.free(ptr, size, CSites.unknown());
             } else {
                 closed("Platform_Free");
             }
         } catch (Throwable t) {
             internalError("Platform_Free", t);
+        }
+    }
+
+    /** An allocation whose call stack the shim recorded: {@code stack} (0: none could be). */
+    private static long allocAt(long size, long alignment, int flags, int stack) {
+        try {
+            TrackedAllocator m = memory;
+            return m != null ? m.allocate(size, flags, alignment, site(stack)) : closed("Platform_Alloc");
+        } catch (Throwable t) {
+            return internalError("Platform_Alloc", t);
+        }
+    }
+
+    private static long reallocAt(long ptr, long oldSize, long newSize, int stack) {
+        try {
+            TrackedAllocator m = memory;
+            if (m == null) {
+                return closed("Platform_Realloc");
+            }
+            if (ptr == 0) {
+                return m.allocate(newSize, 0, 16, site(stack));
+            }
+            if (newSize == 0) {
+                m.free(ptr, oldSize, site(stack));
+                return 0;
+            }
+            return m.reallocate(ptr, oldSize, newSize);
+        } catch (Throwable t) {
+            return internalError("Platform_Realloc", t);
+        }
+    }
+
+    /** A free whose call stack the shim recorded ({@code debug}: the block's record keeps it). */
+    private static void freeAt(long ptr, long size, int stack) {
+        try {
+            TrackedAllocator m = memory;
+            if (m != null) {
+                m.free(ptr, size, site(stack));
+            } else {
+                closed("Platform_Free");
+            }
+        } catch (Throwable t) {
+            internalError("Platform_Free", t);
+        }
+    }
+
+    /** The site id of a stack the shim recorded, or of "a C caller" when it could record none. */
+    static int site(int stack) {
+        return stack > 0 ? TrackedAllocator.stackSite(stack) : CSites.unknown();
+    }
+
+    /** {@code Platform_Mem_BreakAlloc}: the allocation number that reports BREAK_ALLOC (0: none). */
+    private static void setBreak(long number) {
+        try {
+            TrackedAllocator m = memory;
+            if (m != null) {
+                m.setBreakAlloc(number);
+            }
+        } catch (Throwable t) {
+            internalError("Platform_Mem_BreakAlloc", t);
+        }
+    }
+
+    /** The process is exiting (a C host): the heap check of {@code debug}, the leak report of {@code leakReport=exit}. */
+    private static void exitChecks() {
+        try {
+            TrackedAllocator m = memory;
+            if (m != null) {
+                m.exitChecks();
+            }
+        } catch (Throwable t) {
+            internalError("the exit checks", t);
         }
     }
 

@@ -265,14 +265,15 @@ class JavaHostAbiTest {
         while (m.find()) {
             declared.add(m.group(1));
         }
-        assertEquals(42, declared.size(), "declared: " + declared);
+        assertEquals(43, declared.size(), "declared: " + declared);
         for (String name : List.of("Platform_Alloc", "Platform_Free", "Platform_Realloc", "Platform_Ram_Free",
                 "Platform_Total_Ram_Free", "Platform_Mem_GetAllocated", "Platform_Mem_GetPeak", "Platform_Mem_GetCount",
                 "Platform_Mem_DumpLeaks", "Platform_MemCopy", "Platform_MemMove", "Platform_MemSet", "Platform_MemCmp",
                 "Platform_ZeroMemory", "Platform_Mem_Init", "Platform_Mem_Shutdown", "Platform_Mem_Backend",
                 "Platform_Mem_LastError", "Platform_Mem_Size", "Platform_AllocAligned", "Platform_Alloc_Dbg",
                 "Platform_Mem_GetStats", "Platform_Mem_SetErrorHandler", "Platform_HeapCreate", "Platform_HeapAlloc",
-                "Platform_HeapFree", "Platform_HeapDestroy", "Platform_HeapSize", "Platform_Mem_CheckHeap", "Platform_Mem_Discard", "Platform_Mem_Trim")) {
+                "Platform_HeapFree", "Platform_HeapDestroy", "Platform_HeapSize", "Platform_Mem_CheckHeap", "Platform_Mem_Discard", "Platform_Mem_Trim",
+                "Platform_Mem_BreakAlloc")) {
             assertTrue(declared.contains(name), name + " is declared in platform_memory.h");
         }
         for (String name : declared) {

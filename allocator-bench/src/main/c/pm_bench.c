@@ -1407,9 +1407,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "pm_bench: this binary measures %s only, not '%s'\n", PEER_NAME, name);
         return 2;
 #else
-        char backend[96], options[128];
+        char backend[96], options[512];
         int insights = pm_insights_subject(name, backend, sizeof backend);
-        snprintf(options, sizeof options, "backend=%s", backend);
+        pm_subject_options(name, backend, options, sizeof options);
         if (Platform_Mem_Init(options) != 0) {
             fprintf(stderr, "pm_bench: backend %s: %s\n", backend, Platform_Mem_LastError());
             return 3;

@@ -3,6 +3,10 @@
  * measured as a game that leaves insights on would run it: every thread that allocates has pushed a tag
  * (Platform_Mem_PushTag, once per thread), and a frame clock thread calls Platform_Mem_FrameMark every
  * 16 ms (60 frames a second). Beside the plain backend in the same run, it gives the cost of insights.
+ *
+ * Any subject may also carry options after a "/", separated by "&": "arena/sample=512k" or
+ * "arena/tracking=leaks&stackDepth=0" is the backend arena started with those options too (the cost of
+ * sampling, of leak tracking with and without call stacks, beside the plain backend in the same run).
  */
 #ifndef PM_BENCH_INSIGHTS_H
 #define PM_BENCH_INSIGHTS_H
@@ -18,10 +22,21 @@
 
 /* Whether name is an insights subject; writes the backend's name to backend either way. */
 static inline int pm_insights_subject(const char *name, char *backend, size_t capacity) {
-    size_t n = strlen(name), s = strlen(PM_INSIGHTS_SUFFIX);
-    int on = n > s && strcmp(name + n - s, PM_INSIGHTS_SUFFIX) == 0;
+    size_t n = strcspn(name, "/"), s = strlen(PM_INSIGHTS_SUFFIX);
+    int on = n > s && strncmp(name + n - s, PM_INSIGHTS_SUFFIX, s) == 0;
     snprintf(backend, capacity, "%.*s", (int) (on ? n - s : n), name);
     return on;
+}
+
+/* The options Platform_Mem_Init gets for subject name: "backend=B", then those after a "/" ("&" -> ";"). */
+static inline void pm_subject_options(const char *name, const char *backend, char *options, size_t capacity) {
+    const char *extra = strchr(name, '/');
+    int n = snprintf(options, capacity, "backend=%s%s%s", backend, extra != NULL ? ";" : "", extra != NULL ? extra + 1 : "");
+    for (int i = 0; i < n && (size_t) i < capacity; i++) {
+        if (options[i] == '&') {
+            options[i] = ';';
+        }
+    }
 }
 
 static inline void *pm_insights_frame_clock(void *arg) {

@@ -497,9 +497,9 @@ int main(int argc, char **argv) {
     }
     uint64_t before_start = pm_client_calls; /* operator new calls so far (before main: none expected) */
 #if defined(PM_CLIENT_ABI)
-    char backend[96], options[128];
+    char backend[96], options[512];
     int insights = pm_insights_subject(name, backend, sizeof backend);
-    snprintf(options, sizeof options, "backend=%s", backend);
+    pm_subject_options(name, backend, options, sizeof options);
     if (Platform_Mem_Init(options) != 0) {
         fprintf(stderr, "pm_clients: backend %s: %s\n", backend, Platform_Mem_LastError());
         return 3;

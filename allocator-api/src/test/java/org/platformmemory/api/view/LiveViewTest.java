@@ -151,6 +151,27 @@ class LiveViewTest {
     }
 
     @Test
+    void servesTheSampledStacksAsEstimates() throws Exception {
+        LiveView view = open("insights=127.0.0.1:0;sample=4096");
+        memory.nameStacksWith(id -> id == 1 ? TrackedAllocator.stackName(List.of("load_level (level.c:12)"), null, 0)
+            : id == 2 ? TrackedAllocator.stackName(List.of("spawn_unit (units.c:40)"), null, 0) : null);
+        // blocks the C boundary sampled arrive with their stack; the others with none
+        long level = memory.allocate(2048, 0, 16, TrackedAllocator.stackSite(1));
+        long unit = memory.allocate(512, 0, 16, TrackedAllocator.stackSite(2));
+        long plain = memory.allocate(64, 0);
+        String state = get(view, "/api/state").body();
+        // one sample of s bytes stands for s / (1 - exp(-s / rate)) bytes, and that many bytes / s blocks
+        long levelBytes = Math.round(2048 / -Math.expm1(-2048.0 / 4096));
+        assertTrue(state.contains("{\"site\":\"load_level (level.c:12)\",\"liveBytes\":" + levelBytes + ",\"liveBlocks\":"
+            + Math.round(levelBytes / 2048.0) + ",\"estimate\":true}"), state);
+        assertTrue(state.contains("{\"site\":\"spawn_unit (units.c:40)\""), state);
+        memory.free(level, 0);
+        memory.free(unit, 0);
+        memory.free(plain, 0);
+        assertTrue(get(view, "/api/state").body().contains("\"sites\":[]"), "freed samples are gone");
+    }
+
+    @Test
     void samplesTheTagsWhileItRuns() throws Exception {
         LiveView view = open("insights=127.0.0.1:0");
         memory.insights().pushTag("level");

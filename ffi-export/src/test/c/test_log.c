@@ -271,8 +271,9 @@ static void check_site(void) {
         size_t n = strlen(c.lines[0]);
         CHECK(n > strlen(tail) && strcmp(c.lines[0] + n - strlen(tail), tail) == 0,
               "%s: '%s' ends with the block's file:line and number", options, c.lines[0]);
-        CHECK(strstr(c.lines[0], "; allocated at wrong_size_with_site (test_log.c:") != NULL,
-              "%s: '%s' names the allocating function first", options, c.lines[0]);
+        const char *site = strstr(c.lines[0], "; allocated at wrong_size_with_site (");
+        CHECK(site != NULL && strstr(site, "test_log.c:") != NULL && strstr(site, "test_log.c:") < strstr(site, " <- "),
+              "%s: '%s' names the allocating function first, with its file:line", options, c.lines[0]);
     }
 }
 

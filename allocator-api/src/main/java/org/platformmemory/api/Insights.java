@@ -235,7 +235,8 @@ public final class Insights {
         List<SnapshotDiff.Change> siteChanges = changes(
             a.sites().stream().collect(LinkedHashMap::new, (m, s) -> m.put(s.site(), new long[] {s.liveBytes(), s.liveBlocks()}), Map::putAll),
             b.sites().stream().collect(LinkedHashMap::new, (m, s) -> m.put(s.site(), new long[] {s.liveBytes(), s.liveBlocks()}), Map::putAll));
-        return new SnapshotDiff(from, to, tagChanges, siteChanges);
+        boolean estimated = a.sites().stream().anyMatch(SiteStats::estimate) || b.sites().stream().anyMatch(SiteStats::estimate);
+        return new SnapshotDiff(from, to, tagChanges, siteChanges, estimated);
     }
 
     private static List<SnapshotDiff.Change> changes(Map<String, long[]> before, Map<String, long[]> after) {

@@ -8,14 +8,20 @@ import java.util.List;
  *
  * @param from  the earlier snapshot's id
  * @param to    the later one's id, or 0 for "now"
- * @param tags  the tags whose live bytes or blocks changed
- * @param sites the sites whose live bytes or blocks changed
+ * @param tags           the tags whose live bytes or blocks changed
+ * @param sites          the sites whose live bytes or blocks changed
+ * @param sitesEstimated whether the sites' figures are estimates from sampled blocks ({@code allocator.sample})
  */
-public record SnapshotDiff(long from, long to, List<Change> tags, List<Change> sites) {
+public record SnapshotDiff(long from, long to, List<Change> tags, List<Change> sites, boolean sitesEstimated) {
 
     public SnapshotDiff {
         tags = List.copyOf(tags);
         sites = List.copyOf(sites);
+    }
+
+    /** A diff whose sites' figures are exact. */
+    public SnapshotDiff(long from, long to, List<Change> tags, List<Change> sites) {
+        this(from, to, tags, sites, false);
     }
 
     /** One tag's or site's live figures in both snapshots. */
@@ -37,7 +43,7 @@ public record SnapshotDiff(long from, long to, List<Change> tags, List<Change> s
         StringBuilder out = new StringBuilder();
         out.append("memory diff from snapshot ").append(from).append(" to ")
             .append(to == 0 ? "now" : "snapshot " + to).append(": ").append(tags.size()).append(" tags, ")
-            .append(sites.size()).append(" sites changed\n");
+            .append(sites.size()).append(sitesEstimated ? " sites changed (estimated from samples)\n" : " sites changed\n");
         for (Change c : tags) {
             line(out, "tag", c);
         }

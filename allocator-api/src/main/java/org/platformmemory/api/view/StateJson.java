@@ -66,6 +66,9 @@ final class StateJson {
         Json json = new Json().open().field("from", diff.from()).field("to", diff.to());
         changes(json.key("tags"), diff.tags());
         changes(json.key("sites"), diff.sites());
+        if (diff.sitesEstimated()) {
+            json.field("sitesEstimated", true);
+        }
         return json.field("text", diff.text()).close().toString();
     }
 

@@ -165,6 +165,13 @@ class LiveViewTest {
         assertTrue(state.contains("{\"site\":\"load_level (level.c:12)\",\"liveBytes\":" + levelBytes + ",\"liveBlocks\":"
             + Math.round(levelBytes / 2048.0) + ",\"estimate\":true}"), state);
         assertTrue(state.contains("{\"site\":\"spawn_unit (units.c:40)\""), state);
+        long before = memory.insights().snapshot();
+        long more = memory.allocate(2048, 0, 16, TrackedAllocator.stackSite(1));
+        String diff = get(view, "/api/diff?from=" + before + "&to=0").body();
+        assertTrue(diff.contains("\"sitesEstimated\":true") && diff.contains("sites changed (estimated from samples)"), diff);
+        assertTrue(diff.contains("{\"name\":\"load_level (level.c:12)\",\"bytesBefore\":" + levelBytes + ",\"bytesAfter\":"
+            + 2 * levelBytes), diff);
+        memory.free(more, 0);
         memory.free(level, 0);
         memory.free(unit, 0);
         memory.free(plain, 0);

@@ -54,7 +54,6 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
 
     // read at the top of every call: a plain load on x86. A Sticky flag here cost more than it saved: its
     // method-handle chain, inlined at both calls of a loop of pairs, made C2 stop inlining the free's tail
-    // (docs/benchmarks.md, "The rooms and the kit", has the figures)
     private volatile boolean closed;
     private LiveView view;
 

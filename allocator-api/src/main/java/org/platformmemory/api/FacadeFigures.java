@@ -16,8 +16,9 @@ import org.platformmemory.api.internal.Tracker;
 
 /**
  * What {@link TrackedAllocator} tells about itself: its statistics (its own and those of a cache in front
- * of it, through {@link BlockSupply}), its reports (live blocks, leaks, heap checks) and where its errors
- * go (handler, log level). The rooms both read are made here; the block protocol, which changes them, is
+ * of it, through {@link BlockSupply}), its reports (live blocks, leaks, heap checks), the sites and numbers
+ * they name and the checks that run by themselves (breakAlloc, checkEvery, the exit's), and where its
+ * errors go (handler, log level). The rooms both read are made here; the block protocol, which changes them, is
  * {@link TrackedAllocator}'s. Every method is thread-safe and public through {@link TrackedAllocator}.
  */
 abstract sealed class FacadeFigures permits TrackedAllocator {
@@ -31,6 +32,10 @@ abstract sealed class FacadeFigures permits TrackedAllocator {
     final Tracker tracker;
     final Quarantine quarantine;
     final LiveBlocks live;
+    private final java.util.concurrent.atomic.AtomicBoolean exitChecked = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean leakReportAtExit;
+    /** The shutdown hook that runs {@link #exitChecks} in a Java host, or null; removed on close. */
+    private volatile Thread exitHook;
 
     FacadeFigures(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks,
                   long sampleBytes) {
@@ -120,6 +125,21 @@ abstract sealed class FacadeFigures permits TrackedAllocator {
         return accounting.ramTotal();
     }
 
+    /** The bytes the backend holds from the system for blocks ({@link Allocator#mappedBytes}), -1 if unknown. */
+    public long mappedBytes() {
+        return isClosed() ? 0 : backend.mappedBytes();
+    }
+
+    /** Of {@link #mappedBytes}, the bytes resident now ({@link Allocator#residentBytes}), -1 if unknown. */
+    public long residentBytes() {
+        return isClosed() ? 0 : backend.residentBytes();
+    }
+
+    /** Which heap a live block belongs to: its id, 0 for none, or -1 if it is not a live block. */
+    public int heapOf(long address) {
+        return address == 0 || isClosed() ? -1 : live.heapIdOf(address);
+    }
+
     /** The backend's own figures, prefixed with its name. */
     public Map<String, Long> backendStatistics() {
         Map<String, Long> out = new LinkedHashMap<>();
@@ -182,6 +202,92 @@ abstract sealed class FacadeFigures permits TrackedAllocator {
      */
     public int checkHeap() {
         return isClosed() ? 0 : tracker.checkAll(blocks) + quarantine.checkAll();
+    }
+
+    // ---- Sites, allocation numbers and the checks that run by themselves ---------------------------
+
+    /**
+     * The id of an allocation site for {@link TrackedAllocator#allocate(long, int, long, int)}. {@code file == null}
+     * means a C caller that gave no site.
+     */
+    public int site(String file, int line) {
+        return tracker.siteId(file, line);
+    }
+
+    /**
+     * Names the call stacks of {@link TrackedAllocator#stackSite}: {@code names} returns the name of stack {@code n}
+     * ({@link TrackedAllocator#stackName}), or null when it does not know it.
+     */
+    public void nameStacksWith(java.util.function.IntFunction<String> names) {
+        tracker.sites().nameStacksWith(names);
+    }
+
+    /**
+     * Makes allocation {@code number} (1 for the first; tracking {@code leaks} or {@code debug} number
+     * them) report {@link ErrorCode#BREAK_ALLOC} as it is made ({@link AllocatorConfig#BREAK_ALLOC}); 0:
+     * none. Numbers are deterministic for a single-threaded program.
+     */
+    public void setBreakAlloc(long number) {
+        tracker.breakAt(number);
+    }
+
+    /** Blocks numbered so far: the number of the last allocation ({@code leaks} and {@code debug}), 0 otherwise. */
+    public long allocationNumber() {
+        return tracker.allocations();
+    }
+
+    /**
+     * Tracking {@code debug}: checks the whole heap ({@link #checkHeap}) every {@code calls} allocations,
+     * frees and reallocations ({@link AllocatorConfig#CHECK_EVERY}); 0 turns it off.
+     */
+    public void setCheckEvery(long calls) {
+        tracker.checkEvery(calls, this::checkHeap);
+    }
+
+    /**
+     * What the process's exit does, once: in {@code debug} the whole heap's check (every live block's
+     * guards, every quarantined block's fill), each damage reported; with {@code leakReport=exit} the leak
+     * report on stderr. A Java host's shutdown runs it; the C ABI calls it from the process's exit.
+     */
+    public void exitChecks() {
+        if (isClosed() || !exitChecked.compareAndSet(false, true)) {
+            return;
+        }
+        if (tracking == Tracking.DEBUG) {
+            checkHeap();
+        }
+        if (leakReportAtExit) {
+            System.err.print(leakReport());
+            System.err.flush();
+        }
+    }
+
+    /**
+     * Sets up the checks that run by themselves from {@code config}: the break ({@link AllocatorConfig#BREAK_ALLOC}),
+     * the periodic heap check ({@link AllocatorConfig#CHECK_EVERY}) and the leak report at exit
+     * ({@link AllocatorConfig#LEAK_REPORT}). When the exit has something to do, a Java host's shutdown runs
+     * {@link #exitChecks}; a C host's JVM never shuts down, and its shim calls them itself.
+     */
+    void checkByThemselves(AllocatorConfig config) {
+        setBreakAlloc(config.bytes(AllocatorConfig.BREAK_ALLOC, 0, 0, Long.MAX_VALUE));
+        setCheckEvery(config.bytes(AllocatorConfig.CHECK_EVERY, 0, 0, Long.MAX_VALUE));
+        leakReportAtExit = config.choice(AllocatorConfig.LEAK_REPORT, LeakReport.class, LeakReport.OFF) == LeakReport.EXIT;
+        if (leakReportAtExit || tracking == Tracking.DEBUG) {
+            exitHook = Thread.ofPlatform().name("platform-memory-exit").unstarted(this::exitChecks);
+            Runtime.getRuntime().addShutdownHook(exitHook);
+        }
+    }
+
+    /** Removes the shutdown hook of {@link #checkByThemselves}, on close; unless it is the one running. */
+    void dropExitHook() {
+        Thread hook = exitHook;
+        if (hook != null && Thread.currentThread() != hook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down: the hook runs, finds the allocator closed and does nothing
+            }
+        }
     }
 
     // ---- Errors and logging ---------------------------------------------------------------------

@@ -29,8 +29,8 @@ import org.platformmemory.api.view.LiveView;
  * do no Java-heap allocation. All methods are thread-safe. Calls made after {@link #close} are refused;
  * {@link #close(Duration)} also lets calls already under way on other threads finish first.
  *
- * <p>This class is the block protocol and the lifecycle; its statistics, reports and error routing are
- * inherited from {@code FacadeFigures}, and the concerns behind both have rooms of their own (see
+ * <p>This class is the block protocol and the lifecycle; its statistics, reports, sites, self-running
+ * checks and error routing are inherited from {@code FacadeFigures}, and the concerns behind both have rooms of their own (see
  * {@code docs/architecture.md}), none of which calls back into it.
  *
  * <pre>{@code
@@ -60,10 +60,6 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
     /** The debug quarantine's default bound in bytes ({@link AllocatorConfig#QUARANTINE}). */
     public static final long DEFAULT_QUARANTINE = 32L << 20;
 
-    private final java.util.concurrent.atomic.AtomicBoolean exitChecked = new java.util.concurrent.atomic.AtomicBoolean();
-    private volatile boolean leakReportAtExit;
-    /** The shutdown hook that runs {@link #exitChecks} in a Java host, or null; removed on close. */
-    private volatile Thread exitHook;
 
     private TrackedAllocator(Allocator backend, Tracking tracking, long limit, long quarantineBytes, int quarantineBlocks,
                              long sampleBytes) {
@@ -104,20 +100,10 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
             Integer.MAX_VALUE / 4);
         LogLevel level = config.choice(AllocatorConfig.LOG, LogLevel.class, LogLevel.ERRORS);
         long sample = config.bytes(AllocatorConfig.SAMPLE, 0, 0, Integer.MAX_VALUE);
-        long breakAlloc = config.bytes(AllocatorConfig.BREAK_ALLOC, 0, 0, Long.MAX_VALUE);
-        long checkEvery = config.bytes(AllocatorConfig.CHECK_EVERY, 0, 0, Long.MAX_VALUE);
-        LeakReport leakReport = config.choice(AllocatorConfig.LEAK_REPORT, LeakReport.class, LeakReport.OFF);
         java.net.InetSocketAddress viewAt = LiveView.option(config);
         TrackedAllocator opened = new TrackedAllocator(Backends.create(config), tracking, limit, quarantineBytes,
             quarantineBlocks, sample);
-        opened.setBreakAlloc(breakAlloc);
-        opened.setCheckEvery(checkEvery);
-        opened.leakReportAtExit = leakReport == LeakReport.EXIT;
-        if (opened.leakReportAtExit || tracking == Tracking.DEBUG) {
-            // a Java host's exit; a C host's JVM never shuts down, and its shim calls exitChecks itself
-            opened.exitHook = Thread.ofPlatform().name("platform-memory-exit").unstarted(opened::exitChecks);
-            Runtime.getRuntime().addShutdownHook(opened.exitHook);
-        }
+        opened.checkByThemselves(config);
         opened.errors.setLevel(level);
         opened.errors.logTo(log);
         opened.view = LiveView.start(viewAt, opened, opened.errors::inform);
@@ -187,14 +173,6 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
     }
 
     /**
-     * The id of an allocation site for {@link #allocate(long, int, long, int)}. {@code file == null}
-     * means a C caller that gave no site.
-     */
-    public int site(String file, int line) {
-        return tracker.siteId(file, line);
-    }
-
-    /**
      * The site id of call stack {@code stack} (above 0) recorded outside Java, which {@code names} (see
      * {@link #nameStacksWith}) names when a report asks: the C ABI's stacks.
      */
@@ -209,54 +187,6 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
      */
     public static String stackName(java.util.List<String> frames, String file, int line) {
         return SiteTable.stackName(frames, file, line);
-    }
-
-    /**
-     * Names the call stacks of {@link #stackSite}: {@code names} returns the name of stack {@code n}
-     * ({@link #stackName}), or null when it does not know it.
-     */
-    public void nameStacksWith(java.util.function.IntFunction<String> names) {
-        tracker.sites().nameStacksWith(names);
-    }
-
-    /**
-     * Makes allocation {@code number} (1 for the first; tracking {@code leaks} or {@code debug} number
-     * them) report {@link ErrorCode#BREAK_ALLOC} as it is made ({@link AllocatorConfig#BREAK_ALLOC}); 0:
-     * none. Numbers are deterministic for a single-threaded program.
-     */
-    public void setBreakAlloc(long number) {
-        tracker.breakAt(number);
-    }
-
-    /** Blocks numbered so far: the number of the last allocation ({@code leaks} and {@code debug}), 0 otherwise. */
-    public long allocationNumber() {
-        return tracker.allocations();
-    }
-
-    /**
-     * Tracking {@code debug}: checks the whole heap ({@link #checkHeap}) every {@code calls} allocations,
-     * frees and reallocations ({@link AllocatorConfig#CHECK_EVERY}); 0 turns it off.
-     */
-    public void setCheckEvery(long calls) {
-        tracker.checkEvery(calls, this::checkHeap);
-    }
-
-    /**
-     * What the process's exit does, once: in {@code debug} the whole heap's check (every live block's
-     * guards, every quarantined block's fill), each damage reported; with {@code leakReport=exit} the leak
-     * report on stderr. A Java host's shutdown runs it; the C ABI calls it from the process's exit.
-     */
-    public void exitChecks() {
-        if (closed || !exitChecked.compareAndSet(false, true)) {
-            return;
-        }
-        if (tracking == Tracking.DEBUG) {
-            checkHeap();
-        }
-        if (leakReportAtExit) {
-            System.err.print(leakReport());
-            System.err.flush();
-        }
     }
 
     /** {@link #free(long, long)} of a C caller whose call stack is {@code site} ({@code debug} records it). */
@@ -375,16 +305,6 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
         CHeap.canTrim();
     }
 
-    /** The bytes the backend holds from the system for blocks ({@link Allocator#mappedBytes}), -1 if unknown. */
-    public long mappedBytes() {
-        return closed ? 0 : backend.mappedBytes();
-    }
-
-    /** Of {@link #mappedBytes}, the bytes resident now ({@link Allocator#residentBytes}), -1 if unknown. */
-    public long residentBytes() {
-        return closed ? 0 : backend.residentBytes();
-    }
-
     /**
      * Gives memory that no block uses back to the system: the backend's ({@link Allocator#trim}), then the
      * room the live-block set grew to hold, then the JVM's heap that room took (a full collection, after
@@ -416,11 +336,6 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
         }
         HeapRecord record = heaps.create(backend, accounting);
         return record == null ? null : new PrivateHeap(this, record, release, live, errors);
-    }
-
-    /** Which heap a live block belongs to: its id, 0 for none, or -1 if it is not a live block. */
-    public int heapOf(long address) {
-        return address == 0 || closed ? -1 : live.heapIdOf(address);
     }
 
     /** Tags, budgets, frames, snapshots and reports of this allocator. */
@@ -458,14 +373,7 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
             closed = true;
         }
         LiveView.stop(view);
-        Thread hook = exitHook;
-        if (hook != null && Thread.currentThread() != hook) {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // the JVM is shutting down: the hook runs, finds the allocator closed and does nothing
-            }
-        }
+        dropExitHook();
         org.platformmemory.api.jfr.MemoryEvents.unregister(this);
         release.closeAll(grace);
     }

@@ -127,13 +127,13 @@ final class CallTable {
     private static Entry[] list() {
         Class<?> self = NativeExports.class;
         return new Entry[] {
-            new Entry("alloc", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            new Entry("free", self, FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG)),
-            new Entry("realloc", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            new Entry("allocAligned", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            new Entry("allocDbg", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT)),
-            new Entry("size", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG)),
-            new Entry("getStats", self, FunctionDescriptor.ofVoid(JAVA_LONG)),
+            new Entry("alloc", BlockEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("free", BlockEntries.class, FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG)),
+            new Entry("realloc", BlockEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            new Entry("allocAligned", BlockEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("allocDbg", BlockEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT)),
+            new Entry("size", BlockEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG)),
+            new Entry("getStats", BlockEntries.class, FunctionDescriptor.ofVoid(JAVA_LONG)),
             new Entry("dumpLeaks", ReportEntries.class, FunctionDescriptor.of(JAVA_LONG)),
             new Entry("heapCreate", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG)),
             new Entry("heapAlloc", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
@@ -157,15 +157,15 @@ final class CallTable {
             new Entry("snapshot", InsightEntries.class, FunctionDescriptor.of(JAVA_LONG)),
             new Entry("dumpDiff", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG)),
             new Entry("writeReport", InsightEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
-            new Entry("discard", self, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
-            new Entry("trim", self, FunctionDescriptor.ofVoid()),
-            new Entry("allocAt", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT)),
-            new Entry("reallocAt", self, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            new Entry("freeAt", self, FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("discard", BlockEntries.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG)),
+            new Entry("trim", BlockEntries.class, FunctionDescriptor.ofVoid()),
+            new Entry("allocAt", BlockEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT)),
+            new Entry("reallocAt", BlockEntries.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT)),
+            new Entry("freeAt", BlockEntries.class, FunctionDescriptor.ofVoid(JAVA_LONG, JAVA_LONG, JAVA_INT)),
             new Entry("heapAllocAt", HeapHandles.class, FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT)),
             new Entry("heapFreeAt", HeapHandles.class, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT)),
-            new Entry("setBreak", self, FunctionDescriptor.ofVoid(JAVA_LONG)),
-            new Entry("exitChecks", self, FunctionDescriptor.ofVoid()),
+            new Entry("setBreak", BlockEntries.class, FunctionDescriptor.ofVoid(JAVA_LONG)),
+            new Entry("exitChecks", BlockEntries.class, FunctionDescriptor.ofVoid()),
         };
     }
 }

@@ -96,16 +96,7 @@ final class HeapHandles {
     }
 
     static long heapAlloc(long heap, long size, int flags) {
-        try {
-            TrackedAllocator m = NativeExports.memory();
-            if (m == null) {
-                return NativeExports.closed("Platform_HeapAlloc");
-            }
-            PrivateHeap h = TABLE.find(m, heap, "Platform_HeapAlloc");
-            return h != null ? h.allocate(size, flags, CSites.unknown()) : 0;
-        } catch (Throwable t) {
-            return NativeExports.internalError("Platform_HeapAlloc", t);
-        }
+        return heapAllocAt(heap, size, flags, 0);
     }
 
     static long heapAllocAt(long heap, long size, int flags, int stack) {
@@ -115,7 +106,7 @@ final class HeapHandles {
                 return NativeExports.closed("Platform_HeapAlloc");
             }
             PrivateHeap h = TABLE.find(m, heap, "Platform_HeapAlloc");
-            return h != null ? h.allocate(size, flags, NativeExports.site(stack)) : 0;
+            return h != null ? h.allocate(size, flags, BlockEntries.site(stack)) : 0;
         } catch (Throwable t) {
             return NativeExports.internalError("Platform_HeapAlloc", t);
         }
@@ -128,23 +119,14 @@ final class HeapHandles {
                 return 0;
             }
             PrivateHeap h = TABLE.find(m, heap, "Platform_HeapFree");
-            return h != null && h.free(ptr, NativeExports.site(stack)) ? 1 : 0;
+            return h != null && h.free(ptr, BlockEntries.site(stack)) ? 1 : 0;
         } catch (Throwable t) {
             return (int) NativeExports.internalError("Platform_HeapFree", t);
         }
     }
 
     static int heapFree(long heap, long ptr) {
-        try {
-            TrackedAllocator m = NativeExports.memory();
-            if (m == null) {
-                return 0;
-            }
-            PrivateHeap h = TABLE.find(m, heap, "Platform_HeapFree");
-            return h != null && h.free(ptr) ? 1 : 0;
-        } catch (Throwable t) {
-            return (int) NativeExports.internalError("Platform_HeapFree", t);
-        }
+        return heapFreeAt(heap, ptr, 0);
     }
 
     static long heapSize(long heap, long ptr) {

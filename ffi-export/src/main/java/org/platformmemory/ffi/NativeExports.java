@@ -11,7 +11,6 @@ import org.platformmemory.api.AllocatorConfig;
 import org.platformmemory.api.ErrorCode;
 import org.platformmemory.api.InvalidConfigException;
 import org.platformmemory.api.LogLevel;
-import org.platformmemory.api.MemoryStats;
 import org.platformmemory.api.Tracking;
 import org.platformmemory.api.TrackedAllocator;
 
@@ -20,10 +19,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The Java side of the C ABI: one static method per entry of the shim's call table, each turned into an
- * FFM upcall stub, and {@link #install}, which the shim calls (through JNI) to start the layer.
- *
- * <p>{@link CallTable} lists the entries and makes each one's stub when it is first needed.
+ * The Java side of the C ABI: {@link #install}, which the shim calls (through JNI) to start the layer,
+ * what a start reads, the shutdown, and the route of errors and informational lines back to C. The call
+ * table's other entries are static methods of {@link BlockEntries}, {@link HeapHandles},
+ * {@link CacheEntries}, {@link InsightEntries} and {@link ReportEntries}; {@link CallTable} lists them and
+ * makes each one's FFM upcall stub when it is first needed.
  *
  * <p>Every entry catches {@link Throwable}: an exception escaping an upcall would abort the game. An
  * unexpected failure is reported to the C side as {@code PLATFORM_MEM_ERR_INTERNAL} and the call returns
@@ -94,7 +94,7 @@ public final class NativeExports {
                 memory = null;
             }
             TrackedAllocator opened;
-            int stacks;
+            long stacks;
             boolean fastPath;
             long cacheLargest;
             boolean failing;
@@ -105,9 +105,10 @@ public final class NativeExports {
                 long top = AbiContract.bound(AbiContract.lastShimDescription(), "CACHE_LARGEST");
                 cacheLargest = config.bytes(FAST_PATH_LARGEST, top, 4096, top);
                 failing = config.bool(AllocatorConfig.FAIL_ON_ERROR, false);
-                stacks = config.integer(AllocatorConfig.STACK_DEPTH, 16, 0, 64);
+                int depth = config.integer(AllocatorConfig.STACK_DEPTH, 16, 0, 64); // checked before the facade opens
                 // the facade's informational lines (the live view's address at open) go to the shim's stderr
                 opened = TrackedAllocator.open(config, NativeExports::inform);
+                stacks = stackSettings(opened, depth, config);
             } catch (InvalidConfigException e) {
                 reportToC(ERR_START, e.getMessage(), 0);
                 return 0;
@@ -117,7 +118,7 @@ public final class NativeExports {
             opened.logTo(NativeExports::inform);
             logLevel = opened.logLevel();
             failOnError = failing;
-            stackSettings = stackSettings(opened, stacks, AllocatorConfig.parse(options));
+            stackSettings = stacks;
             CSites.reset(opened);
             CStacks.nameFor(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()));
             HeapHandles.TABLE.clear();
@@ -155,7 +156,10 @@ public final class NativeExports {
         return logLevel.ordinal() | (failOnError ? 1 : 0) << 8 | stackSettings;
     }
 
-    /** The stack bits of {@link #startSettings} for a facade opened with {@code config}. */
+    /**
+     * The stack bits of {@link #startSettings}, {@code depth} frames a stack, for a facade opened with
+     * {@code config} (whose other keys read here it has checked already).
+     */
     private static long stackSettings(TrackedAllocator memory, int depth, AllocatorConfig config) {
         Tracking tracking = memory.tracking();
         long sample = tracking == Tracking.COUNTERS ? config.bytes(AllocatorConfig.SAMPLE, 0, 0, Integer.MAX_VALUE) : 0;
@@ -220,182 +224,7 @@ public final class NativeExports {
     }
 
     // ---------------------------------------------------------------------------------------------
-    // The table's entries: each catches everything
-
-    private static long alloc(long size, int flags) {
-        try {
-            TrackedAllocator m = memory;
-            return m != null ? m.allocate(size, flags, 16, CSites.unknown()) : closed("Platform_Alloc");
-        } catch (Throwable t) {
-            return internalError("Platform_Alloc", t);
-        }
-    }
-
-    private static void free(long ptr, long size) {
-        try {
-            TrackedAllocator m = memory;
-            if (m != null) {
-                m.free(ptr, size, CSites.unknown());
-            } else {
-                closed("Platform_Free");
-            }
-        } catch (Throwable t) {
-            internalError("Platform_Free", t);
-        }
-    }
-
-    /** An allocation whose call stack the shim recorded: {@code stack} (0: none could be). */
-    private static long allocAt(long size, long alignment, int flags, int stack) {
-        try {
-            TrackedAllocator m = memory;
-            return m != null ? m.allocate(size, flags, alignment, site(stack)) : closed("Platform_Alloc");
-        } catch (Throwable t) {
-            return internalError("Platform_Alloc", t);
-        }
-    }
-
-    private static long reallocAt(long ptr, long oldSize, long newSize, int stack) {
-        try {
-            TrackedAllocator m = memory;
-            if (m == null) {
-                return closed("Platform_Realloc");
-            }
-            if (ptr == 0) {
-                return m.allocate(newSize, 0, 16, site(stack));
-            }
-            if (newSize == 0) {
-                m.free(ptr, oldSize, site(stack));
-                return 0;
-            }
-            return m.reallocate(ptr, oldSize, newSize);
-        } catch (Throwable t) {
-            return internalError("Platform_Realloc", t);
-        }
-    }
-
-    /** A free whose call stack the shim recorded ({@code debug}: the block's record keeps it). */
-    private static void freeAt(long ptr, long size, int stack) {
-        try {
-            TrackedAllocator m = memory;
-            if (m != null) {
-                m.free(ptr, size, site(stack));
-            } else {
-                closed("Platform_Free");
-            }
-        } catch (Throwable t) {
-            internalError("Platform_Free", t);
-        }
-    }
-
-    /** The site id of a stack the shim recorded, or of "a C caller" when it could record none. */
-    static int site(int stack) {
-        return stack > 0 ? TrackedAllocator.stackSite(stack) : CSites.unknown();
-    }
-
-    /** {@code Platform_Mem_BreakAlloc}: the allocation number that reports BREAK_ALLOC (0: none). */
-    private static void setBreak(long number) {
-        try {
-            TrackedAllocator m = memory;
-            if (m != null) {
-                m.setBreakAlloc(number);
-            }
-        } catch (Throwable t) {
-            internalError("Platform_Mem_BreakAlloc", t);
-        }
-    }
-
-    /** The process is exiting (a C host): the heap check of {@code debug}, the leak report of {@code leakReport=exit}. */
-    private static void exitChecks() {
-        try {
-            TrackedAllocator m = memory;
-            if (m != null) {
-                m.exitChecks();
-            }
-        } catch (Throwable t) {
-            internalError("the exit checks", t);
-        }
-    }
-
-    private static long realloc(long ptr, long oldSize, long newSize) {
-        try {
-            TrackedAllocator m = memory;
-            if (m == null) {
-                return closed("Platform_Realloc");
-            }
-            return ptr == 0 ? m.allocate(newSize, 0, 16, CSites.unknown()) : m.reallocate(ptr, oldSize, newSize);
-        } catch (Throwable t) {
-            return internalError("Platform_Realloc", t);
-        }
-    }
-
-    private static long allocAligned(long size, long alignment, int flags) {
-        try {
-            TrackedAllocator m = memory;
-            return m != null ? m.allocate(size, flags, alignment, CSites.unknown()) : closed("Platform_AllocAligned");
-        } catch (Throwable t) {
-            return internalError("Platform_AllocAligned", t);
-        }
-    }
-
-    private static long allocDbg(long size, int flags, long file, int line) {
-        try {
-            TrackedAllocator m = memory;
-            if (m == null) {
-                return closed("Platform_Alloc_Dbg");
-            }
-            return m.allocate(size, flags, 16, m.tracking() == Tracking.COUNTERS ? CSites.unknown() : CSites.of(m, file, line));
-        } catch (Throwable t) {
-            return internalError("Platform_Alloc_Dbg", t);
-        }
-    }
-
-    private static long size(long ptr) {
-        try {
-            TrackedAllocator m = memory;
-            return m != null ? m.sizeOf(ptr) : 0;
-        } catch (Throwable t) {
-            return internalError("Platform_Mem_Size", t);
-        }
-    }
-
-    private static int discard(long ptr, long offset, long size) {
-        try {
-            TrackedAllocator m = memory;
-            return m != null && m.discard(ptr, offset, size) ? 1 : 0;
-        } catch (Throwable t) {
-            internalError("Platform_Mem_Discard", t);
-            return 0;
-        }
-    }
-
-    private static void trim() {
-        try {
-            TrackedAllocator m = memory;
-            if (m != null) {
-                m.trim();
-            }
-        } catch (Throwable t) {
-            internalError("Platform_Mem_Trim", t);
-        }
-    }
-
-    private static void getStats(long out) {
-        try {
-            TrackedAllocator m = memory;
-            if (m == null) {
-                return; // the shim has zeroed the struct
-            }
-            MemoryStats s = m.stats();
-            // the fields, offsets and sizes were checked against the shim's PlatformMemStats at install
-            AbiContract.StatsField[] fields = AbiContract.StatsField.all();
-            MemorySegment target = MemorySegment.ofAddress(out).reinterpret(fields.length * AbiContract.StatsField.SIZE);
-            for (AbiContract.StatsField f : fields) {
-                target.set(JAVA_LONG, f.offset(), f.value(s, m));
-            }
-        } catch (Throwable t) {
-            internalError("Platform_Mem_GetStats", t);
-        }
-    }
+    // The lifecycle entries of the table (the others are BlockEntries', and the classes CallTable names)
 
     private static void shutdown() {
         try {

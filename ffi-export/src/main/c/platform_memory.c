@@ -730,6 +730,14 @@ static int64_t pm_sample_interval(int64_t rate) {
     return next < (double) INT64_MAX / 2 ? (int64_t) next : INT64_MAX / 2;
 }
 
+/* This thread's countdown to its next sample ran out: with sampling on, the allocation under way is
+ * sampled (1) and the countdown starts again; otherwise the countdown is only reset (0). */
+static int pm_sample_due(void) {
+    int64_t rate = atomic_load_explicit(&pm.sample, memory_order_relaxed);
+    pm_sample_left = rate > 0 ? pm_sample_interval(rate) : PM_SAMPLE_RECHECK;
+    return rate > 0;
+}
+
 /* The slow path of every call before the layer is ready: start it from the environment, once. */
 static __attribute__((noinline)) int pm_start_lazily(void) {
     pthread_mutex_lock(&pm.lock);
@@ -782,25 +790,16 @@ PM_HIDDEN __attribute__((noinline)) void *pm_alloc_fallback(size_t size, uint32_
         }
     }
     /* a block the caches do not serve counts towards the next sample here; theirs in pm_fast_alloc */
-    if (size > largest && PM_UNLIKELY((pm_sample_left -= (int64_t) size) < 0) &&
-        atomic_load_explicit(&pm.sample, memory_order_relaxed) > 0) {
-        pm_sample_left = pm_sample_interval(atomic_load_explicit(&pm.sample, memory_order_relaxed));
+    if (size > largest && PM_UNLIKELY((pm_sample_left -= (int64_t) size) < 0) && pm_sample_due()) {
         return pm_alloc_at(size, 16, flags, NULL, 0);
     }
     pm_mode_sync(&pm.calls);
     return pm.calls.alloc(size, flags);
 }
 
-/* The allocation during which this thread's countdown to its next sample ran out: with sampling on, it
- * crosses with its stack and the countdown starts again; otherwise the countdown is only reset. */
+/* A cached block during whose allocation this thread's countdown to its next sample ran out. */
 static __attribute__((noinline)) void *pm_sample_alloc(size_t size, uint32_t flags) {
-    int64_t rate = atomic_load_explicit(&pm.sample, memory_order_relaxed);
-    if (rate <= 0) {
-        pm_sample_left = PM_SAMPLE_RECHECK;
-        return pm_cache_alloc(size, flags);
-    }
-    pm_sample_left = pm_sample_interval(rate);
-    return pm_alloc_at(size, 16, flags, NULL, 0);
+    return pm_sample_due() ? pm_alloc_at(size, 16, flags, NULL, 0) : pm_cache_alloc(size, flags);
 }
 
 static inline void pm_fast_free(void *ptr, size_t size) {

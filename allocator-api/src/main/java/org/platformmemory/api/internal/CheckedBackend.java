@@ -162,20 +162,20 @@ public final class CheckedBackend {
 
     /** {@link Allocator#mappedBytes}; -1 when the backend throws (reported). */
     public long mappedBytes() {
-        try {
-            return backend.mappedBytes();
-        } catch (Throwable t) {
-            threw("reading its mapped bytes", t, 0);
-            return -1;
-        }
+        return figure(Allocator::mappedBytes, "reading its mapped bytes");
     }
 
     /** {@link Allocator#residentBytes}; -1 when the backend throws (reported). */
     public long residentBytes() {
+        return figure(Allocator::residentBytes, "reading its resident bytes");
+    }
+
+    /** One of the backend's figures; -1 when it throws (reported as {@code what}). */
+    private long figure(java.util.function.ToLongFunction<Allocator> read, String what) {
         try {
-            return backend.residentBytes();
+            return read.applyAsLong(backend);
         } catch (Throwable t) {
-            threw("reading its resident bytes", t, 0);
+            threw(what, t, 0);
             return -1;
         }
     }

@@ -122,6 +122,13 @@ public abstract class Tracker {
      */
     public abstract void onAllocate(long user, long size, int flags, int site, boolean zeroed);
 
+    /** {@code CLEAR}'s zeroing of a new block, unless its bytes read as zero already. */
+    static void clear(long user, long size, int flags, boolean zeroed) {
+        if ((flags & MemoryFlags.CLEAR) != 0 && !zeroed) {
+            NativeMemory.fill(user, size, (byte) 0);
+        }
+    }
+
     /** Dresses a resized block: fills the {@code oldSize..newSize} tail it grew by, rewrites guards. */
     public void onResize(long user, long oldSize, long newSize, int flags) {
         if (newSize > oldSize && (flags & MemoryFlags.CLEAR) != 0) {
@@ -167,9 +174,7 @@ public abstract class Tracker {
 
         @Override
         public void onAllocate(long user, long size, int flags, int site, boolean zeroed) {
-            if ((flags & MemoryFlags.CLEAR) != 0 && !zeroed) {
-                NativeMemory.fill(user, size, (byte) 0);
-            }
+            clear(user, size, flags, zeroed);
         }
     }
 
@@ -187,9 +192,7 @@ public abstract class Tracker {
             if (site < 0) {
                 samples.add(user, size, site);
             }
-            if ((flags & MemoryFlags.CLEAR) != 0 && !zeroed) {
-                NativeMemory.fill(user, size, (byte) 0);
-            }
+            clear(user, size, flags, zeroed);
         }
 
         @Override
@@ -226,9 +229,7 @@ public abstract class Tracker {
         @Override
         public void onAllocate(long user, long size, int flags, int site, boolean zeroed) {
             record(user, size, site);
-            if ((flags & MemoryFlags.CLEAR) != 0 && !zeroed) {
-                NativeMemory.fill(user, size, (byte) 0);
-            }
+            clear(user, size, flags, zeroed);
         }
 
         /** Writes the record of a new block (site and number) and makes the break when it is the one. */

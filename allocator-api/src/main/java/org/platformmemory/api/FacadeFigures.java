@@ -263,15 +263,16 @@ abstract sealed class FacadeFigures permits TrackedAllocator {
     }
 
     /**
-     * Sets up the checks that run by themselves from {@code config}: the break ({@link AllocatorConfig#BREAK_ALLOC}),
-     * the periodic heap check ({@link AllocatorConfig#CHECK_EVERY}) and the leak report at exit
-     * ({@link AllocatorConfig#LEAK_REPORT}). When the exit has something to do, a Java host's shutdown runs
-     * {@link #exitChecks}; a C host's JVM never shuts down, and its shim calls them itself.
+     * Sets up the checks that run by themselves: the break on allocation {@code breakAlloc}
+     * ({@link AllocatorConfig#BREAK_ALLOC}), the heap check every {@code checkEvery} calls
+     * ({@link AllocatorConfig#CHECK_EVERY}) and the leak report at exit ({@link AllocatorConfig#LEAK_REPORT}).
+     * When the exit has something to do, a Java host's shutdown runs {@link #exitChecks}; a C host's JVM
+     * never shuts down, and its shim calls them itself.
      */
-    void checkByThemselves(AllocatorConfig config) {
-        setBreakAlloc(config.bytes(AllocatorConfig.BREAK_ALLOC, 0, 0, Long.MAX_VALUE));
-        setCheckEvery(config.bytes(AllocatorConfig.CHECK_EVERY, 0, 0, Long.MAX_VALUE));
-        leakReportAtExit = config.choice(AllocatorConfig.LEAK_REPORT, LeakReport.class, LeakReport.OFF) == LeakReport.EXIT;
+    void checkByThemselves(long breakAlloc, long checkEvery, boolean leakReportAtExit) {
+        setBreakAlloc(breakAlloc);
+        setCheckEvery(checkEvery);
+        this.leakReportAtExit = leakReportAtExit;
         if (leakReportAtExit || tracking == Tracking.DEBUG) {
             exitHook = Thread.ofPlatform().name("platform-memory-exit").unstarted(this::exitChecks);
             Runtime.getRuntime().addShutdownHook(exitHook);

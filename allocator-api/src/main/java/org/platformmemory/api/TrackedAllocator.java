@@ -100,10 +100,13 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
             Integer.MAX_VALUE / 4);
         LogLevel level = config.choice(AllocatorConfig.LOG, LogLevel.class, LogLevel.ERRORS);
         long sample = config.bytes(AllocatorConfig.SAMPLE, 0, 0, Integer.MAX_VALUE);
+        long breakAlloc = config.bytes(AllocatorConfig.BREAK_ALLOC, 0, 0, Long.MAX_VALUE);
+        long checkEvery = config.bytes(AllocatorConfig.CHECK_EVERY, 0, 0, Long.MAX_VALUE);
+        LeakReport leakReport = config.choice(AllocatorConfig.LEAK_REPORT, LeakReport.class, LeakReport.OFF);
         java.net.InetSocketAddress viewAt = LiveView.option(config);
         TrackedAllocator opened = new TrackedAllocator(Backends.create(config), tracking, limit, quarantineBytes,
             quarantineBlocks, sample);
-        opened.checkByThemselves(config);
+        opened.checkByThemselves(breakAlloc, checkEvery, leakReport == LeakReport.EXIT);
         opened.errors.setLevel(level);
         opened.errors.logTo(log);
         opened.view = LiveView.start(viewAt, opened, opened.errors::inform);

@@ -37,6 +37,16 @@ class BackendSelectionTest {
     }
 
     @Test
+    void shouldFailABadSiteOrCheckSettingNamingTheKeyBeforeAnythingOpens() {
+        for (String[] bad : new String[][] {{"breakAlloc", "-3"}, {"checkEvery", "often"}, {"leakReport", "later"},
+                {"sample", "3 apples"}}) {
+            InvalidConfigException e = assertThrows(InvalidConfigException.class,
+                () -> TrackedAllocator.open(AllocatorConfig.of(Map.of("backend", "system", "tracking", "debug", bad[0], bad[1]))));
+            assertTrue(e.getMessage().startsWith("allocator." + bad[0] + ": '" + bad[1] + "'"), e.getMessage());
+        }
+    }
+
+    @Test
     void shouldFailABadTrackingModeNamingTheKey() {
         InvalidConfigException e = assertThrows(InvalidConfigException.class,
             () -> TrackedAllocator.open(AllocatorConfig.of(Map.of("backend", "system", "tracking", "all"))));

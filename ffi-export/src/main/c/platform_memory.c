@@ -60,6 +60,9 @@ static struct {
     JavaVM *vm;                           /* the JVM, once found or created */
     jclass exports;                       /* NativeExports (a global reference), once started */
     jmethodID entry;                      /* NativeExports.entry(int): an entry's stub, made on demand */
+    jmethodID refill;                     /* NativeExports.refill: cache_refill until its stub is made */
+    jmethodID allocate;                   /* NativeExports.allocate: alloc until its stub is made */
+    const PmTable *made;                  /* Java's table, whose slots fill as the stubs are made */
     PmJvmStart jvm;                       /* how this library started it (a C host), else zeroed */
     atomic_ullong start_us;               /* how long the last successful start took */
     atomic_int log_level;                 /* PM_LOG_*: what reaches stderr (allocator.log) */
@@ -301,18 +304,59 @@ static PmAnyFn pm_resolve(int index, const char *field) {
     return (PmAnyFn) (intptr_t) address;
 }
 
+/* The stub of an entry if Java has made it by now (its slot in Java's table, written with release). */
+#define PM_MADE(field) (pm.made != NULL ? __atomic_load_n(&pm.made->field, __ATOMIC_ACQUIRE) : NULL)
+
+/* This thread's JNIEnv if the JVM knows the thread (it started the JVM, or is a Java thread), else NULL. */
+static JNIEnv *pm_known_env(void) {
+    JNIEnv *env = NULL;
+    JavaVM *vm = pm.vm;
+    if (vm == NULL || pm.exports == NULL || (*vm)->GetEnv(vm, (void **) &env, JNI_VERSION_21) != JNI_OK) {
+        return NULL;
+    }
+    return env;
+}
+
+/* cache_refill and alloc through JNI (NativeExports.refill, allocate), for a process's first allocations
+ * while their stubs are being made; both Java methods catch everything. */
+static pm_i32 pm_jni_cache_refill(JNIEnv *env, pm_size size, pm_ptr out, pm_i32 count) {
+    jint lent = (*env)->CallStaticIntMethod(env, pm.exports, pm.refill, (jlong) size, (jlong) (intptr_t) out,
+                                            (jint) count);
+    if ((*env)->ExceptionCheck(env)) {
+        (*env)->ExceptionClear(env);
+        return 0;
+    }
+    return lent;
+}
+
+static pm_ptr pm_jni_alloc(JNIEnv *env, pm_size size, pm_u32 flags) {
+    jlong block = (*env)->CallStaticLongMethod(env, pm.exports, pm.allocate, (jlong) size, (jint) flags);
+    if ((*env)->ExceptionCheck(env)) {
+        (*env)->ExceptionClear(env);
+        return NULL;
+    }
+    return (pm_ptr) (intptr_t) block;
+}
+
 /*
- * The stand-ins: pm_lazy_<field> has the type of the entry, asks Java for its stub, puts the stub in the
- * table in its own place and calls it. Two threads may both ask; Java makes one stub and gives it to
- * both. When no stub can be made the call returns 0 (nothing, for a void entry), with the error reported.
+ * The stand-ins: pm_stub_<field> has the type of the entry. It takes the entry's stub from Java's table
+ * once the warm-up thread (CallTable.warmUp) has made it, else asks Java for it (which makes it now, or
+ * waits for the thread making it), puts it in the shim's table in its own place and calls it. Two
+ * threads may both ask; Java makes one stub and gives it to both. When no stub can be made the call
+ * returns 0 (nothing, for a void entry), with the error reported. The stand-ins of cache_refill and
+ * alloc, pm_lazy_<field>, do not wait on a thread the JVM knows (the one that started it, a Java
+ * thread): they go through JNI until the stub is there, so a process's first allocation waits for none.
  */
 #define PM_LAZY_FAIL_0(ret) return (ret) 0;
 #define PM_LAZY_FAIL_1(ret) return;
 #define PM_LAZY_RETURN_0 return
 #define PM_LAZY_RETURN_1
 #define PM_LAZY(field, ret, params)                                                                       \
-    static ret pm_lazy_##field(PM_PARAMS(params)) {                                                     \
-        ret (*stub) params = (ret (*) params) pm_resolve(PM_ENTRY_##field, #field);                     \
+    static ret pm_stub_##field(PM_PARAMS(params)) {                                                     \
+        ret (*stub) params = PM_MADE(field);                                                          \
+        if (stub == NULL) {                                                                           \
+            stub = (ret (*) params) pm_resolve(PM_ENTRY_##field, #field);                             \
+        }                                                                                             \
         if (stub == NULL) {                                                                           \
             PM_CAT(PM_LAZY_FAIL_, PM_IS_VOID(ret))(ret)                                               \
         }                                                                                             \
@@ -320,6 +364,22 @@ static PmAnyFn pm_resolve(int index, const char *field) {
         PM_CAT(PM_LAZY_RETURN_, PM_IS_VOID(ret)) stub(PM_ARGS(params));                                \
     }
 PM_CALLS(PM_LAZY)
+
+static pm_i32 pm_lazy_cache_refill(pm_size size, pm_ptr out, pm_i32 count) {
+    JNIEnv *env;
+    if (PM_MADE(cache_refill) == NULL && (env = pm_known_env()) != NULL) {
+        return pm_jni_cache_refill(env, size, out, count);
+    }
+    return pm_stub_cache_refill(size, out, count);
+}
+
+static pm_ptr pm_lazy_alloc(pm_size size, pm_u32 flags) {
+    JNIEnv *env;
+    if (PM_MADE(alloc) == NULL && (env = pm_known_env()) != NULL) {
+        return pm_jni_alloc(env, size, flags);
+    }
+    return pm_stub_alloc(size, flags);
+}
 
 /* Takes the table NativeExports.install returned: its stubs, and stand-ins for those not made yet. */
 static int pm_take_table(const PmTable *table) {
@@ -329,10 +389,17 @@ static int pm_take_table(const PmTable *table) {
                      table == NULL ? 0ULL : (unsigned long long) table->entries, PM_TABLE_ENTRIES);
         return PLATFORM_MEM_ERR_START;
     }
+    pm.made = table;
 #define PM_TAKE_ENTRY(field, ret, params)                                                                 \
-    atomic_store_explicit(&pm.calls.field, table->field != NULL ? table->field : pm_lazy_##field,           \
+    atomic_store_explicit(&pm.calls.field, table->field != NULL ? table->field : pm_stub_##field,           \
                           memory_order_release);
     PM_CALLS(PM_TAKE_ENTRY)
+    if (table->cache_refill == NULL) {
+        atomic_store_explicit(&pm.calls.cache_refill, pm_lazy_cache_refill, memory_order_release);
+    }
+    if (table->alloc == NULL) {
+        atomic_store_explicit(&pm.calls.alloc, pm_lazy_alloc, memory_order_release);
+    }
     atomic_store_explicit(&pm.state, PM_READY, memory_order_release);
     return PLATFORM_MEM_OK;
 }
@@ -565,17 +632,22 @@ static int pm_start_locked(const char *options) {
         jmethodID entry = (*env)->GetStaticMethodID(env, exports, "entry", "(I)J");
         jmethodID settings = (*env)->GetStaticMethodID(env, exports, "startSettings", "()J");
         jmethodID caches = (*env)->GetStaticMethodID(env, exports, "startCaches", "()J");
+        jmethodID refill = (*env)->GetStaticMethodID(env, exports, "refill", "(JJI)I");
+        jmethodID allocate = (*env)->GetStaticMethodID(env, exports, "allocate", "(JI)J");
         jstring text = install != NULL && backend != NULL && entry != NULL && settings != NULL && caches != NULL
+                && refill != NULL && allocate != NULL
             ? (*env)->NewStringUTF(env, options) : NULL;
         if (text == NULL) {
             pm_take_exception(env, "NativeExports.install(String, long, long), backendName(), entry(int), "
-                                   "startSettings() or startCaches() is missing: the jars and "
-                                   "libplatform_memory.so come from different builds");
+                                   "startSettings(), startCaches(), refill(long, long, int) or allocate(long, int) "
+                                   "is missing: the jars and libplatform_memory.so come from different builds");
         } else {
             if (pm.exports == NULL) {
                 pm.exports = (jclass) (*env)->NewGlobalRef(env, exports);
             }
             pm.entry = entry;
+            pm.refill = refill;
+            pm.allocate = allocate;
             jlong table = (*env)->CallStaticLongMethod(env, exports, install, text, (jlong) (intptr_t) &pm_report,
                                                        (jlong) (intptr_t) pm_abi_description());
             jstring name = NULL;

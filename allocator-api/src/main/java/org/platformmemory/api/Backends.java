@@ -1,5 +1,6 @@
 package org.platformmemory.api;
 
+import java.util.Collections;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
@@ -20,21 +21,38 @@ public final class Backends {
     }
 
     /**
-     * Every provider visible to this module's class loader (or module layer), by name.
+     * Every provider visible to this module's class loader (or module layer), by name, in name order.
+     * Found once per process, on first use (the providers a class loader sees do not change; finding them
+     * opens every jar on the class path).
      *
+     * @return an unmodifiable map
      * @throws InvalidConfigException if two providers claim the same name
      */
     public static Map<String, AllocatorProvider> available() {
-        Map<String, AllocatorProvider> byName = new TreeMap<>();
-        for (AllocatorProvider provider : ServiceLoader.load(AllocatorProvider.class,
-                Backends.class.getClassLoader())) {
-            AllocatorProvider earlier = byName.putIfAbsent(provider.name(), provider);
-            if (earlier != null && earlier.getClass() != provider.getClass()) {
-                throw new InvalidConfigException("two backends are named '" + provider.name() + "': "
-                    + earlier.getClass().getName() + " and " + provider.getClass().getName());
-            }
+        Found found = Found.ONCE;
+        if (found.duplicate() != null) {
+            throw new InvalidConfigException(found.duplicate());
         }
-        return byName;
+        return found.byName();
+    }
+
+    /** The providers ServiceLoader finds, or why they cannot be used (two claim one name). */
+    private record Found(Map<String, AllocatorProvider> byName, String duplicate) {
+
+        static final Found ONCE = find();
+
+        private static Found find() {
+            Map<String, AllocatorProvider> byName = new TreeMap<>();
+            for (AllocatorProvider provider : ServiceLoader.load(AllocatorProvider.class,
+                    Backends.class.getClassLoader())) {
+                AllocatorProvider earlier = byName.putIfAbsent(provider.name(), provider);
+                if (earlier != null && earlier.getClass() != provider.getClass()) {
+                    return new Found(Map.of(), "two backends are named '" + provider.name() + "': "
+                        + earlier.getClass().getName() + " and " + provider.getClass().getName());
+                }
+            }
+            return new Found(Collections.unmodifiableMap(byName), null);
+        }
     }
 
     /**

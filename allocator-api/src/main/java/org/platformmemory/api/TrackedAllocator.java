@@ -2,6 +2,7 @@ package org.platformmemory.api;
 
 import java.time.Duration;
 
+import org.platformmemory.api.internal.Accounting;
 import org.platformmemory.api.internal.BlockPlacement;
 import org.platformmemory.api.internal.BlockRelease;
 import org.platformmemory.api.internal.ErrorReporter;
@@ -299,11 +300,19 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
     }
 
     /**
-     * Makes ready, ahead of need, what a process's first big, aligned or cleared block would otherwise make
-     * on the thread that asks for it: the links to the system calls that map and discard pages (a few
-     * milliseconds each in a cold JVM). For a background thread after the start; idempotent.
+     * Makes ready, ahead of need, what a process's first start and its first blocks would otherwise make on
+     * the thread that asks (milliseconds each in a cold JVM): the backends' providers (finding them opens
+     * every jar on the class path), the facade's process-wide flags, and the links to the system calls that
+     * map and discard pages. For a thread beside the start, which overlaps this with it; idempotent.
      */
     public static void prepare() {
+        Backends.available();
+        try {
+            java.lang.invoke.MethodHandles.lookup().ensureInitialized(Accounting.class);
+            java.lang.invoke.MethodHandles.lookup().ensureInitialized(TagTable.class);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e); // both are public classes of this module
+        }
         Pages.link();
         CHeap.canTrim();
     }

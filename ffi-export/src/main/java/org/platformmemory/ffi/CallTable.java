@@ -4,9 +4,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -21,12 +21,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * FFM upcall stubs, each made once, when first needed.
  *
  * <p>Making a stub costs several milliseconds (the JDK spins its adapter classes, which no ahead-of-time
- * cache keeps), and a start needs only a few of them: {@link NativeExports#install} makes those
- * ({@link #stub(String)}), the shim asks for any other the first time it calls it ({@link #entry}), and a
- * short-lived daemon thread makes the rest just after the first start ({@link #makeTheRestSoon}), then links
- * the page calls a first big block needs ({@link TrackedAllocator#prepare}), so a
- * game seldom waits for one. The table lives as long as the JVM; a slot holds its stub once made, else 0
- * (the shim calls its stand-in for such a slot). Thread-safe: one lock guards the table's slots.
+ * cache keeps), so a start makes none: a short-lived daemon thread makes them beside it ({@link #warmUp}),
+ * those of a first allocation first. Until a slot is filled the shim calls its stand-in, which takes the
+ * stub from the slot once it is there, reaches the entry's Java method through JNI meanwhile (the first
+ * allocations), or asks for the stub and waits ({@link #entry}). The table lives as long as the JVM; a
+ * slot holds its stub once made, else 0. Thread-safe: a slot is written once, with release semantics, by
+ * the one thread that holds its entry's lock.
  */
 final class CallTable {
 
@@ -39,8 +39,19 @@ final class CallTable {
 
     private static final Linker LINKER = Linker.nativeLinker();
 
+    /** What a first start needs soonest, made first by the warm-up thread: a first allocation's way in and out. */
+    private static final List<String> FIRST = List.of("cacheRefill", "cacheRelease", "alloc", "free");
+
+    /** The table: the entry count, then one slot per entry, 0 until that entry's stub is made. */
+    private static final MemorySegment TABLE = table();
+    /** One lock per entry, held while its stub is made: two threads asking at once get one stub. */
+    private static final Object[] MAKING = new Object[ENTRIES.length];
+
+    static {
+        Arrays.setAll(MAKING, i -> new Object());
+    }
+
     // guarded by CallTable.class
-    private static MemorySegment table;
     private static boolean warming;
 
     private CallTable() {
@@ -52,18 +63,8 @@ final class CallTable {
     }
 
     /** The table's address ({@code PmTable}: the entry count, then one slot per entry). */
-    static synchronized long address() {
-        return table().address();
-    }
-
-    /** The stub of the entry named {@code name} (its Java method), made now if it was not yet. */
-    static long stub(String name) throws ReflectiveOperationException {
-        for (int i = 0; i < ENTRIES.length; i++) {
-            if (ENTRIES[i].name().equals(name)) {
-                return stub(i);
-            }
-        }
-        throw new IllegalArgumentException("no table entry " + name);
+    static long address() {
+        return TABLE.address();
     }
 
     /**
@@ -82,46 +83,72 @@ final class CallTable {
         }
     }
 
-    /** Starts, once per process, the daemon thread that makes every stub not made yet. */
-    static synchronized void makeTheRestSoon() {
+    /**
+     * Starts, once per process, the daemon thread that makes every stub not made yet, beside the start
+     * rather than in it: first what the start and its first chunk would make on their own thread
+     * ({@link TrackedAllocator#prepare}), then a first allocation's entries ({@link #FIRST}), then the rest. Until an entry's stub is there the
+     * shim calls its stand-in, which takes the stub from the table once it is made.
+     */
+    static synchronized void warmUp() {
         if (!warming) {
             warming = true;
-            Thread.ofPlatform().daemon(true).name("platform-memory-stubs").start(() -> {
-                for (int i = 0; i < ENTRIES.length; i++) {
-                    if (entry(i) == 0) {
-                        return; // reported; the shim asks again when it needs the entry
-                    }
-                }
-                try {
-                    TrackedAllocator.prepare(); // the page calls a first big block would link
-                } catch (RuntimeException | LinkageError e) {
-                    // linked on first use instead, where a failure is reported
-                }
-            });
+            Thread.ofPlatform().daemon(true).name("platform-memory-stubs").start(CallTable::makeAll);
         }
     }
 
-    private static synchronized long stub(int index) throws ReflectiveOperationException {
-        MemorySegment t = table();
-        long made = t.getAtIndex(JAVA_LONG, index + 1L);
+    private static void makeAll() {
+        try {
+            TrackedAllocator.prepare();
+        } catch (RuntimeException | LinkageError e) {
+            // linked on first use instead, where a failure is reported
+        }
+        for (String name : FIRST) {
+            if (entry(index(name)) == 0) {
+                return; // reported; the shim asks again when it needs the entry
+            }
+        }
+        for (int i = 0; i < ENTRIES.length; i++) {
+            if (entry(i) == 0) {
+                return;
+            }
+        }
+    }
+
+    private static long stub(int index) throws ReflectiveOperationException {
+        long made = TABLE.getAtIndex(JAVA_LONG, index + 1L);
+        VarHandle.acquireFence(); // the stub's code before its address (written after a release fence)
         if (made != 0) {
             return made;
         }
-        Entry e = ENTRIES[index];
-        // the entries are private to their classes, which share this package and module
-        MethodHandle target = MethodHandles.privateLookupIn(e.owner(), MethodHandles.lookup())
-            .findStatic(e.owner(), e.name(), e.descriptor().toMethodType());
-        MemorySegment stub = LINKER.upcallStub(target, e.descriptor(), Arena.global());
-        t.setAtIndex(ValueLayout.ADDRESS, index + 1L, stub);
-        return stub.address();
+        synchronized (MAKING[index]) {
+            made = TABLE.getAtIndex(JAVA_LONG, index + 1L);
+            if (made != 0) {
+                return made;
+            }
+            Entry e = ENTRIES[index];
+            // the entries are private to their classes, which share this package and module
+            MethodHandle target = MethodHandles.privateLookupIn(e.owner(), MethodHandles.lookup())
+                .findStatic(e.owner(), e.name(), e.descriptor().toMethodType());
+            long stub = LINKER.upcallStub(target, e.descriptor(), Arena.global()).address();
+            VarHandle.releaseFence(); // the shim reads the slot with acquire, and calls the stub it finds
+            TABLE.setAtIndex(JAVA_LONG, index + 1L, stub);
+            return stub;
+        }
+    }
+
+    private static int index(String name) {
+        for (int i = 0; i < ENTRIES.length; i++) {
+            if (ENTRIES[i].name().equals(name)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("no table entry " + name);
     }
 
     private static MemorySegment table() {
-        if (table == null) {
-            table = Arena.global().allocate(JAVA_LONG, ENTRIES.length + 1L);
-            table.setAtIndex(JAVA_LONG, 0, ENTRIES.length);
-        }
-        return table;
+        MemorySegment t = Arena.global().allocate(JAVA_LONG, ENTRIES.length + 1L);
+        t.setAtIndex(JAVA_LONG, 0, ENTRIES.length);
+        return t;
     }
 
     private static Entry[] list() {

@@ -69,8 +69,8 @@ public final class NativeExports {
 
     /**
      * Starts the layer: opens the facade with {@code options} ({@code key=value;...}, layered over the
-     * system properties and environment) and returns the call table for the shim to copy, with the stubs
-     * a start and a first allocation need already made. Called by the shim through JNI; never throws.
+     * system properties and environment) and returns the call table for the shim to copy, whose stubs
+     * are being made beside the start ({@link CallTable#warmUp}). Called by the shim through JNI; never throws.
      *
      * @param reportFn    the shim's {@code pm_report(int code, const char *message, void *ptr)}
      * @param description the shim's description of its side of the ABI (a C string, see {@link AbiContract})
@@ -78,6 +78,7 @@ public final class NativeExports {
      */
     public static synchronized long install(String options, long reportFn, long description) {
         try {
+            CallTable.warmUp(); // beside the start, on the other core: what it needs soon, then the stubs
             if (reportAddress != reportFn) {
                 report = null;
                 reportAddress = reportFn;
@@ -124,11 +125,10 @@ public final class NativeExports {
             HeapHandles.TABLE.clear();
             memory = opened;
             try {
+                // what a start reads goes to the shim through JNI (startSettings, startCaches), and so do the
+                // first allocations until their stubs are made (refill, allocate)
                 cache = ShimCache.start(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()),
                     fastPath, cacheLargest);
-                // the first allocation's way in (the caches' refill, or the facade); what a start reads goes
-                // to the shim through JNI (startSettings, startCaches)
-                CallTable.stub(cache != null ? "cacheRefill" : "alloc");
             } catch (Throwable t) {
                 memory = null;
                 stopCache();
@@ -136,7 +136,6 @@ public final class NativeExports {
                 throw t;
             }
             backendName = opened.backendName();
-            CallTable.makeTheRestSoon();
             return CallTable.address();
         } catch (Throwable t) {
             reportToC(ERR_START, "the Java side failed to start: " + t, 0);
@@ -203,6 +202,19 @@ public final class NativeExports {
      */
     public static long entry(int index) {
         return CallTable.entry(index);
+    }
+
+    /**
+     * The table's {@code cache_refill}, for the shim through JNI while that entry's stub is being made:
+     * a process's first refills do not wait for it. Never throws.
+     */
+    public static int refill(long size, long out, int count) {
+        return CacheEntries.cacheRefill(size, out, count);
+    }
+
+    /** The table's {@code alloc} (the caches off), for the shim through JNI as {@link #refill} is. Never throws. */
+    public static long allocate(long size, int flags) {
+        return BlockEntries.alloc(size, flags);
     }
 
     /**

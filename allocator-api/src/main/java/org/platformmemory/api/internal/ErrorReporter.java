@@ -24,7 +24,10 @@ import org.platformmemory.api.LogLevel;
  */
 public final class ErrorReporter {
 
-    private static final System.Logger LOG = System.getLogger("org.platformmemory");
+    /** The System.Logger, found on first use: a C host sends every line to its sink and never needs one. */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger("org.platformmemory");
+    }
 
     private final LongAdder callerErrors = new LongAdder();
     private volatile ErrorHandler handler;
@@ -123,7 +126,7 @@ public final class ErrorReporter {
         if (level != LogLevel.QUIET && sink == null) {
             System.Logger.Level record = error.isCallerError() || error == ErrorCode.BACKEND_FAILURE
                 ? System.Logger.Level.WARNING : System.Logger.Level.INFO;
-            LOG.log(record, "platform-memory " + error + ": " + message);
+            Log.LOG.log(record, "platform-memory " + error + ": " + message);
         }
         org.platformmemory.api.jfr.MemoryEvents.error(error, message, address);
         ErrorHandler h = handler;
@@ -132,7 +135,7 @@ public final class ErrorReporter {
                 h.onError(error, message, address);
             } catch (Throwable t) {
                 if (level != LogLevel.QUIET) {
-                    LOG.log(System.Logger.Level.WARNING, "platform-memory: the error handler threw " + t);
+                    Log.LOG.log(System.Logger.Level.WARNING, "platform-memory: the error handler threw " + t);
                 }
             }
         }
@@ -159,7 +162,7 @@ public final class ErrorReporter {
         }
         Consumer<String> s = sink;
         if (s == null) {
-            LOG.log(System.Logger.Level.INFO, "platform-memory: " + message);
+            Log.LOG.log(System.Logger.Level.INFO, "platform-memory: " + message);
             return;
         }
         try {

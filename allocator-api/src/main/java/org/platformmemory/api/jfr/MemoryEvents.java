@@ -54,13 +54,13 @@ public final class MemoryEvents {
 
     /**
      * Stops {@code allocator}'s tag events, after one last round with its figures as it closes (when a
-     * recording wants them: a run shorter than the period still has them). When this returns no periodic
-     * run reads it any more. Never throws.
+     * recording wants them: a run shorter than the period still has them; without a recorder no event
+     * class is touched). When this returns no periodic run reads it any more. Never throws.
      */
     public static void unregister(TrackedAllocator allocator) {
         synchronized (LOCK) {
             Long number = OPEN.remove(allocator);
-            if (number != null && new TagEvent().isEnabled()) {
+            if (number != null && recorder && new TagEvent().isEnabled()) {
                 try {
                     emitTags(allocator, number);
                 } catch (RuntimeException e) {

@@ -188,6 +188,35 @@ class MemoryEventsTest {
         assertFalse(MemoryEvents.isRegistered(number), "an unreachable allocator is still registered");
     }
 
+    @Test
+    void aProcessThatNeverRecordsNeverStartsTheRecorder() throws Exception {
+        // in a JVM of its own (this one has recorded already), which lists the classes it loads: the
+        // recorder's metadata is what an event class's first use builds (a hitch of 100 ms and more)
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--enable-native-access=ALL-UNNAMED", "-Xlog:class+load=info:stdout", "-cp", System.getProperty("java.class.path"),
+            NeverRecords.class.getName());
+        builder.redirectErrorStream(true);
+        Process child = builder.start();
+        String text = new String(child.getInputStream().readAllBytes());
+        assertEquals(0, child.waitFor(), text);
+        assertTrue(text.contains("closed"), text);
+        assertFalse(text.contains("jdk.jfr.internal.MetadataRepository"), "the recorder's metadata was built");
+    }
+
+    /** Opens an allocator, uses its tags, frames and errors, and closes it. */
+    static final class NeverRecords {
+        public static void main(String[] args) {
+            TrackedAllocator memory = open();
+            memory.insights().pushTag("never-recorded");
+            memory.free(memory.allocate(64, 0), 64);
+            memory.insights().frameMark();
+            memory.free(12345, 16); // an error, reported
+            memory.insights().popTag();
+            memory.close();
+            System.out.println("closed");
+        }
+    }
+
     private static long dropOne() {
         TrackedAllocator memory = open();
         memory.insights().pushTag("jfr-dropped");

@@ -141,13 +141,13 @@ static void pm_line(const char *what, const void *ptr, const char *text) {
     }
 }
 
-/* Whether options (a "key=value;key=value" string) sets key, with or without "allocator.", to value. For
- * the one case Java cannot answer: the layer did not start, but the options may have asked for quiet. */
-static int pm_option_is(const char *options, const char *key, const char *value) {
+/* The value options (a "key=value;key=value" string) gives key, with or without "allocator.": its first
+ * character, with its length in *length (blanks around it left out), or NULL when key is not set. */
+static const char *pm_option_value(const char *options, const char *key, size_t *length) {
     if (options == NULL) {
-        return 0;
+        return NULL;
     }
-    size_t key_length = strlen(key), value_length = strlen(value);
+    size_t key_length = strlen(key);
     const char *c = options;
     while (*c != '\0') {
         while (*c == ';' || *c == '\n' || *c == ' ' || *c == '\t') {
@@ -168,13 +168,20 @@ static int pm_option_is(const char *options, const char *key, const char *value)
             while (w > v && (w[-1] == ' ' || w[-1] == '\t' || w[-1] == '\r')) {
                 w--;
             }
-            if ((size_t) (w - v) == value_length && strncasecmp(v, value, value_length) == 0) {
-                return 1;
-            }
+            *length = (size_t) (w - v);
+            return v;
         }
         c = end;
     }
-    return 0;
+    return NULL;
+}
+
+/* Whether options sets key to value (any case). For the one case Java cannot answer: the layer did not
+ * start, but the options may have asked for quiet. */
+static int pm_option_is(const char *options, const char *key, const char *value) {
+    size_t length = 0;
+    const char *v = pm_option_value(options, key, &length);
+    return v != NULL && length == strlen(value) && strncasecmp(v, value, length) == 0;
 }
 
 /* "N errors ... (the first: CODE at PTR)" for the fail-on-error lines. */
@@ -478,8 +485,10 @@ static const char *pm_abi_description(void) {
 
 typedef jint (*PmGetCreatedVms)(JavaVM **, jsize, jsize *);
 
-/* The JVM of this process: one already running (a Java host, or started earlier), else a new one. */
-static JavaVM *pm_find_vm(void) {
+/* The JVM of this process: one already running (a Java host, or started earlier), else a new one, with
+ * the ahead-of-time cache of the backend options name (else ALLOCATOR_BACKEND's, else the default's: the
+ * Java side decides, this only picks which classes the JVM loads as it starts). */
+static JavaVM *pm_find_vm(const char *options) {
     if (pm.vm != NULL) {
         return pm.vm;
     }
@@ -491,7 +500,17 @@ static JavaVM *pm_find_vm(void) {
             return pm.vm = vm;
         }
     }
-    return pm.vm = pm_jvm_create(&pm.jvm, pm_error, sizeof pm_error);
+    char backend[64] = "";
+    size_t length = 0;
+    const char *named = pm_option_value(options, "backend", &length);
+    if (named == NULL && (named = getenv("ALLOCATOR_BACKEND")) != NULL) {
+        length = strlen(named);
+    }
+    if (named != NULL && length < sizeof backend) {
+        memcpy(backend, named, length);
+        backend[length] = '\0';
+    }
+    return pm.vm = pm_jvm_create(&pm.jvm, backend, pm_error, sizeof pm_error);
 }
 
 /* Describes and clears a pending Java exception into the error slot. */
@@ -600,7 +619,7 @@ static int pm_start_locked(const char *options) {
                      pm.options, options);
         return PLATFORM_MEM_ERR_START;
     }
-    JavaVM *vm = pm_find_vm();
+    JavaVM *vm = pm_find_vm(options);
     if (vm == NULL) {
         return PLATFORM_MEM_ERR_START;
     }

@@ -6,9 +6,10 @@
  * no JDK on the player's machine, and a JAVA_HOME set for something else never shadows it); JAVA_HOME, only
  * when the SDK bundles none. libjvm.so is dlopen'ed from it, so the library has no link-time dependency
  * on a JDK. The JVM gets the jars in lib/java beside this library (or PLATFORM_MEMORY_JAR_DIR), the flags
- * of lib/java/jvm.options, and the ahead-of-time cache lib/java/platform-memory.aot when it is there (made
- * by the build's training run for the bundled runtime and these jars: the JVM checks that it matches and
- * starts without it otherwise, quietly; the start's log=verbose line says which).
+ * of lib/java/jvm.options, and the ahead-of-time cache of the backend it starts,
+ * lib/java/platform-memory-BACKEND.aot, when it is there (made by the build's training runs for the
+ * bundled runtime and these jars: the JVM checks that it matches and starts without it otherwise, quietly;
+ * the start's log=verbose line says which).
  */
 #define _GNU_SOURCE
 #include "pm_jvm.h"
@@ -235,6 +236,26 @@ static int pm_user_sets_aot(const char *user) {
                             strstr(user, "-XX:SharedArchiveFile") != NULL || strstr(user, "-Xshare") != NULL);
 }
 
+/*
+ * The ahead-of-time cache for a start on backend (its name, or "" for the default) in out: the build
+ * makes one a backend, lib/java/platform-memory-NAME.aot (the JVM loads every class of its cache as it
+ * starts, so each holds one backend's). A backend without one of its own (another provider on the class
+ * path, a name the Java side will refuse) gets the default's; out is "" when there is none.
+ */
+static void pm_cache_for(char *out, size_t size, const char *jar_dir, const char *backend) {
+    int plain = backend[0] != '\0' && strlen(backend) < 64;
+    for (const char *c = backend; plain && *c != '\0'; c++) {
+        plain = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
+    }
+    snprintf(out, size, "%s/platform-memory-%s.aot", jar_dir, plain ? backend : PM_DEFAULT_BACKEND);
+    if (access(out, R_OK) != 0 && plain) {
+        snprintf(out, size, "%s/platform-memory-%s.aot", jar_dir, PM_DEFAULT_BACKEND);
+    }
+    if (access(out, R_OK) != 0) {
+        out[0] = '\0';
+    }
+}
+
 /* Whether the file at path is mapped into this process (the JVM maps an AOT cache it accepted). */
 static int pm_is_mapped(const char *path) {
     char real[PATH_MAX];
@@ -282,7 +303,7 @@ static char pm_aot_flag[PM_PATH + 32];
 static char pm_aot_quiet[] = "-Xlog:aot=off";
 static char pm_cds_quiet[] = "-Xlog:cds=off";
 
-PM_HIDDEN JavaVM *pm_jvm_create(PmJvmStart *info, char *error, size_t size) {
+PM_HIDDEN JavaVM *pm_jvm_create(PmJvmStart *info, const char *backend, char *error, size_t size) {
     memset(info, 0, sizeof *info);
     char library_dir[PM_PATH];
     if (pm_library_dir(library_dir, sizeof library_dir) != 0) {
@@ -346,8 +367,8 @@ PM_HIDDEN JavaVM *pm_jvm_create(PmJvmStart *info, char *error, size_t size) {
     }
     const char *user = getenv("PLATFORM_MEMORY_JVM_OPTIONS");
     count = pm_add_crash_files(user, options, count);
-    snprintf(info->aot_cache, sizeof info->aot_cache, "%s/platform-memory.aot", jar_dir);
-    if (explicit_path == NULL && !pm_user_sets_aot(user) && access(info->aot_cache, R_OK) == 0) {
+    pm_cache_for(info->aot_cache, sizeof info->aot_cache, jar_dir, backend);
+    if (explicit_path == NULL && !pm_user_sets_aot(user) && info->aot_cache[0] != '\0') {
         /* a cache that does not match is skipped by the JVM; its own lines about it are turned off (the
          * start's verbose line tells instead), and a -Xlog of the user's comes later and wins */
         snprintf(pm_aot_flag, sizeof pm_aot_flag, "-XX:AOTCache=%s", info->aot_cache);

@@ -22,8 +22,12 @@ typedef struct PmJvmStart {
     int64_t create_us;      /* how long JNI_CreateJavaVM took */
 } PmJvmStart;
 
-/* Starts a JVM in this process: NULL with a message in error (size bytes) when it cannot. */
-PM_HIDDEN JavaVM *pm_jvm_create(PmJvmStart *info, char *error, size_t size);
+/* The backend a start uses when none is named (Backends.DEFAULT on the Java side). */
+#define PM_DEFAULT_BACKEND "arena"
+
+/* Starts a JVM in this process, with the ahead-of-time cache made for backend ("" for the default): NULL
+ * with a message in error (size bytes) when it cannot. */
+PM_HIDDEN JavaVM *pm_jvm_create(PmJvmStart *info, const char *backend, char *error, size_t size);
 
 /* Microseconds of a monotonic clock. */
 PM_HIDDEN int64_t pm_jvm_now_us(void);

@@ -1,6 +1,6 @@
 # Makes the release archive from the installed SDK: platform-memory-VERSION-OS-ARCH.tar.gz, one folder of
 # that name holding dist/ (include, lib with the shim, lib/java with the jars, jvm.options and the
-# ahead-of-time cache, lib/runtime with the Java runtime, lib/pkgconfig, lib/cmake/PlatformMemory,
+# ahead-of-time caches, lib/runtime with the Java runtime, lib/pkgconfig, lib/cmake/PlatformMemory,
 # bin/demo_game), and beside it the archive's SHA-256 in
 # sha256sum's format (sha256sum -c NAME.sha256). Run by ffi-export's Maven build after dist/ is complete:
 #   cmake -DDIST=dist -DVERSION=0.1.0-SNAPSHOT -DOUT=ffi-export/target/release -P release.cmake
@@ -9,7 +9,7 @@ foreach(var DIST VERSION OUT)
     message(FATAL_ERROR "release.cmake needs -D${var}=...")
   endif()
 endforeach()
-foreach(part include/platform_memory.h lib/libplatform_memory.so lib/java/jvm.options lib/java/platform-memory.aot
+foreach(part include/platform_memory.h lib/libplatform_memory.so lib/java/jvm.options lib/java/platform-memory-arena.aot
     lib/runtime/lib/server/libjvm.so
     lib/pkgconfig/platform_memory.pc lib/cmake/PlatformMemory/PlatformMemoryConfig.cmake bin/demo_game)
   if(NOT EXISTS "${DIST}/${part}")
@@ -32,7 +32,8 @@ file(REMOVE_RECURSE "${stage}")
 file(MAKE_DIRECTORY "${stage}/${name}/lib/java")
 file(COPY "${DIST}/include" "${DIST}/bin" DESTINATION "${stage}/${name}")
 file(COPY "${DIST}/lib/" DESTINATION "${stage}/${name}/lib" REGEX "/lib/java$" EXCLUDE)
-foreach(file IN LISTS pm_jars ITEMS jvm.options platform-memory.aot)
+file(GLOB pm_caches RELATIVE "${DIST}/lib/java" "${DIST}/lib/java/platform-memory-*.aot")
+foreach(file IN LISTS pm_jars pm_caches ITEMS jvm.options)
   file(COPY "${DIST}/lib/java/${file}" DESTINATION "${stage}/${name}/lib/java")
 endforeach()
 file(WRITE "${stage}/${name}/VERSION" "${VERSION}\n")

@@ -37,7 +37,8 @@ endif()
 set(sdk "${work}/${top}")
 get_filename_component(sdk_real "${sdk}" REALPATH)
 foreach(part include/platform_memory.h include/compat/wwmem.h include/compat/memory_wrapper.h lib/libplatform_memory.so
-    lib/java/jvm.options lib/java/platform-memory.aot lib/runtime/lib/server/libjvm.so lib/runtime/legal/java.base
+    lib/java/jvm.options lib/java/platform-memory-arena.aot lib/java/platform-memory-system.aot
+    lib/java/platform-memory-netty.aot lib/java/platform-memory-agrona.aot lib/runtime/lib/server/libjvm.so lib/runtime/legal/java.base
     lib/pkgconfig/platform_memory.pc lib/cmake/PlatformMemory/PlatformMemoryConfig.cmake bin/demo_game VERSION)
   if(NOT EXISTS "${sdk}/${part}")
     message(FATAL_ERROR "the archive lacks ${part}")
@@ -72,7 +73,7 @@ endmacro()
 function(expect_bundled text sdk_dir what)
   get_filename_component(real "${sdk_dir}" REALPATH)
   string(REPLACE "+" "\\+" real "${real}")
-  expect("${text}" "runtime ${real}/lib/runtime \\(bundled\\); ahead-of-time cache used: ${real}/lib/java/platform-memory.aot"
+  expect("${text}" "runtime ${real}/lib/runtime \\(bundled\\); ahead-of-time cache used: ${real}/lib/java/platform-memory-arena.aot"
     "${what}: the archive's runtime and its ahead-of-time cache")
 endfunction()
 
@@ -133,6 +134,13 @@ foreach(java_home "" "${jdk17}")
   expect("${last_output}" "ahead-of-time cache 1, ok\n" "the game on the second folder")
   expect_bundled("${last_error}" "${elsewhere}" "the game on the second folder, JAVA_HOME='${java_home}'")
 endforeach()
+
+# 5. another backend, named in the environment: the start takes that backend's own cache
+run(${clean_env} ALLOCATOR_BACKEND=netty "${second}/game_pc")
+expect("${last_output}" "backend netty, ahead-of-time cache 1, ok\n" "the game on netty")
+string(REPLACE "+" "\\+" elsewhere_pattern "${elsewhere_real}")
+expect("${last_error}" "ahead-of-time cache used: ${elsewhere_pattern}/lib/java/platform-memory-netty.aot"
+  "the game on netty: netty's ahead-of-time cache")
 
 file(REMOVE_RECURSE "${work}" "${second}")
 message(STATUS "release_archive: ${archive_name} verified; pkg-config and find_package games report version ${VERSION}")

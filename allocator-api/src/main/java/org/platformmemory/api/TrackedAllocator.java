@@ -301,19 +301,19 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
 
     /**
      * Makes ready, ahead of need, what a process's first start and its first blocks would otherwise make on
-     * the thread that asks (milliseconds each in a cold JVM): the backends' providers (finding them opens
-     * every jar on the class path), the facade's process-wide flags, and the links to the system calls that
-     * map and discard pages. For a thread beside the start, which overlaps this with it; idempotent.
+     * the thread that asks (milliseconds each in a cold JVM): the links to the system calls that map and
+     * discard pages, the facade's process-wide flags, and the backends' providers (finding them opens every
+     * jar on the class path). For a thread beside the start, which overlaps this with it; idempotent.
      */
     public static void prepare() {
-        Backends.available();
+        Pages.link(); // first: a first chunk needs it as soon as the facade is open
         try {
             java.lang.invoke.MethodHandles.lookup().ensureInitialized(Accounting.class);
             java.lang.invoke.MethodHandles.lookup().ensureInitialized(TagTable.class);
         } catch (IllegalAccessException e) {
             throw new IllegalStateException(e); // both are public classes of this module
         }
-        Pages.link();
+        Backends.available();
         CHeap.canTrim();
     }
 

@@ -14,8 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * config/backends (the backends the C tests run, read by CMake) names exactly the backends ServiceLoader
- * finds on the SDK's class path; and this JVM was started with config/jvm.options (Surefire's argLine).
+ * config/backends (the backends the C tests run and the build trains a cache for, read by CMake) names
+ * exactly the backends ServiceLoader finds on the SDK's class path; the shim's default backend (whose
+ * cache a start without a backend option gets) is the Java side's; and this JVM was started with
+ * config/jvm.options (Surefire's argLine).
  */
 class BackendListTest {
 
@@ -29,6 +31,14 @@ class BackendListTest {
         Set<String> listed = new TreeSet<>(items("platform.memory.backends"));
         assertEquals(Backends.available().keySet(), listed,
             "config/backends against the providers in ffi-export's dependencies (dist/lib/java)");
+    }
+
+    @Test
+    void shouldStartTheShimsDefaultBackendsCacheForTheJavaSidesDefault() throws Exception {
+        Path header = Path.of("src/main/c/pm_jvm.h"); // Surefire runs in the module's folder
+        String define = Files.readAllLines(header).stream().filter(line -> line.startsWith("#define PM_DEFAULT_BACKEND "))
+            .findFirst().orElseThrow(() -> new AssertionError(header + " defines no PM_DEFAULT_BACKEND"));
+        assertEquals("#define PM_DEFAULT_BACKEND \"" + Backends.DEFAULT + "\"", define);
     }
 
     @Test

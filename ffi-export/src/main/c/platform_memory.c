@@ -60,8 +60,8 @@ static struct {
     JavaVM *vm;                           /* the JVM, once found or created */
     jclass exports;                       /* NativeExports (a global reference), once started */
     jmethodID entry;                      /* NativeExports.entry(int): an entry's stub, made on demand */
-    jmethodID refill;                     /* NativeExports.refill: cache_refill until its stub is made */
-    jmethodID allocate;                   /* NativeExports.allocate: alloc until its stub is made */
+    jmethodID jni[PM_ENTRY_COUNT];        /* NativeExports.<entry> of PM_JNI_ROUTES, for JNI until its stub is made */
+    char jni_kind[PM_ENTRY_COUNT];        /* its JNI return type: 'I', 'J' or 'V' */
     const PmTable *made;                  /* Java's table, whose slots fill as the stubs are made */
     PmJvmStart jvm;                       /* how this library started it (a C host), else zeroed */
     atomic_ullong start_us;               /* how long the last successful start took */
@@ -324,35 +324,56 @@ static JNIEnv *pm_known_env(void) {
     return env;
 }
 
-/* cache_refill and alloc through JNI (NativeExports.refill, allocate), for a process's first allocations
- * while their stubs are being made; both Java methods catch everything. */
-static pm_i32 pm_jni_cache_refill(JNIEnv *env, pm_size size, pm_ptr out, pm_i32 count) {
-    jint lent = (*env)->CallStaticIntMethod(env, pm.exports, pm.refill, (jlong) size, (jlong) (intptr_t) out,
-                                            (jint) count);
+/* The entries a process's first calls reach through JNI until their stubs are made: X(field, Java name,
+ * JNI signature). NativeExports has a static method of that name for each, the entry's twin. */
+#define PM_JNI_ROUTES(X)                                                                                  \
+    X(cache_refill, "cacheRefill", "(JJI)I")                                                              \
+    X(alloc, "alloc", "(JI)J")                                                                            \
+    X(alloc_aligned, "allocAligned", "(JJI)J")                                                            \
+    X(free, "free", "(JJ)V")
+
+/* Calls entry's Java method through JNI with args, as its signature's return type says ('I', 'J' or
+ * 'V'); an int result comes back widened into .j. The Java methods catch everything; should anything
+ * still be pending, it is cleared and the result is 0. */
+static jvalue pm_jni_call(JNIEnv *env, int entry, const jvalue *args) {
+    jvalue result = {.j = 0};
+    jmethodID method = pm.jni[entry];
+    if (pm.jni_kind[entry] == 'I') {
+        result.j = (*env)->CallStaticIntMethodA(env, pm.exports, method, args);
+    } else if (pm.jni_kind[entry] == 'J') {
+        result.j = (*env)->CallStaticLongMethodA(env, pm.exports, method, args);
+    } else {
+        (*env)->CallStaticVoidMethodA(env, pm.exports, method, args);
+    }
     if ((*env)->ExceptionCheck(env)) {
         (*env)->ExceptionClear(env);
-        return 0;
+        result.j = 0;
     }
-    return lent;
+    return result;
 }
 
-static pm_ptr pm_jni_alloc(JNIEnv *env, pm_size size, pm_u32 flags) {
-    jlong block = (*env)->CallStaticLongMethod(env, pm.exports, pm.allocate, (jlong) size, (jint) flags);
-    if ((*env)->ExceptionCheck(env)) {
-        (*env)->ExceptionClear(env);
-        return NULL;
-    }
-    return (pm_ptr) (intptr_t) block;
-}
+/* An entry's arguments as JNI values: each widened to a jlong (a pointer through intptr_t); a Java int
+ * parameter reads the low half of it, which on these little-endian ABIs is .i. (void) gives one unused. */
+typedef char PM_jvalue_int_is_the_low_half_of_its_long[__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 1 : -1];
+#define PM_JV(x) {.j = (jlong) (intptr_t) (x)}
+#define PM_JVALUES(params) PM_CAT(PM_JVALUES_, PM_COUNT params) params
+#define PM_JVALUES_1(a) PM_CAT(PM_JVALUE1_, PM_IS_VOID(a))
+#define PM_JVALUE1_0 PM_JV(p1)
+#define PM_JVALUE1_1 {.j = 0}
+#define PM_JVALUES_2(a, b) PM_JV(p1), PM_JV(p2)
+#define PM_JVALUES_3(a, b, c) PM_JV(p1), PM_JV(p2), PM_JV(p3)
+#define PM_JVALUES_4(a, b, c, d) PM_JV(p1), PM_JV(p2), PM_JV(p3), PM_JV(p4)
+#define PM_JNI_RETURN_0(ret, r) return (ret) (intptr_t) (r).j;
+#define PM_JNI_RETURN_1(ret, r) return;
 
 /*
  * The stand-ins: pm_stub_<field> has the type of the entry. It takes the entry's stub from Java's table
  * once the warm-up thread (CallTable.warmUp) has made it, else asks Java for it (which makes it now, or
  * waits for the thread making it), puts it in the shim's table in its own place and calls it. Two
  * threads may both ask; Java makes one stub and gives it to both. When no stub can be made the call
- * returns 0 (nothing, for a void entry), with the error reported. The stand-ins of cache_refill and
- * alloc, pm_lazy_<field>, do not wait on a thread the JVM knows (the one that started it, a Java
- * thread): they go through JNI until the stub is there, so a process's first allocation waits for none.
+ * returns 0 (nothing, for a void entry), with the error reported. The entries of PM_JNI_ROUTES do not
+ * wait on a thread the JVM knows (the one that started it, a Java thread): until the stub is there
+ * they call their Java method through JNI, so a process's first allocations wait for no stub.
  */
 #define PM_LAZY_FAIL_0(ret) return (ret) 0;
 #define PM_LAZY_FAIL_1(ret) return;
@@ -361,6 +382,13 @@ static pm_ptr pm_jni_alloc(JNIEnv *env, pm_size size, pm_u32 flags) {
 #define PM_LAZY(field, ret, params)                                                                       \
     static ret pm_stub_##field(PM_PARAMS(params)) {                                                     \
         ret (*stub) params = PM_MADE(field);                                                          \
+        JNIEnv *env;                                                                                  \
+        if (stub == NULL && pm.jni[PM_ENTRY_##field] != NULL && (env = pm_known_env()) != NULL) {       \
+            jvalue args[] = {PM_JVALUES(params)};                                                     \
+            jvalue r = pm_jni_call(env, PM_ENTRY_##field, args);                                      \
+            (void) r;                                                                                 \
+            PM_CAT(PM_JNI_RETURN_, PM_IS_VOID(ret))(ret, r)                                           \
+        }                                                                                             \
         if (stub == NULL) {                                                                           \
             stub = (ret (*) params) pm_resolve(PM_ENTRY_##field, #field);                             \
         }                                                                                             \
@@ -371,22 +399,6 @@ static pm_ptr pm_jni_alloc(JNIEnv *env, pm_size size, pm_u32 flags) {
         PM_CAT(PM_LAZY_RETURN_, PM_IS_VOID(ret)) stub(PM_ARGS(params));                                \
     }
 PM_CALLS(PM_LAZY)
-
-static pm_i32 pm_lazy_cache_refill(pm_size size, pm_ptr out, pm_i32 count) {
-    JNIEnv *env;
-    if (PM_MADE(cache_refill) == NULL && (env = pm_known_env()) != NULL) {
-        return pm_jni_cache_refill(env, size, out, count);
-    }
-    return pm_stub_cache_refill(size, out, count);
-}
-
-static pm_ptr pm_lazy_alloc(pm_size size, pm_u32 flags) {
-    JNIEnv *env;
-    if (PM_MADE(alloc) == NULL && (env = pm_known_env()) != NULL) {
-        return pm_jni_alloc(env, size, flags);
-    }
-    return pm_stub_alloc(size, flags);
-}
 
 /* Takes the table NativeExports.install returned: its stubs, and stand-ins for those not made yet. */
 static int pm_take_table(const PmTable *table) {
@@ -401,12 +413,6 @@ static int pm_take_table(const PmTable *table) {
     atomic_store_explicit(&pm.calls.field, table->field != NULL ? table->field : pm_stub_##field,           \
                           memory_order_release);
     PM_CALLS(PM_TAKE_ENTRY)
-    if (table->cache_refill == NULL) {
-        atomic_store_explicit(&pm.calls.cache_refill, pm_lazy_cache_refill, memory_order_release);
-    }
-    if (table->alloc == NULL) {
-        atomic_store_explicit(&pm.calls.alloc, pm_lazy_alloc, memory_order_release);
-    }
     atomic_store_explicit(&pm.state, PM_READY, memory_order_release);
     return PLATFORM_MEM_OK;
 }
@@ -651,22 +657,24 @@ static int pm_start_locked(const char *options) {
         jmethodID entry = (*env)->GetStaticMethodID(env, exports, "entry", "(I)J");
         jmethodID settings = (*env)->GetStaticMethodID(env, exports, "startSettings", "()J");
         jmethodID caches = (*env)->GetStaticMethodID(env, exports, "startCaches", "()J");
-        jmethodID refill = (*env)->GetStaticMethodID(env, exports, "refill", "(JJI)I");
-        jmethodID allocate = (*env)->GetStaticMethodID(env, exports, "allocate", "(JI)J");
+        int routes = 1;
+#define PM_FIND_JNI_ROUTE(field, name, signature)                                                         \
+    pm.jni_kind[PM_ENTRY_##field] = signature[sizeof signature - 2];                                      \
+    routes = routes && (pm.jni[PM_ENTRY_##field] = (*env)->GetStaticMethodID(env, exports, name, signature)) != NULL;
+        PM_JNI_ROUTES(PM_FIND_JNI_ROUTE)
         jstring text = install != NULL && backend != NULL && entry != NULL && settings != NULL && caches != NULL
-                && refill != NULL && allocate != NULL
+                && routes
             ? (*env)->NewStringUTF(env, options) : NULL;
         if (text == NULL) {
             pm_take_exception(env, "NativeExports.install(String, long, long), backendName(), entry(int), "
-                                   "startSettings(), startCaches(), refill(long, long, int) or allocate(long, int) "
-                                   "is missing: the jars and libplatform_memory.so come from different builds");
+                                   "startSettings(), startCaches() or a table entry's JNI twin (cacheRefill, alloc, "
+                                   "allocAligned, free) is missing: the jars and libplatform_memory.so come from "
+                                   "different builds");
         } else {
             if (pm.exports == NULL) {
                 pm.exports = (jclass) (*env)->NewGlobalRef(env, exports);
             }
             pm.entry = entry;
-            pm.refill = refill;
-            pm.allocate = allocate;
             jlong table = (*env)->CallStaticLongMethod(env, exports, install, text, (jlong) (intptr_t) &pm_report,
                                                        (jlong) (intptr_t) pm_abi_description());
             jstring name = NULL;

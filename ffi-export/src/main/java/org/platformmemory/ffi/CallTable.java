@@ -40,7 +40,8 @@ final class CallTable {
     private static final Linker LINKER = Linker.nativeLinker();
 
     /** What a first start needs soonest, made first by the warm-up thread: a first allocation's way in and out. */
-    private static final List<String> FIRST = List.of("cacheRefill", "cacheRelease", "alloc", "free");
+    private static final List<String> FIRST = List.of("cacheRefill", "cacheRelease", "alloc", "free", "allocAligned",
+        "realloc");
 
     /** The table: the entry count, then one slot per entry, 0 until that entry's stub is made. */
     private static final MemorySegment TABLE = table();
@@ -50,6 +51,13 @@ final class CallTable {
     static {
         Arrays.setAll(MAKING, i -> new Object());
     }
+
+    /**
+     * {@code -Dplatform.memory.warmUp=false} turns the warm-up thread off: every stub is then made when the
+     * shim first calls its entry, and the entries the shim reaches through JNI go that way for good. For
+     * the tests of those ways, which a warm-up thread racing them would make a matter of timing.
+     */
+    static final String WARM_UP = "platform.memory.warmUp";
 
     // guarded by CallTable.class
     private static boolean warming;
@@ -90,7 +98,7 @@ final class CallTable {
      * shim calls its stand-in, which takes the stub from the table once it is made.
      */
     static synchronized void warmUp() {
-        if (!warming) {
+        if (!warming && !"false".equals(System.getProperty(WARM_UP))) {
             warming = true;
             Thread.ofPlatform().daemon(true).name("platform-memory-stubs").start(CallTable::makeAll);
         }

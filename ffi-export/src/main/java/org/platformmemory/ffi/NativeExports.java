@@ -126,7 +126,7 @@ public final class NativeExports {
             memory = opened;
             try {
                 // what a start reads goes to the shim through JNI (startSettings, startCaches), and so do the
-                // first allocations until their stubs are made (refill, allocate)
+                // first calls until their stubs are made (cacheRefill, alloc, allocAligned, free)
                 cache = ShimCache.start(opened, AbiContract.serviceAddresses(AbiContract.lastShimDescription()),
                     fastPath, cacheLargest);
             } catch (Throwable t) {
@@ -204,17 +204,28 @@ public final class NativeExports {
         return CallTable.entry(index);
     }
 
-    /**
-     * The table's {@code cache_refill}, for the shim through JNI while that entry's stub is being made:
-     * a process's first refills do not wait for it. Never throws.
-     */
-    public static int refill(long size, long out, int count) {
+    // The entries a process's first calls are likeliest to need, for the shim through JNI while their
+    // stubs are being made (CallTable.warmUp): the first allocations of a game wait for no stub. Each is
+    // the table's entry of that name; each never throws.
+
+    /** The table's {@code cache_refill}. */
+    public static int cacheRefill(long size, long out, int count) {
         return CacheEntries.cacheRefill(size, out, count);
     }
 
-    /** The table's {@code alloc} (the caches off), for the shim through JNI as {@link #refill} is. Never throws. */
-    public static long allocate(long size, int flags) {
+    /** The table's {@code alloc} (the caches off, or a block larger than they serve). */
+    public static long alloc(long size, int flags) {
         return BlockEntries.alloc(size, flags);
+    }
+
+    /** The table's {@code alloc_aligned} ({@code VirtualAlloc}'s way in). */
+    public static long allocAligned(long size, long alignment, int flags) {
+        return BlockEntries.allocAligned(size, alignment, flags);
+    }
+
+    /** The table's {@code free}. */
+    public static void free(long ptr, long size) {
+        BlockEntries.free(ptr, size);
     }
 
     /**

@@ -141,6 +141,12 @@ expect("${last_output}" "backend netty, ahead-of-time cache 1, ok\n" "the game o
 string(REPLACE "+" "\\+" elsewhere_pattern "${elsewhere_real}")
 expect("${last_error}" "ahead-of-time cache used: ${elsewhere_pattern}/lib/java/platform-memory-netty.aot"
   "the game on netty: netty's ahead-of-time cache")
+# a shipped game may keep only the cache it needs: a backend without its own starts with the default's
+file(REMOVE "${elsewhere}/lib/java/platform-memory-agrona.aot")
+run(${clean_env} ALLOCATOR_BACKEND=agrona "${second}/game_pc")
+expect("${last_output}" "backend agrona, ahead-of-time cache 1, ok\n" "the game on agrona without its cache")
+expect("${last_error}" "ahead-of-time cache used: ${elsewhere_pattern}/lib/java/platform-memory-arena.aot"
+  "the game on agrona without its cache: the default's")
 
 file(REMOVE_RECURSE "${work}" "${second}")
 message(STATUS "release_archive: ${archive_name} verified; pkg-config and find_package games report version ${VERSION}")

@@ -39,7 +39,7 @@ final class CallTable {
 
     private static final Linker LINKER = Linker.nativeLinker();
 
-    /** What a first start needs soonest, made first by the warm-up thread: a first allocation's way in and out. */
+    /** What a first start needs soonest, made first by the warm-up thread: the first blocks' ways in and out. */
     private static final List<String> FIRST = List.of("cacheRefill", "cacheRelease", "alloc", "free", "allocAligned",
         "realloc");
 
@@ -94,8 +94,9 @@ final class CallTable {
     /**
      * Starts, once per process, the daemon thread that makes every stub not made yet, beside the start
      * rather than in it: first what the start and its first chunk would make on their own thread
-     * ({@link TrackedAllocator#prepare}), then a first allocation's entries ({@link #FIRST}), then the rest. Until an entry's stub is there the
-     * shim calls its stand-in, which takes the stub from the table once it is made.
+     * ({@link TrackedAllocator#prepare}), then the entries of a first allocation ({@link #FIRST}), then
+     * the rest. Until an entry's stub is there the shim calls its stand-in, which takes the stub from the
+     * table once it is made.
      */
     static synchronized void warmUp() {
         if (!warming && !"false".equals(System.getProperty(WARM_UP))) {

@@ -12,6 +12,7 @@ import org.platformmemory.api.internal.LiveBlocks;
 import org.platformmemory.api.internal.LiveBlockSet;
 import org.platformmemory.api.internal.Quarantine;
 import org.platformmemory.api.internal.SampledBlocks;
+import org.platformmemory.api.internal.SiteTable;
 import org.platformmemory.api.internal.Tracker;
 
 /**
@@ -212,6 +213,23 @@ abstract sealed class FacadeFigures permits TrackedAllocator {
      */
     public int site(String file, int line) {
         return tracker.siteId(file, line);
+    }
+
+    /**
+     * The site id of call stack {@code stack} (above 0) recorded outside Java, which {@code names} (see
+     * {@link #nameStacksWith}) names when a report asks: the C ABI's stacks.
+     */
+    public static int stackSite(int stack) {
+        return SiteTable.stackSite(stack);
+    }
+
+    /**
+     * A call stack's name as sites show it: its frames ({@code "function (file:line)"}), the caller's first,
+     * joined by {@code " <- "}, then {@code [file:line]} when the call gave one ({@code Platform_Alloc_Dbg};
+     * {@code file} null: none).
+     */
+    public static String stackName(List<String> frames, String file, int line) {
+        return SiteTable.stackName(frames, file, line);
     }
 
     /**

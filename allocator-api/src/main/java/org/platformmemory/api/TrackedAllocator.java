@@ -176,23 +176,6 @@ public final class TrackedAllocator extends FacadeFigures implements AutoCloseab
         return placement.place(heap, size, flags, alignLog2, site);
     }
 
-    /**
-     * The site id of call stack {@code stack} (above 0) recorded outside Java, which {@code names} (see
-     * {@link #nameStacksWith}) names when a report asks: the C ABI's stacks.
-     */
-    public static int stackSite(int stack) {
-        return SiteTable.stackSite(stack);
-    }
-
-    /**
-     * A call stack's name as sites show it: its frames ({@code "function (file:line)"}), the caller's first,
-     * joined by {@code " <- "}, then {@code [file:line]} when the call gave one ({@code Platform_Alloc_Dbg};
-     * {@code file} null: none).
-     */
-    public static String stackName(java.util.List<String> frames, String file, int line) {
-        return SiteTable.stackName(frames, file, line);
-    }
-
     /** {@link #free(long, long)} of a C caller whose call stack is {@code site} ({@code debug} records it). */
     public void free(long address, long size, int site) {
         tracker.freeingAt(site);
